@@ -1,0 +1,107 @@
+"""The build pipeline, top to bottom: config -> sources -> rendered bodies -> site -> plan -> files.
+
+Every article is read and every output planned before anything is written, and the files are
+written into a staging folder that replaces the output only when all of them succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sitegen.config import load_config
+from sitegen.content import read_sources
+from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.feeds import render_feed
+from sitegen.markdown import MarkdownRenderer
+from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
+from sitegen.site import assemble, select
+from sitegen.theme import Theme
+from sitegen.urls import Urls
+from sitegen.writer import Staging, check_output_dir, replacing
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    site_dir: Path = Path(".")
+    output_dir: Path | None = None  # default: output/ in the site folder
+    drafts: bool = False
+    future: bool = False
+    base_url: str | None = None
+    now: datetime | None = None  # the moment that decides what is scheduled; default: now
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    output_dir: Path
+    articles: int
+    pages: int
+    tags: int
+    authors: int
+    feeds: int
+    files: int
+    drafts_skipped: int
+    scheduled_skipped: int
+    next_due: datetime | None
+    seconds: float
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def build(options: BuildOptions) -> BuildReport:
+    """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing."""
+    started = time.perf_counter()
+    site_dir = options.site_dir.resolve()
+    if not site_dir.is_dir():
+        raise SiteError(str(options.site_dir), "site folder not found")
+    config = load_config(site_dir, options.base_url)
+    output = check_output_dir(options.output_dir or site_dir / "output", site_dir)
+    now = options.now or datetime.now(config.tz)
+
+    sources, problems = read_sources(config)
+    if problems:
+        raise BuildError(problems)
+    selection = select(sources, now, options.drafts, options.future)
+    urls = Urls(config)
+    renderer = MarkdownRenderer(config.markdown)
+    bodies = {s.rel_path: renderer.render(s.body, urls.absolute(urls.article(s.date, s.slug)))
+              for s in selection.published}
+    site, warnings = assemble(config, selection.published, bodies, now)
+
+    theme = Theme(config)
+    plan = make_plan(site, config, theme.static_files)
+    with replacing(output) as staging:
+        write_plan(plan, theme, staging)
+
+    return BuildReport(
+        output_dir=output, articles=len(site.articles), pages=plan.count(PageJob),
+        tags=len(site.tags), authors=len(site.authors), feeds=plan.count(FeedJob),
+        files=len(plan.jobs), drafts_skipped=selection.drafts,
+        scheduled_skipped=selection.scheduled, next_due=selection.next_due,
+        seconds=time.perf_counter() - started, warnings=warnings)
+
+
+def write_plan(plan: Plan, theme: Theme, staging: Staging) -> None:
+    """Render every job into the staging folder; template problems are collected, then raised."""
+    problems: dict[Problem, None] = {}  # one template bug breaks many pages: report it once
+    for job in plan.jobs:
+        try:
+            if isinstance(job, CopyJob):
+                staging.copy(job.path, job.source)
+            else:
+                staging.write(job.path, render_job(job, theme))
+        except SiteError as exc:
+            problems.setdefault(exc.problem)
+    if problems:
+        raise BuildError(list(problems))
+
+
+def render_job(job: Job, theme: Theme) -> bytes:
+    if isinstance(job, PageJob):
+        return theme.render(job.template, job.context).encode("utf-8")
+    if isinstance(job, FeedJob):
+        return render_feed(job.spec)
+    if isinstance(job, DataJob):
+        return job.data
+    raise TypeError(f"cannot render {job!r}")

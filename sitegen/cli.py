@@ -1,0 +1,121 @@
+"""The command line: parse arguments, run a command, turn errors into messages and exit codes.
+
+Exit codes: 0 done, 1 the site has problems (content, config, templates, output folder),
+2 wrong usage. Tracebacks are shown only with -v; sitegen's own bugs say so and ask for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from sitegen import __version__
+from sitegen.build import BuildOptions, BuildReport, build
+from sitegen.errors import BuildError, OutputError, Problem, SiteError
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+    except (BuildError, SiteError, OutputError, OSError) as exc:
+        _report_failure(exc, args.verbose)
+        return EXIT_ERRORS
+    except Exception:  # a bug in sitegen, not in the site
+        if args.verbose:
+            traceback.print_exc()
+        else:
+            print("error: sitegen failed unexpectedly (a bug in sitegen, not in your site). "
+                  "Run again with -v for the traceback and please report it.", file=sys.stderr)
+        return EXIT_ERRORS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sitegen", description="A static site generator for "
+                                     "TV-news blogs.")
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    build_cmd = commands.add_parser("build", help="build the site into output/")
+    _add_build_options(build_cmd)
+    build_cmd.set_defaults(run=_run_build)
+    return parser
+
+
+def _add_build_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("-s", "--site", type=Path, default=Path("."), metavar="DIR",
+                     help="the site folder (default: the current folder)")
+    cmd.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                     help="the output folder (default: output/ in the site folder)")
+    cmd.add_argument("--drafts", action="store_true", help="include articles marked draft")
+    cmd.add_argument("--future", action="store_true", help="include articles dated in the future")
+    cmd.add_argument("--base-url", default=None, metavar="URL",
+                     help="override base_url from sitegen.toml (for deploy previews)")
+    cmd.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+
+
+def _options(args: argparse.Namespace) -> BuildOptions:
+    return BuildOptions(site_dir=args.site, output_dir=args.output, drafts=args.drafts,
+                        future=args.future, base_url=args.base_url)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    report = build(_options(args))
+    _print_warnings(report.warnings)
+    print(summary(report))
+    return EXIT_OK
+
+
+def summary(report: BuildReport) -> str:
+    """One paragraph on what a build did and what it left out."""
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    text = (f"Built {n(report.articles, 'article')}: {n(report.pages, 'page')}, "
+            f"{n(report.tags, 'tag')}, {n(report.authors, 'author')}, {n(report.feeds, 'feed')} "
+            f"({n(report.files, 'file')}) into {report.output_dir} in {report.seconds:.2f} s.")
+    held = []
+    if report.drafts_skipped:
+        held.append(f"{n(report.drafts_skipped, 'draft')} (--drafts to include)")
+    if report.scheduled_skipped:
+        held.append(f"{n(report.scheduled_skipped, 'scheduled article')} (--future to include)")
+    if held:
+        text += "\nLeft out " + " and ".join(held) + "."
+    if report.next_due:
+        text += f"\nNext scheduled article is due {report.next_due:%Y-%m-%d %H:%M %Z}."
+    return text
+
+
+def _print_warnings(warnings: Sequence[Problem]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _report_failure(exc: Exception, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exc()
+    if isinstance(exc, BuildError):
+        for problem in exc.problems:
+            print(f"{problem}", file=sys.stderr)
+        print(f"Build failed: {exc}. Nothing was written; the previous output is unchanged.",
+              file=sys.stderr)
+    elif isinstance(exc, SiteError):
+        print(f"{exc.problem}", file=sys.stderr)
+        print("Build failed: 1 error. Nothing was written; the previous output is unchanged.",
+              file=sys.stderr)
+    elif isinstance(exc, OutputError):
+        print(f"error: {exc}", file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+        print("The previous output is unchanged.", file=sys.stderr)

@@ -1,0 +1,220 @@
+"""Site settings: `sitegen.toml` read with tomllib into frozen dataclasses, checked key by key.
+
+The schema *is* the dataclasses below: a key is valid when a field of that name exists, and
+its value must match the field's type. Unknown keys and wrong types are errors that name
+the key, its line, and the nearest valid key, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sitegen.errors import BuildError, Problem, SiteError
+
+CONFIG_NAME = "sitegen.toml"
+PERMALINK_FIELDS = ("year", "month", "day", "slug")
+
+
+@dataclass(frozen=True)
+class AuthorConfig:
+    role: str = ""
+    bio: str = ""
+    avatar: str = ""
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    items: int = 20  # newest articles in each feed
+    full_content: bool = True  # full HTML in feed items, else the summary only
+
+
+@dataclass(frozen=True)
+class MarkdownConfig:
+    html: bool = False  # raw HTML in Markdown; only for newsrooms that trust every author
+    typographer: bool = True  # smart quotes and dashes
+    linkify: bool = True  # bare URLs become links
+    anchors: bool = True  # ids on headings, for links into an article
+    highlight: bool = True  # Pygments on fenced code blocks
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a build needs to know besides the content itself."""
+
+    title: str = "My TV News Site"
+    description: str = ""
+    base_url: str = "http://localhost:8000"
+    language: str = "en"
+    timezone: str = "UTC"
+    theme: str = "newsroom"
+    per_page: int = 10
+    permalink: str = "/{year}/{month}/{slug}/"
+    default_author: str = ""
+    words_per_minute: int = 230
+    authors: dict[str, AuthorConfig] = field(default_factory=dict)
+    feeds: FeedConfig = field(default_factory=FeedConfig)
+    markdown: MarkdownConfig = field(default_factory=MarkdownConfig)
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form values for templates
+
+    # Filled in by load_config, not read from the file.
+    site_dir: Path = Path(".")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, without a trailing slash ("" for a site at the root)."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    def with_overrides(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+_NOT_FROM_FILE = {"site_dir"}
+
+
+def load_config(site_dir: Path, base_url: str | None = None) -> Config:
+    """Read `sitegen.toml` in `site_dir` (defaults when it is missing) and validate it."""
+    site_dir = site_dir.resolve()
+    path = site_dir / CONFIG_NAME
+    text = ""
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError as exc:
+            raise SiteError(CONFIG_NAME, f"not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+        except tomllib.TOMLDecodeError as exc:
+            line = _toml_error_line(str(exc))
+            raise SiteError(CONFIG_NAME, f"invalid TOML: {exc}", line) from None
+    problems: list[Problem] = []
+    values = _build(Config, data, "", text, problems)
+    if base_url is not None:
+        values["base_url"] = base_url
+    config = Config(**values, site_dir=site_dir) if not problems else None
+    if config is not None:
+        problems.extend(_check_values(config, text))
+    if problems:
+        raise BuildError(problems)
+    assert config is not None
+    return config
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, text: str,
+           problems: list[Problem]) -> dict[str, Any]:
+    """Turn one TOML table into keyword arguments for dataclass `cls`, noting every problem."""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in _NOT_FROM_FILE}
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            near = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"; did you mean '{prefix}{near[0]}'?" if near else ""
+            valid = ", ".join(sorted(fields))
+            problems.append(Problem(CONFIG_NAME, f"unknown key '{name}'{hint} (valid keys: {valid})",
+                                    _find_line(text, key)))
+            continue
+        out[key] = _convert(hints[key], value, name, text, problems)
+    return out
+
+
+def _convert(hint: Any, value: Any, name: str, text: str, problems: list[Problem]) -> Any:
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            problems.append(Problem(CONFIG_NAME, f"'{name}' must be a table ([{name}])",
+                                    _find_line(text, name.rsplit(".", 1)[-1])))
+            return hint()
+        return hint(**_build(hint, value, name + ".", text, problems))
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        _, item_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            problems.append(Problem(CONFIG_NAME, f"'{name}' must be a table",
+                                    _find_line(text, name.rsplit(".", 1)[-1])))
+            return {}
+        if item_type is Any:
+            return dict(value)
+        return {k: _convert(item_type, v, f'{name}."{k}"', text, problems) for k, v in value.items()}
+    expected = hint if not isinstance(hint, types.UnionType) else typing.get_args(hint)
+    # bool is an int in Python; a setting that wants a number must not take `true`.
+    if not isinstance(value, expected) or (hint is int and isinstance(value, bool)):
+        kind = {str: "a string", int: "a whole number", bool: "true or false"}.get(hint, str(hint))
+        problems.append(Problem(CONFIG_NAME, f"'{name}' must be {kind}, not {value!r}",
+                                _find_line(text, name.rsplit(".", 1)[-1])))
+    return value
+
+
+def _check_values(config: Config, text: str) -> list[Problem]:
+    """Checks on values that have the right type but may still be wrong."""
+    problems = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(CONFIG_NAME, message, _find_line(text, key)))
+
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        bad("timezone", f"unknown timezone '{config.timezone}'; use an IANA name such as "
+                        "'America/New_York' or 'UTC'")
+    parts = urlsplit(config.base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        bad("base_url", f"base_url '{config.base_url}' must be an absolute http(s) URL, "
+                        "such as 'https://example.com'")
+    if config.per_page < 1:
+        bad("per_page", "per_page must be at least 1")
+    if config.feeds.items < 1:
+        bad("items", "feeds.items must be at least 1")
+    if config.words_per_minute < 1:
+        bad("words_per_minute", "words_per_minute must be at least 1")
+    problems.extend(_check_permalink(config.permalink, text))
+    return problems
+
+
+def _check_permalink(pattern: str, text: str) -> list[Problem]:
+    line = _find_line(text, "permalink")
+    names = re.findall(r"{([^{}]*)}", pattern)
+    problems = []
+    for name in names:
+        if name not in PERMALINK_FIELDS:
+            near = difflib.get_close_matches(name, PERMALINK_FIELDS, n=1)
+            hint = f"; did you mean '{{{near[0]}}}'?" if near else ""
+            problems.append(Problem(CONFIG_NAME, f"permalink: unknown field '{{{name}}}'{hint} "
+                                    f"(fields: {', '.join(PERMALINK_FIELDS)})", line))
+    if "slug" not in names:
+        problems.append(Problem(CONFIG_NAME, "permalink must contain {slug} so every article "
+                                "gets its own URL", line))
+    if not (pattern.startswith("/") and pattern.endswith("/")):
+        problems.append(Problem(CONFIG_NAME, "permalink must start and end with '/', "
+                                "like '/{year}/{month}/{slug}/'", line))
+    literal = re.sub(r"{[^{}]*}", "x", pattern)
+    if not re.fullmatch(r"[A-Za-z0-9/_-]*", literal) or "//" in literal:
+        problems.append(Problem(CONFIG_NAME, "permalink may hold only letters, digits, '-', '_', "
+                                "'/' and {fields}", line))
+    return problems
+
+
+def _find_line(text: str, key: str) -> int | None:
+    """Best-effort line of `key = ...` or `[...key...]` in the TOML text (tomllib has no positions)."""
+    pattern = re.compile(rf'^\s*(?:"{re.escape(key)}"|{re.escape(key)})\s*=|^\s*\[.*{re.escape(key)}.*\]',
+                         re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None

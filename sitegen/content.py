@@ -1,0 +1,264 @@
+"""Reading articles: find `content/**/*.md`, split and load their front matter, check every field.
+
+The output is a `Source` per file (plain data, Markdown not yet rendered) and a list of
+`Problem`s. A broken file never stops the others from being read, so one build reports every
+problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from sitegen.config import Config
+from sitegen.errors import Problem, SiteError
+from sitegen.model import Source
+from sitegen.slugs import slugify
+
+CONTENT_DIR = "content"
+MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
+MAX_YAML_DEPTH = 50
+
+KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
+              "updated", "image", "image_alt", "description")
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
+
+
+class _FrontMatter(YAMLHandler):
+    """python-frontmatter's YAML handler, with libyaml's fast safe loader."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=_Loader)  # noqa: S506 (a safe loader)
+
+
+_HANDLER = _FrontMatter()
+
+
+def find_sources(site_dir: Path) -> list[Path]:
+    """Every article file under content/, in a stable order; editor backups and hidden files skipped."""
+    root = site_dir / CONTENT_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*.md")
+                  if p.is_file() and not any(part.startswith((".", "_"))
+                                             for part in p.relative_to(root).parts))
+
+
+def read_sources(config: Config) -> tuple[list[Source], list[Problem]]:
+    """Read every article of the site; problems are collected, not raised."""
+    sources: list[Source] = []
+    problems: list[Problem] = []
+    for path in find_sources(config.site_dir):
+        try:
+            sources.append(read_source(path, config))
+        except SiteError as exc:
+            problems.append(exc.problem)
+    return sources, problems
+
+
+def read_source(path: Path, config: Config) -> Source:
+    """Read one article; raises SiteError naming the file and line of the first problem."""
+    rel = path.relative_to(config.site_dir).as_posix() if path.is_relative_to(
+        config.site_dir) else str(path)
+    text = _read_text(path, rel)
+    lead = len(text) - len(text.lstrip())
+    fm_start = text.count("\n", 0, lead) + 2  # the line after the opening ---
+    stripped = text.strip()
+    if not _HANDLER.detect(stripped):
+        raise SiteError(rel, "no front matter: start the file with a '---' line, then "
+                             "'title:', 'date:' and 'author:' lines, then another '---' line", 1)
+    try:
+        fm_text, body = _HANDLER.split(stripped)
+    except ValueError:
+        raise SiteError(rel, "front matter is not closed: add a '---' line after it",
+                        fm_start - 1) from None
+    try:
+        data = _HANDLER.load(fm_text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = fm_start + mark.line if mark else fm_start
+        problem = exc.problem or exc.context or "could not be read"
+        raise SiteError(rel, f"invalid YAML in front matter: {problem}; check quotes, colons "
+                             "and indentation", line) from None
+    except yaml.YAMLError as exc:
+        raise SiteError(rel, f"invalid YAML in front matter: {exc}", fm_start) from None
+    except RecursionError:
+        raise SiteError(rel, "front matter is nested too deeply", fm_start) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SiteError(rel, "front matter must be 'key: value' lines, not a "
+                             f"{type(data).__name__}", fm_start)
+    fields = _Fields(rel, data, fm_text, fm_start)
+    fields.reject_aliases()
+    body_line = fm_start + fm_text.count("\n") + 2
+    return _source_from(path, rel, fields, config, body, body_line)
+
+
+def _read_text(path: Path, rel: str) -> str:
+    size = path.stat().st_size
+    if size > MAX_SOURCE_BYTES:
+        raise SiteError(rel, f"file is {size / 1048576:.1f} MiB, over the limit of "
+                             f"{MAX_SOURCE_BYTES // 1048576} MiB for one article; split it or "
+                             "move large data out of content/")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise SiteError(rel, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save the file "
+                             "as UTF-8 in your editor", line) from None
+    if "\x00" in text:
+        raise SiteError(rel, "file holds NUL bytes: it is not a text file",
+                        text.count("\n", 0, text.index("\x00")) + 1)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class _Fields:
+    """Typed access to front matter values, with errors that point at the key's line."""
+
+    def __init__(self, rel: str, data: dict[Any, Any], fm_text: str, fm_start: int) -> None:
+        self.rel, self.data, self.fm_text, self.fm_start = rel, data, fm_text, fm_start
+
+    def line(self, key: str) -> int:
+        match = re.search(rf"^{re.escape(key)}\s*:", self.fm_text, re.MULTILINE)
+        return self.fm_start + self.fm_text.count("\n", 0, match.start()) if match else self.fm_start
+
+    def error(self, key: str, message: str) -> SiteError:
+        return SiteError(self.rel, message, self.line(key))
+
+    def reject_aliases(self) -> None:
+        """YAML anchors can make a tiny file expand into billions of values; articles never need them."""
+        seen: set[int] = set()
+        stack: list[Any] = list(self.data.values())
+        while stack:
+            value = stack.pop()
+            if isinstance(value, (dict, list)):
+                if id(value) in seen:
+                    raise SiteError(self.rel, "front matter uses YAML aliases (&anchor/*alias); "
+                                              "write the values out instead", self.fm_start)
+                seen.add(id(value))
+                stack.extend(value.values() if isinstance(value, dict) else value)
+        for key in self.data:
+            if not isinstance(key, str):
+                raise SiteError(self.rel, f"front matter key {key!r} must be a name",
+                                self.fm_start)
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        """A scalar as one line of text (numbers are fine: `title: 1984`)."""
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
+            raise self.error(key, f"'{key}' must be text, not {_kind(value)}")
+        text = " ".join(str(value).split()) if value is not None else ""
+        if not text and required:
+            raise self._missing(key)
+        return text or None
+
+    def _missing(self, key: str) -> SiteError:
+        near = difflib.get_close_matches(key, [k for k in self.data if k not in KNOWN_KEYS], n=1)
+        hint = f"; '{near[0]}' is there, did you mean '{key}'?" if near else ""
+        return SiteError(self.rel, f"missing '{key}' in front matter{hint}", self.fm_start)
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.error(key, f"'{key}' must be true or false, not {value!r}")
+        return value
+
+    def when(self, key: str, tz: ZoneInfo, required: bool = False) -> datetime | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            if required:
+                raise self._missing(key)
+            return None
+        parsed = _parse_date(value, tz)
+        if parsed is None:
+            raise self.error(key, f"cannot read '{key}' value {str(value)!r} as a date; write it "
+                                  "as 2016-03-08, 2016-03-08 14:30 or 2016-03-08T14:30:00-05:00")
+        return parsed
+
+    def tags(self) -> tuple[str, ...]:
+        value = self.data.get("tags")
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            items: list[Any] = value.split(",")
+        elif isinstance(value, list):
+            items = value
+        else:
+            raise self.error("tags", "'tags' must be a list or a comma-separated string")
+        out = []
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                raise self.error("tags", f"each tag must be text, not {_kind(item)}")
+            name = " ".join(str(item).split())
+            if name:
+                out.append(name)
+        return tuple(out)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true/false"}.get(type(value),
+                                                                      type(value).__name__)
+
+
+def _parse_date(value: Any, tz: ZoneInfo) -> datetime | None:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=tz)
+    return parsed.astimezone(tz)
+
+
+def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
+                 body_line: int) -> Source:
+    tz = config.tz
+    title = f.text("title", required=True)
+    assert title is not None
+    author = f.text("author") or config.default_author
+    if not author:
+        raise SiteError(rel, "missing 'author' in front matter (or set default_author in "
+                             "sitegen.toml)", f.fm_start)
+    if not slugify(author):
+        key = "author" if f.text("author") else "title"
+        raise f.error(key, f"author {author!r} gives an empty URL slug; use letters or digits")
+    given_slug = f.text("slug")
+    slug = slugify(given_slug or title)
+    if not slug:
+        key = "slug" if given_slug else "title"
+        raise f.error(key, f"'{key}' {given_slug or title!r} gives an empty URL slug; add a "
+                           "'slug:' with letters or digits")
+    tags = f.tags()
+    for tag in tags:
+        if not slugify(tag):
+            raise f.error("tags", f"tag {tag!r} gives an empty URL slug; use letters or digits")
+    date_ = f.when("date", tz, required=True)
+    assert date_ is not None
+    extra = {k: v for k, v in f.data.items() if k not in KNOWN_KEYS}
+    return Source(
+        path=path, rel_path=rel, title=title, date=date_, updated=f.when("updated", tz),
+        author=author, author_role=f.text("author_role"), tags=tags,
+        summary=f.text("summary"), description=f.text("description"), slug=slug,
+        draft=f.flag("draft"), image=f.text("image"), image_alt=f.text("image_alt"),
+        extra=extra, body=body, body_line=body_line,
+    )
+

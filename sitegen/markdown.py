@@ -1,0 +1,171 @@
+"""Markdown to HTML with markdown-it-py: CommonMark plus the extensions a newsroom uses.
+
+One `MarkdownRenderer` per build (it holds a configured markdown-it instance). Each article is
+parsed once and its tokens rendered twice: as written for the page, and with every URL made
+absolute for feeds, where relative links would point nowhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from markupsafe import Markup, escape
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from sitegen.config import MarkdownConfig
+from sitegen.slugs import slugify
+
+MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
+RESERVED_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search"})
+SAFE_SCHEMES = ("http", "https", "mailto", "tel", "")
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+class RenderedBody:
+    """HTML of one article body: for the page, for feeds, its summary, words and headings."""
+
+    __slots__ = ("html", "feed_html", "summary_html", "words", "headings")
+
+    def __init__(self, html: str, feed_html: str, summary_html: str, words: int,
+                 headings: tuple[tuple[int, str, str], ...]) -> None:
+        self.html = Markup(html)
+        self.feed_html = Markup(feed_html)
+        self.summary_html = Markup(summary_html)
+        self.words = words
+        self.headings = headings
+
+
+def is_safe_url(url: str) -> bool:
+    """Allow web, mail and phone links and relative URLs; refuse javascript:, data: and the like."""
+    cleaned = "".join(ch for ch in url if ch > " ").lower()
+    try:
+        scheme = urlsplit(cleaned).scheme
+    except ValueError:
+        return False
+    return scheme in SAFE_SCHEMES
+
+
+class MarkdownRenderer:
+    def __init__(self, options: MarkdownConfig) -> None:
+        md = MarkdownIt("commonmark", {"html": options.html, "typographer": options.typographer,
+                                       "linkify": options.linkify, "xhtmlOut": False})
+        md.enable(["table", "strikethrough"])
+        if options.typographer:
+            md.enable(["replacements", "smartquotes"])
+        if options.linkify:
+            md.enable("linkify")
+        md.use(footnote_plugin)
+        if options.anchors:
+            md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_anchor_slug)
+        if options.highlight:
+            md.options["highlight"] = _highlight
+        md.validateLink = is_safe_url  # type: ignore[method-assign]
+        for rule, attr in (("link_open", "href"), ("image", "src")):
+            md.add_render_rule(rule, _url_rule(md.renderer, rule, attr))
+        self._md = md
+
+    def render(self, body: str, page_url: str) -> RenderedBody:
+        """Render one article body; `page_url` (absolute) resolves relative links for feeds."""
+        more = MORE.search(body)
+        if more:
+            body = body[:more.start()] + body[more.end():]
+        env: dict[str, Any] = {}
+        tokens = self._md.parse(body, env)
+        html = self._md.renderer.render(tokens, self._md.options, env)
+        feed_html = self._md.renderer.render(tokens, self._md.options, {**env, "base": page_url})
+        if more:
+            summary = self._blocks_before(tokens, env, body.count("\n", 0, more.start()))
+        else:
+            summary = self._first_paragraph(tokens, env)
+        return RenderedBody(html, feed_html, summary, len(body.split()), _headings(tokens))
+
+    def render_inline(self, text: str) -> Markup:
+        return Markup(self._md.renderInline(text))
+
+    def _first_paragraph(self, tokens: Sequence[Token], env: EnvType) -> str:
+        start = next((i for i, t in enumerate(tokens)
+                      if t.type == "paragraph_open" and t.level == 0), None)
+        if start is None:
+            return ""
+        end = next(i for i in range(start, len(tokens)) if tokens[i].type == "paragraph_close")
+        return self._render_excerpt(tokens[start:end + 1], env)
+
+    def _blocks_before(self, tokens: Sequence[Token], env: EnvType, line: int) -> str:
+        """The top-level blocks that start above source line `line` (where <!--more--> stood)."""
+        end = next((i for i, t in enumerate(tokens)
+                    if t.level == 0 and t.map and t.map[0] >= line), len(tokens))
+        return self._render_excerpt(tokens[:end], env)
+
+    def _render_excerpt(self, tokens: Sequence[Token], env: EnvType) -> str:
+        # Footnote references would point at notes an excerpt does not carry.
+        return self._md.renderer.render(_without_footnote_refs(tokens), self._md.options, env)
+
+
+def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
+    out = []
+    for token in tokens:
+        if token.children:
+            token = token.copy(children=[c for c in token.children if c.type != "footnote_ref"])
+        out.append(token)
+    return out
+
+
+def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str]:
+    """Wrap a render rule so that, when env['base'] is set, the URL is rendered absolute."""
+    default = renderer.rules.get(name)
+
+    def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+             env: EnvType) -> str:
+        token = tokens[idx]
+        original = token.attrGet(attr)
+        if name == "image":
+            token.attrSet("loading", "lazy")
+        if env.get("base") and isinstance(original, str):
+            token.attrSet(attr, urljoin(env["base"], original))
+        try:
+            if default is not None:
+                return default(tokens, idx, options, env)
+            return self.renderToken(tokens, idx, options, env)
+        finally:
+            if isinstance(original, str):
+                token.attrSet(attr, original)
+
+    return rule
+
+
+def _anchor_slug(text: str) -> str:
+    """Heading ids; never one the theme uses for its own landmarks."""
+    slug = slugify(text) or "section"
+    return f"{slug}-section" if slug in RESERVED_IDS else slug
+
+
+def _headings(tokens: Sequence[Token]) -> tuple[tuple[int, str, str], ...]:
+    out = []
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.attrGet("id"):
+            out.append((int(token.tag[1]), str(token.attrGet("id")), tokens[i + 1].content))
+    return tuple(out)
+
+
+def _highlight(code: str, lang: str, attrs: str) -> str:
+    """Pygments for fenced code with a known language; plain escaped code otherwise."""
+    name = lang.split()[0] if lang.strip() else ""
+    try:
+        lexer = get_lexer_by_name(name) if name else None
+    except ClassNotFound:
+        lexer = None
+    inner = str(escape(code)) if lexer is None else pygments_highlight(code, lexer, _FORMATTER)
+    cls = f' class="language-{escape(slugify(name))}"' if name and slugify(name) else ""
+    return f'<pre class="highlight"><code{cls}>{inner}</code></pre>'

@@ -1,0 +1,204 @@
+"""The site's plain data: what every stage after reading passes on, and what templates see.
+
+Everything here is a frozen dataclass of plain values (strings, datetimes, tuples), so a
+template can read it but never reach back into the build. Relations between objects are by
+reference to other frozen objects (an article's tags are `TagRef`s, not the full `Tag` with
+its article list) so the graph stays a tree and each object can be pickled on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class TagRef:
+    """A tag as an article mentions it: its identity (slug), display name and URL."""
+
+    slug: str
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class AuthorRef:
+    """An author as an article names them."""
+
+    slug: str
+    name: str
+    role: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ArticleLink:
+    """A short reference to another article (previous, next, related)."""
+
+    title: str
+    url: str
+    date: datetime
+
+
+@dataclass(frozen=True)
+class Source:
+    """An article as read from disk, before its Markdown is rendered.
+
+    `line_of` maps front matter keys to the line in the file where they stand, so a later
+    stage can still point an error at the right line.
+    """
+
+    path: Path  # absolute
+    rel_path: str  # relative to the site folder, with forward slashes, for messages
+    title: str
+    date: datetime  # timezone-aware, in the site's timezone unless an offset was given
+    updated: datetime | None
+    author: str
+    author_role: str | None
+    tags: tuple[str, ...]  # as spelled in the file
+    summary: str | None  # plain text from front matter
+    description: str | None
+    slug: str
+    draft: bool
+    image: str | None
+    image_alt: str | None
+    extra: dict[str, Any]
+    body: str  # Markdown
+    body_line: int  # line of the file where the body starts
+    line_of: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One published article, as templates see it."""
+
+    source_path: str  # relative to the site folder
+    title: str
+    slug: str
+    url: str  # site-relative, e.g. /2015/11/jessica-jones/
+    abs_url: str  # with base_url
+    date: datetime
+    updated: datetime | None
+    author: AuthorRef
+    tags: tuple[TagRef, ...]
+    summary: Markup  # HTML
+    description: str  # plain text, for meta tags and feeds
+    content: Markup  # HTML body
+    reading_minutes: int
+    words: int
+    draft: bool
+    image: str | None
+    image_alt: str | None
+    headings: tuple[tuple[int, str, str], ...]
+    extra: dict[str, Any]
+    previous: ArticleLink | None = None  # older neighbour
+    next: ArticleLink | None = None  # newer neighbour
+    related: tuple[ArticleLink, ...] = ()
+    feed_content: Markup = Markup("")  # the body with every URL absolute, for feeds
+
+
+@dataclass(frozen=True)
+class Tag:
+    slug: str
+    name: str
+    url: str
+    articles: tuple[Article, ...]  # newest first
+    spellings: tuple[str, ...] = ()  # every spelling seen, most used first
+
+    @property
+    def count(self) -> int:
+        return len(self.articles)
+
+
+@dataclass(frozen=True)
+class Author:
+    slug: str
+    name: str
+    role: str
+    bio: str
+    avatar: str | None
+    url: str
+    articles: tuple[Article, ...]  # newest first
+
+    @property
+    def count(self) -> int:
+        return len(self.articles)
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A feed a page advertises in its head."""
+
+    title: str
+    url: str  # absolute
+    mime: str  # application/rss+xml or application/atom+xml
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """Site-wide values every template receives as `site`."""
+
+    title: str
+    description: str
+    base_url: str  # no trailing slash
+    language: str
+    timezone: str
+    generator: str
+    built_at: datetime
+    feeds: tuple[FeedLink, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Paginator:
+    """One page of a paginated list."""
+
+    items: tuple[Article, ...]
+    number: int  # 1-based
+    total: int  # number of pages
+    total_items: int
+    first_url: str
+    previous_url: str | None
+    next_url: str | None
+    page_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ArchiveMonth:
+    year: int
+    month: int
+    label: str  # e.g. "November 2015"
+    articles: tuple[Article, ...]
+
+
+@dataclass(frozen=True)
+class ArchiveYear:
+    year: int
+    months: tuple[ArchiveMonth, ...]
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What the base template needs to know about the page it frames."""
+
+    kind: str  # article, index, tag, tags, author, authors, archive, 404
+    url: str  # site-relative
+    abs_url: str  # canonical
+    title: str  # for <title>; the base template adds the site title
+    description: str
+    feeds: tuple[FeedLink, ...]  # page-specific feeds (a tag's, an author's), plus the site's
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the build knows after reading and grouping: input to planning."""
+
+    info: SiteInfo
+    articles: tuple[Article, ...]  # newest first
+    tags: tuple[Tag, ...]  # by name
+    authors: tuple[Author, ...]  # by name
+    archive: tuple[ArchiveYear, ...]  # newest first

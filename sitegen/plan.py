@@ -1,0 +1,183 @@
+"""The render plan: every file the build will write, decided and checked before any is written.
+
+Each job says where its file goes, what produces it, and where it came from (for messages).
+Planning fails, naming both sources, when two jobs claim one path, and refuses any path that
+could leave the output folder; only a plan that passed is handed to rendering and writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from math import ceil
+from pathlib import Path
+from typing import Any
+
+from sitegen.config import Config
+from sitegen.errors import BuildError, Problem
+from sitegen.feeds import FeedSpec, feed_specs
+from sitegen.model import Article, PageMeta, Paginator, Site
+from sitegen.site import site_feeds
+from sitegen.sitemap import render_robots, render_sitemap
+from sitegen.urls import UnsafePath, Urls
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """An HTML page: a template and the plain data it gets."""
+
+    path: str
+    origin: str
+    template: str
+    context: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FeedJob:
+    path: str
+    origin: str
+    spec: FeedSpec
+
+
+@dataclass(frozen=True)
+class DataJob:
+    """A file whose bytes are already known (sitemap, robots.txt)."""
+
+    path: str
+    origin: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    """A static file copied as it is."""
+
+    path: str
+    origin: str
+    source: Path
+
+
+Job = PageJob | FeedJob | DataJob | CopyJob
+
+
+@dataclass(frozen=True)
+class Plan:
+    jobs: tuple[Job, ...]
+
+    def count(self, kind: type) -> int:
+        return sum(isinstance(job, kind) for job in self.jobs)
+
+
+def make_plan(site: Site, config: Config, static_files: Mapping[str, Path]) -> Plan:
+    """Every output of the site; raises BuildError on a path clash or an unsafe path."""
+    planner = _Planner(site, config)
+    planner.listing("index", "/", "list.html", site.articles, "", config.description, {},
+                    feeds=False)
+    for article in site.articles:
+        planner.page("article", article.url, "article.html", article.source_path,
+                     article.title, article.description, {"article": article})
+    planner.page("tags", planner.urls.url("/tags/"), "tags.html", "tag index", "Tags",
+                 f"Every tag on {config.title}", {"tags": site.tags})
+    for tag in site.tags:
+        planner.listing("tag", f"/tags/{tag.slug}/", "tag.html", tag.articles, tag.name,
+                        f"{config.title}: articles tagged {tag.name}", {"tag": tag})
+    planner.page("authors", planner.urls.url("/authors/"), "authors.html", "author index",
+                 "Authors", f"The writers of {config.title}", {"authors": site.authors})
+    for author in site.authors:
+        planner.listing("author", f"/authors/{author.slug}/", "author.html", author.articles,
+                        author.name, author.bio or f"Articles by {author.name}",
+                        {"author": author})
+    planner.page("archive", planner.urls.url("/archive/"), "archive.html", "archive", "Archive",
+                 f"Every article on {config.title}, by month", {"archive": site.archive})
+    planner.feeds("/", config.title, config.description, site.articles)
+    planner.page("404", planner.urls.url("/404.html"), "404.html", "404 page", "Page not found",
+                 "", {}, in_sitemap=False)
+    planner.data("sitemap.xml", "sitemap", render_sitemap(planner.sitemap))
+    planner.data("robots.txt", "robots.txt",
+                 render_robots(planner.urls.absolute(planner.urls.url("/sitemap.xml"))))
+    for rel, source in static_files.items():
+        planner.add(CopyJob(rel, _rel_origin(source, config.site_dir), source))
+    return planner.finish()
+
+
+class _Planner:
+    def __init__(self, site: Site, config: Config) -> None:
+        self.site, self.config, self.urls = site, config, Urls(config)
+        self.jobs: list[Job] = []
+        self.sitemap: list[tuple[str, Any]] = []
+        self.claimed: dict[str, str] = {}
+        self.problems: list[Problem] = []
+
+    def add(self, job: Job) -> None:
+        if job.path in self.claimed:
+            self.problems.append(Problem(job.origin, f"would write {job.path}, which "
+                                         f"{self.claimed[job.path]} writes too; rename one"))
+            return
+        self.claimed[job.path] = job.origin
+        self.jobs.append(job)
+
+    def path_of(self, url: str, origin: str) -> str | None:
+        try:
+            return self.urls.output_file(url)
+        except UnsafePath:
+            self.problems.append(Problem(origin, f"URL {url!r} would leave the output folder"))
+            return None
+
+    def page(self, kind: str, url: str, template: str, origin: str, title: str,
+             description: str, context: dict[str, Any], page_feeds: tuple = (),
+             in_sitemap: bool = True) -> None:
+        path = self.path_of(url, origin)
+        if path is None:
+            return
+        meta = PageMeta(kind=kind, url=url, abs_url=self.urls.absolute(url), title=title,
+                        description=description or self.config.description,
+                        feeds=(*page_feeds, *self.site.info.feeds))
+        self.add(PageJob(path, origin, template, {"site": self.site.info, "page": meta,
+                                                  **context}))
+        if in_sitemap:
+            article = context.get("article")
+            modified = (article.updated or article.date) if article else None
+            self.sitemap.append((meta.abs_url, modified))
+
+    def listing(self, kind: str, folder: str, template: str, articles: Sequence[Article],
+                name: str, description: str, context: dict[str, Any], feeds: bool = True) -> None:
+        """A paginated list of articles at `folder`, with its own feeds unless `feeds=False`."""
+        per_page = self.config.per_page
+        pages = max(1, ceil(len(articles) / per_page))
+        first = self.urls.url(folder)
+        page_urls = tuple(self.urls.page(first, n) for n in range(1, pages + 1))
+        own_feeds = site_feeds(self.urls, f"{self.config.title}: {name}", folder) if feeds else ()
+        for number in range(1, pages + 1):
+            paginator = Paginator(
+                items=tuple(articles[(number - 1) * per_page:number * per_page]), number=number,
+                total=pages, total_items=len(articles), first_url=first,
+                previous_url=page_urls[number - 2] if number > 1 else None,
+                next_url=page_urls[number] if number < pages else None, page_urls=page_urls)
+            title = name if number == 1 else f"{name or self.config.title} (page {number})"
+            self.page(kind, page_urls[number - 1], template, f"{kind} page {folder}", title,
+                      description, {**context, "paginator": paginator}, own_feeds)
+        if feeds:
+            self.feeds(folder, f"{self.config.title}: {name}", description, articles)
+
+    def feeds(self, folder: str, title: str, description: str,
+              articles: Sequence[Article]) -> None:
+        url = self.urls.url(folder)
+        for spec in feed_specs(title, description, self.urls.absolute(url),
+                               self.urls.absolute(url), self.config.language, articles,
+                               self.config.feeds.items, self.config.feeds.full_content):
+            feed_url = spec.feed_url[len(self.urls.base_url):]
+            path = self.path_of(self.urls.url(feed_url), f"feed {folder}")
+            if path is not None:
+                self.add(FeedJob(path, f"{spec.format} feed {folder}", spec))
+
+    def data(self, path: str, origin: str, data: bytes) -> None:
+        self.add(DataJob(path, origin, data))
+
+    def finish(self) -> Plan:
+        if self.problems:
+            raise BuildError(self.problems)
+        return Plan(tuple(self.jobs))
+
+
+def _rel_origin(path: Path, site_dir: Path) -> str:
+    return path.relative_to(site_dir).as_posix() if path.is_relative_to(site_dir) else str(path)

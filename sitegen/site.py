@@ -1,0 +1,196 @@
+"""From sources to the site: choose what is published, give each article its URL, and link
+articles to their tags, authors, neighbours and related articles.
+
+Two steps with a narrow surface: `select` decides what is published (drafts and scheduled
+articles wait), `assemble` turns the selected sources and their rendered bodies into the
+frozen `Site` that planning and templates read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from math import ceil
+
+from markupsafe import Markup
+
+from sitegen import __version__
+from sitegen.config import Config
+from sitegen.errors import BuildError, Problem
+from sitegen.markdown import RenderedBody
+from sitegen.model import (
+    ArchiveMonth,
+    ArchiveYear,
+    Article,
+    ArticleLink,
+    Author,
+    AuthorRef,
+    FeedLink,
+    Site,
+    SiteInfo,
+    Source,
+    Tag,
+    TagRef,
+)
+from sitegen.slugs import slugify
+from sitegen.taxonomy import group_tags, related
+from sitegen.urls import Urls
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a build publishes, and what it held back."""
+
+    published: tuple[Source, ...]
+    drafts: int
+    scheduled: int
+    next_due: datetime | None  # the earliest future article, even when --future includes it
+
+
+def select(sources: Sequence[Source], now: datetime, drafts: bool = False,
+           future: bool = False) -> Selection:
+    published, held_drafts, held_future = [], 0, 0
+    upcoming = [s.date for s in sources if s.date > now and not s.draft]
+    for source in sources:
+        if source.draft and not drafts:
+            held_drafts += 1
+        elif source.date > now and not future:
+            held_future += 1
+        else:
+            published.append(source)
+    return Selection(tuple(published), held_drafts, held_future, min(upcoming, default=None))
+
+
+def site_feeds(urls: Urls, title: str, base: str = "/") -> tuple[FeedLink, ...]:
+    """The RSS and Atom feeds published under the folder URL `base` (site, tag or author)."""
+    folder = urls.url(base)
+    return (FeedLink(f"{title} (RSS)", urls.absolute(folder + "feed.xml"), "application/rss+xml"),
+            FeedLink(f"{title} (Atom)", urls.absolute(folder + "atom.xml"),
+                     "application/atom+xml"))
+
+
+def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, RenderedBody],
+             built_at: datetime) -> tuple[Site, list[Problem]]:
+    """Build the frozen site; returns it with warnings. Raises BuildError on URL collisions."""
+    urls = Urls(config)
+    ordered = sorted(sources, key=lambda s: (-s.date.timestamp(), s.title, s.rel_path))
+    _check_unique_urls(ordered, urls)
+    warnings: list[Problem] = []
+
+    groups = group_tags([s.tags for s in ordered])
+    for group in groups.values():
+        if len(group.spellings) > 1:
+            others = ", ".join(f'"{s}"' for s in group.spellings[1:])
+            warnings.append(Problem("content", f'tag "{group.name}" is also spelled {others}; '
+                                    f'shown everywhere as "{group.name}"'))
+    tag_refs = {slug: TagRef(slug, g.name, urls.tag(slug)) for slug, g in groups.items()}
+    authors = _author_refs(config, ordered, urls)
+
+    tag_slugs = [frozenset(slugify(t) for t in s.tags) for s in ordered]
+    members: dict[str, list[int]] = defaultdict(list)
+    for index, slugs in enumerate(tag_slugs):
+        for slug in slugs:
+            members[slug].append(index)
+    links = [ArticleLink(s.title, urls.article(s.date, s.slug), s.date) for s in ordered]
+    related_ids = related(tag_slugs, members)
+
+    articles = []
+    for index, source in enumerate(ordered):
+        body = bodies[source.rel_path]
+        url = links[index].url
+        summary = Markup("<p>{}</p>").format(source.summary) if source.summary else \
+            body.summary_html
+        articles.append(Article(
+            source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
+            abs_url=urls.absolute(url), date=source.date, updated=source.updated,
+            author=authors[source.author],
+            tags=tuple(tag_refs[slug] for slug in dict.fromkeys(slugify(t) for t in source.tags)),
+            summary=summary,
+            description=source.description or source.summary or summary.striptags(),
+            content=body.html, feed_content=body.feed_html,
+            reading_minutes=max(1, ceil(body.words / config.words_per_minute)),
+            words=body.words, draft=source.draft, image=source.image,
+            image_alt=source.image_alt, headings=body.headings, extra=source.extra,
+            previous=links[index + 1] if index + 1 < len(ordered) else None,
+            next=links[index - 1] if index > 0 else None,
+            related=tuple(links[i] for i in related_ids[index]),
+        ))
+
+    tags = tuple(sorted(
+        (Tag(slug, groups[slug].name, tag_refs[slug].url,
+             tuple(articles[i] for i in ids), groups[slug].spellings)
+         for slug, ids in members.items()), key=lambda t: (t.name.casefold(), t.slug)))
+    info = SiteInfo(title=config.title, description=config.description,
+                    base_url=config.base_url.rstrip("/"), language=config.language,
+                    timezone=config.timezone, generator=f"sitegen {__version__}",
+                    built_at=built_at, feeds=site_feeds(urls, config.title),
+                    extra=dict(config.extra))
+    site = Site(info=info, articles=tuple(articles), tags=tags,
+                authors=_authors(config, articles, authors), archive=_archive(articles))
+    return site, warnings
+
+
+def _check_unique_urls(ordered: Sequence[Source], urls: Urls) -> None:
+    by_url: dict[str, list[Source]] = defaultdict(list)
+    for source in ordered:
+        by_url[urls.article(source.date, source.slug)].append(source)
+    problems = [
+        Problem(clash[0].rel_path, f"articles would share the URL {url}: "
+                f"{', '.join(s.rel_path for s in clash)}; give one of them another 'slug:'")
+        for url, clash in by_url.items() if len(clash) > 1]
+    if problems:
+        raise BuildError(problems)
+
+
+def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[str, AuthorRef]:
+    """One ref per author name; the role comes from the config, else the articles' most used."""
+    roles: dict[str, Counter[str]] = defaultdict(Counter)
+    for source in ordered:
+        roles[source.author][source.author_role or ""] += 1
+    refs: dict[str, AuthorRef] = {}
+    owner: dict[str, str] = {}
+    problems = []
+    for name, counter in roles.items():
+        configured = config.authors.get(name)
+        role = configured.role if configured and configured.role else next(
+            (r for r, _ in counter.most_common() if r), "")
+        slug = slugify(name)
+        if owner.setdefault(slug, name) != name:
+            first = next(s.rel_path for s in ordered if s.author == name)
+            problems.append(Problem(first, f'author "{name}" and author "{owner[slug]}" would share '
+                                    f"the page {urls.author(slug)}; spell the name the same way "
+                                    "in every article"))
+        refs[name] = AuthorRef(slug, name, role, urls.author(slug))
+    if problems:
+        raise BuildError(problems)
+    return refs
+
+
+def _authors(config: Config, articles: Sequence[Article],
+             refs: Mapping[str, AuthorRef]) -> tuple[Author, ...]:
+    by_slug: dict[str, list[Article]] = defaultdict(list)
+    for article in articles:
+        by_slug[article.author.slug].append(article)
+    out = []
+    for name, ref in refs.items():
+        configured = config.authors.get(name)
+        out.append(Author(ref.slug, name, ref.role, configured.bio if configured else "",
+                          (configured.avatar or None) if configured else None, ref.url,
+                          tuple(by_slug[ref.slug])))
+    return tuple(sorted(out, key=lambda a: (a.name.casefold(), a.slug)))
+
+
+def _archive(articles: Sequence[Article]) -> tuple[ArchiveYear, ...]:
+    months: dict[tuple[int, int], list[Article]] = defaultdict(list)
+    for article in articles:
+        months[(article.date.year, article.date.month)].append(article)
+    years: dict[int, list[ArchiveMonth]] = defaultdict(list)
+    for (year, month), items in sorted(months.items(), reverse=True):
+        years[year].append(ArchiveMonth(year, month, f"{MONTHS[month - 1]} {year}",
+                                        tuple(items)))
+    return tuple(ArchiveYear(year, tuple(ms)) for year, ms in years.items())

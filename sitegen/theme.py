@@ -1,0 +1,148 @@
+"""Themes: find the templates and static files, and render pages with Jinja.
+
+Lookup order is the site's own `templates/` and `static/`, then the theme's, then its parent
+theme's (a theme names its parent in `theme.toml`), so a site can override one template and
+extend the rest. Templates get plain data and two helpers, `url()` and `asset()`; they never
+see the build's objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+
+from sitegen.config import Config
+from sitegen.errors import SiteError
+
+THEMES_DIR = "themes"
+MAX_THEME_DEPTH = 5
+
+
+class Theme:
+    def __init__(self, config: Config) -> None:
+        self.site_dir = config.site_dir
+        self.theme_dirs = _theme_chain(config.site_dir, config.theme)
+        self.template_dirs = [d for d in [config.site_dir / "templates",
+                                          *(t / "templates" for t in self.theme_dirs)]
+                              if d.is_dir()]
+        # Earlier folders win: the site's static/ overrides the theme's.
+        self.static_dirs = [d for d in [config.site_dir / "static",
+                                        *(t / "static" for t in self.theme_dirs)] if d.is_dir()]
+        self.static_files = _static_files(self.static_dirs)
+        self._hashes: dict[str, str] = {}
+        base_path = config.base_path
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
+            autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+            lstrip_blocks=True, keep_trailing_newline=True,
+        )
+        env.globals["url"] = lambda path: base_path + path
+        env.globals["asset"] = self._asset_url
+        env.filters["datefmt"] = format_date
+        env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
+        self._base_path = base_path
+        self.env = env
+
+    def render(self, template: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.env.get_template(template).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise SiteError(self._rel(exc.filename or template),
+                            f"template syntax error: {exc.message}", exc.lineno) from None
+        except jinja2.TemplateNotFound as exc:
+            raise SiteError(THEMES_DIR, f"template '{exc.name}' not found in "
+                            f"{', '.join(self._rel(str(d)) for d in self.template_dirs)}") from None
+        except Exception as exc:  # an error inside a template: point at the template's line
+            file, line = self._template_frame(exc.__traceback__)
+            if file is None:
+                raise
+            raise SiteError(file, f"template error: {exc}", line) from None
+
+    def _asset_url(self, path: str) -> str:
+        """The URL of a static file with a content hash, so it can be cached for a year."""
+        path = path.lstrip("/")
+        if path not in self._hashes:
+            source = self.static_files.get(path)
+            if source is None:
+                raise SiteError(THEMES_DIR, f"asset('{path}'): no such file in "
+                                + ", ".join(self._rel(str(d)) for d in self.static_dirs))
+            self._hashes[path] = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
+        return f"{self._base_path}/{path}?v={self._hashes[path]}"
+
+    def _template_frame(self, tb: TracebackType | None) -> tuple[str | None, int | None]:
+        found: tuple[str | None, int | None] = (None, None)
+        roots = [str(d) for d in self.template_dirs]
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if any(filename.startswith(root) for root in roots):
+                found = (self._rel(filename), tb.tb_lineno)
+            tb = tb.tb_next
+        return found
+
+    def _rel(self, filename: str) -> str:
+        path = Path(filename)
+        return path.relative_to(self.site_dir).as_posix() if path.is_relative_to(
+            self.site_dir) else str(path)
+
+
+def format_date(value: datetime) -> str:
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def _theme_chain(site_dir: Path, name: str) -> list[Path]:
+    """The theme folder and its parents, nearest first."""
+    chain: list[Path] = []
+    while name:
+        folder = _find_theme(site_dir, name)
+        if folder in chain or len(chain) >= MAX_THEME_DEPTH:
+            raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", "themes name each other as parent "
+                            "in a loop; remove one 'parent ='")
+        chain.append(folder)
+        meta = folder / "theme.toml"
+        try:
+            data = tomllib.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", f"invalid TOML: {exc}") from None
+        parent = data.get("parent", "")
+        name = parent if isinstance(parent, str) else ""
+    return chain
+
+
+def _find_theme(site_dir: Path, name: str) -> Path:
+    """A theme of the site, else one shipped with sitegen's repository (the default theme)."""
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise SiteError("sitegen.toml", f"theme '{name}' must be a folder name under themes/")
+    for root in (site_dir / THEMES_DIR, BUILTIN_THEMES):
+        if (root / name).is_dir():
+            return root / name
+    raise SiteError("sitegen.toml", f"theme '{name}' not found: expected a folder "
+                    f"{THEMES_DIR}/{name}/ in the site (built-in themes: "
+                    f"{', '.join(sorted(p.name for p in BUILTIN_THEMES.glob('*') if p.is_dir()))})")
+
+
+def _static_files(dirs: list[Path]) -> dict[str, Path]:
+    """Every static file by its path in the output; the first folder to hold a path wins.
+
+    Hidden files and symbolic links are skipped: a link could publish a file from anywhere.
+    """
+    files: dict[str, Path] = {}
+    for folder in dirs:
+        for root, subdirs, names in os.walk(folder):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            for name in sorted(names):
+                path = Path(root) / name
+                if name.startswith(".") or path.is_symlink() or not path.is_file():
+                    continue
+                files.setdefault(path.relative_to(folder).as_posix(), path)
+    return files
+
+
+BUILTIN_THEMES = Path(__file__).resolve().parent.parent / THEMES_DIR

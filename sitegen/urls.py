@@ -1,0 +1,61 @@
+"""The site's URL scheme in one place: where each kind of page lives, and the file behind a URL.
+
+Every URL here is site-relative and starts with the base path (the path part of base_url),
+so a site deployed under /news/ works; `output_file` maps a URL back to the file to write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from posixpath import normpath
+
+from sitegen.config import Config
+
+
+class UnsafePath(ValueError):
+    """A URL that would map to a file outside the output folder."""
+
+
+class Urls:
+    def __init__(self, config: Config) -> None:
+        self.base_path = config.base_path
+        self.base_url = config.base_url.rstrip("/")
+        self.permalink = config.permalink
+
+    def url(self, path: str) -> str:
+        """A site path ("/tags/") as a URL under the base path ("/news/tags/")."""
+        return self.base_path + path
+
+    def absolute(self, url: str) -> str:
+        """A URL from this class as an absolute URL with the site's scheme and host."""
+        return self.base_url + url[len(self.base_path):]
+
+    def article(self, date: datetime, slug: str) -> str:
+        return self.url(self.permalink.format(year=f"{date.year:04d}", month=f"{date.month:02d}",
+                                              day=f"{date.day:02d}", slug=slug))
+
+    def tag(self, slug: str) -> str:
+        return self.url(f"/tags/{slug}/")
+
+    def author(self, slug: str) -> str:
+        return self.url(f"/authors/{slug}/")
+
+    def page(self, first: str, number: int) -> str:
+        """Page `number` of a paginated list whose first page is at `first`."""
+        return first if number == 1 else f"{first}page/{number}/"
+
+    def output_file(self, url: str) -> str:
+        """The file under the output folder for `url`: a folder URL gets its index.html.
+
+        Raises UnsafePath for anything that could step outside the output folder.
+        """
+        path = url[len(self.base_path):] if url.startswith(self.base_path) else url
+        if not path.startswith("/") or "\\" in path or "\x00" in path:
+            raise UnsafePath(url)
+        rel = path.lstrip("/")
+        if rel == "" or rel.endswith("/"):
+            rel += "index.html"
+        if normpath(rel) != rel or rel.startswith("../") or rel == ".." or any(
+                part in ("", ".", "..") for part in rel.split("/")):
+            raise UnsafePath(url)
+        return rel

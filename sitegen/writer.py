@@ -1,0 +1,186 @@
+"""Writing the output folder safely: build a fresh folder beside it, then swap it in at once.
+
+Promises kept here, and nowhere else:
+- a folder that holds anything sitegen did not write is never deleted or replaced; sitegen
+  knows its own output by a manifest file listing every file it wrote;
+- the output can never be the site itself, a source folder, an ancestor of the site, the home
+  folder or the file system root, nor reached through a symbolic link;
+- a failed build leaves the previous output byte for byte as it was: the new site is written
+  into a staging folder and exchanged with the old one in one atomic rename;
+- two builds of one output at once are refused with a clear message (a lock file).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sitegen.errors import OutputError
+
+MANIFEST = ".sitegen-manifest.json"
+SOURCE_FOLDERS = ("content", "templates", "static", "themes", "data")
+
+
+class Staging:
+    """A fresh folder the new site is written into before it replaces the output."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files: list[str] = []
+
+    def write(self, rel: str, data: bytes) -> None:
+        target = self._target(rel)
+        target.write_bytes(data)
+
+    def copy(self, rel: str, source: Path) -> None:
+        shutil.copyfile(source, self._target(rel))
+
+    def _target(self, rel: str) -> Path:
+        target = (self.path / rel).resolve()
+        if not target.is_relative_to(self.path):
+            raise OutputError(f"refusing to write {rel!r}: it is outside the output folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.files.append(rel)
+        return target
+
+
+def check_output_dir(output: Path, site_dir: Path) -> Path:
+    """Return the absolute output path, or raise OutputError if writing there could harm."""
+    output = Path(os.path.abspath(output))
+    site_dir = site_dir.resolve()
+    if output.is_symlink() or output.resolve() != output:
+        raise OutputError(f"{output} is (or lies under) a symbolic link; give the real path "
+                          "with -o so sitegen knows exactly which folder it replaces")
+    resolved = output.resolve()
+    home = Path.home().resolve()
+    if resolved == Path(resolved.anchor) or resolved == home:
+        raise OutputError(f"refusing to use {output} as the output folder: it is the "
+                          f"{'home folder' if resolved == home else 'file system root'}")
+    if resolved == site_dir or site_dir.is_relative_to(resolved):
+        raise OutputError(f"refusing to use {output} as the output folder: it holds the site "
+                          "itself; use a folder of its own such as output/")
+    for name in SOURCE_FOLDERS:
+        if resolved.is_relative_to(site_dir / name):
+            raise OutputError(f"refusing to use {output} as the output folder: it is inside "
+                              f"the site's {name}/ folder")
+    if resolved.exists() and not resolved.is_dir():
+        raise OutputError(f"{output} exists and is not a folder")
+    if resolved.is_dir():
+        _check_owned(resolved)
+    return resolved
+
+
+def _check_owned(folder: Path) -> None:
+    """Refuse a non-empty folder unless every file in it is one sitegen wrote there."""
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+               if not p.is_dir() or p.is_symlink()}
+    if not present:
+        return
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        raise OutputError(f"{folder} is not empty and was not made by sitegen (no {MANIFEST}); "
+                          "sitegen replaces its output folder whole, so choose an empty or new "
+                          "folder with -o, or empty this one yourself")
+    try:
+        listed = set(json.loads(manifest.read_text(encoding="utf-8"))["files"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise OutputError(f"{manifest} is damaged, so sitegen cannot tell its own files from "
+                          "yours; move anything you need out of the folder and delete it") from None
+    foreign = sorted(present - listed - {MANIFEST})
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        raise OutputError(f"{folder} holds files sitegen did not write ({shown}); they would be "
+                          "lost when the new site replaces the folder. Move them to the site's "
+                          "static/ folder (to publish them) or elsewhere, then build again")
+
+
+@contextmanager
+def replacing(output: Path) -> Iterator[Staging]:
+    """Yield a staging folder; on normal exit it replaces `output`, on error it is discarded."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(output):
+        _remove_stale_staging(output)
+        staging = Staging(output.parent / f".{output.name}.sitegen-new-{os.getpid()}")
+        staging.path.mkdir()
+        try:
+            yield staging
+            _write_manifest(staging)
+            _swap(staging.path, output)
+        finally:
+            if staging.path.exists():
+                shutil.rmtree(staging.path)
+
+
+def _write_manifest(staging: Staging) -> None:
+    data = {"generator": "sitegen", "files": sorted(staging.files)}
+    (staging.path / MANIFEST).write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
+
+
+def _swap(new: Path, output: Path) -> None:
+    """Put `new` in place of `output` in one step; afterwards `new` holds the old site."""
+    if not output.exists():
+        os.rename(new, output)
+        return
+    if _exchange(new, output):
+        shutil.rmtree(new)  # now the previous site, all of it sitegen's (checked before)
+        return
+    old = output.parent / f".{output.name}.sitegen-old-{os.getpid()}"
+    os.rename(output, old)
+    os.rename(new, output)
+    shutil.rmtree(old)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths with Linux renameat2; False where it is not supported."""
+    renameat2 = getattr(_libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextmanager
+def _lock(output: Path) -> Iterator[None]:
+    path = output.parent / f".{output.name}.sitegen-lock"
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"another sitegen build is writing {output}; wait for it to "
+                              "finish and try again") from None
+        yield
+
+
+def _remove_stale_staging(output: Path) -> None:
+    """Clean up after a killed build: staging folders are ours (they carry our name pattern).
+
+    Where a kill fell between the two renames of the fallback swap, the previous site is in
+    an -old- folder and no output exists: put it back first.
+    """
+    if not output.exists():
+        for old in output.parent.glob(f".{output.name}.sitegen-old-*"):
+            if (old / MANIFEST).is_file():
+                os.rename(old, output)
+                break
+    for pattern in (f".{output.name}.sitegen-new-*", f".{output.name}.sitegen-old-*"):
+        for stale in output.parent.glob(pattern):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale)
