@@ -28,7 +28,10 @@ from sitegen.config import MarkdownConfig
 from sitegen.slugs import slugify
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
-RESERVED_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search"})
+# Ids the default theme gives its own elements (archive years are y2016 and so on).
+RESERVED_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search",
+                          "related-heading"})
+_RESERVED_ID = re.compile(r"y\d+")
 SAFE_SCHEMES = ("http", "https", "mailto", "tel", "")
 _FORMATTER = HtmlFormatter(nowrap=True)
 
@@ -148,7 +151,8 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str
 def _anchor_slug(text: str) -> str:
     """Heading ids; never one the theme uses for its own landmarks."""
     slug = slugify(text) or "section"
-    return f"{slug}-section" if slug in RESERVED_IDS else slug
+    reserved = slug in RESERVED_IDS or _RESERVED_ID.fullmatch(slug)
+    return f"{slug}-section" if reserved else slug
 
 
 def _headings(tokens: Sequence[Token]) -> tuple[tuple[int, str, str], ...]:
