@@ -148,7 +148,7 @@ class SiteInfo:
     language: str
     timezone: str
     generator: str
-    built_at: datetime
+    year: int  # the build's year, for copyright lines (not the full time: output stays stable)
     feeds: tuple[FeedLink, ...]
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -128,7 +128,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     info = SiteInfo(title=config.title, description=config.description,
                     base_url=config.base_url.rstrip("/"), language=config.language,
                     timezone=config.timezone, generator=f"sitegen {__version__}",
-                    built_at=built_at, feeds=site_feeds(urls, config.title),
+                    year=built_at.year, feeds=site_feeds(urls, config.title),
                     extra=dict(config.extra))
     site = Site(info=info, articles=tuple(articles), tags=tags,
                 authors=_authors(config, articles, authors), archive=_archive(articles))
