@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sitegen.config import load_config
+from sitegen.cache import BuildCache
+from sitegen.config import Config, load_config
 from sitegen.content import read_sources
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.feeds import render_feed
 from sitegen.markdown import MarkdownRenderer
+from sitegen.model import Site
 from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
-from sitegen.site import assemble, select
+from sitegen.site import Selection, assemble, select
 from sitegen.theme import Theme
 from sitegen.urls import Urls
 from sitegen.writer import Staging, check_output_dir, replacing
@@ -49,37 +51,70 @@ class BuildReport:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def build(options: BuildOptions) -> BuildReport:
-    """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Prepared:
+    """A site read, assembled and planned, ready to render: the part a build and the dev
+    server's rebuilds share."""
+
+    config: Config
+    selection: Selection
+    site: Site
+    warnings: list[Problem]
+    theme: Theme
+    plan: Plan
+
+
+def prepare(options: BuildOptions, cache: BuildCache | None = None,
+            theme: Theme | None = None) -> Prepared:
+    """Read, render and plan the site; raises BuildError (or SiteError) on any problem."""
     site_dir = options.site_dir.resolve()
     if not site_dir.is_dir():
         raise SiteError(str(options.site_dir), "site folder not found")
     config = load_config(site_dir, options.base_url)
-    output = check_output_dir(options.output_dir or site_dir / "output", site_dir)
+    if cache is not None:
+        cache.use_config(config)
     now = options.now or datetime.now(config.tz)
 
-    sources, problems = read_sources(config)
+    sources, problems = read_sources(config, cache)
     if problems:
         raise BuildError(problems)
     selection = select(sources, now, options.drafts, options.future)
     urls = Urls(config)
     renderer = MarkdownRenderer(config.markdown)
-    bodies = {s.rel_path: renderer.render(s.body, urls.absolute(urls.article(s.date, s.slug)))
-              for s in selection.published}
+    bodies = {}
+    for source in selection.published:
+        url = urls.absolute(urls.article(source.date, source.slug))
+        bodies[source.rel_path] = (
+            renderer.render(source.body, url) if cache is None else
+            cache.body(source.body, url, lambda s=source, u=url: renderer.render(s.body, u)))
+    if cache is not None:
+        cache.prune()
     site, warnings = assemble(config, selection.published, bodies, now)
 
-    theme = Theme(config)
+    theme = theme or Theme(config)
     plan = make_plan(site, config, theme.static_files)
-    with replacing(output) as staging:
-        write_plan(plan, theme, staging)
+    return Prepared(config, selection, site, warnings, theme, plan)
 
+
+def build(options: BuildOptions) -> BuildReport:
+    """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing."""
+    started = time.perf_counter()
+    site_dir = options.site_dir.resolve()
+    output = check_output_dir(options.output_dir or site_dir / "output", site_dir)
+    prepared = prepare(options)
+    with replacing(output) as staging:
+        write_plan(prepared.plan, prepared.theme, staging)
+    return report(prepared, output, time.perf_counter() - started)
+
+
+def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
+    site, plan, selection = prepared.site, prepared.plan, prepared.selection
     return BuildReport(
         output_dir=output, articles=len(site.articles), pages=plan.count(PageJob),
         tags=len(site.tags), authors=len(site.authors), feeds=plan.count(FeedJob),
         files=len(plan.jobs), drafts_skipped=selection.drafts,
         scheduled_skipped=selection.scheduled, next_due=selection.next_due,
-        seconds=time.perf_counter() - started, warnings=warnings)
+        seconds=seconds, warnings=prepared.warnings)
 
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging) -> None:

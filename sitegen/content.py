@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from sitegen.cache import BuildCache
 from sitegen.config import Config
 from sitegen.errors import Problem, SiteError
 from sitegen.model import Source
@@ -52,13 +53,17 @@ def find_sources(site_dir: Path) -> list[Path]:
                                              for part in p.relative_to(root).parts))
 
 
-def read_sources(config: Config) -> tuple[list[Source], list[Problem]]:
+def read_sources(config: Config, cache: BuildCache | None = None
+                 ) -> tuple[list[Source], list[Problem]]:
     """Read every article of the site; problems are collected, not raised."""
     sources: list[Source] = []
     problems: list[Problem] = []
     for path in find_sources(config.site_dir):
         try:
-            sources.append(read_source(path, config))
+            if cache is None:
+                sources.append(read_source(path, config))
+            else:
+                sources.append(cache.source(path, lambda p=path: read_source(p, config)))
         except SiteError as exc:
             problems.append(exc.problem)
     return sources, problems
