@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd = commands.add_parser("build", help="build the site into output/")
     _add_build_options(build_cmd)
     build_cmd.set_defaults(run=_run_build)
+    serve_cmd = commands.add_parser("serve", help="preview the site, rebuilt on every save")
+    _add_build_options(serve_cmd)
+    serve_cmd.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve_cmd.add_argument("--poll", action="store_true",
+                           help="poll for changes (for file systems without change events)")
+    serve_cmd.set_defaults(run=_run_serve)
     return parser
 
 
@@ -75,6 +84,13 @@ def _run_build(args: argparse.Namespace) -> int:
     _print_warnings(report.warnings)
     print(summary(report))
     return EXIT_OK
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from sitegen.serve import serve  # the server and watcher load only when serving
+
+    return serve(_options(args), host=args.host, port=args.port, open_browser=args.open,
+                 poll=args.poll)
 
 
 def summary(report: BuildReport) -> str:

@@ -1,0 +1,112 @@
+"""Incremental rebuilds for the dev server: keep a folder equal to what a full build writes.
+
+Each output is a pure function of its job (template name plus the plain data it gets, or the
+feed's articles, or a static file) and the theme. So a rebuild plans the whole site again
+(cheap: sources and rendered bodies come from the cache) and re-renders only the jobs that
+differ from last time, compared by value. That catches every dependency (an article's page,
+the lists and feeds that show it, its neighbours' previous/next links, related articles, the
+sitemap) without a hand-kept dependency graph, and the result is byte-identical to a full
+build. A template, static file or configuration change re-renders everything.
+
+A failed rebuild writes nothing, so the last good site stays served.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sitegen.build import BuildOptions, BuildReport, Prepared, prepare, render_job, report
+from sitegen.cache import BuildCache
+from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.plan import CopyJob, Job
+from sitegen.theme import Theme
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rebuild did."""
+
+    ok: bool
+    problems: tuple[Problem, ...] = ()
+    written: tuple[str, ...] = ()  # output paths rewritten
+    removed: tuple[str, ...] = ()  # output paths deleted
+    seconds: float = 0.0
+    report: BuildReport | None = None
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+class LiveSite:
+    def __init__(self, options: BuildOptions, folder: Path) -> None:
+        self.options = options
+        self.folder = folder.resolve()
+        self.cache = BuildCache()
+        self._jobs: dict[str, Job] = {}
+        self._theme: Theme | None = None
+
+    def rebuild(self, everything: bool = False) -> Outcome:
+        """Bring the folder up to date. `everything`: templates, static files or the config
+        changed, so every page must be rendered again."""
+        started = time.perf_counter()
+        everything = everything or self._theme is None
+        try:
+            prepared = prepare(self.options, self.cache, theme=None if everything else self._theme)
+            outputs = self._render_changed(prepared, everything)
+        except BuildError as exc:
+            return Outcome(False, tuple(exc.problems), seconds=time.perf_counter() - started)
+        except SiteError as exc:
+            return Outcome(False, (exc.problem,), seconds=time.perf_counter() - started)
+        written = self._write(outputs)
+        new_jobs = {job.path: job for job in prepared.plan.jobs}
+        removed = self._remove(set(self._jobs) - set(new_jobs))
+        self._jobs, self._theme = new_jobs, prepared.theme
+        seconds = time.perf_counter() - started
+        return Outcome(True, written=written, removed=removed, seconds=seconds,
+                       report=report(prepared, self.folder, seconds),
+                       warnings=tuple(prepared.warnings))
+
+    def _render_changed(self, prepared: Prepared, everything: bool) -> dict[str, bytes | Path]:
+        """Render every job that differs from the last good build; raise on any problem."""
+        outputs: dict[str, bytes | Path] = {}
+        problems: dict[Problem, None] = {}
+        for job in prepared.plan.jobs:
+            if not everything and self._jobs.get(job.path) == job:
+                continue
+            if isinstance(job, CopyJob):
+                outputs[job.path] = job.source
+                continue
+            try:
+                outputs[job.path] = render_job(job, prepared.theme)
+            except SiteError as exc:
+                problems.setdefault(exc.problem)
+        if problems:
+            raise BuildError(list(problems))
+        return outputs
+
+    def _write(self, outputs: dict[str, bytes | Path]) -> tuple[str, ...]:
+        """Write each file beside its target and rename it into place: a reader sees the old
+        file or the new one, never half of one."""
+        for rel, data in outputs.items():
+            target = self.folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.sitegen-tmp")
+            if isinstance(data, Path):
+                shutil.copyfile(data, temporary)
+            else:
+                temporary.write_bytes(data)
+            os.replace(temporary, target)
+        return tuple(sorted(outputs))
+
+    def _remove(self, gone: set[str]) -> tuple[str, ...]:
+        """Delete outputs that no longer exist in the site (a deleted or renamed article)."""
+        for rel in gone:
+            target = self.folder / rel
+            target.unlink(missing_ok=True)
+            parent = target.parent
+            while parent != self.folder and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        return tuple(sorted(gone))

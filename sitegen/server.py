@@ -1,0 +1,248 @@
+"""The preview HTTP server: serves one folder safely, and tells open tabs when to reload.
+
+- Only files inside the folder are served, whatever the request's encoding (`..`, `%2e%2e`,
+  `%2f`, double encoding, backslashes) or symbolic links inside it; hidden files are not.
+- Requests whose Host header is not a local name (or the address the server was told to bind)
+  get 403, so a web page elsewhere cannot read the preview by DNS rebinding.
+- No CORS headers are sent.
+- A page requested while a rebuild runs waits for it, so a browser never sees half a site
+  (the model is MkDocs' livereload: a build number behind a condition variable).
+- Every HTML page gets a small script that long-polls `/__sitegen/wait` for a newer build,
+  then reloads the page, swaps the stylesheets (a CSS-only change), or shows the build's
+  errors in an overlay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import mimetypes
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sitegen.errors import Problem
+
+LIVE_PREFIX = "/__sitegen/"
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WAIT_SECONDS = 20.0
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+
+LIVE_SCRIPT = (Path(__file__).parent / "live.js").read_bytes()
+
+
+@dataclass
+class BuildState:
+    """The newest build's number and problems, shared by the builder and request threads."""
+
+    number: int = 0
+    building: bool = False
+    css_only: bool = False
+    problems: tuple[Problem, ...] = ()
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def start(self) -> None:
+        with self._cond:
+            self.building = True
+
+    def finish(self, problems: tuple[Problem, ...] = (), css_only: bool = False) -> None:
+        with self._cond:
+            self.building = False
+            self.number += 1
+            self.problems = problems
+            self.css_only = css_only and not problems
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Block while a rebuild runs."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self.building, timeout)
+
+    def wait_newer(self, since: int, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
+        """Block until a build newer than `since` finished (or time out); its summary."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.number != since and not self.building, timeout)
+            return self.snapshot()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"build": self.number, "css_only": self.css_only,
+                "problems": [{"file": p.file, "line": p.line, "message": p.message,
+                              "text": str(p)} for p in self.problems]}
+
+
+def resolve(root: Path, raw_path: str) -> Path | None:
+    """The file under `root` (absolute, resolved) that a request path names, or None.
+
+    The path is percent-decoded once; anything that still looks like a way out (a `..`
+    segment, a backslash, a NUL, a path that resolves outside `root` through a link) or names
+    a hidden file is refused. A second layer of encoding stays literal: `%252e%252e` names a
+    file called `%2e%2e`, never the parent folder.
+    """
+    path = unquote(urlsplit(raw_path).path, errors="strict") if raw_path else ""
+    if not path.startswith("/") or "\\" in path or "\x00" in path:
+        return None
+    parts = [p for p in path.split("/") if p]
+    if any(p in (".", "..") or p.startswith(".") for p in parts):
+        return None
+    candidate = root.joinpath(*parts)
+    try:
+        real = candidate.resolve(strict=False)
+    except (OSError, RuntimeError):
+        return None
+    if real != root and not real.is_relative_to(root):
+        return None
+    return candidate
+
+
+def host_allowed(host_header: str | None, bind_host: str) -> bool:
+    """Accept local names, the bound address, and (when bound to all addresses) IP literals."""
+    if not host_header:
+        return False
+    match = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::\d+)?|([^:\[\]]+)(?::\d+)?", host_header.strip())
+    if not match:
+        return False
+    name = (match.group(1) or match.group(2) or "").lower().rstrip(".")
+    if name in LOCAL_NAMES or name == bind_host.lower():
+        return True
+    if bind_host in ("0.0.0.0", "::"):
+        try:
+            ipaddress.ip_address(name)  # an address, never a name that could be rebound
+            return True
+        except ValueError:
+            return False
+    return False
+
+
+def inject_live_script(html: bytes, build: int) -> bytes:
+    tag = (f'<script src="{LIVE_PREFIX}live.js" data-build="{build}" defer></script>').encode()
+    matches = list(_BODY_END.finditer(html))
+    if not matches:
+        return html + tag
+    at = matches[-1].start()
+    return html[:at] + tag + html[at:]
+
+
+class PreviewServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], root: Path, state: BuildState) -> None:
+        self.root = root.resolve()
+        self.state = state
+        self.bind_host = address[0]
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, PreviewHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A failing request is that request's problem; the server keeps serving."""
+
+
+class PreviewHandler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+    server_version = "sitegen"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        """Quiet: the terminal is for build results and errors."""
+
+    def do_HEAD(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve(head=True)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        try:
+            if not host_allowed(self.headers.get("Host"), self.server.bind_host):
+                self._send(HTTPStatus.FORBIDDEN, b"Forbidden: unknown Host\n", "text/plain",
+                           head)
+                return
+            path = urlsplit(self.path).path
+            if path.startswith(LIVE_PREFIX):
+                self._live(path[len(LIVE_PREFIX):], head)
+                return
+            self.server.state.wait_idle()
+            self._file(head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception:  # never let one request take the server down
+            with contextlib.suppress(OSError):
+                self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"Internal error\n", "text/plain",
+                           head)
+
+    def _live(self, name: str, head: bool) -> None:
+        state = self.server.state
+        if name == "live.js":
+            self._send(HTTPStatus.OK, LIVE_SCRIPT, "text/javascript", head)
+        elif name == "state":
+            self._json(state.snapshot(), head)
+        elif name == "wait":
+            query = parse_qs(urlsplit(self.path).query)
+            try:
+                since = int(query.get("since", ["-1"])[0])
+            except ValueError:
+                since = -1
+            self._json(state.wait_newer(since), head)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain", head)
+
+    def _file(self, head: bool) -> None:
+        root = self.server.root
+        try:
+            target = resolve(root, self.path)
+        except UnicodeDecodeError:
+            target = None
+        if target is None:
+            self._not_found(head)
+            return
+        if target.is_dir():
+            if not urlsplit(self.path).path.endswith("/"):
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", urlsplit(self.path).path + "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            target = target / "index.html"
+        if not target.is_file():
+            self._not_found(head)
+            return
+        self._send_file(HTTPStatus.OK, target, head)
+
+    def _not_found(self, head: bool) -> None:
+        page = self.server.root / "404.html"
+        if page.is_file():
+            self._send_file(HTTPStatus.NOT_FOUND, page, head)
+        else:  # no site yet (the first build failed): still a page that shows the errors
+            html = b"<!DOCTYPE html><title>Not found</title><body><h1>Not found</h1></body>"
+            self._send(HTTPStatus.NOT_FOUND, inject_live_script(html, self.server.state.number),
+                       "text/html", head)
+
+    def _send_file(self, status: HTTPStatus, path: Path, head: bool) -> None:
+        data = path.read_bytes()
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if kind == "text/html":
+            data = inject_live_script(data, self.server.state.number)
+        self._send(status, data, kind, head)
+
+    def _json(self, value: dict[str, Any], head: bool) -> None:
+        self._send(HTTPStatus.OK, json.dumps(value).encode(), "application/json", head)
+
+    def _send(self, status: HTTPStatus, data: bytes, kind: str, head: bool) -> None:
+        if kind.startswith("text/") or kind in ("application/json", "application/xml"):
+            kind += "; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
