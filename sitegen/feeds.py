@@ -13,10 +13,27 @@ from dataclasses import dataclass
 from feedgen.feed import FeedGenerator
 
 from sitegen import __version__
-from sitegen.model import Article
+from sitegen.model import Article, FeedLink
 
 # Characters XML 1.0 forbids; they can arrive from pasted text and would make feeds unparseable.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class FeedFormat:
+    name: str  # feedgen's: "rss" or "atom"
+    file: str  # the file in the listing's folder
+    mime: str
+    label: str
+
+
+FORMATS = (FeedFormat("rss", "feed.xml", "application/rss+xml", "RSS"),
+           FeedFormat("atom", "atom.xml", "application/atom+xml", "Atom"))
+
+
+def feed_links(title: str, folder_url: str) -> tuple[FeedLink, ...]:
+    """The feeds published in the folder `folder_url` (absolute), for page heads."""
+    return tuple(FeedLink(f"{title} ({f.label})", folder_url + f.file, f.mime) for f in FORMATS)
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,5 @@ def feed_specs(title: str, description: str, page_url: str, folder_url: str, lan
                articles: Sequence[Article], items: int, full_content: bool) -> list[FeedSpec]:
     """The RSS and Atom feeds for one listing, published in the folder `folder_url` (absolute)."""
     chosen = tuple(articles[:items])
-    return [FeedSpec(fmt, title, description, page_url, folder_url + name, language, chosen,
-                     full_content)
-            for fmt, name in (("rss", "feed.xml"), ("atom", "atom.xml"))]
+    return [FeedSpec(f.name, title, description, page_url, folder_url + f.file, language, chosen,
+                     full_content) for f in FORMATS]

@@ -15,9 +15,8 @@ from typing import Any
 
 from sitegen.config import Config
 from sitegen.errors import BuildError, Problem
-from sitegen.feeds import FeedSpec, feed_specs
-from sitegen.model import Article, PageMeta, Paginator, Site
-from sitegen.site import site_feeds
+from sitegen.feeds import FeedSpec, feed_links, feed_specs
+from sitegen.model import Article, FeedLink, PageMeta, Paginator, Site
 from sitegen.sitemap import render_robots, render_sitemap
 from sitegen.urls import UnsafePath, Urls
 
@@ -124,7 +123,7 @@ class _Planner:
             return None
 
     def page(self, kind: str, url: str, template: str, origin: str, title: str,
-             description: str, context: dict[str, Any], page_feeds: tuple = (),
+             description: str, context: dict[str, Any], page_feeds: tuple[FeedLink, ...] = (),
              in_sitemap: bool = True) -> None:
         path = self.path_of(url, origin)
         if path is None:
@@ -146,7 +145,8 @@ class _Planner:
         pages = max(1, ceil(len(articles) / per_page))
         first = self.urls.url(folder)
         page_urls = tuple(self.urls.page(first, n) for n in range(1, pages + 1))
-        own_feeds = site_feeds(self.urls, f"{self.config.title}: {name}", folder) if feeds else ()
+        own_feeds = feed_links(f"{self.config.title}: {name}",
+                               self.urls.absolute(first)) if feeds else ()
         for number in range(1, pages + 1):
             paginator = Paginator(
                 items=tuple(articles[(number - 1) * per_page:number * per_page]), number=number,

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sitegen import __version__
 from sitegen.config import Config
 from sitegen.errors import BuildError, Problem
+from sitegen.feeds import feed_links
 from sitegen.markdown import RenderedBody
 from sitegen.model import (
     ArchiveMonth,
@@ -27,7 +28,6 @@ from sitegen.model import (
     ArticleLink,
     Author,
     AuthorRef,
-    FeedLink,
     Site,
     SiteInfo,
     Source,
@@ -66,14 +66,6 @@ def select(sources: Sequence[Source], now: datetime, drafts: bool = False,
     return Selection(tuple(published), held_drafts, held_future, min(upcoming, default=None))
 
 
-def site_feeds(urls: Urls, title: str, base: str = "/") -> tuple[FeedLink, ...]:
-    """The RSS and Atom feeds published under the folder URL `base` (site, tag or author)."""
-    folder = urls.url(base)
-    return (FeedLink(f"{title} (RSS)", urls.absolute(folder + "feed.xml"), "application/rss+xml"),
-            FeedLink(f"{title} (Atom)", urls.absolute(folder + "atom.xml"),
-                     "application/atom+xml"))
-
-
 def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, RenderedBody],
              built_at: datetime) -> tuple[Site, list[Problem]]:
     """Build the frozen site; returns it with warnings. Raises BuildError on URL collisions."""
@@ -86,8 +78,10 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     for group in groups.values():
         if len(group.spellings) > 1:
             others = ", ".join(f'"{s}"' for s in group.spellings[1:])
-            warnings.append(Problem("content", f'tag "{group.name}" is also spelled {others}; '
-                                    f'shown everywhere as "{group.name}"'))
+            where = [s.rel_path for s in ordered if set(s.tags) & set(group.spellings[1:])]
+            shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+            warnings.append(Problem(where[0], f'tag "{group.name}" is also spelled {others} '
+                                    f'(in {shown}); shown everywhere as "{group.name}"'))
     tag_refs = {slug: TagRef(slug, g.name, urls.tag(slug)) for slug, g in groups.items()}
     authors = _author_refs(config, ordered, urls)
 
@@ -128,7 +122,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     info = SiteInfo(title=config.title, description=config.description,
                     base_url=config.base_url.rstrip("/"), language=config.language,
                     timezone=config.timezone, generator=f"sitegen {__version__}",
-                    year=built_at.year, feeds=site_feeds(urls, config.title),
+                    year=built_at.year, feeds=feed_links(config.title, urls.absolute(urls.url("/"))),
                     extra=dict(config.extra))
     site = Site(info=info, articles=tuple(articles), tags=tags,
                 authors=_authors(config, articles, authors), archive=_archive(articles))
