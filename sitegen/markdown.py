@@ -69,6 +69,7 @@ class MarkdownRenderer:
             md.enable(["replacements", "smartquotes"])
         if options.linkify:
             md.enable("linkify")
+            md.linkify = _QuickLinkify(md.linkify)
         md.use(footnote_plugin)
         if options.anchors:
             md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_anchor_slug)
@@ -114,6 +115,27 @@ class MarkdownRenderer:
     def _render_excerpt(self, tokens: Sequence[Token], env: EnvType) -> str:
         # Footnote references would point at notes an excerpt does not carry.
         return self._md.renderer.render(_without_footnote_refs(tokens), self._md.options, env)
+
+
+class _QuickLinkify:
+    """linkify-it, limited to links a reader would see as links (a scheme, "www." or an
+    e-mail address, as GitHub does), with a substring test in front of its costly pretest.
+
+    Without "fuzzy" links "netflix.com" in a sentence stays text, and most paragraphs skip
+    linkify-it's regular expressions altogether, which halves Markdown time on news text.
+    """
+
+    def __init__(self, linkify: Any) -> None:
+        linkify.set({"fuzzy_link": False})
+        self._linkify = linkify
+
+    def pretest(self, text: str) -> bool:
+        lowered = text.lower()
+        return ("//" in text or "www." in lowered or "@" in text or "mailto:" in lowered) \
+            and self._linkify.pretest(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._linkify, name)
 
 
 def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:

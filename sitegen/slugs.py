@@ -7,6 +7,7 @@ so this function must only ever return `[a-z0-9][a-z0-9-]*` or the empty string.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from slugify import slugify as _slugify
 
@@ -15,6 +16,7 @@ _REPLACEMENTS = [[".", "-"], ["'", ""], ["\u2019", ""], ["+", " plus"], ["&", " 
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
+@lru_cache(maxsize=65536)  # tags and names repeat across thousands of articles
 def slugify(text: str) -> str:
     """Transliterate and slugify: "Shōgun" -> "shogun", "Agents of S.H.I.E.L.D." -> "agents-of-s-h-i-e-l-d".
 

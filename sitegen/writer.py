@@ -34,6 +34,7 @@ class Staging:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.files: list[str] = []
+        self._made: set[Path] = set()
 
     def write(self, rel: str, data: bytes) -> None:
         target = self._target(rel)
@@ -43,10 +44,14 @@ class Staging:
         shutil.copyfile(source, self._target(rel))
 
     def _target(self, rel: str) -> Path:
-        target = (self.path / rel).resolve()
-        if not target.is_relative_to(self.path):
+        # The plan checked every path; this second, purely lexical check is the last line.
+        parts = rel.split("/")
+        if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = self.path.joinpath(*parts)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
         self.files.append(rel)
         return target
 
