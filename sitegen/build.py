@@ -92,7 +92,7 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     site, warnings = assemble(config, selection.published, bodies, now)
 
     theme = theme or Theme(config)
-    plan = make_plan(site, config, theme.static_files)
+    plan = make_plan(site, config, theme.static_files, now)
     return Prepared(config, selection, site, warnings, theme, plan)
 
 

@@ -126,7 +126,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str, text: str,
             hint = f"; did you mean '{prefix}{near[0]}'?" if near else ""
             valid = ", ".join(sorted(fields))
             problems.append(Problem(CONFIG_NAME, f"unknown key '{name}'{hint} (valid keys: {valid})",
-                                    _find_line(text, key)))
+                                    _find_line(text, name)))
             continue
         out[key] = _convert(hints[key], value, name, text, problems)
     return out
@@ -136,7 +136,7 @@ def _convert(hint: Any, value: Any, name: str, text: str, problems: list[Problem
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             problems.append(Problem(CONFIG_NAME, f"'{name}' must be a table ([{name}])",
-                                    _find_line(text, name.rsplit(".", 1)[-1])))
+                                    _find_line(text, name)))
             return hint()
         return hint(**_build(hint, value, name + ".", text, problems))
     origin = typing.get_origin(hint)
@@ -144,7 +144,7 @@ def _convert(hint: Any, value: Any, name: str, text: str, problems: list[Problem
         _, item_type = typing.get_args(hint)
         if not isinstance(value, dict):
             problems.append(Problem(CONFIG_NAME, f"'{name}' must be a table",
-                                    _find_line(text, name.rsplit(".", 1)[-1])))
+                                    _find_line(text, name)))
             return {}
         if item_type is Any:
             return dict(value)
@@ -154,7 +154,7 @@ def _convert(hint: Any, value: Any, name: str, text: str, problems: list[Problem
     if not isinstance(value, expected) or (hint is int and isinstance(value, bool)):
         kind = {str: "a string", int: "a whole number", bool: "true or false"}.get(hint, str(hint))
         problems.append(Problem(CONFIG_NAME, f"'{name}' must be {kind}, not {value!r}",
-                                _find_line(text, name.rsplit(".", 1)[-1])))
+                                _find_line(text, name)))
     return value
 
 
@@ -177,7 +177,7 @@ def _check_values(config: Config, text: str) -> list[Problem]:
     if config.per_page < 1:
         bad("per_page", "per_page must be at least 1")
     if config.feeds.items < 1:
-        bad("items", "feeds.items must be at least 1")
+        bad("feeds.items", "feeds.items must be at least 1")
     if config.words_per_minute < 1:
         bad("words_per_minute", "words_per_minute must be at least 1")
     problems.extend(_check_permalink(config.permalink, text))
@@ -207,12 +207,37 @@ def _check_permalink(pattern: str, text: str) -> list[Problem]:
     return problems
 
 
-def _find_line(text: str, key: str) -> int | None:
-    """Best-effort line of `key = ...` or `[...key...]` in the TOML text (tomllib has no positions)."""
-    pattern = re.compile(rf'^\s*(?:"{re.escape(key)}"|{re.escape(key)})\s*=|^\s*\[.*{re.escape(key)}.*\]',
-                         re.MULTILINE)
-    match = pattern.search(text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+def config_line(site_dir: Path, name: str) -> int | None:
+    """The line of key `name` in the site's sitegen.toml, for messages from later stages."""
+    try:
+        return _find_line((site_dir / CONFIG_NAME).read_text(encoding="utf-8"), name)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _find_line(text: str, name: str) -> int | None:
+    """Best-effort line of the key or table `name` ("feeds.items", 'authors."Dana".role') in
+    the TOML text: tomllib gives no positions. Looks in the right table first, then anywhere."""
+    parts = [p.strip().strip('"') for p in _DOTTED.findall(name)]
+    key, table = parts[-1], parts[:-1]
+    assignment = re.compile(rf'^[ \t]*(?:"{re.escape(key)}"|{re.escape(key)})[ \t]*=')
+    current: list[str] = []
+    anywhere = None
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            current = [p.strip().strip('"') for p in _DOTTED.findall(header.group(1))]
+            if current == parts:
+                return number
+        elif assignment.match(line):
+            if current == table:
+                return number
+            anywhere = anywhere or number
+    return anywhere
+
+
+_DOTTED = re.compile(r'"[^"]*"|[^.]+')
+_HEADER = re.compile(r"^[ \t]*\[\[?([^\]]*)\]\]?[ \t]*(?:#.*)?$")
 
 
 def _toml_error_line(message: str) -> int | None:

@@ -27,8 +27,14 @@ CONTENT_DIR = "content"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
 MAX_YAML_DEPTH = 50
 
+# Control characters (pasted from other tools, or written as YAML escapes) that HTML and XML
+# forbid; they become spaces in every value and in the body.
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
               "updated", "image", "image_alt", "description")
+
+LOCATED_KEYS = ("title", "slug", "date", "author", "tags")  # later stages may point at these
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
 
@@ -75,37 +81,71 @@ def read_source(path: Path, config: Config) -> Source:
         config.site_dir) else str(path)
     text = _read_text(path, rel)
     lead = len(text) - len(text.lstrip())
-    fm_start = text.count("\n", 0, lead) + 2  # the line after the opening ---
+    opening = text.count("\n", 0, lead) + 1  # the line of the opening ---
     stripped = text.strip()
     if not _HANDLER.detect(stripped):
         raise SiteError(rel, "no front matter: start the file with a '---' line, then "
                              "'title:', 'date:' and 'author:' lines, then another '---' line", 1)
     try:
+        # fm_text starts with the newline that ends the opening --- line, so line N of
+        # fm_text (0-based) is line opening + N of the file.
         fm_text, body = _HANDLER.split(stripped)
     except ValueError:
         raise SiteError(rel, "front matter is not closed: add a '---' line after it",
-                        fm_start - 1) from None
+                        opening) from None
+    _check_depth(rel, fm_text, opening)
     try:
         data = _HANDLER.load(fm_text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = fm_start + mark.line if mark else fm_start
+        # An unclosed quote is found at the end of the text; where it opened helps more.
+        unclosed = "end of stream" in (exc.problem or "") and exc.context_mark
+        mark = exc.context_mark if unclosed else (exc.problem_mark or exc.context_mark)
+        line = opening + mark.line if mark else opening
         problem = exc.problem or exc.context or "could not be read"
         raise SiteError(rel, f"invalid YAML in front matter: {problem}; check quotes, colons "
                              "and indentation", line) from None
     except yaml.YAMLError as exc:
-        raise SiteError(rel, f"invalid YAML in front matter: {exc}", fm_start) from None
-    except RecursionError:
-        raise SiteError(rel, "front matter is nested too deeply", fm_start) from None
+        raise SiteError(rel, f"invalid YAML in front matter: {exc}", opening) from None
+    except ValueError as exc:  # YAML timestamps that are no date, like 2016-02-30
+        key, line = _date_error_at(fm_text, opening)
+        raise SiteError(rel, f"'{key}' is not a real date ({exc}); write it as 2016-03-08, "
+                             "2016-03-08 14:30 or 2016-03-08T14:30:00-05:00", line) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise SiteError(rel, "front matter must be 'key: value' lines, not a "
-                             f"{type(data).__name__}", fm_start)
-    fields = _Fields(rel, data, fm_text, fm_start)
+                             f"{type(data).__name__}", opening)
+    fields = _Fields(rel, data, fm_text, opening)
     fields.reject_aliases()
-    body_line = fm_start + fm_text.count("\n") + 2
+    body_line = opening + fm_text.count("\n") + 1
     return _source_from(path, rel, fields, config, body, body_line)
+
+
+def _check_depth(rel: str, fm_text: str, opening: int) -> None:
+    """Refuse deeply nested front matter before loading it: libyaml recurses in C and a few
+    tens of thousands of '[' crash the interpreter. Only text with many brackets is scanned."""
+    if fm_text.count("[") + fm_text.count("{") <= MAX_YAML_DEPTH:
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(fm_text, Loader=_Loader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise SiteError(rel, "front matter is nested too deeply (more than "
+                                         f"{MAX_YAML_DEPTH} levels)", opening + event.start_mark.line)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # loading reports it, with its line
+
+
+def _date_error_at(fm_text: str, opening: int) -> tuple[str, int]:
+    """The key and line of the first value shaped like a date YAML reads itself."""
+    match = re.search(r"^([\w-]+)[ \t]*:[ \t]*\d{4}-\d{1,2}-\d{1,2}", fm_text, re.MULTILINE)
+    if not match:
+        return "date", opening
+    return match.group(1), opening + fm_text.count("\n", 0, match.start())
 
 
 def _read_text(path: Path, rel: str) -> str:
@@ -115,8 +155,10 @@ def _read_text(path: Path, rel: str) -> str:
                              f"{MAX_SOURCE_BYTES // 1048576} MiB for one article; split it or "
                              "move large data out of content/")
     raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a byte order mark some editors write
+        raw = raw[3:]
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise SiteError(rel, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save the file "
@@ -124,17 +166,17 @@ def _read_text(path: Path, rel: str) -> str:
     if "\x00" in text:
         raise SiteError(rel, "file holds NUL bytes: it is not a text file",
                         text.count("\n", 0, text.index("\x00")) + 1)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 class _Fields:
     """Typed access to front matter values, with errors that point at the key's line."""
 
-    def __init__(self, rel: str, data: dict[Any, Any], fm_text: str, fm_start: int) -> None:
-        self.rel, self.data, self.fm_text, self.fm_start = rel, data, fm_text, fm_start
+    def __init__(self, rel: str, data: dict[Any, Any], fm_text: str, opening: int) -> None:
+        self.rel, self.data, self.fm_text, self.fm_start = rel, data, fm_text, opening
 
     def line(self, key: str) -> int:
-        match = re.search(rf"^{re.escape(key)}\s*:", self.fm_text, re.MULTILINE)
+        match = re.search(rf"^{re.escape(key)}[ \t]*:", self.fm_text, re.MULTILINE)
         return self.fm_start + self.fm_text.count("\n", 0, match.start()) if match else self.fm_start
 
     def error(self, key: str, message: str) -> SiteError:
@@ -162,7 +204,7 @@ class _Fields:
         value = self.data.get(key)
         if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
             raise self.error(key, f"'{key}' must be text, not {_kind(value)}")
-        text = " ".join(str(value).split()) if value is not None else ""
+        text = " ".join(_CONTROL.sub(" ", str(value)).split()) if value is not None else ""
         if not text and required:
             raise self._missing(key)
         return text or None
@@ -206,7 +248,7 @@ class _Fields:
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 raise self.error("tags", f"each tag must be text, not {_kind(item)}")
-            name = " ".join(str(item).split())
+            name = " ".join(_CONTROL.sub(" ", str(item)).split())
             if name:
                 out.append(name)
         return tuple(out)
@@ -265,5 +307,6 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
         draft=f.flag("draft"), image=f.text("image"), image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
+        line_of={k: f.line(k) for k in LOCATED_KEYS if k in f.data},
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 
@@ -48,6 +49,7 @@ class FeedSpec:
     language: str
     articles: tuple[Article, ...]
     full_content: bool
+    updated: datetime  # newest article's date, or the build's moment for an empty feed
 
 
 def render_feed(spec: FeedSpec) -> bytes:
@@ -61,10 +63,8 @@ def render_feed(spec: FeedSpec) -> bytes:
     fg.description(_clean(spec.description) or _clean(spec.title))
     fg.language(spec.language)
     fg.generator("sitegen", __version__)
-    newest = max((a.updated or a.date for a in spec.articles), default=None)
-    if newest is not None:
-        fg.updated(newest)
-        fg.lastBuildDate(newest)
+    fg.updated(spec.updated)
+    fg.lastBuildDate(spec.updated)
     for article in spec.articles:
         _add_entry(fg, article, spec)
     if spec.format == "rss":
@@ -102,8 +102,12 @@ def _clean(text: str) -> str:
 
 
 def feed_specs(title: str, description: str, page_url: str, folder_url: str, language: str,
-               articles: Sequence[Article], items: int, full_content: bool) -> list[FeedSpec]:
-    """The RSS and Atom feeds for one listing, published in the folder `folder_url` (absolute)."""
+               articles: Sequence[Article], items: int, full_content: bool,
+               built_at: datetime) -> list[FeedSpec]:
+    """The RSS and Atom feeds for one listing, published in the folder `folder_url` (absolute).
+
+    A feed is dated by its newest article, so an unchanged site gives byte-identical feeds."""
     chosen = tuple(articles[:items])
+    updated = max((a.updated or a.date for a in chosen), default=built_at)
     return [FeedSpec(f.name, title, description, page_url, folder_url + f.file, language, chosen,
-                     full_content) for f in FORMATS]
+                     full_content, updated) for f in FORMATS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from math import ceil
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,11 @@ class Plan:
         return sum(isinstance(job, kind) for job in self.jobs)
 
 
-def make_plan(site: Site, config: Config, static_files: Mapping[str, Path]) -> Plan:
-    """Every output of the site; raises BuildError on a path clash or an unsafe path."""
-    planner = _Planner(site, config)
+def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
+              built_at: datetime) -> Plan:
+    """Every output of the site; raises BuildError on a path clash or an unsafe path.
+    `built_at` dates feeds that have no article yet."""
+    planner = _Planner(site, config, built_at)
     planner.listing("index", "/", "list.html", site.articles, "", config.description, {},
                     feeds=False)
     for article in site.articles:
@@ -100,8 +103,9 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path]) -> P
 
 
 class _Planner:
-    def __init__(self, site: Site, config: Config) -> None:
+    def __init__(self, site: Site, config: Config, built_at: datetime) -> None:
         self.site, self.config, self.urls = site, config, Urls(config)
+        self.built_at = built_at
         self.jobs: list[Job] = []
         self.sitemap: list[tuple[str, Any]] = []
         self.claimed: dict[str, str] = {}
@@ -164,7 +168,8 @@ class _Planner:
         url = self.urls.url(folder)
         for spec in feed_specs(title, description, self.urls.absolute(url),
                                self.urls.absolute(url), self.config.language, articles,
-                               self.config.feeds.items, self.config.feeds.full_content):
+                               self.config.feeds.items, self.config.feeds.full_content,
+                               self.built_at):
             feed_url = spec.feed_url[len(self.urls.base_url):]
             path = self.path_of(self.urls.url(feed_url), f"feed {folder}")
             if path is not None:

@@ -45,6 +45,7 @@ class BuildState:
     number: int = 0
     building: bool = False
     css_only: bool = False
+    last_full: int = 0  # the newest build that was not CSS-only: tabs older than it reload
     problems: tuple[Problem, ...] = ()
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
@@ -58,6 +59,8 @@ class BuildState:
             self.number += 1
             self.problems = problems
             self.css_only = css_only and not problems
+            if not self.css_only:
+                self.last_full = self.number
             self._cond.notify_all()
 
     def wait_idle(self, timeout: float = 60.0) -> None:
@@ -69,10 +72,13 @@ class BuildState:
         """Block until a build newer than `since` finished (or time out); its summary."""
         with self._cond:
             self._cond.wait_for(lambda: self.number != since and not self.building, timeout)
-            return self.snapshot()
+            return self.snapshot(since)
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"build": self.number, "css_only": self.css_only,
+    def snapshot(self, since: int | None = None) -> dict[str, Any]:
+        """The state as a tab that has seen build `since` needs it: CSS-only only if every
+        build after `since` was."""
+        css_only = self.css_only and (since is None or since >= self.last_full)
+        return {"build": self.number, "css_only": css_only,
                 "problems": [{"file": p.file, "line": p.line, "message": p.message,
                               "text": str(p)} for p in self.problems]}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from math import ceil
 
@@ -102,7 +102,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
         articles.append(Article(
             source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
             abs_url=urls.absolute(url), date=source.date, updated=source.updated,
-            author=authors[source.author],
+            author=_byline(authors[source.author], source.author_role),
             tags=tuple(tag_refs[slug] for slug in dict.fromkeys(slugify(t) for t in source.tags)),
             summary=summary,
             description=source.description or source.summary or summary.striptags(),
@@ -135,14 +135,16 @@ def _check_unique_urls(ordered: Sequence[Source], urls: Urls) -> None:
         by_url[urls.article(source.date, source.slug)].append(source)
     problems = [
         Problem(clash[0].rel_path, f"articles would share the URL {url}: "
-                f"{', '.join(s.rel_path for s in clash)}; give one of them another 'slug:'")
+                f"{', '.join(s.rel_path for s in clash)}; give one of them another 'slug:'",
+                clash[0].line_of.get("slug") or clash[0].line_of.get("title"))
         for url, clash in by_url.items() if len(clash) > 1]
     if problems:
         raise BuildError(problems)
 
 
 def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[str, AuthorRef]:
-    """One ref per author name; the role comes from the config, else the articles' most used."""
+    """One ref per author name, with their usual role: from the config's authors table, else
+    the author_role their articles give most often."""
     roles: dict[str, Counter[str]] = defaultdict(Counter)
     for source in ordered:
         roles[source.author][source.author_role or ""] += 1
@@ -163,6 +165,11 @@ def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[
     if problems:
         raise BuildError(problems)
     return refs
+
+
+def _byline(author: AuthorRef, article_role: str | None) -> AuthorRef:
+    """An article's own author_role wins over the author's usual role, for that article."""
+    return replace(author, role=article_role) if article_role else author
 
 
 def _authors(config: Config, articles: Sequence[Article],

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from sitegen.config import Config
+from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import SiteError
 
 THEMES_DIR = "themes"
@@ -119,13 +119,15 @@ def _theme_chain(site_dir: Path, name: str) -> list[Path]:
 def _find_theme(site_dir: Path, name: str) -> Path:
     """A theme of the site, else one shipped with sitegen's repository (the default theme)."""
     if "/" in name or "\\" in name or name in (".", ".."):
-        raise SiteError("sitegen.toml", f"theme '{name}' must be a folder name under themes/")
+        raise SiteError(CONFIG_NAME, f"theme '{name}' must be a folder name under themes/",
+                        config_line(site_dir, "theme"))
     for root in (site_dir / THEMES_DIR, BUILTIN_THEMES):
         if (root / name).is_dir():
             return root / name
-    raise SiteError("sitegen.toml", f"theme '{name}' not found: expected a folder "
-                    f"{THEMES_DIR}/{name}/ in the site (built-in themes: "
-                    f"{', '.join(sorted(p.name for p in BUILTIN_THEMES.glob('*') if p.is_dir()))})")
+    builtin = ", ".join(sorted(p.name for p in BUILTIN_THEMES.glob("*") if p.is_dir()))
+    raise SiteError(CONFIG_NAME, f"theme '{name}' not found: expected a folder "
+                    f"{THEMES_DIR}/{name}/ in the site (built-in themes: {builtin})",
+                    config_line(site_dir, "theme"))
 
 
 def _static_files(dirs: list[Path]) -> dict[str, Path]:

@@ -50,7 +50,7 @@ class Urls:
         Raises UnsafePath for anything that could step outside the output folder.
         """
         path = url[len(self.base_path):] if url.startswith(self.base_path) else url
-        if not path.startswith("/") or "\\" in path or "\x00" in path:
+        if not path.startswith("/") or path.startswith("//") or "\\" in path or "\x00" in path:
             raise UnsafePath(url)
         rel = path.lstrip("/")
         if rel == "" or rel.endswith("/"):

@@ -44,13 +44,21 @@ class Changes:
 
 
 def relevant(site_dir: Path, path: Path, ignored: Iterable[Path]) -> bool:
-    """Does a change to `path` matter to the site? The output folders never do."""
+    """Does a change to `path` matter to the site? The output folders never do, nor editors'
+    hidden, backup and swap files (a save through one arrives as a rename onto the real file)."""
     if not path.is_relative_to(site_dir) or any(path.is_relative_to(i) for i in ignored):
         return False
     rel = path.relative_to(site_dir)
     if rel.as_posix() == CONFIG_NAME:
         return True
-    return len(rel.parts) > 1 and rel.parts[0] in WATCHED
+    if not rel.parts or rel.parts[0] not in WATCHED:
+        return False
+    return not any(_editor_litter(part) for part in rel.parts)
+
+
+def _editor_litter(name: str) -> bool:
+    return name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp")) or \
+        name == "4913"  # vim's test file
 
 
 class Watcher(FileSystemEventHandler):
@@ -87,8 +95,13 @@ class Watcher(FileSystemEventHandler):
         self._observer.join(timeout=5)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in ("opened", "closed_no_write"):
+        # A folder's "modified" only echoes changes to its files, which arrive on their own.
+        if event.event_type in ("opened", "closed_no_write") or (
+                event.is_directory and event.event_type == "modified"):
             return
+        if event.is_directory and event.event_type in ("created", "moved"):
+            self._watch_new_source_folder(Path(str(getattr(event, "dest_path", "") or
+                                                   event.src_path)))
         paths = [event.src_path, getattr(event, "dest_path", "")]
         found = [Path(str(p)) for p in paths if p]
         found = [p for p in found if relevant(self.site_dir, p, self.ignored)]
@@ -101,6 +114,12 @@ class Watcher(FileSystemEventHandler):
             self._pending.update(found)
             self._last_at = now
             self._cond.notify_all()
+
+    def _watch_new_source_folder(self, folder: Path) -> None:
+        """A source folder made while serving (a first template override, say) is watched too;
+        its files are then found by the rebuild it triggers."""
+        if folder.parent == self.site_dir and folder.name in WATCHED:
+            self._observer.schedule(self, str(folder), recursive=True)
 
     def _deliver(self) -> None:
         while True:
