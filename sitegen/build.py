@@ -80,7 +80,7 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
         raise BuildError(problems)
     selection = select(sources, now, options.drafts, options.future)
     urls = Urls(config)
-    renderer = MarkdownRenderer(config.markdown)
+    renderer = MarkdownRenderer(config.markdown, config.base_path)
     bodies = {}
     for source in selection.published:
         url = urls.absolute(urls.article(source.date, source.slug))

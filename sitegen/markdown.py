@@ -62,7 +62,11 @@ def is_safe_url(url: str) -> bool:
 
 
 class MarkdownRenderer:
-    def __init__(self, options: MarkdownConfig) -> None:
+    """`base_path` (the path of base_url, like "/news") is put in front of site-relative
+    links an author writes ("/2016/01/foo/"), so they work wherever the site is deployed."""
+
+    def __init__(self, options: MarkdownConfig, base_path: str = "") -> None:
+        self._base_path = base_path
         md = MarkdownIt("commonmark", {"html": options.html, "typographer": options.typographer,
                                        "linkify": options.linkify, "xhtmlOut": False})
         md.enable(["table", "strikethrough"])
@@ -83,12 +87,12 @@ class MarkdownRenderer:
 
     def render(self, body: str, page_url: str) -> RenderedBody:
         """Render one article body; `page_url` (absolute) resolves relative links for feeds."""
-        env: dict[str, Any] = {}
+        env: dict[str, Any] = {"base_path": self._base_path}
         tokens = self._md.parse(body, env)
         more = _more_marker(body, tokens)
         if more:
             body = body[:more.start()] + body[more.end():]
-            env = {}
+            env = {"base_path": self._base_path}
             tokens = self._md.parse(body, env)
         html = self._md.renderer.render(tokens, self._md.options, env)
         feed_html = self._md.renderer.render(tokens, self._md.options, {**env, "base": page_url})
@@ -161,7 +165,8 @@ def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
 
 
 def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str]:
-    """Wrap a render rule so that, when env['base'] is set, the URL is rendered absolute."""
+    """Wrap a render rule so that site-relative URLs get the base path and, when env['base']
+    is set (for feeds), every URL is rendered absolute."""
     default = renderer.rules.get(name)
 
     def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
@@ -170,8 +175,13 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str
         original = token.attrGet(attr)
         if name == "image":
             token.attrSet("loading", "lazy")
-        if env.get("base") and isinstance(original, str):
-            token.attrSet(attr, urljoin(env["base"], original))
+        if isinstance(original, str):
+            url = original
+            if env.get("base_path") and url.startswith("/") and not url.startswith("//"):
+                url = env["base_path"] + url
+            if env.get("base"):
+                url = urljoin(env["base"], url)
+            token.attrSet(attr, url)
         try:
             if default is not None:
                 return default(tokens, idx, options, env)

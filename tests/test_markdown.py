@@ -365,3 +365,14 @@ def test_more_marker_inside_code_block_is_kept_as_code() -> None:
 def test_heading_ids_do_not_collide_with_footnote_ids() -> None:
     found = ids(str(render("Note[^1].\n\n## fn1\n\n[^1]: The note.\n").html))
     assert len(found) == len(set(found)), found
+
+
+def test_site_relative_links_get_the_base_path() -> None:
+    renderer = MarkdownRenderer(MarkdownConfig(), "/news")
+    body = renderer.render("[a](/2016/01/x/) [b](//cdn.example/x) [c](rel/) ![i](/img/a.png)",
+                           "https://example.com/news/2016/01/y/")
+    assert url_attributes(str(body.html)) == ["/news/2016/01/x/", "//cdn.example/x", "rel/",
+                                              "/news/img/a.png"]
+    assert url_attributes(str(body.feed_html)) == [
+        "https://example.com/news/2016/01/x/", "https://cdn.example/x",
+        "https://example.com/news/2016/01/y/rel/", "https://example.com/news/img/a.png"]
