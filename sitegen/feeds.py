@@ -14,6 +14,7 @@ from datetime import datetime
 from feedgen.feed import FeedGenerator
 
 from sitegen import __version__
+from sitegen.markdown import absolute_urls
 from sitegen.model import Article, FeedLink
 
 # Characters XML 1.0 forbids; they can arrive from pasted text and would make feeds unparseable.
@@ -85,7 +86,7 @@ def _add_entry(fg: FeedGenerator, article: Article, spec: FeedSpec) -> None:
     for tag in article.tags:
         fe.category(term=tag.slug, label=_clean(tag.name))
     summary = _clean(str(article.summary))
-    body = _clean(str(article.feed_content)) if spec.full_content else ""
+    body = _clean(absolute_urls(article.content, article.abs_url)) if spec.full_content else ""
     if spec.format == "rss":
         fe.description(summary)
         if body:

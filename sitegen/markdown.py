@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -38,17 +39,40 @@ _FORMATTER = HtmlFormatter(nowrap=True)
 
 
 class RenderedBody:
-    """HTML of one article body: for the page, for feeds, its summary, words and headings."""
+    """HTML of one article body, its summary, words and headings. Plain values only, so it
+    can be cached on disk and sent between processes."""
 
-    __slots__ = ("html", "feed_html", "summary_html", "words", "headings")
+    __slots__ = ("html", "summary_html", "words", "headings", "page_url")
 
-    def __init__(self, html: str, feed_html: str, summary_html: str, words: int,
-                 headings: tuple[tuple[int, str, str], ...]) -> None:
+    def __init__(self, html: str, summary_html: str, words: int,
+                 headings: tuple[tuple[int, str, str], ...], page_url: str) -> None:
         self.html = Markup(html)
-        self.feed_html = Markup(feed_html)
         self.summary_html = Markup(summary_html)
         self.words = words
         self.headings = headings
+        self.page_url = page_url
+
+    @property
+    def feed_html(self) -> Markup:
+        """The body with every URL absolute, as feeds need it."""
+        return absolute_urls(self.html, self.page_url)
+
+
+_URL_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
+
+
+def absolute_urls(html: str, page_url: str) -> Markup:
+    """Make every href and src in HTML that sitegen rendered absolute against `page_url`.
+
+    Relative links in a feed would resolve against the reader's page; in-page anchors
+    ("#fn1") must name the article. markdown-it writes every attribute double-quoted and
+    escaped, so a pattern over them is exact; raw HTML (when allowed) is taken as written.
+    """
+    def fix(match: re.Match[str]) -> str:
+        url = urljoin(page_url, unescape(match.group(2)))
+        return f'{match.group(1)}="{escape(url)}"'
+
+    return Markup(_URL_ATTRIBUTE.sub(fix, html))
 
 
 def is_safe_url(url: str) -> bool:
@@ -63,7 +87,8 @@ def is_safe_url(url: str) -> bool:
 
 class MarkdownRenderer:
     """`base_path` (the path of base_url, like "/news") is put in front of site-relative
-    links an author writes ("/2016/01/foo/"), so they work wherever the site is deployed."""
+    links an author writes ("/2016/01/foo/"), so they work wherever the site is deployed;
+    links that already start with it are left alone."""
 
     def __init__(self, options: MarkdownConfig, base_path: str = "") -> None:
         self._base_path = base_path
@@ -86,7 +111,8 @@ class MarkdownRenderer:
         self._md = md
 
     def render(self, body: str, page_url: str) -> RenderedBody:
-        """Render one article body; `page_url` (absolute) resolves relative links for feeds."""
+        """Render one article body; `page_url` (the article's absolute URL) is kept so feeds
+        can resolve its relative links."""
         env: dict[str, Any] = {"base_path": self._base_path}
         tokens = self._md.parse(body, env)
         more = _more_marker(body, tokens)
@@ -95,15 +121,12 @@ class MarkdownRenderer:
             env = {"base_path": self._base_path}
             tokens = self._md.parse(body, env)
         html = self._md.renderer.render(tokens, self._md.options, env)
-        feed_html = self._md.renderer.render(tokens, self._md.options, {**env, "base": page_url})
-        # In-page anchors (footnotes, "#section" links) must name the article in a feed.
-        feed_html = feed_html.replace('href="#', f'href="{page_url}#')
         if more:
             summary = self._blocks_before(tokens, env, body.count("\n", 0, more.start()))
         else:
             summary = self._first_paragraph(tokens, env)
         words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
-        return RenderedBody(html, feed_html, summary, words, _headings(tokens))
+        return RenderedBody(html, summary, words, _headings(tokens), page_url)
 
     def render_inline(self, text: str) -> Markup:
         return Markup(self._md.renderInline(text))
@@ -165,8 +188,7 @@ def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
 
 
 def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str]:
-    """Wrap a render rule so that site-relative URLs get the base path and, when env['base']
-    is set (for feeds), every URL is rendered absolute."""
+    """Wrap a render rule so that site-relative URLs get the base path."""
     default = renderer.rules.get(name)
 
     def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
@@ -177,10 +199,9 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str
             token.attrSet("loading", "lazy")
         if isinstance(original, str):
             url = original
-            if env.get("base_path") and url.startswith("/") and not url.startswith("//"):
-                url = env["base_path"] + url
-            if env.get("base"):
-                url = urljoin(env["base"], url)
+            base_path = env.get("base_path")
+            if base_path and url.startswith("/") and not url.startswith(("//", base_path + "/")):
+                url = base_path + url
             token.attrSet(attr, url)
         try:
             if default is not None:

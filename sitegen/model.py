@@ -98,7 +98,6 @@ class Article:
     previous: ArticleLink | None = None  # older neighbour
     next: ArticleLink | None = None  # newer neighbour
     related: tuple[ArticleLink, ...] = ()
-    feed_content: Markup = Markup("")  # the body with every URL absolute, for feeds
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
             tags=tuple(tag_refs[slug] for slug in dict.fromkeys(slugify(t) for t in source.tags)),
             summary=summary,
             description=source.description or source.summary or summary.striptags(),
-            content=body.html, feed_content=body.feed_html,
+            content=body.html,
             reading_minutes=max(1, ceil(body.words / config.words_per_minute)),
             words=body.words, draft=source.draft, image=source.image,
             image_alt=source.image_alt, headings=body.headings, extra=source.extra,

@@ -376,3 +376,9 @@ def test_site_relative_links_get_the_base_path() -> None:
     assert url_attributes(str(body.feed_html)) == [
         "https://example.com/news/2016/01/x/", "https://cdn.example/x",
         "https://example.com/news/2016/01/y/rel/", "https://example.com/news/img/a.png"]
+
+
+def test_links_already_under_the_base_path_are_left_alone() -> None:
+    renderer = MarkdownRenderer(MarkdownConfig(), "/news")
+    body = renderer.render("[a](/news/2016/01/x/) [b](/newsroom/)", "https://example.com/news/a/")
+    assert url_attributes(str(body.html)) == ["/news/2016/01/x/", "/news/newsroom/"]
