@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Benchmark `sitegen serve`: how long from saving an article to the rebuilt page being served.
+
+    python benchmarks/bench_serve.py                  # 1,000 and 10,000 articles
+    python benchmarks/bench_serve.py --sizes 1000     # just one size
+    python benchmarks/bench_serve.py --json out.json  # also write the figures as JSON
+
+For each size a corpus comes from ../shared/bench/make_corpus.py (deterministic), the real
+`python -m sitegen serve` runs in a child process on 127.0.0.1, and then, --edits times (20 by
+default), one sentence is appended to one article's body (a different article each time) and
+the clock runs from the write until the article's URL, polled over HTTP every 5 ms, serves a
+page holding that sentence. The figures are the median and the worst of those times, with the
+rebuild time the server itself reports and the time to the first "Serving" line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from sitegen.config import load_config
+from sitegen.content import find_sources, read_source
+from sitegen.urls import Urls
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_corpus.py"
+POLL_SECONDS = 0.005
+EDIT_TIMEOUT = 600.0  # seconds one edit may take to show before the run is abandoned
+
+SITE_TOML = """title = "Benchmark News"
+base_url = "https://bench.example.com"
+timezone = "UTC"
+per_page = 10
+"""
+
+SERVING = re.compile(r"Serving .* at http://127\.0\.0\.1:(\d+)/ ")
+REBUILT = re.compile(r"^Rebuilt in (\d+) ms")
+
+
+def make_site(count: int, folder: Path) -> Path:
+    site = folder / f"serve-site-{count}"
+    if not (site / "content").is_dir():
+        subprocess.run([sys.executable, str(MAKE_CORPUS), "--count", str(count), "--out",
+                        str(site / "content")], check=True)
+    (site / "sitegen.toml").write_text(SITE_TOML, encoding="utf-8")
+    return site
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`python -m sitegen serve` in a child process; its stderr lines collected by a thread."""
+
+    def __init__(self, site: Path, tmpdir: Path) -> None:
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sitegen", "serve", "-s", str(site), "--port",
+             str(free_port())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, cwd=str(ROOT),
+            env=dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1"))
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_port(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    match = SERVING.search(line)
+                    if match:
+                        return int(match.group(1))
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("sitegen serve did not start:\n" + "\n".join(self.lines))
+                self._cond.wait(0.5)
+
+    def rebuild_ms(self, after_line: int) -> list[int]:
+        with self._cond:
+            return [int(m.group(1)) for line in self.lines[after_line:]
+                    if (m := REBUILT.match(line))]
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(timeout=30)
+
+
+class Client:
+    """One keep-alive connection to the preview, reopened if the server drops it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn: http.client.HTTPConnection | None = None
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        for attempt in range(3):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            try:
+                self.conn.request("GET", path)
+                resp = self.conn.getresponse()
+                return resp.status, resp.read()
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def article_urls(site: Path, count: int) -> list[tuple[Path, str]]:
+    """`count` articles spread over the corpus: (file, permalink), read with sitegen itself."""
+    config = load_config(site)
+    urls = Urls(config)
+    files = find_sources(site)
+    step = max(1, len(files) // count)
+    chosen = []
+    for path in files[step // 2::step][:count]:
+        source = read_source(path, config)
+        chosen.append((path, urls.article(source.date, source.slug)))
+    return chosen
+
+
+def run_size(count: int, work: Path, edits: int) -> dict[str, object]:
+    site = make_site(count, work)
+    started = time.perf_counter()
+    server = Server(site, work / f"tmp-{count}")
+    try:
+        port = server.wait_port(timeout=3600)
+        startup = time.perf_counter() - started
+        client = Client(port)
+        targets = article_urls(site, edits)
+        for _, url in targets:
+            status, _ = client.get(url)
+            if status != 200:
+                raise SystemExit(f"{url} is not served ({status}); cannot measure it")
+        samples: list[float] = []
+        rebuilds: list[int] = []
+        for i, (path, url) in enumerate(targets):
+            sentence = f"Benchmark sentence {i} for the {count}-article preview run {time.time_ns()}."
+            lines_before = len(server.lines)
+            written_at = time.perf_counter()
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"\n{sentence}\n")
+            deadline = written_at + EDIT_TIMEOUT
+            while True:
+                status, body = client.get(url)
+                now = time.perf_counter()
+                if status == 200 and sentence.encode() in body:
+                    samples.append(now - written_at)
+                    break
+                if now > deadline:
+                    raise SystemExit(f"edit {i} of {url} did not show within {EDIT_TIMEOUT} s")
+                time.sleep(POLL_SECONDS)
+            rebuilds.extend(server.rebuild_ms(lines_before))
+            print(f"  {count} articles, edit {i + 1}/{len(targets)}: "
+                  f"{samples[-1] * 1000:.0f} ms", file=sys.stderr, flush=True)
+    finally:
+        code = server.stop()
+    if code != 0:
+        raise SystemExit(f"sitegen serve exited with {code}:\n" + "\n".join(server.lines[-20:]))
+    return {
+        "articles": count,
+        "startup_seconds": round(startup, 2),
+        "edits": len(samples),
+        "median_ms": round(statistics.median(samples) * 1000, 1),
+        "worst_ms": round(max(samples) * 1000, 1),
+        "best_ms": round(min(samples) * 1000, 1),
+        "server_rebuild_median_ms": statistics.median(rebuilds) if rebuilds else None,
+        "samples_ms": [round(s * 1000, 1) for s in samples],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--edits", type=int, default=20, help="edits per size (default: 20)")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--keep", type=Path, help="keep corpora in this folder (reused next run)")
+    args = parser.parse_args()
+    if not MAKE_CORPUS.exists():
+        raise SystemExit(f"corpus generator not found at {MAKE_CORPUS}")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for count in args.sizes:
+            if args.keep:  # a kept corpus was edited by the last run: write it afresh
+                subprocess.run([sys.executable, str(MAKE_CORPUS), "--count", str(count),
+                                "--out", str(work / f"serve-site-{count}" / "content")],
+                               check=True)
+            results.append(run_size(count, work, args.edits))
+    print(f"{'articles':>9} {'startup s':>10} {'edits':>6} {'median ms':>10} {'worst ms':>9} "
+          f"{'rebuild ms':>11}")
+    for r in results:
+        print(f"{r['articles']:>9} {r['startup_seconds']:>10} {r['edits']:>6} "
+              f"{r['median_ms']:>10} {r['worst_ms']:>9} {r['server_rebuild_median_ms']!s:>11}")
+    if args.json:
+        args.json.write_text(json.dumps({"benchmark": "serve save-to-served", "results": results},
+                                        indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
