@@ -7,6 +7,7 @@ written into a staging folder that replaces the output only when all of them suc
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,11 +15,13 @@ from pathlib import Path
 from sitegen.cache import BuildCache
 from sitegen.config import Config, load_config
 from sitegen.content import read_sources
+from sitegen.data import load_data
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.feeds import render_feed
-from sitegen.markdown import MarkdownRenderer
-from sitegen.model import Site
+from sitegen.markdown import MarkdownRenderer, RenderedBody
+from sitegen.model import Site, Source
 from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
+from sitegen.registry import load_registry
 from sitegen.site import Selection, assemble, select
 from sitegen.theme import Theme
 from sitegen.urls import Urls
@@ -75,25 +78,35 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
         cache.use_config(config)
     now = options.now or datetime.now(config.tz)
 
-    sources, problems = read_sources(config, cache)
+    data, problems = load_data(site_dir)
+    registry, registry_problems = load_registry(config, data)
+    sources, source_problems = read_sources(config, cache)
+    problems += registry_problems + source_problems
     if problems:
         raise BuildError(problems)
     selection = select(sources, now, options.drafts, options.future)
-    urls = Urls(config)
-    renderer = MarkdownRenderer(config.markdown, config.base_path)
-    bodies = {}
-    for source in selection.published:
-        url = urls.absolute(urls.article(source.date, source.slug))
-        bodies[source.rel_path] = (
-            renderer.render(source.body, url) if cache is None else
-            cache.body(source.body, url, lambda s=source, u=url: renderer.render(s.body, u)))
+    bodies = render_bodies(config, selection.published, cache)
     if cache is not None:
         cache.prune()
-    site, warnings = assemble(config, selection.published, bodies, now)
+    site, warnings = assemble(config, selection.published, bodies, now, registry, data)
 
     theme = theme or Theme(config)
     plan = make_plan(site, config, theme.static_files, now)
     return Prepared(config, selection, site, warnings, theme, plan)
+
+
+def render_bodies(config: Config, sources: Sequence[Source],
+                  cache: BuildCache | None = None) -> dict[str, RenderedBody]:
+    """Every source's Markdown as HTML, by source path."""
+    urls = Urls(config)
+    renderer = MarkdownRenderer(config.markdown, config.base_path)
+    bodies = {}
+    for source in sources:
+        url = urls.absolute(urls.article(source.date, source.slug))
+        bodies[source.rel_path] = (
+            renderer.render(source.body, url) if cache is None else
+            cache.body(source.body, url, lambda s=source, u=url: renderer.render(s.body, u)))
+    return bodies
 
 
 def build(options: BuildOptions) -> BuildReport:
