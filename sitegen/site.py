@@ -153,10 +153,11 @@ def _spelling_warnings(slug: str, name: str, spellings: Sequence[str], ordered: 
     if len(spellings) < 2:
         return []
     others = ", ".join(f'"{s}"' for s in spellings[1:])
-    where = [s.rel_path for s in ordered if set(s.tags) & set(spellings[1:])]
+    sources = [s for s in ordered if set(s.tags) & set(spellings[1:])]
+    where = [s.rel_path for s in sources]
     shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
     return [Problem(where[0], f'tag "{name}" is also spelled {others} '
-                    f'(in {shown}); shown everywhere as "{name}"')]
+                    f'(in {shown}); shown everywhere as "{name}"', sources[0].line_of.get("tags"))]
 
 
 def _also(sources: Sequence[Source]) -> str:
