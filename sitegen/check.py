@@ -38,6 +38,7 @@ from sitegen.theme import Theme
 from sitegen.urls import UnsafePath, Urls
 
 ERROR, WARNING = "error", "warning"
+_ANCHOR = "which has no anchor"
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,20 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
     articles.run()
 
     site = plan = None
-    try:
-        site, warnings = assemble(config, everything, render_bodies(config, everything), now,
-                                  registry, data)
-        found.warnings(warnings, "tag-spelling")
-    except BuildError as exc:
-        found.errors(exc.problems, "build")
+    bodies = render_bodies(config, everything)
+    remaining = list(everything)
+    for _ in range(3):  # articles that clash are left out, so the others are still checked
+        try:
+            site, warnings = assemble(config, remaining, bodies, now, registry, data)
+            found.warnings(warnings, "tag-spelling")
+            break
+        except BuildError as exc:
+            found.errors(exc.problems, "build")
+            named = {p.file for p in exc.problems}
+            kept = [s for s in remaining if s.rel_path not in named]
+            if len(kept) == len(remaining):
+                break
+            remaining = kept
     try:
         theme = Theme(config)
     except SiteError as exc:
@@ -292,7 +301,8 @@ class _LinkChecks:
             return
         message = self.target_problem(url)
         if message:
-            kind = "missing-image" if ref.kind == "image" else "broken-link"
+            kind = "missing-image" if ref.kind == "image" else \
+                "broken-anchor" if _ANCHOR in message else "broken-link"
             self.found.add(Problem(source.rel_path, f"{what} {ref.url} {message}", line),
                            ERROR, kind)
             return
@@ -320,7 +330,7 @@ class _LinkChecks:
             message = self.anchor_problem(self.urls.output_file(article.url), fragment,
                                           article.url)
             if message:
-                self.found.add(Problem(source.rel_path, f"link {ref.url}: {message}", line),
+                self.found.add(Problem(source.rel_path, f"link {ref.url} {message}", line),
                                ERROR, "broken-anchor")
 
     def image(self, file: str, line: int | None, src: str, page_url: str, what: str) -> None:
@@ -377,7 +387,7 @@ class _LinkChecks:
             return None
         near = difflib.get_close_matches(fragment, sorted(ids), n=1)
         hint = f"; did you mean '#{near[0]}'?" if near else ""
-        return f"no anchor '#{fragment}' on {shown}{hint}"
+        return f"leads to {shown}, {_ANCHOR} '#{fragment}'{hint}"
 
     def unpublished_target(self, url: str) -> str | None:
         path = self.output_of(urlsplit(url).path)

@@ -145,6 +145,8 @@ def _read_yaml(text: str, rel: str) -> Any:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and mark and mark.line >= text.rstrip().count("\n"):
+            mark = exc.context_mark  # an unclosed bracket or quote shows at the end: point at it
         raise _Unreadable(Problem(rel, f"invalid YAML: {exc.problem or exc.context}",
                                   mark.line + 1 if mark else None)) from None
     except (yaml.YAMLError, ValueError) as exc:

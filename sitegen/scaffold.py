@@ -209,7 +209,7 @@ def _tags(given: list[str] | tuple[str, ...], registry: TagRegistry, sources: li
         elif spellings:
             near = difflib.get_close_matches(tag, spellings, n=1, cutoff=0.6)
             hint = f'; did you mean "{near[0]}"?' if near else ""
-            warn(f'tag "{tag}" is not in the tag registry{hint}')
+            warn(f'tag "{tag}" is new: not in the tag registry nor on any article{hint}')
         chosen.setdefault(registry.slug_of(tag), tag)
     return list(chosen.values())
 
