@@ -52,7 +52,7 @@ def load_data(site_dir: Path) -> tuple[SiteData, list[Problem]]:
     files: dict[str, str] = {}
     claimed: dict[tuple[str, ...], str] = {}
     problems: list[Problem] = []
-    for path in sorted(root.rglob("*")):
+    for path in sorted(root.rglob("*"), key=lambda p: p.as_posix()):
         rel_parts = path.relative_to(root).parts
         if (path.suffix.lower() not in SUFFIXES or not path.is_file() or path.is_symlink()
                 or any(part.startswith((".", "_")) for part in rel_parts)):

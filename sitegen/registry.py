@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -35,6 +35,7 @@ class TagEntry:
     former_slugs: tuple[str, ...] = ()
     origin: str = CONFIG_NAME  # the file that defines it, for messages
     line: int | None = None
+    former_line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def load_registry(config: Config, data: SiteData) -> tuple[TagRegistry, list[Pro
         return TagRegistry(), problems
     if config.tags:
         entries = [_entry(name, value, CONFIG_NAME,
-                          config_line(config.site_dir, f'tags."{name}"'), problems)
+                          config_line(config.site_dir, f'tags."{name}"'), problems,
+                          lambda key, n=name: config_line(config.site_dir, f'tags."{n}".{key}'))
                    for name, value in config.tags.items()]
     elif raw is not None:
         origin = data.file_of(DATA_NAME)
@@ -79,8 +81,8 @@ def load_registry(config: Config, data: SiteData) -> tuple[TagRegistry, list[Pro
     return _index([e for e in entries if e is not None], problems), problems
 
 
-def _entry(name: str, value: TagConfig, origin: str, line: int | None,
-           problems: list[Problem]) -> TagEntry | None:
+def _entry(name: str, value: TagConfig, origin: str, line: int | None, problems: list[Problem],
+           key_line: Callable[[str], int | None] = lambda key: None) -> TagEntry | None:
     slug = slugify(name)
     if not slug:
         problems.append(Problem(origin, f'tag "{name}" gives an empty URL slug; use letters or '
@@ -89,16 +91,17 @@ def _entry(name: str, value: TagConfig, origin: str, line: int | None,
     for alias in value.aliases:
         if not slugify(alias):
             problems.append(Problem(origin, f'alias "{alias}" of tag "{name}" gives an empty URL '
-                                    "slug; use letters or digits", line))
+                                    "slug; use letters or digits", key_line("aliases") or line))
     for old in value.former_slugs:
         if not _SLUG.fullmatch(old):
             problems.append(Problem(origin, f'former slug "{old}" of tag "{name}" must be a URL '
-                                    "slug: lowercase letters, digits and '-'", line))
+                                    "slug: lowercase letters, digits and '-'",
+                                    key_line("former_slugs") or line))
     return TagEntry(name=name, slug=slug, aliases=tuple(value.aliases),
                     description=value.description.strip(), image=value.image or None,
                     image_alt=value.image_alt or None,
                     former_slugs=tuple(s for s in value.former_slugs if _SLUG.fullmatch(s)),
-                    origin=origin, line=line)
+                    origin=origin, line=line, former_line=key_line("former_slugs") or line)
 
 
 def _entries_from_data(raw: Any, origin: str, text: str,
@@ -137,7 +140,8 @@ def _entries_from_data(raw: Any, origin: str, text: str,
                                         _line_of(text, str(key), line)))
                 continue
             settings[key] = item
-        entries.append(_entry(str(name), TagConfig(**settings), origin, line, problems))
+        entries.append(_entry(str(name), TagConfig(**settings), origin, line, problems,
+                              lambda key, at=line: _line_of(text, key, at)))
     return entries
 
 
@@ -163,7 +167,7 @@ def _index(entries: list[TagEntry], problems: list[Problem]) -> TagRegistry:
                 owner = by_slug.get(old) or former[old]
                 problems.append(Problem(entry.origin, f'former slug "{old}" of tag "{entry.name}" '
                                         f'is in use by tag "{owner.name}"; remove it from one',
-                                        entry.line))
+                                        entry.former_line))
     return TagRegistry(tuple(entries), by_slug)
 
 
