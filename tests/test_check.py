@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXED_NOW, REPO, TESTS, article, copy_example_site, file_hashes, write_site
+from conftest import FIXED_NOW, REPO, TESTS, article, copy_example_site, file_hashes, run_cli, write_site
 
 from sitegen.check import ERROR, WARNING, check_site
 from sitegen.cli import main
@@ -116,7 +116,7 @@ def test_check_writes_nothing(tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(PROBLEMS_SITE, site)
     before = file_hashes(site, dirs=True)
-    result = sitegen("check", cwd=site)
+    result = run_cli("check", cwd=site)
     assert result.returncode == 1
     assert file_hashes(site, dirs=True) == before
     assert not (site / "output").exists()
@@ -129,7 +129,7 @@ def test_example_site_is_clean() -> None:
 
 
 def test_example_site_is_clean_as_json() -> None:
-    result = sitegen("check", "-s", str(REPO), "--format", "json")
+    result = run_cli("check", "-s", str(REPO), "--format", "json")
     assert result.returncode == 0
     report = json.loads(result.stdout)
     assert report == {"ok": True, "strict": False, "articles": 11, "errors": 0, "warnings": 0,
@@ -140,15 +140,15 @@ def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
     site = write_site(tmp_path / "site", {
         "a.md": article(title="No Summary Here"),
     })
-    relaxed = sitegen("check", "-s", str(site))
+    relaxed = run_cli("check", "-s", str(site))
     assert relaxed.returncode == 0
     assert "content/a.md:2: warning: no summary" in relaxed.stdout
     assert relaxed.stdout.splitlines()[-1] == ("0 errors, 1 warning (1 article checked). "
                                                "Warnings do not fail the check; --strict makes them.")
-    strict = sitegen("check", "-s", str(site), "--strict")
+    strict = run_cli("check", "-s", str(site), "--strict")
     assert strict.returncode == 1
     assert "content/a.md:2: warning: no summary" in strict.stdout
-    strict_json = json.loads(sitegen("check", "-s", str(site), "--strict", "--format",
+    strict_json = json.loads(run_cli("check", "-s", str(site), "--strict", "--format",
                                      "json").stdout)
     assert strict_json["ok"] is False and strict_json["strict"] is True
 
@@ -168,7 +168,7 @@ def test_known_keys_in_config_silence_unknown_key_warnings(tmp_path: Path) -> No
 
 
 def test_github_format_gives_annotations() -> None:
-    result = sitegen("check", "-s", str(PROBLEMS_SITE), "--format", "github")
+    result = run_cli("check", "-s", str(PROBLEMS_SITE), "--format", "github")
     assert result.returncode == 1
     assert ("::error file=content/broken-links.md,line=12,title=sitegen check (broken-link)::"
             "link /2020/01/no-such-article/ leads to") in result.stdout
@@ -179,7 +179,7 @@ def test_github_format_gives_annotations() -> None:
 def test_config_problems_are_reported_with_their_line(tmp_path: Path) -> None:
     site = write_site(tmp_path / "site", {"a.md": article()},
                       config='title = "T"\ntitel = "x"\nper_page = "ten"\n')
-    result = sitegen("check", "-s", str(site))
+    result = run_cli("check", "-s", str(site))
     assert result.returncode == 1
     assert "sitegen.toml:2: unknown key 'titel'; did you mean 'title'?" in result.stdout
     assert "sitegen.toml:3: 'per_page' must be a whole number, not 'ten'" in result.stdout
@@ -191,7 +191,7 @@ def test_template_errors_are_reported(tmp_path: Path) -> None:
     (site / "templates" / "tags.html").write_text(
         '{% extends "base.html" %}\n{% block content %}\n{{ tags.nothing.here }}\n{% endblock %}\n',
         encoding="utf-8")
-    result = sitegen("check", "-s", str(site))
+    result = run_cli("check", "-s", str(site))
     assert result.returncode == 1
     assert "templates/tags.html:3: template error:" in result.stdout
 
@@ -228,7 +228,7 @@ def test_check_of_a_copy_of_the_example_site_finds_a_new_broken_link(tmp_path: P
         "(/2016/04/defenders-production-calendar/)", "(/2016/04/defenders-calendar/)")
     path.write_text(text, encoding="utf-8")
     line = next(n for n, t in enumerate(text.splitlines(), 1) if "defenders-calendar/)" in t)
-    result = sitegen("check", "-s", str(site))
+    result = run_cli("check", "-s", str(site))
     assert result.returncode == 1
     assert result.stdout.startswith(
         f"content/the-defenders-arrives.md:{line}: link /2016/04/defenders-calendar/ leads to "

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import article, file_hashes, parse_html, text_of, write_site
+from conftest import article, file_hashes, parse_html, run_cli, text_of, write_site
 
 from sitegen.config import load_config
 from sitegen.content import read_source
@@ -62,7 +62,7 @@ def test_init_makes_a_site_that_builds_and_checks_clean(tmp_path: Path) -> None:
 
 def test_init_dates_the_sample_article_now_in_the_site_timezone(tmp_path: Path) -> None:
     before = datetime.now(ZoneInfo("Asia/Kolkata")) - timedelta(minutes=1)
-    assert sitegen("init", str(tmp_path / "s"), "--timezone", "Asia/Kolkata").returncode == 0
+    assert run_cli("init", str(tmp_path / "s"), "--timezone", "Asia/Kolkata").returncode == 0
     config = load_config(tmp_path / "s")
     source = read_source(tmp_path / "s" / "content" / "welcome-to-the-newsroom.md", config)
     assert before <= source.date <= datetime.now(ZoneInfo("Asia/Kolkata"))
@@ -70,7 +70,7 @@ def test_init_dates_the_sample_article_now_in_the_site_timezone(tmp_path: Path) 
 
 
 def test_init_without_options_uses_defaults_and_a_real_timezone(tmp_path: Path) -> None:
-    result = sitegen("init", "site", cwd=tmp_path)
+    result = run_cli("init", "site", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "created site/sitegen.toml" in result.stdout
     assert "cd site" in result.stdout
@@ -78,12 +78,12 @@ def test_init_without_options_uses_defaults_and_a_real_timezone(tmp_path: Path) 
     assert config.title == "My TV News Site"
     assert config.default_author == "Newsroom Staff"
     ZoneInfo(config.timezone)  # a zone Python knows
-    assert sitegen("build", cwd=tmp_path / "site").returncode == 0
+    assert run_cli("build", cwd=tmp_path / "site").returncode == 0
 
 
 def test_init_accepts_an_existing_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    assert sitegen("init", str(tmp_path / "empty")).returncode == 0
+    assert run_cli("init", str(tmp_path / "empty")).returncode == 0
     assert (tmp_path / "empty" / "sitegen.toml").is_file()
 
 
@@ -103,16 +103,16 @@ def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path, existing: str) 
 
 def test_init_refuses_a_file_and_a_bad_timezone(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x", encoding="utf-8")
-    result = sitegen("init", str(tmp_path / "file"))
+    result = run_cli("init", str(tmp_path / "file"))
     assert result.returncode == 1 and "is a file" in result.stderr
-    result = sitegen("init", str(tmp_path / "new"), "--timezone", "Mars/Olympus_Mons")
+    result = run_cli("init", str(tmp_path / "new"), "--timezone", "Mars/Olympus_Mons")
     assert result.returncode == 1
     assert "--timezone: unknown time zone 'Mars/Olympus_Mons'" in result.stderr
     assert not (tmp_path / "new").exists()
 
 
 def test_init_needs_a_folder() -> None:
-    result = sitegen("init")
+    result = run_cli("init")
     assert result.returncode == 2
     assert "DIR" in result.stderr
 
@@ -171,11 +171,11 @@ def test_new_writes_the_article_and_prints_its_path(desk: Path) -> None:
 
 
 def test_new_refuses_to_overwrite(desk: Path) -> None:
-    assert sitegen("new", "Same Story", cwd=desk).returncode == 0
+    assert run_cli("new", "Same Story", cwd=desk).returncode == 0
     path = desk / "content" / "same-story.md"
     path.write_text(path.read_text(encoding="utf-8") + "My words.\n", encoding="utf-8")
     before = file_hashes(desk)
-    result = sitegen("new", "Same Story", "--author", "Dana Whitfield", cwd=desk)
+    result = run_cli("new", "Same Story", "--author", "Dana Whitfield", cwd=desk)
     assert result.returncode == 1
     assert "content/same-story.md: already exists; sitegen new never overwrites an article" \
         in result.stderr
@@ -187,16 +187,16 @@ def test_new_refuses_a_url_another_article_has(desk: Path) -> None:
     (desk / "content" / "reviews").mkdir()
     (desk / "content" / "reviews" / "x.md").write_text(
         article(title="Big News", date=now.strftime("%Y-%m-%d"), summary="S."), encoding="utf-8")
-    result = sitegen("new", "Big News", cwd=desk)
+    result = run_cli("new", "Big News", cwd=desk)
     assert result.returncode == 1
     assert "content/reviews/x.md already has the URL" in result.stderr
     assert not (desk / "content" / "big-news.md").exists()
-    assert sitegen("new", "Big News", "--slug", "big-news-2", cwd=desk).returncode == 0
+    assert run_cli("new", "Big News", "--slug", "big-news-2", cwd=desk).returncode == 0
     assert (desk / "content" / "big-news-2.md").is_file()
 
 
 def test_new_takes_the_newest_articles_author_without_a_default(desk: Path) -> None:
-    assert sitegen("new", "Who Wrote This", cwd=desk).returncode == 0
+    assert run_cli("new", "Who Wrote This", cwd=desk).returncode == 0
     source = read_source(desk / "content" / "who-wrote-this.md", load_config(desk))
     assert source.author == "Dana Whitfield"  # the author of the newest article
 
@@ -204,20 +204,20 @@ def test_new_takes_the_newest_articles_author_without_a_default(desk: Path) -> N
 def test_new_prefers_default_author(tmp_path: Path) -> None:
     site = write_site(tmp_path / "s", {"a.md": article(author="Someone Else")},
                       config='title = "T"\ndefault_author = "Ann Example"\n')
-    assert sitegen("new", "Hello", "-s", str(site)).returncode == 0
+    assert run_cli("new", "Hello", "-s", str(site)).returncode == 0
     assert read_source(site / "content" / "hello.md", load_config(site)).author == "Ann Example"
 
 
 def test_new_without_any_author_says_how_to_give_one(tmp_path: Path) -> None:
     site = write_site(tmp_path / "s", {}, config='title = "T"\n')
-    result = sitegen("new", "Hello", "-s", str(site))
+    result = run_cli("new", "Hello", "-s", str(site))
     assert result.returncode == 1
     assert "no author: pass --author NAME, or set default_author in sitegen.toml" in result.stderr
     assert not (site / "content" / "hello.md").exists()
 
 
 def test_new_warns_on_an_unknown_author(desk: Path) -> None:
-    result = sitegen("new", "A Scoop", "--author", "Dana Whitfeld", cwd=desk)
+    result = run_cli("new", "A Scoop", "--author", "Dana Whitfeld", cwd=desk)
     assert result.returncode == 0
     assert result.stderr == ('warning: content/a-scoop.md: author "Dana Whitfeld" is new: not in '
                              '[authors] of sitegen.toml nor on any article; did you mean '
@@ -226,14 +226,14 @@ def test_new_warns_on_an_unknown_author(desk: Path) -> None:
 
 
 def test_new_uses_the_known_spelling_of_an_author(desk: Path) -> None:
-    result = sitegen("new", "A Scoop", "--author", "dana whitfield", cwd=desk)
+    result = run_cli("new", "A Scoop", "--author", "dana whitfield", cwd=desk)
     assert result.returncode == 0
     assert 'author "dana whitfield" is spelled "Dana Whitfield" elsewhere' in result.stderr
     assert read_source(desk / "content" / "a-scoop.md", load_config(desk)).author == "Dana Whitfield"
 
 
 def test_new_files_tags_under_the_registry_and_usual_spelling(desk: Path) -> None:
-    result = sitegen("new", "Tagged", "--tag", "JJ", "--tag", "late night tv", "--tag",
+    result = run_cli("new", "Tagged", "--tag", "JJ", "--tag", "late night tv", "--tag",
                      "Jessica Jones", "--tag", "Brand New Show", cwd=desk)
     assert result.returncode == 0
     assert result.stderr.splitlines() == [
@@ -249,23 +249,23 @@ def test_new_files_tags_under_the_registry_and_usual_spelling(desk: Path) -> Non
 
 
 def test_new_draft_is_left_out_of_the_build(desk: Path) -> None:
-    result = sitegen("new", "Not Yet", "--draft", cwd=desk)
+    result = run_cli("new", "Not Yet", "--draft", cwd=desk)
     assert result.returncode == 0
     assert "draft: true\n" in (desk / "content" / "not-yet.md").read_text(encoding="utf-8")
-    built = sitegen("build", cwd=desk)
+    built = run_cli("build", cwd=desk)
     assert "Left out 1 draft" in built.stdout
     assert not list((desk / "output").rglob("not-yet"))
 
 
 def test_new_outside_a_site_is_refused(tmp_path: Path) -> None:
-    result = sitegen("new", "Hello", cwd=tmp_path)
+    result = run_cli("new", "Hello", cwd=tmp_path)
     assert result.returncode == 1
     assert "no sitegen.toml here" in result.stderr
     assert not (tmp_path / "content").exists()
 
 
 def test_new_with_a_title_without_letters_is_refused(desk: Path) -> None:
-    result = sitegen("new", "!!!", cwd=desk)
+    result = run_cli("new", "!!!", cwd=desk)
     assert result.returncode == 1
     assert "gives an empty URL slug" in result.stderr
     assert "Traceback" not in result.stderr
