@@ -6,20 +6,23 @@ written into a staging folder that replaces the output only when all of them suc
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sitegen.cache import BuildCache
+from sitegen.cache import CACHE_DIR, BuildCache, OutputRecord
 from sitegen.config import Config, load_config
-from sitegen.content import read_sources
+from sitegen.content import find_sources, read_source
 from sitegen.data import load_data
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.feeds import render_feed
+from sitegen.fingerprint import Fingerprints
 from sitegen.markdown import MarkdownRenderer, RenderedBody
 from sitegen.model import Site, Source
+from sitegen.parallel import default_workers, run_indexed
 from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
 from sitegen.registry import load_registry
 from sitegen.site import Selection, assemble, select
@@ -36,6 +39,7 @@ class BuildOptions:
     future: bool = False
     base_url: str | None = None
     now: datetime | None = None  # the moment that decides what is scheduled; default: now
+    workers: int = 0  # processes for reading and rendering; 0: one per core
 
 
 @dataclass(frozen=True)
@@ -68,26 +72,32 @@ class Prepared:
 
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
-            theme: Theme | None = None) -> Prepared:
-    """Read, render and plan the site; raises BuildError (or SiteError) on any problem."""
+            theme: Theme | None = None, progress: Progress | None = None) -> Prepared:
+    """Read, render and plan the site; raises BuildError (or SiteError) on any problem.
+
+    `cache` (if any) supplies sources and bodies that did not change; the rest are read and
+    rendered by up to `options.workers` processes."""
+    workers = options.workers or default_workers()
     site_dir = options.site_dir.resolve()
     if not site_dir.is_dir():
         raise SiteError(str(options.site_dir), "site folder not found")
     config = load_config(site_dir, options.base_url)
-    if cache is not None:
-        cache.use_config(config)
+    cache = cache or BuildCache()
+    cache.use_config(config)
     now = options.now or datetime.now(config.tz)
 
     data, problems = load_data(site_dir)
     registry, registry_problems = load_registry(config, data)
-    sources, source_problems = read_sources(config, cache)
-    problems += registry_problems + source_problems
+    problems += registry_problems
+    try:
+        sources = _read(config, cache, workers, progress)
+    except BuildError as exc:  # every problem at once: data, registry and articles
+        raise BuildError(problems + exc.problems) from None
     if problems:
         raise BuildError(problems)
     selection = select(sources, now, options.drafts, options.future)
-    bodies = render_bodies(config, selection.published, cache)
-    if cache is not None:
-        cache.prune()
+    bodies = _render(config, selection.published, cache, workers, progress)
+    cache.prune()
     site, warnings = assemble(config, selection.published, bodies, now, registry, data)
 
     theme = theme or Theme(config)
@@ -95,29 +105,87 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     return Prepared(config, selection, site, warnings, theme, plan)
 
 
-def render_bodies(config: Config, sources: Sequence[Source],
-                  cache: BuildCache | None = None) -> dict[str, RenderedBody]:
-    """Every source's Markdown as HTML, by source path."""
+def _read(config: Config, cache: BuildCache, workers: int,
+          progress: Progress | None) -> list[Source]:
+    """Every article's Source, from the cache where its file is unchanged."""
+    paths = find_sources(config.site_dir)
+    found = [cache.cached_source(path) for path in paths]
+    todo = [i for i, source in enumerate(found) if source is None]
+
+    def read(k: int) -> Source | Problem:
+        try:
+            return read_source(paths[todo[k]], config)
+        except SiteError as exc:
+            return exc.problem
+
+    problems = []
+    results = run_indexed(read, len(todo), workers, _stage(progress, "reading", len(todo)))
+    for index, result in zip(todo, results, strict=True):
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            found[index] = cache.store_source(paths[index], result)
+    if problems:
+        raise BuildError(problems)
+    return [source for source in found if source is not None]
+
+
+def _render(config: Config, published: Sequence[Source], cache: BuildCache,
+            workers: int, progress: Progress | None) -> dict[str, RenderedBody]:
+    """Every published article's rendered body, from the cache where it is unchanged."""
     urls = Urls(config)
     renderer = MarkdownRenderer(config.markdown, config.base_path)
-    bodies = {}
-    for source in sources:
-        url = urls.absolute(urls.article(source.date, source.slug))
-        bodies[source.rel_path] = (
-            renderer.render(source.body, url) if cache is None else
-            cache.body(source.body, url, lambda s=source, u=url: renderer.render(s.body, u)))
-    return bodies
+    wanted = [(s, urls.absolute(urls.article(s.date, s.slug))) for s in published]
+    bodies = {s.rel_path: cache.cached_body(s.body, url) for s, url in wanted}
+    todo = [(s, url) for s, url in wanted if bodies[s.rel_path] is None]
+    rendered = run_indexed(lambda k: renderer.render(todo[k][0].body, todo[k][1]), len(todo),
+                           workers, _stage(progress, "Markdown", len(todo)))
+    for (source, url), body in zip(todo, rendered, strict=True):
+        bodies[source.rel_path] = cache.store_body(source.body, url, body)
+    return bodies  # type: ignore[return-value]  # every None was replaced
 
 
-def build(options: BuildOptions) -> BuildReport:
-    """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing."""
+def render_bodies(config: Config, sources: Sequence[Source], workers: int = 1
+                  ) -> dict[str, RenderedBody]:
+    """Every source's Markdown as HTML, by source path, without a cache (for `sitegen check`)."""
+    return _render(config, sources, BuildCache(), workers, None)
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def build(options: BuildOptions, use_cache: bool = True,
+          progress: Progress | None = None) -> BuildReport:
+    """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing.
+
+    With `use_cache`, work from the last build (in .sitegen-cache/) is reused where its
+    inputs are unchanged: the output is the same either way, only faster."""
     started = time.perf_counter()
     site_dir = options.site_dir.resolve()
     output = check_output_dir(options.output_dir or site_dir / "output", site_dir)
-    prepared = prepare(options)
+    cache = BuildCache.load(site_dir) if use_cache and site_dir.is_dir() else BuildCache()
+    prepared = prepare(options, cache, progress=progress)
+    reuse = Reuse(output, cache.outputs) if use_cache and cache.output_dir == str(output) \
+        else Reuse(output, {})
     with replacing(output) as staging:
-        write_plan(prepared.plan, prepared.theme, staging)
-    return report(prepared, output, time.perf_counter() - started)
+        fingerprints = write_plan(prepared.plan, prepared.theme, staging,
+                                  options.workers or default_workers(),
+                                  reuse if use_cache else None, progress)
+    if use_cache:
+        cache.record_outputs(output, fingerprints)
+        cache.save(site_dir)
+    result = report(prepared, output, time.perf_counter() - started)
+    if cache.problem:
+        result.warnings.append(Problem(f"{CACHE_DIR}/", cache.problem))
+    return result
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """The last build's files, which a new build may link instead of rendering again."""
+
+    folder: Path
+    records: dict[str, OutputRecord]
 
 
 def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
@@ -130,19 +198,56 @@ def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
         seconds=seconds, warnings=prepared.warnings)
 
 
-def write_plan(plan: Plan, theme: Theme, staging: Staging) -> None:
-    """Render every job into the staging folder; template problems are collected, then raised."""
-    problems: dict[Problem, None] = {}  # one template bug breaks many pages: report it once
-    for job in plan.jobs:
+def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
+               reuse: Reuse | None = None, progress: Progress | None = None) -> dict[str, str]:
+    """Render every job into the staging folder, in up to `workers` processes.
+
+    With `reuse`, each job is fingerprinted, and a job whose fingerprint and file match the
+    last build's is hard-linked from it instead of rendered. Returns the fingerprints by
+    path (empty without `reuse`). Template problems are collected, then raised."""
+    jobs = plan.jobs
+    prints = Fingerprints(theme.fingerprint()) if reuse is not None else None
+
+    def write(i: int) -> tuple[str, Problem | None]:
+        job = jobs[i]
+        fingerprint = prints.of(job) if prints is not None else ""
+        if reuse is not None and _reusable(reuse, job.path, fingerprint):
+            staging.link(job.path, reuse.folder / job.path)
+            return fingerprint, None
         try:
             if isinstance(job, CopyJob):
                 staging.copy(job.path, job.source)
             else:
                 staging.write(job.path, render_job(job, theme))
         except SiteError as exc:
-            problems.setdefault(exc.problem)
+            return fingerprint, exc.problem
+        return fingerprint, None
+
+    results = run_indexed(write, len(jobs), workers, _stage(progress, "writing", len(jobs)))
+    # One template bug breaks many pages: report it once.
+    problems = dict.fromkeys(problem for _, problem in results if problem)
     if problems:
         raise BuildError(list(problems))
+    staging.files.extend(job.path for job in jobs)
+    return {job.path: fingerprint for job, (fingerprint, _) in zip(jobs, results, strict=True)
+            if fingerprint}
+
+
+def _stage(progress: Progress | None, name: str, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda done: progress(name, done, total)
+
+
+def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
+    record = reuse.records.get(path)
+    if record is None or record.fingerprint != fingerprint:
+        return False
+    try:
+        stat = os.stat(reuse.folder / path)
+    except OSError:
+        return False
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
 
 
 def render_job(job: Job, theme: Theme) -> bytes:

@@ -30,6 +30,7 @@ from sitegen.data import load_data
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.markdown import MORE, MarkdownRenderer, Reference, source_link_target
 from sitegen.model import Site, Source
+from sitegen.parallel import default_workers, run_indexed
 from sitegen.plan import CopyJob, PageJob, Plan, make_plan
 from sitegen.registry import TagRegistry, load_registry
 from sitegen.site import assemble, select
@@ -91,7 +92,7 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
     articles.run()
 
     site = plan = None
-    bodies = render_bodies(config, everything)
+    bodies = render_bodies(config, everything, default_workers())
     remaining = list(everything)
     for _ in range(3):  # articles that clash are left out, so the others are still checked
         try:
@@ -229,19 +230,24 @@ class _IdCollector(HTMLParser):
 
 def _render_all(plan: Plan, theme: Theme, found: _Findings) -> dict[str, set[str]]:
     """Render every page in memory as a build would; returns each page's element ids."""
-    pages: dict[str, set[str]] = {}
-    for job in plan.jobs:
-        if isinstance(job, CopyJob):
-            continue
+    jobs = [job for job in plan.jobs if not isinstance(job, CopyJob)]
+
+    def render(i: int) -> set[str] | Problem:
         try:
-            output = render_job(job, theme)
+            output = render_job(jobs[i], theme)
         except SiteError as exc:
-            found.errors([exc.problem], "template")
-            continue
-        if isinstance(job, PageJob):
-            collector = _IdCollector()
+            return exc.problem
+        collector = _IdCollector()
+        if isinstance(jobs[i], PageJob):
             collector.feed(output.decode("utf-8"))
-            pages[job.path] = collector.ids
+        return collector.ids
+
+    pages: dict[str, set[str]] = {}
+    for job, result in zip(jobs, run_indexed(render, len(jobs), default_workers()), strict=True):
+        if isinstance(result, Problem):
+            found.errors([result], "template")
+        elif isinstance(job, PageJob):
+            pages[job.path] = result
     return pages
 
 

@@ -125,3 +125,18 @@ def test_a_changed_data_file_reaches_the_next_live_rebuild(tmp_path: Path) -> No
     assert outcome.ok
     assert "archive/index.html" in outcome.written
     assert "Channel Ten (1990)" in page.read_text(encoding="utf-8")
+
+
+def test_a_changed_data_file_reaches_the_next_cached_build(tmp_path: Path) -> None:
+    from sitegen.build import build
+
+    site = data_site(tmp_path)
+    options = BuildOptions(site_dir=site, output_dir=tmp_path / "out", now=FIXED_NOW)
+    build(options)
+    assert (site / ".sitegen-cache").is_dir()
+    page = tmp_path / "out" / "archive" / "index.html"
+    assert "Channel Nine (1987)" in page.read_text(encoding="utf-8")
+    (site / "data" / "network.toml").write_text('name = "Channel Ten"\nfounded = 1990\n',
+                                                encoding="utf-8")
+    build(options)
+    assert "Channel Ten (1990)" in page.read_text(encoding="utf-8")
