@@ -233,3 +233,11 @@ def test_check_of_a_copy_of_the_example_site_finds_a_new_broken_link(tmp_path: P
     assert result.stdout.startswith(
         f"content/the-defenders-arrives.md:{line}: link /2016/04/defenders-calendar/ leads to "
         "/2016/04/defenders-calendar/, which the site does not have\n")
+
+
+def test_anchor_ids_are_read_from_attributes_only() -> None:
+    from sitegen.check import _ids
+
+    html = ('<div data-id="no" id="yes"><h2 id=\'single\'>x</h2><a name="old" href="#">a</a>'
+            '<p class="x">say id=&quot;text&quot;</p><span id="a&amp;b"></span></div>')
+    assert _ids(html) == {"yes", "single", "old", "a&b"}
