@@ -92,6 +92,11 @@ def _entry(name: str, value: TagConfig, origin: str, line: int | None, problems:
         if not slugify(alias):
             problems.append(Problem(origin, f'alias "{alias}" of tag "{name}" gives an empty URL '
                                     "slug; use letters or digits", key_line("aliases") or line))
+    if value.image and not (value.image.startswith("/") and not value.image.startswith("//")) \
+            and not value.image.startswith(("https://", "http://")):
+        problems.append(Problem(origin, f'image "{value.image}" of tag "{name}" must be a site '
+                                "path like '/images/tag.jpg' or an http(s) URL",
+                                key_line("image") or line))
     for old in value.former_slugs:
         if not _SLUG.fullmatch(old):
             problems.append(Problem(origin, f'former slug "{old}" of tag "{name}" must be a URL '

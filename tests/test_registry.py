@@ -132,6 +132,9 @@ description = "A second entry for the same slug"
 former_slugs = ["Luke Cage!", "jessica-jones"]
 
 [tags."!!!"]
+
+[tags."Daredevil"]
+image = "javascript:alert(1)"
 '''
     site = registry_site(tmp_path, config)
     assert problems_of(site) == [
@@ -142,6 +145,8 @@ former_slugs = ["Luke Cage!", "jessica-jones"]
         'sitegen.toml:10: former slug "jessica-jones" of tag "Luke Cage" is in use by tag '
         '"Jessica Jones"; remove it from one',
         'sitegen.toml:12: tag "!!!" gives an empty URL slug; use letters or digits',
+        'sitegen.toml:15: image "javascript:alert(1)" of tag "Daredevil" must be a site path '
+        "like '/images/tag.jpg' or an http(s) URL",
     ]
 
 
