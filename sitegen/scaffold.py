@@ -93,7 +93,7 @@ def init_site(folder: Path, settings: SiteSettings, now: datetime | None = None)
     values = {"title": _quoted(settings.title), "base_url": _quoted(settings.base_url),
               "timezone": _quoted(settings.timezone), "author": _quoted(settings.author),
               "date": now.isoformat(timespec="seconds"),
-              "requirement": f"sitegen=={__version__}"}
+              "version": __version__}
     files = {CONFIG_NAME: "sitegen.toml", "netlify.toml": "netlify.toml",
              ".gitignore": "gitignore", f"{CONTENT_DIR}/{WELCOME}": "welcome.md"}
     folder.mkdir(parents=True, exist_ok=True)
