@@ -16,6 +16,7 @@ from pathlib import Path
 from sitegen.cache import CACHE_DIR, BuildCache, OutputRecord
 from sitegen.config import Config, load_config
 from sitegen.content import find_sources, read_source
+from sitegen.data import load_data
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.feeds import render_feed
 from sitegen.fingerprint import Fingerprints
@@ -23,6 +24,7 @@ from sitegen.markdown import MarkdownRenderer, RenderedBody
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed
 from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
+from sitegen.registry import load_registry
 from sitegen.site import Selection, assemble, select
 from sitegen.theme import Theme
 from sitegen.urls import Urls
@@ -84,11 +86,19 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     cache.use_config(config)
     now = options.now or datetime.now(config.tz)
 
-    sources = _read(config, cache, workers, progress)
+    data, problems = load_data(site_dir)
+    registry, registry_problems = load_registry(config, data)
+    problems += registry_problems
+    try:
+        sources = _read(config, cache, workers, progress)
+    except BuildError as exc:  # every problem at once: data, registry and articles
+        raise BuildError(problems + exc.problems) from None
+    if problems:
+        raise BuildError(problems)
     selection = select(sources, now, options.drafts, options.future)
     bodies = _render(config, selection.published, cache, workers, progress)
     cache.prune()
-    site, warnings = assemble(config, selection.published, bodies, now)
+    site, warnings = assemble(config, selection.published, bodies, now, registry, data)
 
     theme = theme or Theme(config)
     plan = make_plan(site, config, theme.static_files, now)
@@ -133,6 +143,12 @@ def _render(config: Config, published: Sequence[Source], cache: BuildCache,
     for (source, url), body in zip(todo, rendered, strict=True):
         bodies[source.rel_path] = cache.store_body(source.body, url, body)
     return bodies  # type: ignore[return-value]  # every None was replaced
+
+
+def render_bodies(config: Config, sources: Sequence[Source], workers: int = 1
+                  ) -> dict[str, RenderedBody]:
+    """Every source's Markdown as HTML, by source path, without a cache (for `sitegen check`)."""
+    return _render(config, sources, BuildCache(), workers, None)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)

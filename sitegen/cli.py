@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nstopped", file=sys.stderr)
         return 130
     except (BuildError, SiteError, OutputError, OSError) as exc:
-        _report_failure(exc, args.verbose)
+        _report_failure(exc, args.verbose, args.command)
         return EXIT_ERRORS
     except Exception:  # a bug in sitegen, not in the site
         if args.verbose:
@@ -65,6 +65,43 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--poll", action="store_true",
                            help="poll for changes (for file systems without change events)")
     serve_cmd.set_defaults(run=_run_serve)
+
+    check_cmd = commands.add_parser("check", help="report every problem in the site without "
+                                    "building it")
+    check_cmd.add_argument("-s", "--site", type=Path, default=Path("."), metavar="DIR",
+                           help="the site folder (default: the current folder)")
+    check_cmd.add_argument("--strict", action="store_true",
+                           help="fail (exit 1) on warnings too, not only on errors")
+    check_cmd.add_argument("--format", choices=("text", "json", "github"), default="text",
+                           help="text (FILE:LINE: message), json, or GitHub Actions annotations")
+    check_cmd.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    check_cmd.set_defaults(run=_run_check)
+
+    init_cmd = commands.add_parser("init", help="make a new site that builds at once")
+    init_cmd.add_argument("folder", type=Path, metavar="DIR",
+                          help="where to make it: a new or empty folder")
+    init_cmd.add_argument("--title", default=None, help="the site's name")
+    init_cmd.add_argument("--base-url", default=None, metavar="URL",
+                          help="the address it will be served from")
+    init_cmd.add_argument("--timezone", default=None, metavar="ZONE",
+                          help="IANA time zone, e.g. America/New_York (default: this machine's)")
+    init_cmd.add_argument("--author", default=None, metavar="NAME",
+                          help="the default author of articles")
+    init_cmd.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    init_cmd.set_defaults(run=_run_init)
+
+    new_cmd = commands.add_parser("new", help="start a new article in content/")
+    new_cmd.add_argument("title", help="the headline, in quotes")
+    new_cmd.add_argument("-s", "--site", type=Path, default=Path("."), metavar="DIR",
+                         help="the site folder (default: the current folder)")
+    new_cmd.add_argument("--tag", "-t", action="append", default=[], metavar="TAG",
+                         help="a tag (repeat for more)")
+    new_cmd.add_argument("--author", "-a", default=None, metavar="NAME",
+                         help="the author (default: default_author, else the newest article's)")
+    new_cmd.add_argument("--slug", default=None, help="the URL slug (default: from the title)")
+    new_cmd.add_argument("--draft", action="store_true", help="mark it as a draft")
+    new_cmd.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    new_cmd.set_defaults(run=_run_new)
     return parser
 
 
@@ -105,6 +142,47 @@ def _run_serve(args: argparse.Namespace) -> int:
                  poll=args.poll)
 
 
+def _run_check(args: argparse.Namespace) -> int:
+    from sitegen.check import check_site
+    from sitegen.check_format import format_check
+
+    report = check_site(args.site)
+    print(format_check(report, args.format, args.strict), end="")
+    return EXIT_ERRORS if report.failed(args.strict) else EXIT_OK
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from sitegen.scaffold import SiteSettings, init_site
+
+    made = init_site(args.folder, SiteSettings.choose(args.title, args.base_url, args.timezone,
+                                                      args.author))
+    for path in made.files:
+        print(f"  created {_shown(path)}")
+    print(f"New site in {_shown(made.folder)}. Next:\n"
+          f"  cd {_shown(made.folder)}\n"
+          '  python -m sitegen new "Your first headline" --tag "Your Show"\n'
+          "  python -m sitegen serve")
+    return EXIT_OK
+
+
+def _run_new(args: argparse.Namespace) -> int:
+    from sitegen.scaffold import new_article
+
+    made = new_article(args.site, args.title, tags=args.tag, author=args.author,
+                       slug=args.slug, draft=args.draft)
+    _print_warnings(made.warnings)
+    print(_shown(made.path))
+    return EXIT_OK
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
 def summary(report: BuildReport) -> str:
     """One paragraph on what a build did and what it left out."""
     def n(count: int, word: str) -> str:
@@ -130,20 +208,22 @@ def _print_warnings(warnings: Sequence[Problem]) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def _report_failure(exc: Exception, verbose: bool) -> None:
+def _report_failure(exc: Exception, verbose: bool, command: str = "build") -> None:
     if verbose:
         traceback.print_exc()
+    builds = command in ("build", "serve")
+    after = ("Nothing was written; the previous output is unchanged." if builds
+             else "Nothing was written.")
+    failed = "Build failed" if builds else f"sitegen {command} failed"
     if isinstance(exc, BuildError):
         for problem in exc.problems:
             print(f"{problem}", file=sys.stderr)
-        print(f"Build failed: {exc}. Nothing was written; the previous output is unchanged.",
-              file=sys.stderr)
+        print(f"{failed}: {exc}. {after}", file=sys.stderr)
     elif isinstance(exc, SiteError):
         print(f"{exc.problem}", file=sys.stderr)
-        print("Build failed: 1 error. Nothing was written; the previous output is unchanged.",
-              file=sys.stderr)
+        print(f"{failed}: 1 error. {after}", file=sys.stderr)
     elif isinstance(exc, OutputError):
         print(f"error: {exc}", file=sys.stderr)
     else:
         print(f"error: {exc}", file=sys.stderr)
-        print("The previous output is unchanged.", file=sys.stderr)
+        print("The previous output is unchanged." if builds else after, file=sys.stderr)

@@ -33,6 +33,30 @@ class AuthorConfig:
 
 
 @dataclass(frozen=True)
+class TagConfig:
+    """One tag of the registry: its canonical spelling is the table's name."""
+
+    aliases: tuple[str, ...] = ()  # other spellings filed under this tag ("JJ")
+    description: str = ""  # shown on the tag page
+    image: str = ""
+    image_alt: str = ""
+    former_slugs: tuple[str, ...] = ()  # old /tags/<slug>/ URLs that redirect here
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One link of the site's navigation, in the order written."""
+
+    name: str = ""
+    url: str = ""  # a site path ("/tags/reviews/") or an absolute http(s) URL
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    known_keys: tuple[str, ...] = ()  # extra front matter keys templates use, for `sitegen check`
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     items: int = 20  # newest articles in each feed
     full_content: bool = True  # full HTML in feed items, else the summary only
@@ -62,8 +86,11 @@ class Config:
     default_author: str = ""
     words_per_minute: int = 230
     authors: dict[str, AuthorConfig] = field(default_factory=dict)
+    tags: dict[str, TagConfig] = field(default_factory=dict)  # the tag registry, by canonical name
     feeds: FeedConfig = field(default_factory=FeedConfig)
     markdown: MarkdownConfig = field(default_factory=MarkdownConfig)
+    menu: tuple[MenuItem, ...] = ()  # empty: the theme's own navigation
+    check: CheckConfig = field(default_factory=CheckConfig)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form values for templates
 
     # Filled in by load_config, not read from the file.
@@ -149,6 +176,13 @@ def _convert(hint: Any, value: Any, name: str, text: str, problems: list[Problem
         if item_type is Any:
             return dict(value)
         return {k: _convert(item_type, v, f'{name}."{k}"', text, problems) for k, v in value.items()}
+    if origin is tuple:  # TOML arrays, kept immutable
+        item_type = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            problems.append(Problem(CONFIG_NAME, f"'{name}' must be a list, like [\"a\", \"b\"]",
+                                    _find_line(text, name)))
+            return ()
+        return tuple(_convert(item_type, v, name, text, problems) for v in value)
     expected = hint if not isinstance(hint, types.UnionType) else typing.get_args(hint)
     # bool is an int in Python; a setting that wants a number must not take `true`.
     if not isinstance(value, expected) or (hint is int and isinstance(value, bool)):
@@ -181,6 +215,13 @@ def _check_values(config: Config, text: str) -> list[Problem]:
     if config.words_per_minute < 1:
         bad("words_per_minute", "words_per_minute must be at least 1")
     problems.extend(_check_permalink(config.permalink, text))
+    for item in config.menu:
+        if not item.name or not item.url:
+            bad("menu", "each [[menu]] entry needs a 'name' and a 'url'")
+        elif not (item.url.startswith("/") and not item.url.startswith("//")) and \
+                urlsplit(item.url).scheme not in ("http", "https"):
+            bad("menu", f"menu url '{item.url}' must be a site path like '/tags/reviews/' or an "
+                        "absolute http(s) URL")
     return problems
 
 

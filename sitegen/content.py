@@ -31,9 +31,12 @@ MAX_YAML_DEPTH = 50
 _CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
-              "updated", "image", "image_alt", "description")
+              "updated", "image", "image_alt", "description", "aliases")
 
-LOCATED_KEYS = ("title", "slug", "date", "author", "tags")  # later stages may point at these
+# Later stages may point at these (and at every key outside KNOWN_KEYS, which `sitegen check`
+# reports when it looks like a typo).
+LOCATED_KEYS = ("title", "slug", "date", "author", "tags", "summary", "image", "image_alt",
+                "aliases")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
 
@@ -229,6 +232,30 @@ class _Fields:
                                   "as 2016-03-08, 2016-03-08 14:30 or 2016-03-08T14:30:00-05:00")
         return parsed
 
+    def aliases(self) -> tuple[str, ...]:
+        """Former slugs ("old-slug") or site paths ("/2015/11/old-slug/") of the article."""
+        value = self.data.get("aliases")
+        if value is None or value == "":
+            return ()
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise self.error("aliases", "'aliases' must be a list of former slugs or paths")
+        out = []
+        for item in items:
+            if not isinstance(item, str) or not item.strip():
+                raise self.error("aliases", f"each alias must be text, not {_kind(item)}")
+            alias = item.strip()
+            if alias.startswith("/"):
+                if alias.startswith("//") or any(c in alias for c in '?#\\"<>') or \
+                        any(c.isspace() for c in alias) or _CONTROL.search(alias):
+                    raise self.error("aliases", f"alias {alias!r} must be a plain site path like "
+                                                "'/2015/11/old-slug/' (no host, query or '#')")
+            elif not slugify(alias):
+                raise self.error("aliases", f"alias {alias!r} gives an empty URL slug; write "
+                                            "the former slug, or a path starting with '/'")
+            out.append(alias)
+        return tuple(out)
+
     def tags(self) -> tuple[str, ...]:
         value = self.data.get("tags")
         if value is None or value == "":
@@ -302,6 +329,7 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
         draft=f.flag("draft"), image=f.text("image"), image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
-        line_of={k: f.line(k) for k in LOCATED_KEYS if k in f.data},
+        line_of={k: f.line(k) for k in (*LOCATED_KEYS, *extra) if k in f.data},
+        aliases=f.aliases(),
     )
 

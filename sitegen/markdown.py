@@ -7,11 +7,13 @@ absolute for feeds, where relative links would point nowhere.
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from html import unescape
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -75,6 +77,58 @@ def absolute_urls(html: str, page_url: str) -> Markup:
     return Markup(_URL_ATTRIBUTE.sub(fix, html))
 
 
+_SOURCE_LINK = re.compile(r'\bhref="([^"#?]*\.md)((?:[#?][^"]*)?)"')
+
+
+def link_source_files(html: str, source_rel: str, url_of: Mapping[str, str],
+                      base_path: str = "") -> Markup:
+    """Turn links an author wrote to another article's file ("../reviews/foo.md#cast") into
+    that article's URL. `url_of` maps source paths ("content/reviews/foo.md") to URLs; a link
+    to a file that is not a published article is left as written (`sitegen check` reports it)."""
+    if ".md" not in html:
+        return Markup(html)
+
+    def fix(match: re.Match[str]) -> str:
+        target = source_link_target(unescape(match.group(1)), source_rel, base_path)
+        url = url_of.get(target) if target else None
+        if url is None:
+            return match.group(0)
+        return f'href="{escape(url + unescape(match.group(2)))}"'
+
+    return Markup(_SOURCE_LINK.sub(fix, html))
+
+
+def source_link_target(href: str, source_rel: str, base_path: str = "") -> str | None:
+    """The source file (relative to the site, like "content/reviews/foo.md") a link to a
+    Markdown file means: relative to the linking article's folder, or with a leading "/"
+    relative to content/. None when the link is not to a local .md file."""
+    try:
+        parts = urlsplit(href)
+    except ValueError:
+        return None
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or not path.endswith(".md"):
+        return None
+    if path.startswith("/"):
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path):]
+        joined = "content" + path
+    else:
+        joined = posixpath.join(posixpath.dirname(source_rel), path)
+    normal = posixpath.normpath(joined)
+    return normal if normal.startswith("content/") else None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A link or image in an article body, for checking: where it is and what it names."""
+
+    kind: str  # "link" or "image"
+    url: str  # as written
+    line: int  # 0-based line in the body
+    text: str  # the link text, or the image's alt text
+
+
 def is_safe_url(url: str) -> bool:
     """Allow web, mail and phone links and relative URLs; refuse javascript:, data: and the like."""
     cleaned = "".join(ch for ch in url if ch > " ").lower()
@@ -127,6 +181,30 @@ class MarkdownRenderer:
             summary = self._first_paragraph(tokens, env)
         words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
         return RenderedBody(html, summary, words, _headings(tokens), page_url)
+
+    def references(self, body: str) -> list[Reference]:
+        """Every link and image an author wrote in `body` (not bare URLs linkify found)."""
+        found = []
+        for block in self._md.parse(body, {"base_path": ""}):
+            if block.type != "inline" or not block.map or not block.children:
+                continue
+            line = block.map[0]
+            children = block.children
+            for i, token in enumerate(children):
+                if token.type in ("softbreak", "hardbreak"):
+                    line += 1
+                elif token.type == "link_open" and token.markup != "linkify":
+                    text = []
+                    for child in children[i + 1:]:
+                        if child.type == "link_close":
+                            break
+                        text.append(child.content)
+                    found.append(Reference("link", str(token.attrGet("href") or ""), line,
+                                           "".join(text)))
+                elif token.type == "image":
+                    found.append(Reference("image", str(token.attrGet("src") or ""), line,
+                                           token.content))
+        return found
 
     def render_inline(self, text: str) -> Markup:
         return Markup(self._md.renderInline(text))

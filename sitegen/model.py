@@ -8,6 +8,7 @@ its article list) so the graph stays a tree and each object can be pickled on it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +71,7 @@ class Source:
     body: str  # Markdown
     body_line: int  # line of the file where the body starts
     line_of: dict[str, int] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # former slugs or site paths of this article, as written
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Article:
     previous: ArticleLink | None = None  # older neighbour
     next: ArticleLink | None = None  # newer neighbour
     related: tuple[ArticleLink, ...] = ()
+    aliases: tuple[str, ...] = ()  # former URLs that redirect here (site-relative)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,10 @@ class Tag:
     url: str
     articles: tuple[Article, ...]  # newest first
     spellings: tuple[str, ...] = ()  # every spelling seen, most used first
+    description: str = ""  # from the tag registry
+    image: str | None = None
+    image_alt: str | None = None
+    former_slugs: tuple[str, ...] = ()  # old /tags/<slug>/ pages that redirect here
 
     @property
     def count(self) -> int:
@@ -138,6 +145,15 @@ class FeedLink:
 
 
 @dataclass(frozen=True)
+class MenuLink:
+    """One link of the site's navigation."""
+
+    name: str
+    url: str  # site-relative with the base path, or absolute for another site
+    external: bool = False
+
+
+@dataclass(frozen=True)
 class SiteInfo:
     """Site-wide values every template receives as `site`."""
 
@@ -150,6 +166,8 @@ class SiteInfo:
     year: int  # the build's year, for copyright lines (not the full time: output stays stable)
     feeds: tuple[FeedLink, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    menu: tuple[MenuLink, ...] = ()  # the navigation, from the config or the theme's default
+    data: Mapping[str, Any] = field(default_factory=dict)  # data/ files, read-only
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError, Problem
 from sitegen.feeds import FeedSpec, feed_links, feed_specs
 from sitegen.model import Article, FeedLink, PageMeta, Paginator, Site
+from sitegen.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
 from sitegen.sitemap import render_robots, render_sitemap
 from sitegen.urls import UnsafePath, Urls
 
@@ -82,6 +83,7 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
                  f"Every tag on {config.title}", {"tags": site.tags})
     for tag in site.tags:
         planner.listing("tag", f"/tags/{tag.slug}/", "tag.html", tag.articles, tag.name,
+                        " ".join(tag.description.split()) or
                         f"{config.title}: articles tagged {tag.name}", {"tag": tag})
     planner.page("authors", planner.urls.url("/authors/"), "authors.html", "author index",
                  "Authors", f"The writers of {config.title}", {"authors": site.authors})
@@ -97,7 +99,19 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     planner.data("sitemap.xml", "sitemap", render_sitemap(planner.sitemap))
     planner.data("robots.txt", "robots.txt",
                  render_robots(planner.urls.absolute(planner.urls.url("/sitemap.xml"))))
-    for rel, source in static_files.items():
+    static = dict(static_files)
+    redirects = redirects_of(site, planner.urls)
+    if redirects:
+        for redirect in redirects:
+            path = planner.path_of(redirect.old, redirect.origin)
+            if path is not None:
+                planner.data(path, redirect.origin, redirect_page(
+                    redirect, planner.urls.absolute(redirect.new), config.language))
+        # A site's own static/_redirects keeps its rules, ahead of the generated ones.
+        own = static.pop(NETLIFY_FILE, None)
+        planner.data(NETLIFY_FILE, "redirects", netlify_rules(
+            redirects, config.base_path, own.read_bytes() if own else b""))
+    for rel, source in static.items():
         planner.add(CopyJob(rel, _rel_origin(source, config.site_dir), source))
     return planner.finish()
 

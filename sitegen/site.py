@@ -13,14 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from math import ceil
+from posixpath import splitext
 
 from markupsafe import Markup
 
 from sitegen import __version__
 from sitegen.config import Config
+from sitegen.data import EMPTY, SiteData
 from sitegen.errors import BuildError, Problem
 from sitegen.feeds import feed_links
-from sitegen.markdown import RenderedBody
+from sitegen.markdown import RenderedBody, link_source_files
 from sitegen.model import (
     ArchiveMonth,
     ArchiveYear,
@@ -28,12 +30,14 @@ from sitegen.model import (
     ArticleLink,
     Author,
     AuthorRef,
+    MenuLink,
     Site,
     SiteInfo,
     Source,
     Tag,
     TagRef,
 )
+from sitegen.registry import TagRegistry
 from sitegen.slugs import slugify
 from sitegen.taxonomy import group_tags, related
 from sitegen.urls import Urls
@@ -67,69 +71,122 @@ def select(sources: Sequence[Source], now: datetime, drafts: bool = False,
 
 
 def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, RenderedBody],
-             built_at: datetime) -> tuple[Site, list[Problem]]:
-    """Build the frozen site; returns it with warnings. Raises BuildError on URL collisions."""
+             built_at: datetime, registry: TagRegistry | None = None,
+             data: SiteData = EMPTY) -> tuple[Site, list[Problem]]:
+    """Build the frozen site; returns it with warnings. Raises BuildError on URL collisions.
+    `registry` names and merges tags; `data` (data/ files) reaches templates as site.data."""
+    registry = registry or TagRegistry()
     urls = Urls(config)
     ordered = sorted(sources, key=lambda s: (-s.date.timestamp(), s.title, s.rel_path))
-    _check_unique_urls(ordered, urls)
+    aliases = _check_unique_urls(ordered, urls)
     warnings: list[Problem] = []
 
-    groups = group_tags([s.tags for s in ordered])
+    groups = group_tags([s.tags for s in ordered], registry.canonical())
     for group in groups.values():
-        if len(group.spellings) > 1:
-            others = ", ".join(f'"{s}"' for s in group.spellings[1:])
-            where = [s.rel_path for s in ordered if set(s.tags) & set(group.spellings[1:])]
-            shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
-            warnings.append(Problem(where[0], f'tag "{group.name}" is also spelled {others} '
-                                    f'(in {shown}); shown everywhere as "{group.name}"'))
+        warnings.extend(_spelling_warnings(group.slug, group.name, group.spellings, ordered,
+                                           registry))
     tag_refs = {slug: TagRef(slug, g.name, urls.tag(slug)) for slug, g in groups.items()}
     authors = _author_refs(config, ordered, urls)
 
-    tag_slugs = [frozenset(slugify(t) for t in s.tags) for s in ordered]
+    tag_slugs = [frozenset(registry.slug_of(t) for t in s.tags) for s in ordered]
     members: dict[str, list[int]] = defaultdict(list)
     for index, slugs in enumerate(tag_slugs):
         for slug in slugs:
             members[slug].append(index)
     links = [ArticleLink(s.title, urls.article(s.date, s.slug), s.date) for s in ordered]
     related_ids = related(tag_slugs, members)
+    # Links written as source paths ("../reviews/foo.md") become the article's URL.
+    by_source = {s.rel_path: links[i].url for i, s in enumerate(ordered)}
 
     articles = []
     for index, source in enumerate(ordered):
         body = bodies[source.rel_path]
         url = links[index].url
         summary = Markup("<p>{}</p>").format(source.summary) if source.summary else \
-            body.summary_html
+            link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
         articles.append(Article(
             source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
             abs_url=urls.absolute(url), date=source.date, updated=source.updated,
             author=_byline(authors[source.author], source.author_role),
-            tags=tuple(tag_refs[slug] for slug in dict.fromkeys(slugify(t) for t in source.tags)),
+            tags=tuple(tag_refs[slug] for slug in dict.fromkeys(registry.slug_of(t)
+                                                                for t in source.tags)),
             summary=summary,
             description=source.description or source.summary or summary.striptags(),
-            content=body.html,
+            content=link_source_files(body.html, source.rel_path, by_source, config.base_path),
             reading_minutes=max(1, ceil(body.words / config.words_per_minute)),
             words=body.words, draft=source.draft, image=source.image,
             image_alt=source.image_alt, headings=body.headings, extra=source.extra,
             previous=links[index + 1] if index + 1 < len(ordered) else None,
             next=links[index - 1] if index > 0 else None,
             related=tuple(links[i] for i in related_ids[index]),
+            aliases=aliases.get(source.rel_path, ()),
         ))
 
     tags = tuple(sorted(
-        (Tag(slug, groups[slug].name, tag_refs[slug].url,
-             tuple(articles[i] for i in ids), groups[slug].spellings)
+        (_tag(slug, groups[slug].name, tag_refs[slug].url, tuple(articles[i] for i in ids),
+              groups[slug].spellings, registry)
          for slug, ids in members.items()), key=lambda t: (t.name.casefold(), t.slug)))
     info = SiteInfo(title=config.title, description=config.description,
                     base_url=config.base_url.rstrip("/"), language=config.language,
                     timezone=config.timezone, generator=f"sitegen {__version__}",
                     year=built_at.year, feeds=feed_links(config.title, urls.absolute(urls.url("/"))),
-                    extra=dict(config.extra))
+                    extra=dict(config.extra), menu=_menu(config, urls), data=data.values)
     site = Site(info=info, articles=tuple(articles), tags=tags,
                 authors=_authors(config, articles, authors), archive=_archive(articles))
     return site, warnings
 
 
-def _check_unique_urls(ordered: Sequence[Source], urls: Urls) -> None:
+def _spelling_warnings(slug: str, name: str, spellings: Sequence[str], ordered: Sequence[Source],
+                       registry: TagRegistry) -> list[Problem]:
+    """A tag written several ways; with a registry, any spelling it does not list."""
+    entry = registry.by_slug.get(slug)
+    if entry is not None and entry.slug == slug:
+        odd = [s for s in spellings if not registry.is_registered_spelling(entry, s)]
+        problems = []
+        for spelling in odd:
+            where = [s for s in ordered if spelling in s.tags]
+            problems.append(Problem(where[0].rel_path, f'tag "{spelling}" is spelled "{name}" in '
+                                    f"the tag registry ({entry.origin}){_also(where[1:])}; write "
+                                    f'"{name}" or add "{spelling}" to its aliases',
+                                    where[0].line_of.get("tags")))
+        return problems
+    if len(spellings) < 2:
+        return []
+    others = ", ".join(f'"{s}"' for s in spellings[1:])
+    sources = [s for s in ordered if set(s.tags) & set(spellings[1:])]
+    where = [s.rel_path for s in sources]
+    shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+    return [Problem(where[0], f'tag "{name}" is also spelled {others} '
+                    f'(in {shown}); shown everywhere as "{name}"', sources[0].line_of.get("tags"))]
+
+
+def _also(sources: Sequence[Source]) -> str:
+    if not sources:
+        return ""
+    shown = ", ".join(s.rel_path for s in sources[:3])
+    return f" (also in {shown}{f' and {len(sources) - 3} more' if len(sources) > 3 else ''})"
+
+
+def _tag(slug: str, name: str, url: str, articles: tuple[Article, ...], spellings: tuple[str, ...],
+         registry: TagRegistry) -> Tag:
+    entry = registry.by_slug.get(slug)
+    if entry is None or entry.slug != slug:
+        return Tag(slug, name, url, articles, spellings)
+    # Old pages of the tag: its former slugs, and aliases that had pages of their own.
+    old = dict.fromkeys([*entry.former_slugs, *(slugify(a) for a in entry.aliases)])
+    old.pop(slug, None)
+    return Tag(slug, name, url, articles, spellings, description=entry.description,
+               image=entry.image, image_alt=entry.image_alt, former_slugs=tuple(old))
+
+
+def _menu(config: Config, urls: Urls) -> tuple[MenuLink, ...]:
+    return tuple(MenuLink(item.name, urls.url(item.url), False) if item.url.startswith("/")
+                 else MenuLink(item.name, item.url, True) for item in config.menu)
+
+
+def _check_unique_urls(ordered: Sequence[Source], urls: Urls) -> dict[str, tuple[str, ...]]:
+    """Every article's URL and former URLs (aliases) must be its own; returns each article's
+    former URLs by source path."""
     by_url: dict[str, list[Source]] = defaultdict(list)
     for source in ordered:
         by_url[urls.article(source.date, source.slug)].append(source)
@@ -138,8 +195,39 @@ def _check_unique_urls(ordered: Sequence[Source], urls: Urls) -> None:
                 f"{', '.join(s.rel_path for s in clash)}; give one of them another 'slug:'",
                 clash[0].line_of.get("slug") or clash[0].line_of.get("title"))
         for url, clash in by_url.items() if len(clash) > 1]
+    aliases: dict[str, tuple[str, ...]] = {}
+    former: dict[str, Source] = {}
+    for source in ordered:
+        mine = []
+        for alias in source.aliases:
+            old = alias_url(alias, source, urls)
+            line = source.line_of.get("aliases")
+            if old in by_url:
+                owner = by_url[old][0]
+                what = "its own URL" if owner is source else f"the URL of {owner.rel_path}"
+                problems.append(Problem(source.rel_path, f"alias '{alias}' is {what} ({old}); a "
+                                        "former URL must be free for its redirect", line))
+            elif former.setdefault(old, source) is not source:
+                problems.append(Problem(source.rel_path, f"alias '{alias}' ({old}) is also an "
+                                        f"alias of {former[old].rel_path}; keep it in one", line))
+            elif old not in mine:
+                mine.append(old)
+        if mine:
+            aliases[source.rel_path] = tuple(mine)
     if problems:
         raise BuildError(problems)
+    return aliases
+
+
+def alias_url(alias: str, source: Source, urls: Urls) -> str:
+    """The former URL an alias stands for: a site path as written (a folder unless it names
+    an .html file), or a former slug under the article's permalink."""
+    if not alias.startswith("/"):
+        return urls.article(source.date, slugify(alias))
+    path = alias if splitext(alias)[1].lower() in (".html", ".htm") or alias.endswith("/") \
+        else alias + "/"
+    base = urls.base_path
+    return path if base and (path == base + "/" or path.startswith(base + "/")) else urls.url(path)
 
 
 def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[str, AuthorRef]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sitegen.slugs import slugify
@@ -26,25 +26,31 @@ class TagGroup:
     spellings: tuple[str, ...]  # most used first
 
 
-def group_tags(tag_lists: Sequence[Sequence[str]]) -> dict[str, TagGroup]:
+def group_tags(tag_lists: Sequence[Sequence[str]],
+               canonical: Mapping[str, str] | None = None) -> dict[str, TagGroup]:
     """Merge tags that share a slug; the display name is the spelling most articles use.
 
     `tag_lists` holds each article's tags, in the order articles should break ties (newest
-    first): on a tie the spelling seen first wins, so the choice is stable.
+    first): on a tie the spelling seen first wins, so the choice is stable. `canonical` (from
+    the tag registry) maps the slug of a registered spelling or alias to the tag's canonical
+    name, which then names the group whatever the articles write.
     """
+    canonical = canonical or {}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     first_seen: dict[str, dict[str, int]] = defaultdict(dict)
     position = 0
     for tags in tag_lists:
         for name in dict.fromkeys(tags):
             slug = slugify(name)
+            if slug in canonical:
+                slug = slugify(canonical[slug])
             counts[slug][name] += 1
             first_seen[slug].setdefault(name, position)
             position += 1
     groups = {}
     for slug, counter in counts.items():
         spellings = sorted(counter, key=lambda n: (-counter[n], first_seen[slug][n]))
-        groups[slug] = TagGroup(slug, spellings[0], tuple(spellings))
+        groups[slug] = TagGroup(slug, canonical.get(slug, spellings[0]), tuple(spellings))
     return groups
 
 

@@ -332,3 +332,28 @@ def vnu_errors(by_file: dict[Path, list[dict]], under: Path) -> list[str]:
             for path, messages in by_file.items() if path.is_relative_to(under)
             for m in messages if m.get("type") in ("error", "non-document-error")]
 
+
+
+# --- the command line, in-process ----------------------------------------------------------------
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`sitegen ARGS` through sitegen.cli.main in this process (a subprocess start costs about a
+    second), with its exit code, stdout and stderr as `python -m sitegen` would give them."""
+    import contextlib
+    import io
+
+    from sitegen.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["sitegen", *args], code, out.getvalue(), err.getvalue())
