@@ -7,15 +7,18 @@ written into a staging folder that replaces the output only when all of them suc
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from sitegen import search
 from sitegen.cache import BuildCache
 from sitegen.config import Config, load_config
 from sitegen.content import read_sources
+from sitegen.embeds import MarkupError
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.feeds import render_feed
+from sitegen.images import LocalImages
 from sitegen.markdown import MarkdownRenderer
 from sitegen.model import Site
 from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
@@ -49,6 +52,9 @@ class BuildReport:
     next_due: datetime | None
     seconds: float
     warnings: list[Problem] = field(default_factory=list)
+    expired: int = 0  # articles past `expires`: pages kept, out of listings and feeds
+    next_expiry: datetime | None = None
+    search: bool = False  # a search index was built
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Prepared:
     warnings: list[Problem]
     theme: Theme
     plan: Plan
+    search: bool = False  # the build adds a Pagefind index once the pages are written
 
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
@@ -80,20 +87,35 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
         raise BuildError(problems)
     selection = select(sources, now, options.drafts, options.future)
     urls = Urls(config)
-    renderer = MarkdownRenderer(config.markdown, config.base_path)
+    theme = theme or Theme(config)
+    images = LocalImages(theme.static_files, config.base_path, config.base_url)
+    renderer = MarkdownRenderer(config.markdown, config.base_path, images.size)
     bodies = {}
     for source in selection.published:
         url = urls.absolute(urls.article(source.date, source.slug))
-        bodies[source.rel_path] = (
-            renderer.render(source.body, url) if cache is None else
-            cache.body(source.body, url, lambda s=source, u=url: renderer.render(s.body, u)))
+        try:
+            bodies[source.rel_path] = (
+                renderer.render(source.body, url) if cache is None else
+                cache.body(source.body, url, lambda s=source, u=url: renderer.render(s.body, u)))
+        except MarkupError as exc:
+            problems.append(Problem(source.rel_path, str(exc), source.body_line + exc.line))
+    if problems:
+        raise BuildError(problems)
     if cache is not None:
         cache.prune()
-    site, warnings = assemble(config, selection.published, bodies, now)
-
-    theme = theme or Theme(config)
-    plan = make_plan(site, config, theme.static_files, now)
-    return Prepared(config, selection, site, warnings, theme, plan)
+    warnings: list[Problem] = []
+    searchable = False
+    if config.search.enabled:
+        reason = search.unavailable()
+        searchable = reason is None
+        if reason is not None:
+            warnings.append(Problem("search", reason))
+    site, site_warnings = assemble(config, selection.published, bodies, now, images,
+                                   search_url=urls.url("/search/") if searchable else None)
+    plan = make_plan(site, config, theme.static_files, now, search=searchable,
+                     next_due=selection.next_due, next_expiry=selection.next_expiry)
+    return Prepared(config, selection, site, [*site_warnings, *warnings], theme, plan,
+                    searchable)
 
 
 def build(options: BuildOptions) -> BuildReport:
@@ -104,7 +126,11 @@ def build(options: BuildOptions) -> BuildReport:
     prepared = prepare(options)
     with replacing(output) as staging:
         write_plan(prepared.plan, prepared.theme, staging)
-    return report(prepared, output, time.perf_counter() - started)
+        if prepared.search:
+            search.add_index(staging)
+        files = len(staging.files)
+    done = report(prepared, output, time.perf_counter() - started)
+    return replace(done, files=files, search=prepared.search)
 
 
 def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
@@ -114,7 +140,8 @@ def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
         tags=len(site.tags), authors=len(site.authors), feeds=plan.count(FeedJob),
         files=len(plan.jobs), drafts_skipped=selection.drafts,
         scheduled_skipped=selection.scheduled, next_due=selection.next_due,
-        seconds=seconds, warnings=prepared.warnings)
+        seconds=seconds, warnings=prepared.warnings, expired=selection.expired,
+        next_expiry=selection.next_expiry)
 
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging) -> None:

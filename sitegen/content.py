@@ -32,7 +32,7 @@ MAX_YAML_DEPTH = 50
 _CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
-              "updated", "image", "image_alt", "description")
+              "updated", "image", "image_alt", "description", "expires")
 
 LOCATED_KEYS = ("title", "slug", "date", "author", "tags")  # later stages may point at these
 
@@ -300,10 +300,14 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
             raise f.error("tags", f"tag {tag!r} gives an empty URL slug; use letters or digits")
     date_ = f.when("date", tz, required=True)
     assert date_ is not None
+    expires = f.when("expires", tz)
+    if expires is not None and expires <= date_:
+        raise f.error("expires", f"'expires' ({expires:%Y-%m-%d %H:%M}) is not after 'date' "
+                                 f"({date_:%Y-%m-%d %H:%M}): the article would never be listed")
     extra = {k: v for k, v in f.data.items() if k not in KNOWN_KEYS}
     return Source(
         path=path, rel_path=rel, title=title, date=date_, updated=f.when("updated", tz),
-        author=author, author_role=f.text("author_role"), tags=tags,
+        expires=expires,        author=author, author_role=f.text("author_role"), tags=tags,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
         draft=f.flag("draft"), image=f.text("image"), image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,

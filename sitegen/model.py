@@ -45,6 +45,20 @@ class ArticleLink:
 
 
 @dataclass(frozen=True)
+class Image:
+    """An image as pages, feeds, sitemaps and social cards point at it. Size, type and length
+    are known for files in the site's static folders, else None."""
+
+    url: str  # as pages link it: site-relative (with the base path) or absolute
+    abs_url: str
+    alt: str
+    width: int | None = None
+    height: int | None = None
+    mime: str | None = None  # image/png, ...
+    length: int | None = None  # bytes, for RSS enclosures
+
+
+@dataclass(frozen=True)
 class Source:
     """An article as read from disk, before its Markdown is rendered.
 
@@ -57,6 +71,7 @@ class Source:
     title: str
     date: datetime  # timezone-aware, in the site's timezone unless an offset was given
     updated: datetime | None
+    expires: datetime | None  # after this the article leaves listings, feeds and sitemaps
     author: str
     author_role: str | None
     tags: tuple[str, ...]  # as spelled in the file
@@ -83,6 +98,7 @@ class Article:
     abs_url: str  # with base_url
     date: datetime
     updated: datetime | None
+    expires: datetime | None
     author: AuthorRef
     tags: tuple[TagRef, ...]
     summary: Markup  # HTML
@@ -95,6 +111,11 @@ class Article:
     image_alt: str | None
     headings: tuple[tuple[int, str, str], ...]
     extra: dict[str, Any]
+    lead_image: Image | None = None  # `image` resolved: URL, size, type
+    images: tuple[str, ...] = ()  # absolute URLs of the lead image and the body's images
+    embeds: int = 0  # video embeds in the body (pages that have any load the player script)
+    feed_content: Markup | None = None  # the body as feeds carry it, where it differs (embeds)
+    expired: bool = False  # past `expires`: the page stays, every listing leaves it out
     previous: ArticleLink | None = None  # older neighbour
     next: ArticleLink | None = None  # newer neighbour
     related: tuple[ArticleLink, ...] = ()
@@ -134,7 +155,7 @@ class FeedLink:
 
     title: str
     url: str  # absolute
-    mime: str  # application/rss+xml or application/atom+xml
+    mime: str  # application/rss+xml, application/atom+xml or application/feed+json
 
 
 @dataclass(frozen=True)
@@ -150,6 +171,9 @@ class SiteInfo:
     year: int  # the build's year, for copyright lines (not the full time: output stays stable)
     feeds: tuple[FeedLink, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    publisher: str = ""  # the organisation behind the site, for JSON-LD
+    twitter: str = ""  # the site's account, for twitter:site
+    search_url: str | None = None  # the search page, when the build made a search index
 
 
 @dataclass(frozen=True)
@@ -190,6 +214,9 @@ class PageMeta:
     title: str  # for <title>; the base template adds the site title
     description: str
     feeds: tuple[FeedLink, ...]  # page-specific feeds (a tag's, an author's), plus the site's
+    image: Image | None = None  # for Open Graph and Twitter cards
+    json_ld: Markup | None = None  # structured data, already safe inside a <script> element
+    robots: str = ""  # a robots meta value, e.g. "noindex" for expired articles
 
 
 @dataclass(frozen=True)
@@ -201,3 +228,4 @@ class Site:
     tags: tuple[Tag, ...]  # by name
     authors: tuple[Author, ...]  # by name
     archive: tuple[ArchiveYear, ...]  # newest first
+    unlisted: tuple[Article, ...] = ()  # expired: a page each, in no listing, feed or sitemap

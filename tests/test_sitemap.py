@@ -56,11 +56,11 @@ def test_sitemap_leaves_out_404_drafts_and_scheduled(example_built: Built) -> No
     assert BASE + SCHEDULED_URL not in locs
 
 
-def test_sitemap_lists_every_page_but_404_once(example_built: Built) -> None:
+def test_sitemap_lists_every_page_but_404_and_search_once(example_built: Built) -> None:
     locs = [loc for loc, _ in sitemap_entries(example_built)]
     assert len(locs) == len(set(locs))
     pages = {BASE + page_url(example_built.output, p) for p in html_files(example_built.output)}
-    assert set(locs) == pages - {f"{BASE}/404.html"}
+    assert set(locs) == pages - {f"{BASE}/404.html", f"{BASE}/search/"}
 
 
 def test_every_sitemap_location_is_a_built_file(example_built: Built) -> None:
