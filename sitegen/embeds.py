@@ -10,7 +10,8 @@
     :::
 
 `youtube` and `vimeo` take a video's id or URL, `video` any YouTube or Vimeo URL or a video
-file on the site. A video needs a `title` (screen readers announce it); `credit` and `start`
+file on the site. Options are key="value" (or key='value' for a value holding double
+quotes). A video needs a `title` (screen readers announce it); `credit` and `start`
 (seconds) are optional. Pages get a placeholder that loads nothing from the video host: a
 link to the video that the theme's script turns into the privacy-enhanced player
 (youtube-nocookie.com, Vimeo with do-not-track) on click. Feeds, where no script runs, get
@@ -40,7 +41,7 @@ _YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _YOUTUBE_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com",
                   "www.youtube-nocookie.com", "music.youtube.com")
 _VIMEO_HOSTS = ("vimeo.com", "www.vimeo.com", "player.vimeo.com")
-_PARAM = re.compile(r'(\w+)="([^"]*)"|(\w+)=(\S+)|(\S+)')
+_PARAM = re.compile(r"""(\w+)=(?:"([^"]*)"|'([^']*)'|(\S+))|(\S+)""")
 _SPACE = ("text", "softbreak")
 
 
@@ -77,14 +78,13 @@ def _validator(name: str) -> Callable[..., bool]:
 
 
 def parse_params(info: str) -> tuple[str, str, dict[str, str]]:
-    """`name target key="value" key=value` -> (name, target, {key: value})."""
+    """`name target key="value" key='value' key=value` -> (name, target, {key: value})."""
     name, _, rest = info.strip().partition(" ")
     target, options = "", {}
-    for quoted_key, quoted, key, bare, word in _PARAM.findall(rest):
-        if quoted_key:
-            options[quoted_key] = quoted
-        elif key:
-            options[key] = bare
+    for match in _PARAM.finditer(rest):
+        key, double, single, bare, word = match.groups()
+        if key:
+            options[key] = next(v for v in (double, single, bare, "") if v is not None)
         elif not target:
             target = word
         else:
