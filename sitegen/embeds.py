@@ -263,11 +263,11 @@ def _player(video: Video, env: EnvType) -> str:
                 f'<a href="{src}">Download the video: {title}</a></video>\n')
     provider = escape(video.provider)
     return (f'<div class="embed-player" data-embed-src="{escape(video.player_url)}" '
-            f'data-embed-title="{title}">\n'
-            f'<a class="embed-play" href="{escape(video.watch_url)}">'
+            f'data-embed-title="{title}" data-pagefind-ignore>\n'
+            f'<a class="embed-play" href="{escape(video.watch_url)}" '
+            f'aria-label="Play video: {title}">'
             f'<span class="embed-play-icon" aria-hidden="true"></span>'
-            f'<span class="embed-play-label">Play video<span class="visually-hidden">: '
-            f'{title}</span></span></a>\n'
+            f'<span class="embed-play-label">Play video</span></a>\n'
             f'<p class="embed-title" aria-hidden="true">{title}</p>\n'
             f'<p class="embed-note">Plays from {provider}; nothing loads from {provider} until '
             f'you press play.</p>\n</div>\n')

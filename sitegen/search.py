@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sitegen.errors import SiteError
@@ -39,7 +40,10 @@ def add_index(staging: Staging) -> None:
     with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temporary:
         bundle = Path(temporary) / BUNDLE_DIR
         try:
-            asyncio.run(_index(staging.path, bundle))
+            # A thread of its own: the caller may already run an event loop (a notebook, a
+            # test driving a browser), and asyncio.run refuses to nest.
+            with ThreadPoolExecutor(max_workers=1) as worker:
+                worker.submit(asyncio.run, _index(staging.path, bundle)).result()
         except Exception as exc:  # the service's errors have no common type
             raise SiteError("search", f"Pagefind could not build the search index: {exc}; set "
                             "[search] enabled = false in sitegen.toml to build without "
