@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sitegen import search
 from sitegen.build import BuildOptions, BuildReport, Prepared, prepare, render_job, report
 from sitegen.cache import BuildCache
 from sitegen.errors import BuildError, Problem, SiteError
@@ -62,11 +63,29 @@ class LiveSite:
         written = self._write(outputs)
         new_jobs = {job.path: job for job in prepared.plan.jobs}
         removed = self._remove(set(self._jobs) - set(new_jobs))
+        problems = self._search(prepared, written + removed)
+        if problems:
+            return Outcome(False, problems, seconds=time.perf_counter() - started)
         self._jobs, self._theme = new_jobs, prepared.theme
         seconds = time.perf_counter() - started
         return Outcome(True, written=written, removed=removed, seconds=seconds,
                        report=report(prepared, self.folder, seconds),
                        warnings=tuple(prepared.warnings))
+
+    def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> tuple[Problem, ...]:
+        """Re-index the preview when a page changed (or search was just switched on)."""
+        bundle = self.folder / search.BUNDLE_DIR
+        if not prepared.search:
+            if bundle.is_dir():
+                shutil.rmtree(bundle)
+            return ()
+        if bundle.is_dir() and not any(rel.endswith(".html") for rel in changed):
+            return ()
+        try:
+            search.refresh_index(self.folder)
+        except SiteError as exc:
+            return (exc.problem,)
+        return ()
 
     def _render_changed(self, prepared: Prepared, everything: bool) -> dict[str, bytes | Path]:
         """Render every job that differs from the last good build; raise on any problem."""

@@ -39,17 +39,35 @@ def add_index(staging: Staging) -> None:
     SiteError if Pagefind fails."""
     with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temporary:
         bundle = Path(temporary) / BUNDLE_DIR
-        try:
-            # A thread of its own: the caller may already run an event loop (a notebook, a
-            # test driving a browser), and asyncio.run refuses to nest.
-            with ThreadPoolExecutor(max_workers=1) as worker:
-                worker.submit(asyncio.run, _index(staging.path, bundle)).result()
-        except Exception as exc:  # the service's errors have no common type
-            raise SiteError("search", f"Pagefind could not build the search index: {exc}; set "
-                            "[search] enabled = false in sitegen.toml to build without "
-                            "search") from None
+        build_bundle(staging.path, bundle)
         for file in sorted(p for p in bundle.rglob("*") if p.is_file()):
             staging.copy(f"{BUNDLE_DIR}/{file.relative_to(bundle).as_posix()}", file)
+
+
+def refresh_index(folder: Path) -> None:
+    """Rebuild the bundle of a site folder in place (the dev server's preview): built beside
+    it, then swapped in, so a search never reads half an index."""
+    target = folder / BUNDLE_DIR
+    with tempfile.TemporaryDirectory(prefix=".sitegen-pagefind-", dir=folder.parent) as temporary:
+        fresh = Path(temporary) / BUNDLE_DIR
+        build_bundle(folder, fresh)
+        if target.exists():
+            old = Path(temporary) / "old"
+            target.rename(old)
+        fresh.rename(target)
+
+
+def build_bundle(site: Path, bundle: Path) -> None:
+    """Run Pagefind over the HTML in `site`, writing the bundle into `bundle`."""
+    try:
+        # A thread of its own: the caller may already run an event loop (a notebook, a
+        # test driving a browser), and asyncio.run refuses to nest.
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            worker.submit(asyncio.run, _index(site, bundle)).result()
+    except Exception as exc:  # the service's errors have no common type
+        raise SiteError("search", f"Pagefind could not build the search index: {exc}; set "
+                        "[search] enabled = false in sitegen.toml to build without "
+                        "search") from None
 
 
 async def _index(site: Path, bundle: Path) -> None:

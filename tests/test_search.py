@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import (
+    FIXED_NOW,
     PUBLISHED,
     REPO,
     Built,
@@ -108,6 +110,12 @@ class _Handler(SimpleHTTPRequestHandler):
     """Static files from one folder, under an optional path prefix (like a site at /news/)."""
 
     prefix = ""
+    extra_headers: dict[str, str] = {}
+
+    def end_headers(self) -> None:
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
+        super().end_headers()
 
     def translate_path(self, path: str) -> str:
         clean = urlsplit(path).path
@@ -121,8 +129,9 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
-def serve(folder: Path, prefix: str = "") -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"prefix": prefix})
+def serve(folder: Path, prefix: str = "", headers: dict[str, str] | None = None
+          ) -> Iterator[str]:
+    handler = type("Handler", (_Handler,), {"prefix": prefix, "extra_headers": headers or {}})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -237,6 +246,45 @@ def test_search_works_for_a_site_under_a_path(browser: Any, tmp_path: Path) -> N
         server.close()
 
 
+def netlify_headers() -> dict[str, str]:
+    """The headers netlify.toml sends with every page (CSP, Permissions-Policy, ...)."""
+    config = tomllib.loads((REPO / "netlify.toml").read_text(encoding="utf-8"))
+    (every,) = [h for h in config["headers"] if h["for"] == "/*"]
+    return dict(every["values"])
+
+
+RECORD_CSP_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
+"""
+
+
+def test_search_and_embeds_work_under_the_deployed_security_headers(
+        browser: Any, example_built: Built) -> None:
+    require_pagefind()
+    headers = netlify_headers()
+    assert "Content-Security-Policy" in headers
+    server = serve(example_built.output, headers=headers)
+    base = next(server)
+    tab = Page(browser)
+    tab.context.add_init_script(RECORD_CSP_VIOLATIONS)
+    try:
+        tab.page.goto(f"{base}/search/?q=ringtone")
+        assert result_links(tab) == [STRANGER]
+        assert tab.page.evaluate("window.__violations") == []
+        tab.page.goto(f"{base}{EMBED_URL}")
+        tab.page.locator(".embed-play").click()
+        tab.page.locator("iframe.embed-frame").wait_for(timeout=5000)
+        tab.page.wait_for_timeout(300)
+        assert tab.page.evaluate("window.__violations") == []
+        tab.page.goto(f"{base}/")
+        assert tab.page.evaluate("window.__violations") == []
+    finally:
+        tab.close()
+        server.close()
+
+
 # --- embeds in the browser ------------------------------------------------------------------------
 
 def test_embed_shows_a_placeholder_and_loads_the_player_only_on_click(tab: Page,
@@ -283,3 +331,32 @@ def test_without_javascript_the_embed_is_a_link_to_the_video(browser: Any, site_
         assert tab.outside == []
     finally:
         tab.close()
+
+
+# --- the dev server's preview ------------------------------------------------------------------------
+
+def test_preview_rebuilds_keep_the_search_index_current(tmp_path: Path) -> None:
+    require_pagefind()
+    from sitegen.build import BuildOptions
+    from sitegen.live import LiveSite
+
+    site = write_site(tmp_path / "site", {"a.md": article(title="First")})
+    live = LiveSite(BuildOptions(site_dir=site, now=FIXED_NOW), tmp_path / "preview")
+    entry = tmp_path / "preview" / "pagefind" / "pagefind-entry.json"
+
+    def indexed() -> int:
+        (language,) = json.loads(entry.read_text(encoding="utf-8"))["languages"].values()
+        return int(language["page_count"])
+
+    assert live.rebuild().ok and indexed() == 1
+    stamp = entry.stat().st_mtime_ns
+    assert live.rebuild().ok and entry.stat().st_mtime_ns == stamp  # nothing changed
+    (site / "content" / "b.md").write_text(article(title="Second", date="2020-01-02"),
+                                           encoding="utf-8")
+    assert live.rebuild().ok and indexed() == 2
+    config = site / "sitegen.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "[search]\nenabled = false\n",
+                      encoding="utf-8")
+    assert live.rebuild(everything=True).ok
+    assert not (tmp_path / "preview" / "pagefind").exists()
+    assert not (tmp_path / "preview" / "search").exists()
