@@ -300,6 +300,11 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
             raise f.error("tags", f"tag {tag!r} gives an empty URL slug; use letters or digits")
     date_ = f.when("date", tz, required=True)
     assert date_ is not None
+    image = f.text("image")
+    if image and not (image.startswith("/") and not image.startswith("//")
+                      or re.match(r"https?://[^/\s]", image)):
+        raise f.error("image", f"'image' {image!r} must be a path on the site, like "
+                               "/images/photo.jpg, or an http(s) URL")
     expires = f.when("expires", tz)
     if expires is not None and expires <= date_:
         raise f.error("expires", f"'expires' ({expires:%Y-%m-%d %H:%M}) is not after 'date' "
@@ -309,7 +314,7 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         path=path, rel_path=rel, title=title, date=date_, updated=f.when("updated", tz),
         expires=expires,        author=author, author_role=f.text("author_role"), tags=tags,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
-        draft=f.flag("draft"), image=f.text("image"), image_alt=f.text("image_alt"),
+        draft=f.flag("draft"), image=image, image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
         line_of={k: f.line(k) for k in LOCATED_KEYS if k in f.data},
     )
