@@ -6,21 +6,26 @@ written into a staging folder that replaces the output only when all of them suc
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from sitegen import search
-from sitegen.cache import BuildCache
+from sitegen.cache import CACHE_DIR, BuildCache, OutputRecord
 from sitegen.config import Config, load_config
-from sitegen.content import read_sources
+from sitegen.content import find_sources, read_source
 from sitegen.embeds import MarkupError
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.feeds import render_feed
+from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
-from sitegen.markdown import MarkdownRenderer
-from sitegen.model import Site
+from sitegen.markdown import MarkdownRenderer, RenderedBody
+from sitegen.model import Site, Source
+from sitegen.parallel import default_workers, run_indexed
 from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
 from sitegen.site import Selection, assemble, select
 from sitegen.theme import Theme
@@ -36,6 +41,7 @@ class BuildOptions:
     future: bool = False
     base_url: str | None = None
     now: datetime | None = None  # the moment that decides what is scheduled; default: now
+    workers: int = 0  # processes for reading and rendering; 0: one per core
 
 
 @dataclass(frozen=True)
@@ -72,37 +78,27 @@ class Prepared:
 
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
-            theme: Theme | None = None) -> Prepared:
-    """Read, render and plan the site; raises BuildError (or SiteError) on any problem."""
+            theme: Theme | None = None, progress: Progress | None = None) -> Prepared:
+    """Read, render and plan the site; raises BuildError (or SiteError) on any problem.
+
+    `cache` (if any) supplies sources and bodies that did not change; the rest are read and
+    rendered by up to `options.workers` processes."""
+    workers = options.workers or default_workers()
     site_dir = options.site_dir.resolve()
     if not site_dir.is_dir():
         raise SiteError(str(options.site_dir), "site folder not found")
     config = load_config(site_dir, options.base_url)
-    if cache is not None:
-        cache.use_config(config)
+    cache = cache or BuildCache()
+    cache.use_config(config)
     now = options.now or datetime.now(config.tz)
 
-    sources, problems = read_sources(config, cache)
-    if problems:
-        raise BuildError(problems)
+    sources = _read(config, cache, workers, progress)
     selection = select(sources, now, options.drafts, options.future)
     urls = Urls(config)
     theme = theme or Theme(config)
     images = LocalImages(theme.static_files, config.base_path, config.base_url)
-    renderer = MarkdownRenderer(config.markdown, config.base_path, images.size)
-    bodies = {}
-    for source in selection.published:
-        url = urls.absolute(urls.article(source.date, source.slug))
-        try:
-            bodies[source.rel_path] = (
-                renderer.render(source.body, url) if cache is None else
-                cache.body(source.body, url, lambda s=source, u=url: renderer.render(s.body, u)))
-        except MarkupError as exc:
-            problems.append(Problem(source.rel_path, str(exc), source.body_line + exc.line))
-    if problems:
-        raise BuildError(problems)
-    if cache is not None:
-        cache.prune()
+    bodies = _render(config, selection.published, cache, workers, progress, images)
+    cache.prune()
     warnings: list[Problem] = []
     searchable = False
     if config.search.enabled:
@@ -118,19 +114,121 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
                     searchable)
 
 
-def build(options: BuildOptions) -> BuildReport:
-    """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing."""
+def _read(config: Config, cache: BuildCache, workers: int,
+          progress: Progress | None) -> list[Source]:
+    """Every article's Source, from the cache where its file is unchanged."""
+    paths = find_sources(config.site_dir)
+    found = [cache.cached_source(path) for path in paths]
+    todo = [i for i, source in enumerate(found) if source is None]
+
+    def read(k: int) -> Source | Problem:
+        try:
+            return read_source(paths[todo[k]], config)
+        except SiteError as exc:
+            return exc.problem
+
+    problems = []
+    results = run_indexed(read, len(todo), workers, _stage(progress, "reading", len(todo)))
+    for index, result in zip(todo, results, strict=True):
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            found[index] = cache.store_source(paths[index], result)
+    if problems:
+        raise BuildError(problems)
+    return [source for source in found if source is not None]
+
+
+def _render(config: Config, published: Sequence[Source], cache: BuildCache,
+            workers: int, progress: Progress | None,
+            images: LocalImages) -> dict[str, RenderedBody]:
+    """Every published article's rendered body, from the cache where it is unchanged.
+
+    A body holds the sizes of the site's images it shows, so the cache key is the article's
+    URL plus a stamp of those image files: replacing an image renders the bodies again."""
+    urls = Urls(config)
+    renderer = MarkdownRenderer(config.markdown, config.base_path, images.size)
+    stamp = images.stamp()
+    wanted = [(s, urls.absolute(urls.article(s.date, s.slug))) for s in published]
+    bodies = {s.rel_path: cache.cached_body(s.body, f"{url} {stamp}") for s, url in wanted}
+    todo = [(s, url) for s, url in wanted if bodies[s.rel_path] is None]
+
+    def render(k: int) -> RenderedBody | Problem:
+        source, url = todo[k]
+        try:
+            return renderer.render(source.body, url)
+        except MarkupError as exc:  # a Problem travels back from a worker; this may not
+            return Problem(source.rel_path, str(exc), source.body_line + exc.line)
+
+    rendered = run_indexed(render, len(todo), workers, _stage(progress, "Markdown", len(todo)))
+    problems = [result for result in rendered if isinstance(result, Problem)]
+    if problems:
+        raise BuildError(problems)
+    for (source, url), body in zip(todo, rendered, strict=True):
+        assert isinstance(body, RenderedBody)
+        bodies[source.rel_path] = cache.store_body(source.body, f"{url} {stamp}", body)
+    return bodies  # type: ignore[return-value]  # every None was replaced
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def build(options: BuildOptions, use_cache: bool = True,
+          progress: Progress | None = None) -> BuildReport:
+    """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing.
+
+    With `use_cache`, work from the last build (in .sitegen-cache/) is reused where its
+    inputs are unchanged: the output is the same either way, only faster."""
     started = time.perf_counter()
     site_dir = options.site_dir.resolve()
     output = check_output_dir(options.output_dir or site_dir / "output", site_dir)
-    prepared = prepare(options)
+    cache = BuildCache.load(site_dir) if use_cache and site_dir.is_dir() else BuildCache()
+    prepared = prepare(options, cache, progress=progress)
+    reuse = Reuse(output, cache.outputs) if use_cache and cache.output_dir == str(output) \
+        else Reuse(output, {})
     with replacing(output) as staging:
-        write_plan(prepared.plan, prepared.theme, staging)
+        fingerprints = write_plan(prepared.plan, prepared.theme, staging,
+                                  options.workers or default_workers(),
+                                  reuse if use_cache else None, progress)
         if prepared.search:
-            search.add_index(staging)
+            _add_search(staging, fingerprints, reuse if use_cache else None)
         files = len(staging.files)
-    done = report(prepared, output, time.perf_counter() - started)
-    return replace(done, files=files, search=prepared.search)
+    if use_cache:
+        cache.record_outputs(output, fingerprints)
+        cache.save(site_dir)
+    result = replace(report(prepared, output, time.perf_counter() - started), files=files,
+                     search=prepared.search)
+    if cache.problem:
+        result.warnings.append(Problem(f"{CACHE_DIR}/", cache.problem))
+    return result
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """The last build's files, which a new build may link instead of rendering again."""
+
+    folder: Path
+    records: dict[str, OutputRecord]
+
+
+def _add_search(staging: Staging, fingerprints: dict[str, str], reuse: Reuse | None) -> None:
+    """Add the search index: the last build's, when no page changed, else a fresh one.
+
+    The bundle's files are fingerprinted by every page's fingerprint (and Pagefind's version),
+    so the output cache links them like any other unchanged file."""
+    pages = sorted((path, value) for path, value in fingerprints.items() if path.endswith(".html"))
+    key = hashlib.blake2b(repr((search.version(), pages)).encode(), digest_size=20).hexdigest()
+    previous = [path for path in reuse.records if path.startswith(search.BUNDLE_DIR + "/")] \
+        if reuse is not None and pages else []
+    if previous and all(_reusable(reuse, path, key) for path in previous):  # type: ignore[arg-type]
+        for path in previous:
+            staging.link(path, reuse.folder / path)  # type: ignore[union-attr]
+        staging.files.extend(previous)
+        written = previous
+    else:
+        written = search.add_index(staging, reuse.folder if reuse is not None else None)
+    if pages:
+        fingerprints.update(dict.fromkeys(written, key))
 
 
 def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
@@ -144,19 +242,56 @@ def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
         next_expiry=selection.next_expiry)
 
 
-def write_plan(plan: Plan, theme: Theme, staging: Staging) -> None:
-    """Render every job into the staging folder; template problems are collected, then raised."""
-    problems: dict[Problem, None] = {}  # one template bug breaks many pages: report it once
-    for job in plan.jobs:
+def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
+               reuse: Reuse | None = None, progress: Progress | None = None) -> dict[str, str]:
+    """Render every job into the staging folder, in up to `workers` processes.
+
+    With `reuse`, each job is fingerprinted, and a job whose fingerprint and file match the
+    last build's is hard-linked from it instead of rendered. Returns the fingerprints by
+    path (empty without `reuse`). Template problems are collected, then raised."""
+    jobs = plan.jobs
+    prints = Fingerprints(theme.fingerprint()) if reuse is not None else None
+
+    def write(i: int) -> tuple[str, Problem | None]:
+        job = jobs[i]
+        fingerprint = prints.of(job) if prints is not None else ""
+        if reuse is not None and _reusable(reuse, job.path, fingerprint):
+            staging.link(job.path, reuse.folder / job.path)
+            return fingerprint, None
         try:
             if isinstance(job, CopyJob):
                 staging.copy(job.path, job.source)
             else:
                 staging.write(job.path, render_job(job, theme))
         except SiteError as exc:
-            problems.setdefault(exc.problem)
+            return fingerprint, exc.problem
+        return fingerprint, None
+
+    results = run_indexed(write, len(jobs), workers, _stage(progress, "writing", len(jobs)))
+    # One template bug breaks many pages: report it once.
+    problems = dict.fromkeys(problem for _, problem in results if problem)
     if problems:
         raise BuildError(list(problems))
+    staging.files.extend(job.path for job in jobs)
+    return {job.path: fingerprint for job, (fingerprint, _) in zip(jobs, results, strict=True)
+            if fingerprint}
+
+
+def _stage(progress: Progress | None, name: str, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda done: progress(name, done, total)
+
+
+def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
+    record = reuse.records.get(path)
+    if record is None or record.fingerprint != fingerprint:
+        return False
+    try:
+        stat = os.stat(reuse.folder / path)
+    except OSError:
+        return False
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
 
 
 def render_job(job: Job, theme: Theme) -> bytes:

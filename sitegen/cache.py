@@ -1,28 +1,64 @@
-"""Memos of per-article work, so a rebuild redoes only what changed.
+"""Memos of per-article work and of the last build's outputs, so a build redoes only what
+changed: in memory for the dev server, on disk (`.sitegen-cache/`) between builds.
 
-A source is re-read only when its file's size or modification time changed; a body is
-re-rendered only when its Markdown or its URL changed. The dev server keeps one cache across
-rebuilds; a cache is only valid for one configuration, so it drops everything when the
-configuration changes.
+- A source is re-read only when its file changed: same size and modification time is a
+  hit; otherwise the file's content hash decides (a checkout that only touches files costs
+  nothing).
+- A body is re-rendered only when its Markdown or its URL changed.
+- An output file is reused (hard-linked into the new site) only when its job's fingerprint
+  is the one recorded for it and the file is still exactly as sitegen wrote it.
+Everything is keyed by the configuration too: another configuration starts empty.
+
+On disk the cache is one pickle behind a header with a format version and a SHA-256 of the
+payload; a damaged, truncated or foreign file is detected, ignored and replaced, never
+trusted. The folder is safe to delete at any time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
+from sitegen import __version__
 from sitegen.config import Config
 from sitegen.markdown import RenderedBody
 from sitegen.model import Source
+
+CACHE_DIR = ".sitegen-cache"
+CACHE_FILE = "build.pickle"
+MAGIC = b"sitegen-cache\n"
+FORMAT = f"1 {__version__}".encode()
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    fingerprint: str
+    size: int
+    mtime_ns: int
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class BuildCache:
     def __init__(self) -> None:
         self._config: Config | None = None
-        self._sources: dict[Path, tuple[tuple[int, int], Source]] = {}
+        self._sources: dict[Path, tuple[tuple[int, int], str, Source]] = {}
         self._bodies: dict[tuple[str, str], RenderedBody] = {}
+        self.outputs: dict[str, OutputRecord] = {}  # the last build's files, by output path
+        self.output_dir: str | None = None  # where those files are
         self._used_sources: set[Path] = set()
         self._used_bodies: set[tuple[str, str]] = set()
+        self.problem: str | None = None  # why a cache file on disk was not used
 
     def use_config(self, config: Config) -> None:
         """Forget everything made under another configuration."""
@@ -30,25 +66,35 @@ class BuildCache:
             self._config = config
             self._sources.clear()
             self._bodies.clear()
+            self.outputs.clear()
 
-    def source(self, path: Path, read: Callable[[], Source]) -> Source:
+    def cached_source(self, path: Path) -> Source | None:
+        """The Source read from `path` before, if the file has not changed since."""
         self._used_sources.add(path)
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
         hit = self._sources.get(path)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        source = read()
-        self._sources[path] = (stamp, source)
+        if hit is None:
+            return None
+        stamp = _stamp(path)
+        if hit[0] == stamp:
+            return hit[2]
+        if hit[1] == _digest(path):  # touched, not changed
+            self._sources[path] = (stamp, hit[1], hit[2])
+            return hit[2]
+        return None
+
+    def store_source(self, path: Path, source: Source) -> Source:
+        self._used_sources.add(path)
+        self._sources[path] = (_stamp(path), _digest(path), source)
         return source
 
-    def body(self, markdown: str, url: str, render: Callable[[], RenderedBody]) -> RenderedBody:
-        key = (markdown, url)
-        self._used_bodies.add(key)
-        hit = self._bodies.get(key)
-        if hit is None:
-            hit = self._bodies[key] = render()
-        return hit
+    def cached_body(self, markdown: str, url: str) -> RenderedBody | None:
+        self._used_bodies.add((markdown, url))
+        return self._bodies.get((markdown, url))
+
+    def store_body(self, markdown: str, url: str, body: RenderedBody) -> RenderedBody:
+        self._used_bodies.add((markdown, url))
+        self._bodies[(markdown, url)] = body
+        return body
 
     def prune(self) -> None:
         """Drop what the last build did not use (deleted files, old versions of edited bodies),
@@ -57,3 +103,59 @@ class BuildCache:
         self._bodies = {k: v for k, v in self._bodies.items() if k in self._used_bodies}
         self._used_sources.clear()
         self._used_bodies.clear()
+
+    def record_outputs(self, folder: Path, fingerprints: dict[str, str]) -> None:
+        """Remember the files just written to `folder` and what made them."""
+        records = {}
+        for path, fingerprint in fingerprints.items():
+            stat = os.stat(folder / path)
+            records[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+        self.outputs, self.output_dir = records, str(folder)
+
+    # On disk.
+
+    @classmethod
+    def load(cls, site_dir: Path) -> BuildCache:
+        """The cache saved in `site_dir`, or an empty one (with `problem` set) if it is
+        missing, from another version of sitegen, or damaged."""
+        cache = cls()
+        path = site_dir / CACHE_DIR / CACHE_FILE
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return cache
+        except OSError as exc:
+            cache.problem = f"cannot read {path}: {exc.strerror}"
+            return cache
+        header, _, rest = data.partition(b"\n\n")
+        lines = header.split(b"\n")
+        if len(lines) != 3 or lines[0] + b"\n" != MAGIC or lines[1] != FORMAT:
+            cache.problem = "the build cache is from another version of sitegen; rebuilt it"
+            return cache
+        if hashlib.sha256(rest).hexdigest().encode() != lines[2]:
+            cache.problem = "the build cache was damaged (checksum mismatch); rebuilt it"
+            return cache
+        try:
+            state = pickle.loads(rest)  # noqa: S301 (our own file, checksummed)
+            (cache._config, cache._sources, cache._bodies, cache.outputs,
+             cache.output_dir) = state
+        except Exception:  # a checksummed file that still does not load: never trust it
+            cache.__init__()  # type: ignore[misc]
+            cache.problem = "the build cache could not be read; rebuilt it"
+        return cache
+
+    def save(self, site_dir: Path) -> None:
+        """Write the cache atomically: a killed build leaves the old file or the new one."""
+        folder = site_dir / CACHE_DIR
+        folder.mkdir(exist_ok=True)
+        (folder / ".gitignore").write_text("*\n", encoding="utf-8")
+        state = (self._config, self._sources, self._bodies, self.outputs, self.output_dir)
+        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        header = MAGIC + FORMAT + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n\n"
+        temporary = folder / f".{CACHE_FILE}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as handle:
+            handle.write(header)
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, folder / CACHE_FILE)

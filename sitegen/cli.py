@@ -15,6 +15,7 @@ from pathlib import Path
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.errors import BuildError, OutputError, Problem, SiteError
+from sitegen.progress import ProgressBar
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -49,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     build_cmd = commands.add_parser("build", help="build the site into output/")
     _add_build_options(build_cmd)
+    build_cmd.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    build_cmd.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                           help="processes for reading and rendering (default: one per core)")
+    build_cmd.add_argument("--no-cache", action="store_true",
+                           help="ignore and do not update the build cache (.sitegen-cache/)")
     build_cmd.set_defaults(run=_run_build)
     serve_cmd = commands.add_parser("serve", help="preview the site, rebuilt on every save")
     _add_build_options(serve_cmd)
@@ -76,11 +82,17 @@ def _add_build_options(cmd: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> BuildOptions:
     return BuildOptions(site_dir=args.site, output_dir=args.output, drafts=args.drafts,
-                        future=args.future, base_url=args.base_url)
+                        future=args.future, base_url=args.base_url,
+                        workers=max(getattr(args, "jobs", 0), 0))
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    report = build(_options(args))
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    try:
+        report = build(_options(args), use_cache=not args.no_cache, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     _print_warnings(report.warnings)
     print(summary(report))
     return EXIT_OK

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from sitegen.cache import BuildCache
 from sitegen.config import Config
 from sitegen.errors import Problem, SiteError
 from sitegen.model import Source
@@ -59,17 +58,13 @@ def find_sources(site_dir: Path) -> list[Path]:
                                              for part in p.relative_to(root).parts))
 
 
-def read_sources(config: Config, cache: BuildCache | None = None
-                 ) -> tuple[list[Source], list[Problem]]:
-    """Read every article of the site; problems are collected, not raised."""
+def read_sources(config: Config) -> tuple[list[Source], list[Problem]]:
+    """Read every article of the site, in one process; problems are collected, not raised."""
     sources: list[Source] = []
     problems: list[Problem] = []
     for path in find_sources(config.site_dir):
         try:
-            if cache is None:
-                sources.append(read_source(path, config))
-            else:
-                sources.append(cache.source(path, lambda p=path: read_source(p, config)))
+            sources.append(read_source(path, config))
         except SiteError as exc:
             problems.append(exc.problem)
     return sources, problems

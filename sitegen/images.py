@@ -7,6 +7,7 @@ come from the `imagesize` package, which reads only the file's header.
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 import imagesize
 
 from sitegen.model import Image
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp",
+                            ".tif", ".tiff", ".ico"})
 
 
 class LocalImages:
@@ -26,6 +30,16 @@ class LocalImages:
         self._base_path = base_path
         self._base_url = base_url.rstrip("/")
         self._sizes: dict[Path, tuple[int, int] | None] = {}
+
+    def stamp(self) -> str:
+        """A short digest of every image file's path, size and modification time: it changes
+        when an image is added, removed or replaced, so cached bodies know to re-render."""
+        digest = hashlib.blake2b(digest_size=8)
+        for rel, path in sorted(self._files.items()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                stat = path.stat()
+                digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        return digest.hexdigest()
 
     def file_for(self, url: str) -> Path | None:
         """The static file behind a site URL; None for other sites' images and unknown paths."""

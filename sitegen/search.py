@@ -9,9 +9,10 @@ Pagefind the build says how to get it and leaves search out; nothing else change
 
 from __future__ import annotations
 
-import asyncio
+import filecmp
+import importlib.metadata
+import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sitegen.errors import SiteError
@@ -19,6 +20,7 @@ from sitegen.writer import Staging
 
 BUNDLE_DIR = "pagefind"
 INSTALL = "pip install 'pagefind[bin]'"
+SECONDS = 900  # a stuck Pagefind must not hang the build for ever
 
 
 def unavailable() -> str | None:
@@ -34,14 +36,33 @@ def unavailable() -> str | None:
     return None
 
 
-def add_index(staging: Staging) -> None:
-    """Index the pages written into `staging` and add the bundle under pagefind/. Raises
-    SiteError if Pagefind fails."""
+def version() -> str:
+    """Pagefind's version: a new one may write a different bundle for the same pages."""
+    try:
+        return importlib.metadata.version("pagefind")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def add_index(staging: Staging, previous: Path | None = None) -> list[str]:
+    """Index the pages written into `staging` and add the bundle under pagefind/; returns the
+    bundle's paths. A file equal to the one at the same path under `previous` (the last
+    site) is linked from there, as unchanged pages are. Raises SiteError if Pagefind fails."""
+    written = []
     with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temporary:
         bundle = Path(temporary) / BUNDLE_DIR
         build_bundle(staging.path, bundle)
         for file in sorted(p for p in bundle.rglob("*") if p.is_file()):
-            staging.copy(f"{BUNDLE_DIR}/{file.relative_to(bundle).as_posix()}", file)
+            rel = f"{BUNDLE_DIR}/{file.relative_to(bundle).as_posix()}"
+            old = previous / rel if previous is not None else None
+            if old is not None and old.is_file() and not old.is_symlink() and filecmp.cmp(
+                    old, file, shallow=False):
+                staging.link(rel, old)
+            else:
+                staging.copy(rel, file)
+            written.append(rel)
+    staging.files.extend(written)  # for the manifest: sitegen wrote them
+    return written
 
 
 def refresh_index(folder: Path) -> None:
@@ -58,20 +79,26 @@ def refresh_index(folder: Path) -> None:
 
 
 def build_bundle(site: Path, bundle: Path) -> None:
-    """Run Pagefind over the HTML in `site`, writing the bundle into `bundle`."""
+    """Run Pagefind over the HTML in `site`, writing the bundle into `bundle`.
+
+    The command-line binary, not the package's async service API: the service answers before
+    its files are fully written and is stopped right after, which can leave them truncated."""
+    from pagefind.service import get_executable
+
+    binary = get_executable()
+    if binary is None:
+        raise SiteError("search", unavailable() or "the Pagefind binary is missing")
+    command = [str(binary), "--site", str(site), "--output-path", str(bundle), "--silent"]
     try:
-        # A thread of its own: the caller may already run an event loop (a notebook, a
-        # test driving a browser), and asyncio.run refuses to nest.
-        with ThreadPoolExecutor(max_workers=1) as worker:
-            worker.submit(asyncio.run, _index(site, bundle)).result()
-    except Exception as exc:  # the service's errors have no common type
-        raise SiteError("search", f"Pagefind could not build the search index: {exc}; set "
-                        "[search] enabled = false in sitegen.toml to build without "
-                        "search") from None
-
-
-async def _index(site: Path, bundle: Path) -> None:
-    from pagefind.index import IndexConfig, PagefindIndex
-
-    async with PagefindIndex(config=IndexConfig(output_path=str(bundle))) as index:
-        await index.add_directory(str(site))
+        # In an empty folder, so no pagefind.yml lying around changes what is indexed.
+        with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-cwd-") as cwd:
+            result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                                    timeout=SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        result = None
+        reason = str(exc)
+    else:
+        reason = (result.stderr or result.stdout).strip()[-2000:]
+    if result is None or result.returncode != 0 or not (bundle / "pagefind.js").is_file():
+        raise SiteError("search", f"Pagefind could not build the search index: {reason}; set "
+                        "[search] enabled = false in sitegen.toml to build without search")

@@ -120,7 +120,8 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     server = bind(host, port, state, folder, log)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{server.server_port}"
-    live = LiveSite(replace(options, site_dir=site_dir, output_dir=folder,
+    # One process: forking while the server and watcher threads run is not safe.
+    live = LiveSite(replace(options, site_dir=site_dir, output_dir=folder, workers=1,
                             base_url=options.base_url or url), folder)
     builder = Builder(live, state, log)
     builder.build_now(everything=True)

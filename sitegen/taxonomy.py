@@ -7,6 +7,7 @@ articles: related articles come from a bounded window in each shared tag's list.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -59,13 +60,14 @@ def related(tags_of: Sequence[frozenset[str]], members: dict[str, list[int]],
     position = {slug: {a: i for i, a in enumerate(ids)} for slug, ids in members.items()}
     result = []
     for me, my_tags in enumerate(tags_of):
-        candidates: set[int] = set()
-        for slug in my_tags:
+        score: dict[int, float] = defaultdict(float)
+        # Tags in sorted order, so the float sums are the same in every process (set order
+        # depends on the string hash seed, and float addition on the order).
+        for slug in sorted(my_tags):
             ids = members[slug]
             at = position[slug][me]
-            candidates.update(ids[max(0, at - window):at + window + 1])
-        candidates.discard(me)
-        scored = sorted(candidates, key=lambda other: (
-            -sum(weight[s] for s in my_tags & tags_of[other]), abs(other - me), other))
-        result.append(scored[:count])
+            for other in ids[max(0, at - window):at + window + 1]:
+                score[other] += weight[slug]
+        score.pop(me, None)
+        result.append(heapq.nsmallest(count, score, key=lambda o: (-score[o], abs(o - me), o)))
     return result

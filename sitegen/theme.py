@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from sitegen import __version__
 from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import SiteError
 
@@ -68,6 +69,19 @@ class Theme:
             if file is None:
                 raise
             raise SiteError(file, f"template error: {exc}", line) from None
+
+    def fingerprint(self) -> bytes:
+        """A digest of everything every page depends on besides its data: the templates,
+        the static files (asset URLs carry their hashes) and sitegen's version."""
+        digest = hashlib.sha256(f"sitegen {__version__} {self._base_path}".encode())
+        for folder in self.template_dirs:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                    digest.update(path.read_bytes())
+        for rel, path in sorted(self.static_files.items()):
+            digest.update(rel.encode() + b"\0" + path.read_bytes())
+        return digest.digest()
 
     def _asset_url(self, path: str) -> str:
         """The URL of a static file with a content hash, so it can be cached for a year."""

@@ -33,15 +33,22 @@ class Staging:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.files: list[str] = []
+        self.files: list[str] = []  # every file of the new site, for the manifest
         self._made: set[Path] = set()
 
     def write(self, rel: str, data: bytes) -> None:
-        target = self._target(rel)
-        target.write_bytes(data)
+        self._target(rel).write_bytes(data)
 
     def copy(self, rel: str, source: Path) -> None:
         shutil.copyfile(source, self._target(rel))
+
+    def link(self, rel: str, existing: Path) -> None:
+        """Reuse a file of the previous site as it is (a hard link: not rewritten)."""
+        target = self._target(rel)
+        try:
+            os.link(existing, target)
+        except OSError:  # a file system without hard links
+            shutil.copy2(existing, target)
 
     def _target(self, rel: str) -> Path:
         # The plan checked every path; this second, purely lexical check is the last line.
@@ -52,7 +59,6 @@ class Staging:
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
-        self.files.append(rel)
         return target
 
 
@@ -84,8 +90,13 @@ def check_output_dir(output: Path, site_dir: Path) -> Path:
 
 def _check_owned(folder: Path) -> None:
     """Refuse a non-empty folder unless every file in it is one sitegen wrote there."""
-    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
-               if not p.is_dir() or p.is_symlink()}
+    present = set()
+    for root, dirs, files in os.walk(folder):
+        prefix = os.path.relpath(root, folder).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
+        # A link to a folder is an entry of its own, never followed.
+        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        present.update(prefix + name for name in files + links)
     if not present:
         return
     manifest = folder / MANIFEST

@@ -360,3 +360,23 @@ def test_preview_rebuilds_keep_the_search_index_current(tmp_path: Path) -> None:
     assert live.rebuild(everything=True).ok
     assert not (tmp_path / "preview" / "pagefind").exists()
     assert not (tmp_path / "preview" / "search").exists()
+
+
+def test_cached_rebuilds_reuse_the_index_until_a_page_changes(tmp_path: Path) -> None:
+    require_pagefind()
+    site = write_site(tmp_path / "site", {"a.md": article(title="First")})
+    out = tmp_path / "out"
+    entry = out / "pagefind" / "pagefind-entry.json"
+
+    def indexed() -> int:
+        (language,) = json.loads(entry.read_text(encoding="utf-8"))["languages"].values()
+        return int(language["page_count"])
+
+    build_site(site, out)
+    inode = entry.stat().st_ino
+    build_site(site, out)
+    assert entry.stat().st_ino == inode and indexed() == 1  # linked from the last build
+    (site / "content" / "b.md").write_text(article(title="Second", date="2020-01-02"),
+                                           encoding="utf-8")
+    build_site(site, out)
+    assert indexed() == 2

@@ -1,0 +1,187 @@
+"""The persistent build cache and output reuse: faster, never different."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXED_NOW, file_hashes
+
+from sitegen.build import BuildOptions, build
+from sitegen.cache import CACHE_DIR, CACHE_FILE, BuildCache
+from sitegen.config import load_config
+from sitegen.model import Source
+
+ARTICLE = """---
+title: "{title}"
+author: "Dana Whitfield"
+date: 2021-0{month}-1{day}
+tags: [{tags}]
+---
+
+{body}
+"""
+
+TAGS = ["Jessica Jones", "Netflix", "The Defenders", "Daredevil", "Renewals"]
+
+
+def make_site(root: Path, count: int = 12) -> Path:
+    (root / "content").mkdir(parents=True)
+    (root / "sitegen.toml").write_text(
+        'title = "Cache Desk"\nbase_url = "https://cache.example"\ntimezone = "UTC"\n'
+        "per_page = 4\n", encoding="utf-8")
+    for i in range(count):
+        tags = ", ".join(f'"{TAGS[(i + k) % len(TAGS)]}"' for k in range(2))
+        (root / "content" / f"story-{i}.md").write_text(ARTICLE.format(
+            title=f"Story number {i}", month=1 + i % 9, day=i % 10, tags=tags,
+            body=f"Paragraph {i} about a renewal, with [a link](/tags/netflix/)."),
+            encoding="utf-8")
+    return root
+
+
+def run_build(site: Path, out: Path, use_cache: bool = True, workers: int = 1):
+    return build(BuildOptions(site_dir=site, output_dir=out, now=FIXED_NOW, workers=workers),
+                 use_cache=use_cache)
+
+
+def inodes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_ino
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_warm_build_reuses_every_file_without_rewriting_it(tmp_path: Path) -> None:
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    before = inodes(out)
+    run_build(site, out)
+    after = inodes(out)
+    del before[".sitegen-manifest.json"], after[".sitegen-manifest.json"]
+    assert after == before  # same inodes: linked from the previous site, not written again
+
+
+def test_one_changed_article_rewrites_only_what_shows_it(tmp_path: Path) -> None:
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    before = inodes(out)
+    story = site / "content" / "story-3.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nOne more sentence.\n",
+                     encoding="utf-8")
+    run_build(site, out)
+    after = inodes(out)
+    changed = {path for path in after if before.get(path) != after[path]}
+    article = "2021/04/story-number-3/index.html"
+    assert article in changed
+    assert "2021/05/story-number-4/index.html" not in changed  # a neighbour's page shows
+    assert "css/style.css" not in changed                     # only its title and URL
+    assert len(changed) < len(after) / 2, sorted(changed)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_output_is_identical_with_and_without_the_cache(tmp_path: Path, workers: int) -> None:
+    site = make_site(tmp_path / "site")
+    cold = run_build(site, tmp_path / "cold", use_cache=False, workers=workers)
+    run_build(site, tmp_path / "warm", workers=workers)
+    run_build(site, tmp_path / "warm", workers=workers)  # every file reused
+    assert cold.articles == 12
+    assert file_hashes(tmp_path / "cold") == file_hashes(tmp_path / "warm")
+
+
+def test_output_is_identical_with_one_worker_or_many(tmp_path: Path) -> None:
+    # Enough articles that the work is really split over forked processes.
+    site = make_site(tmp_path / "site", count=300)
+    run_build(site, tmp_path / "one", use_cache=False, workers=1)
+    run_build(site, tmp_path / "two", use_cache=False, workers=2)
+    one, two = file_hashes(tmp_path / "one"), file_hashes(tmp_path / "two")
+    assert len(one) > 600
+    assert one == two
+
+
+def test_no_cache_neither_reads_nor_writes_the_cache(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    run_build(site, tmp_path / "out", use_cache=False)
+    assert not (site / CACHE_DIR).exists()
+
+
+def test_cache_folder_ignores_itself_for_git(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    run_build(site, tmp_path / "out")
+    assert (site / CACHE_DIR / ".gitignore").read_text(encoding="utf-8") == "*\n"
+
+
+def damage_flip(data: bytes) -> bytes:
+    at = len(data) - 100
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda data: data[:len(data) // 2], id="truncated"),
+    pytest.param(damage_flip, id="flipped-byte"),
+    pytest.param(lambda data: b"not a cache at all", id="garbage"),
+    pytest.param(lambda data: b"", id="empty"),
+    pytest.param(lambda data: data.replace(b"sitegen-cache\n1 ", b"sitegen-cache\n0 ", 1),
+                 id="other-version"),
+])
+def test_damaged_cache_is_detected_and_rebuilt_never_trusted(tmp_path: Path, damage) -> None:
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    expected = file_hashes(out)
+    cache_file = site / CACHE_DIR / CACHE_FILE
+    cache_file.write_bytes(damage(cache_file.read_bytes()))
+    report = run_build(site, out)
+    assert any(CACHE_DIR in w.file for w in report.warnings), report.warnings
+    assert file_hashes(out) == expected
+    assert BuildCache.load(site).problem is None  # replaced by a good one
+
+
+def test_cache_whose_checksum_matches_but_content_lies_is_not_trusted(tmp_path: Path) -> None:
+    """A cache claiming a stale body for an article must not leak into the output: bodies
+    are keyed by the Markdown itself, so an edited article can never hit an old entry."""
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    story = site / "content" / "story-5.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("Paragraph 5", "Paragraph FIVE"),
+                     encoding="utf-8")
+    os.utime(story, ns=(1, 1))  # an old timestamp: only the content hash can tell
+    run_build(site, out)
+    page = (out / "2021/06/story-number-5/index.html").read_text(encoding="utf-8")
+    assert "Paragraph FIVE" in page
+
+
+def test_touched_but_unchanged_source_is_a_cache_hit(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    config = load_config(site)
+    cache = BuildCache()
+    cache.use_config(config)
+    path = site / "content" / "story-1.md"
+    source = Source.__new__(Source)  # any object: the cache stores what it is given
+    cache.store_source(path, source)
+    os.utime(path, ns=(10**18, 10**18))
+    assert cache.cached_source(path) is source
+    path.write_text(path.read_text(encoding="utf-8") + "changed\n", encoding="utf-8")
+    assert cache.cached_source(path) is None
+
+
+def test_config_change_starts_from_an_empty_cache(tmp_path: Path) -> None:
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    toml = site / "sitegen.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("Cache Desk", "Cache Bureau"),
+                    encoding="utf-8")
+    run_build(site, out)
+    assert "Cache Bureau" in (out / "index.html").read_text(encoding="utf-8")
+    assert "Cache Desk" not in (out / "2021/02/story-number-1/index.html").read_text(
+        encoding="utf-8")
+
+
+def test_cli_build_twice_then_no_cache(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    command = [sys.executable, "-m", "sitegen", "build", "-s", str(site), "-o",
+               str(tmp_path / "out")]
+    for extra in ([], [], ["--no-cache", "-j", "1", "-q"]):
+        result = subprocess.run(command + extra, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "Built 12 articles" in result.stdout
+        assert "\x1b[" not in result.stderr  # no progress bar when not on a terminal
