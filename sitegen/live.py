@@ -47,6 +47,7 @@ class LiveSite:
         self.cache = BuildCache()
         self._jobs: dict[str, Job] = {}
         self._theme: Theme | None = None
+        self.indexer = search.BackgroundIndexer(self.folder)
 
     def rebuild(self, everything: bool = False) -> Outcome:
         """Bring the folder up to date. `everything`: templates, static files or the config
@@ -63,29 +64,24 @@ class LiveSite:
         written = self._write(outputs)
         new_jobs = {job.path: job for job in prepared.plan.jobs}
         removed = self._remove(set(self._jobs) - set(new_jobs))
-        problems = self._search(prepared, written + removed)
-        if problems:
-            return Outcome(False, problems, seconds=time.perf_counter() - started)
+        self._search(prepared, written + removed)
         self._jobs, self._theme = new_jobs, prepared.theme
         seconds = time.perf_counter() - started
+        failed = (self.indexer.problem,) if self.indexer.problem else ()
         return Outcome(True, written=written, removed=removed, seconds=seconds,
                        report=report(prepared, self.folder, seconds),
-                       warnings=tuple(prepared.warnings))
+                       warnings=(*prepared.warnings, *failed))
 
-    def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> tuple[Problem, ...]:
-        """Re-index the preview when a page changed (or search was just switched on)."""
+    def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> None:
+        """Re-index the preview in the background when a page changed (or search was just
+        switched on); the rebuild does not wait for it."""
         bundle = self.folder / search.BUNDLE_DIR
         if not prepared.search:
+            self.indexer.wait()
             if bundle.is_dir():
                 shutil.rmtree(bundle)
-            return ()
-        if bundle.is_dir() and not any(rel.endswith(".html") for rel in changed):
-            return ()
-        try:
-            search.refresh_index(self.folder)
-        except SiteError as exc:
-            return (exc.problem,)
-        return ()
+        elif not bundle.is_dir() or any(rel.endswith(".html") for rel in changed):
+            self.indexer.request()
 
     def _render_changed(self, prepared: Prepared, everything: bool) -> dict[str, bytes | Path]:
         """Render every job that differs from the last good build; raise on any problem."""

@@ -13,9 +13,10 @@ import filecmp
 import importlib.metadata
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
-from sitegen.errors import SiteError
+from sitegen.errors import Problem, SiteError
 from sitegen.writer import Staging
 
 BUNDLE_DIR = "pagefind"
@@ -63,6 +64,47 @@ def add_index(staging: Staging, previous: Path | None = None) -> list[str]:
             written.append(rel)
     staging.files.extend(written)  # for the manifest: sitegen wrote them
     return written
+
+
+class BackgroundIndexer:
+    """Keeps the dev server's preview searchable without holding up its rebuilds: indexing a
+    big site takes seconds, a rebuild of one article well under one. Runs one re-index at a
+    time on a thread of its own; requests that arrive meanwhile merge into one more run."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problem: Problem | None = None  # the last run's failure, if it failed
+        self._cond = threading.Condition()
+        self._wanted = False
+        self._running = False
+
+    def request(self) -> None:
+        with self._cond:
+            self._wanted = True
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="sitegen-search", daemon=True).start()
+
+    def wait(self, timeout: float = 120.0) -> bool:
+        """Block until no re-index is running or wanted; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._running, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._wanted:
+                    self._running = False
+                    self._cond.notify_all()
+                    return
+                self._wanted = False
+            try:
+                refresh_index(self.folder)
+                problem = None
+            except SiteError as exc:
+                problem = exc.problem
+            with self._cond:
+                self.problem = problem
 
 
 def refresh_index(folder: Path) -> None:

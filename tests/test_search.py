@@ -348,12 +348,14 @@ def test_preview_rebuilds_keep_the_search_index_current(tmp_path: Path) -> None:
         (language,) = json.loads(entry.read_text(encoding="utf-8"))["languages"].values()
         return int(language["page_count"])
 
-    assert live.rebuild().ok and indexed() == 1
+    assert live.rebuild().ok and live.indexer.wait() and indexed() == 1
     stamp = entry.stat().st_mtime_ns
-    assert live.rebuild().ok and entry.stat().st_mtime_ns == stamp  # nothing changed
+    assert live.rebuild().ok and live.indexer.wait()
+    assert entry.stat().st_mtime_ns == stamp  # nothing changed: not indexed again
     (site / "content" / "b.md").write_text(article(title="Second", date="2020-01-02"),
                                            encoding="utf-8")
-    assert live.rebuild().ok and indexed() == 2
+    assert live.rebuild().ok and live.indexer.wait() and indexed() == 2
+    assert live.indexer.problem is None
     config = site / "sitegen.toml"
     config.write_text(config.read_text(encoding="utf-8") + "[search]\nenabled = false\n",
                       encoding="utf-8")
