@@ -30,7 +30,7 @@ from sitegen.model import Source
 CACHE_DIR = ".sitegen-cache"
 CACHE_FILE = "build.pickle"
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"1 {__version__}".encode()
+FORMAT = f"2 {__version__}".encode()  # 2: Source.expires, RenderedBody images and embeds
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,14 @@ class Page:
             self.outside.append(route.request.url)
             route.abort()
 
+    def wait_outside(self, timeout_ms: int = 10000) -> list[str]:
+        """The requests to other hosts, once at least one was made (or the time is up)."""
+        waited = 0
+        while not self.outside and waited < timeout_ms:
+            self.page.wait_for_timeout(50)
+            waited += 50
+        return self.outside
+
     def close(self) -> None:
         self.context.close()
 
@@ -276,7 +284,8 @@ def test_search_and_embeds_work_under_the_deployed_security_headers(
         tab.page.goto(f"{base}{EMBED_URL}")
         tab.page.locator(".embed-play").click()
         tab.page.locator("iframe.embed-frame").wait_for(timeout=5000)
-        tab.page.wait_for_timeout(300)
+        assert tab.wait_outside()  # the player's request was made (and allowed by the CSP)
+        tab.page.wait_for_timeout(100)
         assert tab.page.evaluate("window.__violations") == []
         tab.page.goto(f"{base}/")
         assert tab.page.evaluate("window.__violations") == []
@@ -302,8 +311,7 @@ def test_embed_shows_a_placeholder_and_loads_the_player_only_on_click(tab: Page,
                                           "?autoplay=1")
     assert frame.get_attribute("title") == "Big Buck Bunny, an open animated short"
     assert "autoplay" in str(frame.get_attribute("allow"))
-    page.wait_for_timeout(300)
-    assert tab.outside and all(urlsplit(u).hostname == "www.youtube-nocookie.com"
+    assert tab.wait_outside() and all(urlsplit(u).hostname == "www.youtube-nocookie.com"
                                for u in tab.outside), tab.outside
 
 
