@@ -6,20 +6,24 @@ written into a staging folder that replaces the output only when all of them suc
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from sitegen import search
 from sitegen.cache import CACHE_DIR, BuildCache, OutputRecord
 from sitegen.config import Config, load_config
 from sitegen.content import find_sources, read_source
 from sitegen.data import load_data
+from sitegen.embeds import MarkupError
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.feeds import render_feed
 from sitegen.fingerprint import Fingerprints
+from sitegen.images import LocalImages
 from sitegen.markdown import MarkdownRenderer, RenderedBody
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed
@@ -56,6 +60,9 @@ class BuildReport:
     next_due: datetime | None
     seconds: float
     warnings: list[Problem] = field(default_factory=list)
+    expired: int = 0  # articles past `expires`: pages kept, out of listings and feeds
+    next_expiry: datetime | None = None
+    search: bool = False  # a search index was built
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ class Prepared:
     warnings: list[Problem]
     theme: Theme
     plan: Plan
+    search: bool = False  # the build adds a Pagefind index once the pages are written
 
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
@@ -96,13 +104,24 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     if problems:
         raise BuildError(problems)
     selection = select(sources, now, options.drafts, options.future)
-    bodies = _render(config, selection.published, cache, workers, progress)
-    cache.prune()
-    site, warnings = assemble(config, selection.published, bodies, now, registry, data)
-
+    urls = Urls(config)
     theme = theme or Theme(config)
-    plan = make_plan(site, config, theme.static_files, now)
-    return Prepared(config, selection, site, warnings, theme, plan)
+    images = LocalImages(theme.static_files, config.base_path, config.base_url)
+    bodies = _render(config, selection.published, cache, workers, progress, images)
+    cache.prune()
+    warnings: list[Problem] = []
+    searchable = False
+    if config.search.enabled:
+        reason = search.unavailable()
+        searchable = reason is None
+        if reason is not None:
+            warnings.append(Problem("search", reason))
+    site, site_warnings = assemble(config, selection.published, bodies, now, registry, data,
+                                   images, search_url=urls.url("/search/") if searchable else None)
+    plan = make_plan(site, config, theme.static_files, now, search=searchable,
+                     next_due=selection.next_due, next_expiry=selection.next_expiry)
+    return Prepared(config, selection, site, [*site_warnings, *warnings], theme, plan,
+                    searchable)
 
 
 def _read(config: Config, cache: BuildCache, workers: int,
@@ -131,24 +150,40 @@ def _read(config: Config, cache: BuildCache, workers: int,
 
 
 def _render(config: Config, published: Sequence[Source], cache: BuildCache,
-            workers: int, progress: Progress | None) -> dict[str, RenderedBody]:
-    """Every published article's rendered body, from the cache where it is unchanged."""
+            workers: int, progress: Progress | None,
+            images: LocalImages) -> dict[str, RenderedBody]:
+    """Every published article's rendered body, from the cache where it is unchanged.
+
+    A body holds the sizes of the site's images it shows, so the cache key is the article's
+    URL plus a stamp of those image files: replacing an image renders the bodies again."""
     urls = Urls(config)
-    renderer = MarkdownRenderer(config.markdown, config.base_path)
+    renderer = MarkdownRenderer(config.markdown, config.base_path, images.size)
+    stamp = images.stamp()
     wanted = [(s, urls.absolute(urls.article(s.date, s.slug))) for s in published]
-    bodies = {s.rel_path: cache.cached_body(s.body, url) for s, url in wanted}
+    bodies = {s.rel_path: cache.cached_body(s.body, f"{url} {stamp}") for s, url in wanted}
     todo = [(s, url) for s, url in wanted if bodies[s.rel_path] is None]
-    rendered = run_indexed(lambda k: renderer.render(todo[k][0].body, todo[k][1]), len(todo),
-                           workers, _stage(progress, "Markdown", len(todo)))
+
+    def render(k: int) -> RenderedBody | Problem:
+        source, url = todo[k]
+        try:
+            return renderer.render(source.body, url)
+        except MarkupError as exc:  # a Problem travels back from a worker; this may not
+            return Problem(source.rel_path, str(exc), source.body_line + exc.line)
+
+    rendered = run_indexed(render, len(todo), workers, _stage(progress, "Markdown", len(todo)))
+    problems = [result for result in rendered if isinstance(result, Problem)]
+    if problems:
+        raise BuildError(problems)
     for (source, url), body in zip(todo, rendered, strict=True):
-        bodies[source.rel_path] = cache.store_body(source.body, url, body)
+        assert isinstance(body, RenderedBody)
+        bodies[source.rel_path] = cache.store_body(source.body, f"{url} {stamp}", body)
     return bodies  # type: ignore[return-value]  # every None was replaced
 
 
-def render_bodies(config: Config, sources: Sequence[Source], workers: int = 1
-                  ) -> dict[str, RenderedBody]:
+def render_bodies(config: Config, sources: Sequence[Source], images: LocalImages,
+                  workers: int = 1) -> dict[str, RenderedBody]:
     """Every source's Markdown as HTML, by source path, without a cache (for `sitegen check`)."""
-    return _render(config, sources, BuildCache(), workers, None)
+    return _render(config, sources, BuildCache(), workers, None, images)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -171,10 +206,14 @@ def build(options: BuildOptions, use_cache: bool = True,
         fingerprints = write_plan(prepared.plan, prepared.theme, staging,
                                   options.workers or default_workers(),
                                   reuse if use_cache else None, progress)
+        if prepared.search:
+            _add_search(staging, fingerprints, reuse if use_cache else None)
+        files = len(staging.files)
     if use_cache:
         cache.record_outputs(output, fingerprints)
         cache.save(site_dir)
-    result = report(prepared, output, time.perf_counter() - started)
+    result = replace(report(prepared, output, time.perf_counter() - started), files=files,
+                     search=prepared.search)
     if cache.problem:
         result.warnings.append(Problem(f"{CACHE_DIR}/", cache.problem))
     return result
@@ -188,6 +227,26 @@ class Reuse:
     records: dict[str, OutputRecord]
 
 
+def _add_search(staging: Staging, fingerprints: dict[str, str], reuse: Reuse | None) -> None:
+    """Add the search index: the last build's, when no page changed, else a fresh one.
+
+    The bundle's files are fingerprinted by every page's fingerprint (and Pagefind's version),
+    so the output cache links them like any other unchanged file."""
+    pages = sorted((path, value) for path, value in fingerprints.items() if path.endswith(".html"))
+    key = hashlib.blake2b(repr((search.version(), pages)).encode(), digest_size=20).hexdigest()
+    previous = [path for path in reuse.records if path.startswith(search.BUNDLE_DIR + "/")] \
+        if reuse is not None and pages else []
+    if previous and all(_reusable(reuse, path, key) for path in previous):  # type: ignore[arg-type]
+        for path in previous:
+            staging.link(path, reuse.folder / path)  # type: ignore[union-attr]
+        staging.files.extend(previous)
+        written = previous
+    else:
+        written = search.add_index(staging, reuse.folder if reuse is not None else None)
+    if pages:
+        fingerprints.update(dict.fromkeys(written, key))
+
+
 def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
     site, plan, selection = prepared.site, prepared.plan, prepared.selection
     return BuildReport(
@@ -195,7 +254,8 @@ def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
         tags=len(site.tags), authors=len(site.authors), feeds=plan.count(FeedJob),
         files=len(plan.jobs), drafts_skipped=selection.drafts,
         scheduled_skipped=selection.scheduled, next_due=selection.next_due,
-        seconds=seconds, warnings=prepared.warnings)
+        seconds=seconds, warnings=prepared.warnings, expired=selection.expired,
+        next_expiry=selection.next_expiry)
 
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,

@@ -30,7 +30,7 @@ from sitegen.model import Source
 CACHE_DIR = ".sitegen-cache"
 CACHE_FILE = "build.pickle"
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"1 {__version__}".encode()
+FORMAT = f"3 {__version__}".encode()  # 3: Source.expires and aliases; RenderedBody images, embeds
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from sitegen.config import CONFIG_NAME, Config, config_line, load_config
 from sitegen.content import KNOWN_KEYS, read_sources
 from sitegen.data import load_data
 from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.images import LocalImages
 from sitegen.markdown import MORE, MarkdownRenderer, Reference, source_link_target
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed
@@ -92,8 +93,18 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
     references = {s.rel_path: renderer.references(s.body) for s in sources}
     _ArticleChecks(config, sources, references, registry, found).run()
 
+    try:
+        theme: Theme | None = Theme(config)
+    except SiteError as exc:
+        found.errors([exc.problem], "theme")
+        theme = None
+    images = LocalImages(theme.static_files if theme else {}, config.base_path, config.base_url)
     site = plan = None
-    bodies = render_bodies(config, everything, default_workers())
+    try:
+        bodies = render_bodies(config, everything, images, default_workers())
+    except BuildError as exc:  # a broken embed: the pages cannot be made, so stop here
+        found.errors(exc.problems, "markdown")
+        return found.report(len(sources))
     remaining = list(everything)
     for _ in range(3):  # articles that clash are left out, so the others are still checked
         try:
@@ -107,10 +118,7 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
             if len(kept) == len(remaining):
                 break
             remaining = kept
-    try:
-        theme = Theme(config)
-    except SiteError as exc:
-        found.errors([exc.problem], "theme")
+    if theme is None:
         return found.report(len(sources))
     if site is not None:
         try:

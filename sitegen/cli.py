@@ -198,8 +198,16 @@ def summary(report: BuildReport) -> str:
         held.append(f"{n(report.scheduled_skipped, 'scheduled article')} (--future to include)")
     if held:
         text += "\nLeft out " + " and ".join(held) + "."
+    if report.expired:
+        pages = "its page" if report.expired == 1 else "their pages"
+        text += (f"\n{n(report.expired, 'expired article')} kept {pages} but left listings, "
+                 "feeds and sitemaps.")
     if report.next_due:
         text += f"\nNext scheduled article is due {report.next_due:%Y-%m-%d %H:%M %Z}."
+    if report.next_expiry:
+        text += f"\nNext article expires {report.next_expiry:%Y-%m-%d %H:%M %Z}."
+    if report.next_due or report.next_expiry:
+        text += " (schedule.json in the output says when to rebuild.)"
     return text
 
 

@@ -63,6 +63,22 @@ class FeedConfig:
 
 
 @dataclass(frozen=True)
+class SeoConfig:
+    """Who publishes the site and how it looks when shared: JSON-LD, Open Graph, Twitter cards."""
+
+    publisher: str = ""  # the organisation's name; default: the site title
+    logo: str = ""  # site path or absolute URL of the publisher's logo (JSON-LD)
+    image: str = ""  # default social image for pages and articles without one
+    image_alt: str = ""
+    twitter: str = ""  # the site's account, like "@smallscreen", for twitter:site
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    enabled: bool = True  # on-site search with Pagefind, when it is installed
+
+
+@dataclass(frozen=True)
 class MarkdownConfig:
     html: bool = False  # raw HTML in Markdown; only for newsrooms that trust every author
     typographer: bool = True  # smart quotes and dashes
@@ -91,6 +107,8 @@ class Config:
     markdown: MarkdownConfig = field(default_factory=MarkdownConfig)
     menu: tuple[MenuItem, ...] = ()  # empty: the theme's own navigation
     check: CheckConfig = field(default_factory=CheckConfig)
+    seo: SeoConfig = field(default_factory=SeoConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form values for templates
 
     # Filled in by load_config, not read from the file.
@@ -214,6 +232,14 @@ def _check_values(config: Config, text: str) -> list[Problem]:
         bad("feeds.items", "feeds.items must be at least 1")
     if config.words_per_minute < 1:
         bad("words_per_minute", "words_per_minute must be at least 1")
+    if config.seo.twitter and not re.fullmatch(r"@\w{1,15}", config.seo.twitter):
+        bad("seo.twitter", f"seo.twitter '{config.seo.twitter}' must be an account name such as "
+                           "'@smallscreen'")
+    for key in ("logo", "image"):
+        value = getattr(config.seo, key)
+        if value and not (value.startswith("/") or urlsplit(value).scheme in ("http", "https")):
+            bad(f"seo.{key}", f"seo.{key} '{value}' must be a site path such as '/images/logo.png' "
+                              "or an absolute http(s) URL")
     problems.extend(_check_permalink(config.permalink, text))
     for item in config.menu:
         if not item.name or not item.url:

@@ -31,7 +31,7 @@ MAX_YAML_DEPTH = 50
 _CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
-              "updated", "image", "image_alt", "description", "aliases")
+              "updated", "image", "image_alt", "description", "aliases", "expires")
 
 # Later stages may point at these (and at every key outside KNOWN_KEYS, which `sitegen check`
 # reports when it looks like a typo).
@@ -322,12 +322,21 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
             raise f.error("tags", f"tag {tag!r} gives an empty URL slug; use letters or digits")
     date_ = f.when("date", tz, required=True)
     assert date_ is not None
+    image = f.text("image")
+    if image and not (image.startswith("/") and not image.startswith("//")
+                      or re.match(r"https?://[^/\s]", image)):
+        raise f.error("image", f"'image' {image!r} must be a path on the site, like "
+                               "/images/photo.jpg, or an http(s) URL")
+    expires = f.when("expires", tz)
+    if expires is not None and expires <= date_:
+        raise f.error("expires", f"'expires' ({expires:%Y-%m-%d %H:%M}) is not after 'date' "
+                                 f"({date_:%Y-%m-%d %H:%M}): the article would never be listed")
     extra = {k: v for k, v in f.data.items() if k not in KNOWN_KEYS}
     return Source(
         path=path, rel_path=rel, title=title, date=date_, updated=f.when("updated", tz),
-        author=author, author_role=f.text("author_role"), tags=tags,
+        expires=expires, author=author, author_role=f.text("author_role"), tags=tags,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
-        draft=f.flag("draft"), image=f.text("image"), image_alt=f.text("image_alt"),
+        draft=f.flag("draft"), image=image, image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
         line_of={k: f.line(k) for k in (*LOCATED_KEYS, *extra) if k in f.data},
         aliases=f.aliases(),

@@ -1,15 +1,20 @@
-"""RSS 2.0 and Atom feeds with feedgen, for the site, each tag and each author.
+"""RSS 2.0 and Atom feeds with feedgen, and JSON Feed 1.1, for the site, each tag and each author.
 
 Feeds are deterministic: their build date is the newest article's date, not the clock, so an
-unchanged site gives byte-identical feeds (and feed readers see no phantom updates).
+unchanged site gives byte-identical feeds (and feed readers see no phantom updates). Each item
+carries the article's image (media:content in RSS and Atom, `image` in JSON Feed) and the
+body as feeds need it: absolute URLs, video embeds as links.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin
 
 from feedgen.feed import FeedGenerator
 
@@ -30,7 +35,9 @@ class FeedFormat:
 
 
 FORMATS = (FeedFormat("rss", "feed.xml", "application/rss+xml", "RSS"),
-           FeedFormat("atom", "atom.xml", "application/atom+xml", "Atom"))
+           FeedFormat("atom", "atom.xml", "application/atom+xml", "Atom"),
+           FeedFormat("json", "feed.json", "application/feed+json", "JSON Feed"))
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
 def feed_links(title: str, folder_url: str) -> tuple[FeedLink, ...]:
@@ -54,9 +61,12 @@ class FeedSpec:
 
 
 def render_feed(spec: FeedSpec) -> bytes:
-    """The feed document as UTF-8 XML."""
+    """The feed document: UTF-8 XML, or JSON for JSON Feed."""
+    if spec.format == "json":
+        return render_json_feed(spec)
     fg = FeedGenerator()
     fg.load_extension("dc")
+    fg.load_extension("media")
     fg.id(spec.feed_url)
     fg.title(_clean(spec.title))
     fg.link(href=spec.feed_url, rel="self")
@@ -85,8 +95,13 @@ def _add_entry(fg: FeedGenerator, article: Article, spec: FeedSpec) -> None:
     fe.dc.dc_creator(_clean(article.author.name))
     for tag in article.tags:
         fe.category(term=tag.slug, label=_clean(tag.name))
+    image = article.lead_image
+    if image is not None:
+        facts = {"url": image.abs_url, "medium": "image", "type": image.mime,
+                 "width": image.width, "height": image.height, "fileSize": image.length}
+        fe.media.content(group=None, **{k: str(v) for k, v in facts.items() if v})
     summary = _clean(str(article.summary))
-    body = _clean(absolute_urls(article.content, article.abs_url)) if spec.full_content else ""
+    body = _feed_body(article) if spec.full_content else ""
     if spec.format == "rss":
         fe.description(summary)
         if body:
@@ -98,6 +113,44 @@ def _add_entry(fg: FeedGenerator, article: Article, spec: FeedSpec) -> None:
             fe.content(body, type="html")
 
 
+def render_json_feed(spec: FeedSpec) -> bytes:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": _clean(spec.title),
+        "home_page_url": spec.page_url,
+        "feed_url": spec.feed_url,
+        "language": spec.language,
+    }
+    if spec.description:
+        feed["description"] = _clean(spec.description)
+    feed["items"] = [_json_item(article, spec) for article in spec.articles]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _json_item(article: Article, spec: FeedSpec) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": article.abs_url, "url": article.abs_url,
+                            "title": _clean(article.title)}
+    if spec.full_content:
+        item["content_html"] = _feed_body(article)
+    else:
+        item["content_html"] = _clean(str(article.summary))
+    item["summary"] = _clean(article.description)
+    if article.lead_image is not None:
+        item["image"] = article.lead_image.abs_url
+    item["date_published"] = article.date.isoformat(timespec="seconds")
+    item["date_modified"] = (article.updated or article.date).isoformat(timespec="seconds")
+    author_url = urljoin(article.abs_url, article.author.url)
+    item["authors"] = [{"name": _clean(article.author.name), "url": author_url}]
+    if article.tags:
+        item["tags"] = [_clean(tag.name) for tag in article.tags]
+    return item
+
+
+def _feed_body(article: Article) -> str:
+    return _clean(absolute_urls(article.feed_content or article.content, article.abs_url))
+
+
 def _clean(text: str) -> str:
     return _XML_FORBIDDEN.sub("", text)
 
@@ -105,7 +158,7 @@ def _clean(text: str) -> str:
 def feed_specs(title: str, description: str, page_url: str, folder_url: str, language: str,
                articles: Sequence[Article], items: int, full_content: bool,
                built_at: datetime) -> list[FeedSpec]:
-    """The RSS and Atom feeds for one listing, published in the folder `folder_url` (absolute).
+    """The RSS, Atom and JSON feeds for one listing, published in the folder `folder_url` (absolute).
 
     A feed is dated by its newest article, so an unchanged site gives byte-identical feeds."""
     chosen = tuple(articles[:items])

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sitegen import search
 from sitegen.build import BuildOptions, BuildReport, Prepared, prepare, render_job, report
 from sitegen.cache import BuildCache
 from sitegen.errors import BuildError, Problem, SiteError
@@ -46,6 +47,7 @@ class LiveSite:
         self.cache = BuildCache()
         self._jobs: dict[str, Job] = {}
         self._theme: Theme | None = None
+        self.indexer = search.BackgroundIndexer(self.folder)
 
     def rebuild(self, everything: bool = False) -> Outcome:
         """Bring the folder up to date. `everything`: templates, static files or the config
@@ -62,11 +64,24 @@ class LiveSite:
         written = self._write(outputs)
         new_jobs = {job.path: job for job in prepared.plan.jobs}
         removed = self._remove(set(self._jobs) - set(new_jobs))
+        self._search(prepared, written + removed)
         self._jobs, self._theme = new_jobs, prepared.theme
         seconds = time.perf_counter() - started
+        failed = (self.indexer.problem,) if self.indexer.problem else ()
         return Outcome(True, written=written, removed=removed, seconds=seconds,
                        report=report(prepared, self.folder, seconds),
-                       warnings=tuple(prepared.warnings))
+                       warnings=(*prepared.warnings, *failed))
+
+    def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> None:
+        """Re-index the preview in the background when a page changed (or search was just
+        switched on); the rebuild does not wait for it."""
+        bundle = self.folder / search.BUNDLE_DIR
+        if not prepared.search:
+            self.indexer.wait()
+            if bundle.is_dir():
+                shutil.rmtree(bundle)
+        elif not bundle.is_dir() or any(rel.endswith(".html") for rel in changed):
+            self.indexer.request()
 
     def _render_changed(self, prepared: Prepared, everything: bool) -> dict[str, bytes | Path]:
         """Render every job that differs from the last good build; raise on any problem."""

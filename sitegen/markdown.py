@@ -28,6 +28,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from sitegen.config import MarkdownConfig
+from sitegen.embeds import embeds_plugin
 from sitegen.slugs import slugify
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
@@ -44,20 +45,25 @@ class RenderedBody:
     """HTML of one article body, its summary, words and headings. Plain values only, so it
     can be cached on disk and sent between processes."""
 
-    __slots__ = ("html", "summary_html", "words", "headings", "page_url")
+    __slots__ = ("html", "summary_html", "words", "headings", "page_url", "images", "embeds",
+                 "feed_body")
 
     def __init__(self, html: str, summary_html: str, words: int,
-                 headings: tuple[tuple[int, str, str], ...], page_url: str) -> None:
+                 headings: tuple[tuple[int, str, str], ...], page_url: str,
+                 images: tuple[str, ...] = (), embeds: int = 0, feed_body: str | None = None) -> None:
         self.html = Markup(html)
         self.summary_html = Markup(summary_html)
         self.words = words
         self.headings = headings
         self.page_url = page_url
+        self.images = images  # absolute URLs of the body's images, in order
+        self.embeds = embeds  # video embeds in the body
+        self.feed_body = Markup(feed_body) if feed_body is not None else None  # when it differs
 
     @property
     def feed_html(self) -> Markup:
-        """The body with every URL absolute, as feeds need it."""
-        return absolute_urls(self.html, self.page_url)
+        """The body as feeds carry it (embeds as links), with every URL absolute."""
+        return absolute_urls(self.feed_body or self.html, self.page_url)
 
 
 _URL_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
@@ -144,8 +150,11 @@ class MarkdownRenderer:
     links an author writes ("/2016/01/foo/"), so they work wherever the site is deployed;
     links that already start with it are left alone."""
 
-    def __init__(self, options: MarkdownConfig, base_path: str = "") -> None:
+    def __init__(self, options: MarkdownConfig, base_path: str = "",
+                 image_size: Callable[[str], tuple[int, int] | None] | None = None) -> None:
+        """`image_size` gives the width and height of a local image by its URL, if known."""
         self._base_path = base_path
+        self._image_size = image_size
         md = MarkdownIt("commonmark", {"html": options.html, "typographer": options.typographer,
                                        "linkify": options.linkify, "xhtmlOut": False})
         md.enable(["table", "strikethrough"])
@@ -155,18 +164,19 @@ class MarkdownRenderer:
             md.enable("linkify")
             md.linkify = _QuickLinkify(md.linkify)
         md.use(footnote_plugin)
+        md.use(embeds_plugin)
         if options.anchors:
             md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_anchor_slug)
         if options.highlight:
             md.options["highlight"] = _highlight
         md.validateLink = is_safe_url  # type: ignore[method-assign]
         for rule, attr in (("link_open", "href"), ("image", "src")):
-            md.add_render_rule(rule, _url_rule(md.renderer, rule, attr))
+            md.add_render_rule(rule, _url_rule(md.renderer, rule, attr, self._image_size))
         self._md = md
 
     def render(self, body: str, page_url: str) -> RenderedBody:
         """Render one article body; `page_url` (the article's absolute URL) is kept so feeds
-        can resolve its relative links."""
+        can resolve its relative links. Raises embeds.MarkupError for a broken embed or figure."""
         env: dict[str, Any] = {"base_path": self._base_path}
         tokens = self._md.parse(body, env)
         more = _more_marker(body, tokens)
@@ -174,13 +184,20 @@ class MarkdownRenderer:
             body = body[:more.start()] + body[more.end():]
             env = {"base_path": self._base_path}
             tokens = self._md.parse(body, env)
+        env["images"] = {}
         html = self._md.renderer.render(tokens, self._md.options, env)
+        images = tuple(urljoin(page_url, src) for src in env["images"])
+        embeds = int(env.get("embeds", 0))
+        feed_body = self._md.renderer.render(tokens, self._md.options, {**env, "feed": True,
+                                                                          "images": {}}) \
+            if embeds else None
         if more:
             summary = self._blocks_before(tokens, env, body.count("\n", 0, more.start()))
         else:
             summary = self._first_paragraph(tokens, env)
         words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
-        return RenderedBody(html, summary, words, _headings(tokens), page_url)
+        return RenderedBody(html, summary, words, _headings(tokens), page_url, images, embeds,
+                            feed_body)
 
     def references(self, body: str) -> list[Reference]:
         """Every link and image an author wrote in `body` (not bare URLs linkify found)."""
@@ -265,8 +282,12 @@ def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
     return out
 
 
-def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str]:
-    """Wrap a render rule so that site-relative URLs get the base path."""
+def _url_rule(renderer: RendererHTML, name: str, attr: str,
+              image_size: Callable[[str], tuple[int, int] | None] | None = None
+              ) -> Callable[..., str]:
+    """Wrap a render rule so that site-relative URLs get the base path; images load lazily,
+    get their width and height where the file is the site's own, and are noted in
+    env["images"]."""
     default = renderer.rules.get(name)
 
     def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
@@ -275,12 +296,19 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str
         original = token.attrGet(attr)
         if name == "image":
             token.attrSet("loading", "lazy")
+            token.attrSet("decoding", "async")
+            size = image_size(original) if image_size and isinstance(original, str) else None
+            if size:
+                token.attrSet("width", str(size[0]))
+                token.attrSet("height", str(size[1]))
         if isinstance(original, str):
             url = original
             base_path = env.get("base_path")
             if base_path and url.startswith("/") and not url.startswith(("//", base_path + "/")):
                 url = base_path + url
             token.attrSet(attr, url)
+            if name == "image" and isinstance(env.get("images"), dict):
+                env["images"][url] = None
         try:
             if default is not None:
                 return default(tokens, idx, options, env)

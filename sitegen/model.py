@@ -46,6 +46,20 @@ class ArticleLink:
 
 
 @dataclass(frozen=True)
+class Image:
+    """An image as pages, feeds, sitemaps and social cards point at it. Size, type and length
+    are known for files in the site's static folders, else None."""
+
+    url: str  # as pages link it: site-relative (with the base path) or absolute
+    abs_url: str
+    alt: str
+    width: int | None = None
+    height: int | None = None
+    mime: str | None = None  # image/png, ...
+    length: int | None = None  # bytes, for RSS enclosures
+
+
+@dataclass(frozen=True)
 class Source:
     """An article as read from disk, before its Markdown is rendered.
 
@@ -58,6 +72,7 @@ class Source:
     title: str
     date: datetime  # timezone-aware, in the site's timezone unless an offset was given
     updated: datetime | None
+    expires: datetime | None  # after this the article leaves listings, feeds and sitemaps
     author: str
     author_role: str | None
     tags: tuple[str, ...]  # as spelled in the file
@@ -85,6 +100,7 @@ class Article:
     abs_url: str  # with base_url
     date: datetime
     updated: datetime | None
+    expires: datetime | None
     author: AuthorRef
     tags: tuple[TagRef, ...]
     summary: Markup  # HTML
@@ -97,6 +113,11 @@ class Article:
     image_alt: str | None
     headings: tuple[tuple[int, str, str], ...]
     extra: dict[str, Any]
+    lead_image: Image | None = None  # `image` resolved: URL, size, type
+    images: tuple[str, ...] = ()  # absolute URLs of the lead image and the body's images
+    embeds: int = 0  # video embeds in the body (pages that have any load the player script)
+    feed_content: Markup | None = None  # the body as feeds carry it, where it differs (embeds)
+    expired: bool = False  # past `expires`: the page stays, every listing leaves it out
     previous: ArticleLink | None = None  # older neighbour
     next: ArticleLink | None = None  # newer neighbour
     related: tuple[ArticleLink, ...] = ()
@@ -141,7 +162,7 @@ class FeedLink:
 
     title: str
     url: str  # absolute
-    mime: str  # application/rss+xml or application/atom+xml
+    mime: str  # application/rss+xml, application/atom+xml or application/feed+json
 
 
 @dataclass(frozen=True)
@@ -168,6 +189,9 @@ class SiteInfo:
     extra: dict[str, Any] = field(default_factory=dict)
     menu: tuple[MenuLink, ...] = ()  # the navigation, from the config or the theme's default
     data: Mapping[str, Any] = field(default_factory=dict)  # data/ files, read-only
+    publisher: str = ""  # the organisation behind the site, for JSON-LD
+    twitter: str = ""  # the site's account, for twitter:site
+    search_url: str | None = None  # the search page, when the build made a search index
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,9 @@ class PageMeta:
     title: str  # for <title>; the base template adds the site title
     description: str
     feeds: tuple[FeedLink, ...]  # page-specific feeds (a tag's, an author's), plus the site's
+    image: Image | None = None  # for Open Graph and Twitter cards
+    json_ld: Markup | None = None  # structured data, already safe inside a <script> element
+    robots: str = ""  # a robots meta value, e.g. "noindex" for expired articles
 
 
 @dataclass(frozen=True)
@@ -219,3 +246,4 @@ class Site:
     tags: tuple[Tag, ...]  # by name
     authors: tuple[Author, ...]  # by name
     archive: tuple[ArchiveYear, ...]  # newest first
+    unlisted: tuple[Article, ...] = ()  # expired: a page each, in no listing, feed or sitemap

@@ -7,6 +7,7 @@ could leave the output folder; only a plan that passed is handed to rendering an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +18,20 @@ from typing import Any
 from sitegen.config import Config
 from sitegen.errors import BuildError, Problem
 from sitegen.feeds import FeedSpec, feed_links, feed_specs
-from sitegen.model import Article, FeedLink, PageMeta, Paginator, Site
+from sitegen.images import LocalImages
+from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site
 from sitegen.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
-from sitegen.sitemap import render_robots, render_sitemap
+from sitegen.seo import json_for_script, news_article, robots
+from sitegen.sitemap import (
+    SitemapEntry,
+    news_articles,
+    render_news_sitemap,
+    render_robots,
+    render_sitemap,
+)
 from sitegen.urls import UnsafePath, Urls
+
+SCHEDULE_FILE = "schedule.json"
 
 
 @dataclass(frozen=True)
@@ -70,15 +81,18 @@ class Plan:
 
 
 def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
-              built_at: datetime) -> Plan:
+              built_at: datetime, *, search: bool = False, next_due: datetime | None = None,
+              next_expiry: datetime | None = None) -> Plan:
     """Every output of the site; raises BuildError on a path clash or an unsafe path.
-    `built_at` dates feeds that have no article yet."""
-    planner = _Planner(site, config, built_at)
+    `built_at` dates feeds that have no article yet and decides what the news sitemap holds;
+    `search` adds the search page (the build adds its index); `next_due` and `next_expiry`
+    go into schedule.json, for a scheduled rebuild."""
+    planner = _Planner(site, config, built_at, LocalImages(static_files, config.base_path,
+                                                           config.base_url))
     planner.listing("index", "/", "list.html", site.articles, "", config.description, {},
                     feeds=False)
-    for article in site.articles:
-        planner.page("article", article.url, "article.html", article.source_path,
-                     article.title, article.description, {"article": article})
+    for article in (*site.articles, *site.unlisted):
+        planner.article(article)
     planner.page("tags", planner.urls.url("/tags/"), "tags.html", "tag index", "Tags",
                  f"Every tag on {config.title}", {"tags": site.tags})
     for tag in site.tags:
@@ -96,9 +110,18 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     planner.feeds("/", config.title, config.description, site.articles)
     planner.page("404", planner.urls.url("/404.html"), "404.html", "404 page", "Page not found",
                  "", {}, in_sitemap=False)
+    if search:
+        planner.page("search", planner.urls.url("/search/"), "search.html", "search page",
+                     "Search", f"Search every article on {config.title}", {}, in_sitemap=False,
+                     robots="noindex")
     planner.data("sitemap.xml", "sitemap", render_sitemap(planner.sitemap))
-    planner.data("robots.txt", "robots.txt",
-                 render_robots(planner.urls.absolute(planner.urls.url("/sitemap.xml"))))
+    planner.data("news-sitemap.xml", "news sitemap", render_news_sitemap(
+        news_articles(site.articles, built_at), site.info.publisher or config.title,
+        config.language))
+    planner.data("robots.txt", "robots.txt", render_robots(
+        *(planner.urls.absolute(planner.urls.url(f"/{name}"))
+          for name in ("sitemap.xml", "news-sitemap.xml"))))
+    planner.data(SCHEDULE_FILE, "schedule", render_schedule(next_due, next_expiry))
     static = dict(static_files)
     redirects = redirects_of(site, planner.urls)
     if redirects:
@@ -116,12 +139,29 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     return planner.finish()
 
 
+def render_schedule(next_due: datetime | None, next_expiry: datetime | None) -> bytes:
+    """When the site next changes by itself: the next scheduled article is due, or the next
+    article expires. A cron job or CI schedule reads `rebuild_at` to build again then."""
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat(timespec="seconds") if value is not None else None
+
+    times = [t for t in (next_due, next_expiry) if t is not None]
+    data = {"next_scheduled_article": iso(next_due), "next_expiry": iso(next_expiry),
+            "rebuild_at": iso(min(times, default=None))}
+    return (json.dumps(data, indent=2) + "\n").encode("utf-8")
+
+
 class _Planner:
-    def __init__(self, site: Site, config: Config, built_at: datetime) -> None:
+    def __init__(self, site: Site, config: Config, built_at: datetime,
+                 images: LocalImages) -> None:
         self.site, self.config, self.urls = site, config, Urls(config)
         self.built_at = built_at
+        self.images = images
+        self.default_image = images.image(config.seo.image, config.seo.image_alt) \
+            if config.seo.image else None
+        self.logo = images.image(config.seo.logo, site.info.publisher) if config.seo.logo else None
         self.jobs: list[Job] = []
-        self.sitemap: list[tuple[str, Any]] = []
+        self.sitemap: list[SitemapEntry] = []
         self.claimed: dict[str, str] = {}
         self.problems: list[Problem] = []
 
@@ -140,21 +180,33 @@ class _Planner:
             self.problems.append(Problem(origin, f"URL {url!r} would leave the output folder"))
             return None
 
+    def article(self, article: Article) -> None:
+        """An article's page, with its card image, JSON-LD and robots rules."""
+        image = article.lead_image or self.default_image
+        data = news_article(article, self.site.info, self.urls.absolute, image, self.logo)
+        self.page("article", article.url, "article.html", article.source_path, article.title,
+                  article.description, {"article": article}, image=image,
+                  json_ld=json_for_script(data), robots=robots(article),
+                  in_sitemap=not article.expired)
+
     def page(self, kind: str, url: str, template: str, origin: str, title: str,
              description: str, context: dict[str, Any], page_feeds: tuple[FeedLink, ...] = (),
-             in_sitemap: bool = True) -> None:
+             in_sitemap: bool = True, image: Image | None = None, json_ld: Any = None,
+             robots: str = "") -> None:
         path = self.path_of(url, origin)
         if path is None:
             return
         meta = PageMeta(kind=kind, url=url, abs_url=self.urls.absolute(url), title=title,
                         description=description or self.config.description,
-                        feeds=(*page_feeds, *self.site.info.feeds))
+                        feeds=(*page_feeds, *self.site.info.feeds),
+                        image=image or self.default_image, json_ld=json_ld, robots=robots)
         self.add(PageJob(path, origin, template, {"site": self.site.info, "page": meta,
                                                   **context}))
         if in_sitemap:
             article = context.get("article")
             modified = (article.updated or article.date) if article else None
-            self.sitemap.append((meta.abs_url, modified))
+            self.sitemap.append(SitemapEntry(meta.abs_url, modified,
+                                             article.images if article else ()))
 
     def listing(self, kind: str, folder: str, template: str, articles: Sequence[Article],
                 name: str, description: str, context: dict[str, Any], feeds: bool = True) -> None:

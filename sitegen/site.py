@@ -22,6 +22,7 @@ from sitegen.config import Config
 from sitegen.data import EMPTY, SiteData
 from sitegen.errors import BuildError, Problem
 from sitegen.feeds import feed_links
+from sitegen.images import LocalImages
 from sitegen.markdown import RenderedBody, link_source_files
 from sitegen.model import (
     ArchiveMonth,
@@ -30,6 +31,7 @@ from sitegen.model import (
     ArticleLink,
     Author,
     AuthorRef,
+    Image,
     MenuLink,
     Site,
     SiteInfo,
@@ -54,6 +56,8 @@ class Selection:
     drafts: int
     scheduled: int
     next_due: datetime | None  # the earliest future article, even when --future includes it
+    expired: int = 0  # published, but past `expires`: out of listings and feeds
+    next_expiry: datetime | None = None  # the earliest `expires` still to come
 
 
 def select(sources: Sequence[Source], now: datetime, drafts: bool = False,
@@ -67,26 +71,39 @@ def select(sources: Sequence[Source], now: datetime, drafts: bool = False,
             held_future += 1
         else:
             published.append(source)
-    return Selection(tuple(published), held_drafts, held_future, min(upcoming, default=None))
+    expired = sum(is_expired(s, now) for s in published)
+    expiring = [s.expires for s in published if s.expires is not None and s.expires > now]
+    return Selection(tuple(published), held_drafts, held_future, min(upcoming, default=None),
+                     expired, min(expiring, default=None))
+
+
+def is_expired(source: Source, now: datetime) -> bool:
+    return source.expires is not None and source.expires <= now
 
 
 def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, RenderedBody],
              built_at: datetime, registry: TagRegistry | None = None,
-             data: SiteData = EMPTY) -> tuple[Site, list[Problem]]:
+             data: SiteData = EMPTY, images: LocalImages | None = None,
+             search_url: str | None = None) -> tuple[Site, list[Problem]]:
     """Build the frozen site; returns it with warnings. Raises BuildError on URL collisions.
-    `registry` names and merges tags; `data` (data/ files) reaches templates as site.data."""
+
+    `registry` names and merges tags; `data` (data/ files) reaches templates as site.data.
+    Articles past their `expires` keep their pages (links to them keep working) but leave
+    every listing, feed and sitemap; their tags and authors keep their pages too."""
     registry = registry or TagRegistry()
     urls = Urls(config)
-    ordered = sorted(sources, key=lambda s: (-s.date.timestamp(), s.title, s.rel_path))
-    aliases = _check_unique_urls(ordered, urls)
+    images = images or LocalImages({}, config.base_path, config.base_url)
+    everything = sorted(sources, key=lambda s: (-s.date.timestamp(), s.title, s.rel_path))
+    aliases = _check_unique_urls(everything, urls)
+    ordered = [s for s in everything if not is_expired(s, built_at)]
     warnings: list[Problem] = []
 
-    groups = group_tags([s.tags for s in ordered], registry.canonical())
+    groups = group_tags([s.tags for s in everything], registry.canonical())
     for group in groups.values():
-        warnings.extend(_spelling_warnings(group.slug, group.name, group.spellings, ordered,
+        warnings.extend(_spelling_warnings(group.slug, group.name, group.spellings, everything,
                                            registry))
     tag_refs = {slug: TagRef(slug, g.name, urls.tag(slug)) for slug, g in groups.items()}
-    authors = _author_refs(config, ordered, urls)
+    authors = _author_refs(config, everything, urls)
 
     tag_slugs = [frozenset(registry.slug_of(t) for t in s.tags) for s in ordered]
     members: dict[str, list[int]] = defaultdict(list)
@@ -96,17 +113,18 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     links = [ArticleLink(s.title, urls.article(s.date, s.slug), s.date) for s in ordered]
     related_ids = related(tag_slugs, members)
     # Links written as source paths ("../reviews/foo.md") become the article's URL.
-    by_source = {s.rel_path: links[i].url for i, s in enumerate(ordered)}
+    by_source = {s.rel_path: urls.article(s.date, s.slug) for s in everything}
 
-    articles = []
-    for index, source in enumerate(ordered):
+    def make(source: Source, **relations: object) -> Article:
         body = bodies[source.rel_path]
-        url = links[index].url
+        url = urls.article(source.date, source.slug)
         summary = Markup("<p>{}</p>").format(source.summary) if source.summary else \
             link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
-        articles.append(Article(
+        lead = images.image(source.image, source.image_alt or "") if source.image else None
+        return Article(
             source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
             abs_url=urls.absolute(url), date=source.date, updated=source.updated,
+            expires=source.expires,
             author=_byline(authors[source.author], source.author_role),
             tags=tuple(tag_refs[slug] for slug in dict.fromkeys(registry.slug_of(t)
                                                                 for t in source.tags)),
@@ -116,24 +134,39 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
             reading_minutes=max(1, ceil(body.words / config.words_per_minute)),
             words=body.words, draft=source.draft, image=source.image,
             image_alt=source.image_alt, headings=body.headings, extra=source.extra,
-            previous=links[index + 1] if index + 1 < len(ordered) else None,
-            next=links[index - 1] if index > 0 else None,
-            related=tuple(links[i] for i in related_ids[index]),
+            lead_image=lead, images=_image_urls(lead, body.images), embeds=body.embeds,
+            feed_content=body.feed_body, expired=is_expired(source, built_at),
             aliases=aliases.get(source.rel_path, ()),
-        ))
+            **relations,  # type: ignore[arg-type]
+        )
 
-    tags = tuple(sorted(
-        (_tag(slug, groups[slug].name, tag_refs[slug].url, tuple(articles[i] for i in ids),
-              groups[slug].spellings, registry)
-         for slug, ids in members.items()), key=lambda t: (t.name.casefold(), t.slug)))
+    articles = [make(source,
+                     previous=links[index + 1] if index + 1 < len(ordered) else None,
+                     next=links[index - 1] if index > 0 else None,
+                     related=tuple(links[i] for i in related_ids[index]))
+                for index, source in enumerate(ordered)]
+    unlisted = tuple(make(source) for source in everything if is_expired(source, built_at))
+
+    tags = tuple(sorted(  # every tag an article page links to has a page, even when empty
+        (_tag(slug, group.name, tag_refs[slug].url,
+              tuple(articles[i] for i in members.get(slug, ())), group.spellings, registry)
+         for slug, group in groups.items()), key=lambda t: (t.name.casefold(), t.slug)))
     info = SiteInfo(title=config.title, description=config.description,
                     base_url=config.base_url.rstrip("/"), language=config.language,
                     timezone=config.timezone, generator=f"sitegen {__version__}",
                     year=built_at.year, feeds=feed_links(config.title, urls.absolute(urls.url("/"))),
-                    extra=dict(config.extra), menu=_menu(config, urls), data=data.values)
+                    extra=dict(config.extra), menu=_menu(config, urls), data=data.values,
+                    publisher=config.seo.publisher or config.title,
+                    twitter=config.seo.twitter, search_url=search_url)
     site = Site(info=info, articles=tuple(articles), tags=tags,
-                authors=_authors(config, articles, authors), archive=_archive(articles))
+                authors=_authors(config, articles, authors), archive=_archive(articles),
+                unlisted=unlisted)
     return site, warnings
+
+
+def _image_urls(lead: Image | None, body_images: Sequence[str]) -> tuple[str, ...]:
+    """The article's images for sitemaps: the lead image first, each once."""
+    return tuple(dict.fromkeys([*([lead.abs_url] if lead else []), *body_images]))
 
 
 def _spelling_warnings(slug: str, name: str, spellings: Sequence[str], ordered: Sequence[Source],

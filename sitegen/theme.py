@@ -46,6 +46,9 @@ class Theme:
             lstrip_blocks=True, keep_trailing_newline=True,
         )
         env.globals["url"] = lambda path: base_path + path
+        # A URL from the data (which already carries the base path) made absolute.
+        origin = config.base_url.rstrip("/")[:len(config.base_url.rstrip("/")) - len(base_path)]
+        env.globals["absolute"] = lambda site_url: origin + site_url
         env.globals["asset"] = self._asset_url
         env.filters["datefmt"] = format_date
         env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")

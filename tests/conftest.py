@@ -37,7 +37,7 @@ SEED_URL = "/2015/11/why-jessica-jones-season-2-may-not-happen-any-time-soon/"
 SEED_BASE_URL = "https://seed.example.org"
 
 # Every build in these tests happens at this moment: after every example article except the one
-# scheduled for 2031, so the example site always publishes 9 articles and holds 1 back.
+# scheduled for 2031, so the example site always publishes 10 articles and holds 1 back.
 FIXED_NOW = datetime(2024, 6, 1, 12, 0, tzinfo=ZoneInfo("America/New_York"))
 
 MANIFEST = ".sitegen-manifest.json"
@@ -49,6 +49,7 @@ PUBLISHED = {
         "content/why-shogun-keeps-coming-back-on-european-television.md",
     "/2017/05/agents-of-shield-renewed-for-a-fifth-season/":
         "content/agents-of-shield-renewed-for-a-fifth-season.md",
+    "/2017/03/why-our-video-embeds-wait-for-you/": "content/why-our-video-embeds-wait-for-you.md",
     "/2017/01/how-we-built-our-completely-unscientific-ratings-chart/":
         "content/how-we-built-our-completely-unscientific-ratings-chart.md",
     "/2016/10/luke-cage-season-one-review/": "content/reviews/luke-cage-season-one-review.md",
@@ -120,10 +121,12 @@ def _yaml_str(value: object) -> str:
 
 
 def copy_example_site(dest: Path) -> Path:
-    """The repository's example site (config and content, not its output) copied to `dest`."""
+    """The repository's example site (config, content and static files, not its output) copied
+    to `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "sitegen.toml", dest / "sitegen.toml")
     shutil.copytree(REPO / "content", dest / "content")
+    shutil.copytree(REPO / "static", dest / "static")
     return dest
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 from conftest import FIXED_NOW, file_hashes
 
 from sitegen.build import BuildOptions, build
-from sitegen.cache import CACHE_DIR, CACHE_FILE, BuildCache
+from sitegen.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, BuildCache
 from sitegen.config import load_config
 from sitegen.model import Source
 
@@ -121,7 +123,7 @@ def damage_flip(data: bytes) -> bytes:
     pytest.param(damage_flip, id="flipped-byte"),
     pytest.param(lambda data: b"not a cache at all", id="garbage"),
     pytest.param(lambda data: b"", id="empty"),
-    pytest.param(lambda data: data.replace(b"sitegen-cache\n1 ", b"sitegen-cache\n0 ", 1),
+    pytest.param(lambda data: data.replace(b"\n" + FORMAT + b"\n", b"\n0 old\n", 1),
                  id="other-version"),
 ])
 def test_damaged_cache_is_detected_and_rebuilt_never_trusted(tmp_path: Path, damage) -> None:
@@ -185,3 +187,16 @@ def test_cli_build_twice_then_no_cache(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "Built 12 articles" in result.stdout
         assert "\x1b[" not in result.stderr  # no progress bar when not on a terminal
+
+
+def test_a_cache_in_the_previous_format_is_rebuilt_not_trusted(tmp_path: Path) -> None:
+    """Format 1 pickled Sources without `expires`: loading them would break the build."""
+    site = make_site(tmp_path / "site", count=2)
+    payload = pickle.dumps((None, {}, {}, {}, None))
+    (site / CACHE_DIR).mkdir()
+    (site / CACHE_DIR / CACHE_FILE).write_bytes(
+        MAGIC + b"1 0.1.0\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n\n" + payload)
+    result = run_build(site, tmp_path / "out")
+    assert [str(w) for w in result.warnings] == [
+        f"{CACHE_DIR}/: the build cache is from another version of sitegen; rebuilt it"]
+    assert result.articles == 2

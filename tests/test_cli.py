@@ -28,7 +28,7 @@ def test_python_m_sitegen_build_prints_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = sitegen("build", "-s", str(REPO), "-o", str(out))
     assert result.returncode == 0, result.stderr
-    assert "Built 9 articles:" in result.stdout
+    assert "Built 10 articles:" in result.stdout
     assert f"into {out}" in result.stdout
     assert "Left out 1 draft (--drafts to include) and 1 scheduled article (--future to include)." \
         in result.stdout
@@ -138,7 +138,7 @@ def test_flags_reach_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, stdout, err = run(capsys, "build", "-s", str(REPO), "-o", str(out), "--drafts",
                             "--future", "--base-url", "https://preview.example.org")
     assert code == 0, err
-    assert "Built 11 articles" in stdout
+    assert "Built 12 articles" in stdout
     assert "Left out" not in stdout
     assert (out / DRAFT_URL.strip("/") / "index.html").is_file()
     assert (out / SCHEDULED_URL.strip("/") / "index.html").is_file()

@@ -377,3 +377,27 @@ def test_site_dir_is_resolved(tmp_path: Path) -> None:
     (tmp_path / "site").mkdir()
     config = load_config(tmp_path / "site" / ".." / "site")
     assert config.site_dir == (tmp_path / "site").resolve()
+
+
+def test_seo_and_search_tables_are_read(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, (
+        '[seo]\npublisher = "Dispatch Media"\nlogo = "/images/logo.png"\n'
+        'image = "https://cdn.example.com/card.png"\nimage_alt = "Card"\ntwitter = "@dispatch"\n'
+        '[search]\nenabled = false\n')))
+    assert (config.seo.publisher, config.seo.logo, config.seo.twitter) == (
+        "Dispatch Media", "/images/logo.png", "@dispatch")
+    assert config.seo.image == "https://cdn.example.com/card.png" and not config.search.enabled
+    assert load_config(write_config(tmp_path, "")).search.enabled  # search is on by default
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('[seo]\ntwitter = "dispatch"\n', "seo.twitter"),
+    ('[seo]\ntwitter = "@far_too_long_for_an_account"\n', "seo.twitter"),
+    ('[seo]\nlogo = "images/logo.png"\n', "seo.logo"),
+    ('[seo]\nimage = "javascript:alert(1)"\n', "seo.image"),
+    ("[search]\nenabled = 1\n", "search.enabled"),
+])
+def test_bad_seo_and_search_values_name_the_key_and_line(tmp_path: Path, text: str,
+                                                         key: str) -> None:
+    problem = only_problem(tmp_path, text)
+    assert key in problem.message and problem.line == 2

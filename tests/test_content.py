@@ -559,3 +559,27 @@ def test_read_source_with_loaded_default_config(tmp_path: Path) -> None:
     config = load_config(tmp_path)
     source = read_source(write(config, "a.md", article(date="2016-03-08 14:30")), config)
     assert source.date.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("image", ["images/still.png", "//cdn.example/x.png",
+                                   "javascript:alert(1)", "data:image/png;base64,AAAA"])
+def test_image_must_be_a_site_path_or_web_url(site: Config, image: str) -> None:
+    problem = read_error(site, "a.md", f'---\ntitle: Hello\ndate: 2016-03-08\nauthor: Dana\n'
+                                       f'image: "{image}"\n---\nBody\n')
+    assert problem.line == 5 and "'image'" in problem.message
+
+
+def test_image_paths_and_urls_are_kept(site: Config) -> None:
+    for image in ("/images/still.png", "https://cdn.example/x.png"):
+        path = write(site, "ok.md", f"---\ntitle: Hello\ndate: 2016-03-08\nauthor: Dana\n"
+                                    f"image: {image}\n---\nBody\n")
+        assert read_source(path, site).image == image
+
+
+def test_expires_is_read_in_the_site_timezone(site: Config) -> None:
+    path = write(site, "e.md", "---\ntitle: Hello\ndate: 2016-03-08\nauthor: Dana\n"
+                               "expires: 2016-03-09 18:00\n---\nBody\n")
+    expires = read_source(path, site).expires
+    assert expires is not None and expires.tzinfo is not None
+    assert (expires.day, expires.hour) == (9, 18) and expires.utcoffset() == site.tz.utcoffset(
+        expires.replace(tzinfo=None))

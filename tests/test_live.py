@@ -345,8 +345,9 @@ def test_a_broken_template_fails_cleanly_then_recovers(pair: Pair) -> None:
     assert problem.file == "templates/article.html" and problem.line, problem
     assert "template syntax error" in problem.message
     assert folder_digest(pair.folder) == before
-    override.write_text(good.replace('<article class="article">',
-                                     '<article class="article" data-desk="nine">'),
+    assert '<article class="article"' in good
+    override.write_text(good.replace('<article class="article"',
+                                     '<article class="article" data-desk="nine"'),
                         encoding="utf-8")
     pair.check(True, "template fixed")
     assert 'data-desk="nine"' in (pair.folder / STORIES[0].url.strip("/") /

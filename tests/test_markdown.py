@@ -155,7 +155,8 @@ def test_linkify_off_leaves_bare_urls_as_text() -> None:
 
 def test_images_are_lazy_loaded() -> None:
     tags = parse_tags(str(render("![alt text](pic.jpg)").html))
-    assert ("img", {"src": "pic.jpg", "alt": "alt text", "loading": "lazy"}) in tags
+    assert ("img", {"src": "pic.jpg", "alt": "alt text", "loading": "lazy",
+                    "decoding": "async"}) in tags
 
 
 # --- raw HTML -----------------------------------------------------------------------------

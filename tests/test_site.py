@@ -29,11 +29,11 @@ def day(year: int, month: int, d: int, hour: int = 9) -> datetime:
 def source(title: str, date: datetime, *, rel: str | None = None, tags: Sequence[str] = (),
            author: str = "Dana Whitfield", role: str | None = None, draft: bool = False,
            slug: str | None = None, summary: str | None = None, description: str | None = None,
-           body: str = "Some body text.\n") -> Source:
+           body: str = "Some body text.\n", expires: datetime | None = None) -> Source:
     slug = slug or slugify(title)
     rel = rel or f"content/{slug}.md"
     return Source(path=Path("/site") / rel, rel_path=rel, title=title, date=date, updated=None,
-                  author=author, author_role=role, tags=tuple(tags), summary=summary,
+                  expires=expires, author=author, author_role=role, tags=tuple(tags), summary=summary,
                   description=description, slug=slug, draft=draft, image=None, image_alt=None,
                   extra={}, body=body, body_line=5)
 
@@ -340,7 +340,8 @@ def test_site_info_and_feeds() -> None:
     assert site.info.extra == {"x": 1}
     assert [(f.url, f.mime) for f in site.info.feeds] == [
         ("https://example.com/news/feed.xml", "application/rss+xml"),
-        ("https://example.com/news/atom.xml", "application/atom+xml")]
+        ("https://example.com/news/atom.xml", "application/atom+xml"),
+        ("https://example.com/news/feed.json", "application/feed+json")]
 
 
 # --- from real files ----------------------------------------------------------------------

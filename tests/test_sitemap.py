@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 from conftest import (
     DRAFT_URL,
+    FIXED_NOW,
     PUBLISHED,
+    REPO,
     SCHEDULED_URL,
     Built,
     article,
@@ -56,11 +59,11 @@ def test_sitemap_leaves_out_404_drafts_and_scheduled(example_built: Built) -> No
     assert BASE + SCHEDULED_URL not in locs
 
 
-def test_sitemap_lists_every_page_but_404_once(example_built: Built) -> None:
+def test_sitemap_lists_every_page_but_404_and_search_once(example_built: Built) -> None:
     locs = [loc for loc, _ in sitemap_entries(example_built)]
     assert len(locs) == len(set(locs))
     pages = {BASE + page_url(example_built.output, p) for p in html_files(example_built.output)}
-    assert set(locs) == pages - {f"{BASE}/404.html"}
+    assert set(locs) == pages - {f"{BASE}/404.html", f"{BASE}/search/"}
 
 
 def test_every_sitemap_location_is_a_built_file(example_built: Built) -> None:
@@ -90,3 +93,87 @@ def test_sitemap_follows_the_base_url(tmp_path: Path, base: str) -> None:
     assert all(loc.startswith(base + "/") for loc in locs), locs
     robots = (built.output / "robots.txt").read_text(encoding="utf-8")
     assert f"Sitemap: {base}/sitemap.xml\n" in robots
+
+
+# --- images and the Google News sitemap --------------------------------------------------------
+
+IMAGE_NS = "http://www.google.com/schemas/sitemap-image/1.1"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+NEWS = {**NS, "news": NEWS_NS, "image": IMAGE_NS}
+EMBED_URL = "/2017/03/why-our-video-embeds-wait-for-you/"
+W3C_DATETIME = r"\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?"
+
+
+def test_sitemap_lists_article_images_that_exist(example_built: Built) -> None:
+    root = ET.parse(example_built.output / "sitemap.xml").getroot()
+    images = {url.findtext("sm:loc", namespaces=NEWS): [
+        i.findtext("image:loc", namespaces=NEWS) for i in url.findall("image:image", NEWS)]
+        for url in root.findall("sm:url", NS)}
+    assert images[BASE + EMBED_URL] == [f"{BASE}/images/open-movie-still.png",
+                                        f"{BASE}/images/click-to-play.svg"]
+    assert sum(bool(v) for v in images.values()) == 1
+    for loc in images[BASE + EMBED_URL]:
+        target = url_to_file(example_built.output, loc, BASE)
+        assert target is not None and target.is_file(), loc
+
+
+def check_news_sitemap(path: Path, now: datetime) -> list[dict[str, str]]:
+    """The rules of Google's news sitemap schema (sitemap-news/0.9) and its guidelines."""
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{{{NS['sm']}}}urlset"
+    urls = root.findall("sm:url", NS)
+    assert len(urls) <= 1000
+    entries = []
+    for url in urls:
+        assert [child.tag for child in url] == [f"{{{NS['sm']}}}loc", f"{{{NEWS_NS}}}news"]
+        news = url.find("news:news", NEWS)
+        assert news is not None
+        assert [child.tag.split("}")[1] for child in news] == [
+            "publication", "publication_date", "title"]
+        publication = news.find("news:publication", NEWS)
+        assert publication is not None
+        assert [child.tag.split("}")[1] for child in publication] == ["name", "language"]
+        name = publication.findtext("news:name", namespaces=NEWS) or ""
+        language = publication.findtext("news:language", namespaces=NEWS) or ""
+        assert name.strip()
+        assert re.fullmatch(r"[a-z]{2,3}|zh-cn|zh-tw", language), language
+        published = news.findtext("news:publication_date", namespaces=NEWS) or ""
+        assert re.fullmatch(W3C_DATETIME, published), published
+        assert now - timedelta(days=2) <= datetime.fromisoformat(published) <= now
+        title = news.findtext("news:title", namespaces=NEWS) or ""
+        assert title.strip()
+        entries.append({"loc": url.findtext("sm:loc", namespaces=NS) or "", "name": name,
+                        "language": language, "title": title, "published": published})
+    return entries
+
+
+def test_news_sitemap_lists_only_the_last_two_days(tmp_path: Path) -> None:
+    now = datetime.fromisoformat("2017-03-03T12:00:00-05:00")
+    built = build_site(REPO, tmp_path / "out", now=now)
+    entries = check_news_sitemap(built.output / "news-sitemap.xml", now)
+    assert [e["loc"] for e in entries] == [BASE + EMBED_URL]
+    (entry,) = entries
+    assert entry["name"] == "Small Screen Dispatch" and entry["language"] == "en"
+    assert entry["title"] == "Why Our Video Embeds Wait for You to Press Play"
+    assert datetime.fromisoformat(entry["published"]) == datetime.fromisoformat(
+        "2017-03-02T12:00:00-05:00")
+
+
+def test_news_sitemap_is_empty_but_present_when_nothing_is_recent(example_built: Built) -> None:
+    assert check_news_sitemap(example_built.output / "news-sitemap.xml", FIXED_NOW) == []
+    robots = (example_built.output / "robots.txt").read_text(encoding="utf-8")
+    assert f"Sitemap: {BASE}/news-sitemap.xml\n" in robots
+
+
+def test_news_sitemap_escapes_titles_and_uses_a_two_letter_language(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {
+        "a.md": article(title='Fresh & <new> "news"', date="2024-05-31T09:00:00+00:00"),
+        "b.md": article(title="Three days old", date="2024-05-29T09:00:00+00:00"),
+        "c.md": article(title="Tomorrow", date="2024-06-02T09:00:00+00:00"),
+    }, config='title = "Desk"\nbase_url = "https://d.example"\nlanguage = "en-GB"\n'
+              '[seo]\npublisher = "The Desk Ltd"\n')
+    now = datetime.fromisoformat("2024-06-01T12:00:00+00:00")
+    built = build_site(site, tmp_path / "out", now=now, future=True)
+    entries = check_news_sitemap(built.output / "news-sitemap.xml", now)
+    assert [(e["title"], e["name"], e["language"]) for e in entries] == [
+        ('Fresh & <new> "news"', "The Desk Ltd", "en")]

@@ -1,0 +1,101 @@
+"""Lighthouse scores of the example site: front page, an article and a tag page.
+
+Builds the repository's example site into a temporary folder, serves it on 127.0.0.1 (with
+base_url set to that address, so canonical URLs and feeds point at the server), runs the
+`lighthouse` command (npm package) with Debian's Chromium on each page and prints the four
+category scores. A measurement, not a test: run it by hand.
+
+    python benchmarks/lighthouse.py                 # mobile (Lighthouse's default)
+    python benchmarks/lighthouse.py --desktop --json scores.json
+
+Needs: `npm install -g lighthouse` and /usr/bin/chromium (both installed by .ci/run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sitegen.build import BuildOptions, build  # noqa: E402 (after the path is set)
+
+CHROMIUM = "/usr/bin/chromium"
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+PAGES = {
+    "front page": "/",
+    "article": "/2017/03/why-our-video-embeds-wait-for-you/",
+    "tag page": "/tags/netflix/",
+}
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+def lighthouse(url: str, out: Path, desktop: bool) -> dict[str, int]:
+    command = [shutil.which("lighthouse") or "lighthouse", url, "--quiet", "--output=json",
+               f"--output-path={out}", f"--only-categories={','.join(CATEGORIES)}",
+               "--chrome-flags=--headless=new --no-sandbox --disable-gpu "
+               "--disable-background-networking --disable-component-update --no-first-run "
+               "--disable-sync"]
+    if desktop:
+        command.append("--preset=desktop")
+    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM},
+                   timeout=300)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    return {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--desktop", action="store_true", help="desktop preset (default: mobile)")
+    parser.add_argument("--json", type=Path, help="also write the scores to this file")
+    args = parser.parse_args()
+    if shutil.which("lighthouse") is None or not Path(CHROMIUM).is_file():
+        print("needs `npm install -g lighthouse` and /usr/bin/chromium (see .ci/run)",
+              file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="sitegen-lighthouse-") as temporary:
+        root = Path(temporary)
+        output = root / "site"
+        server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                     partial(QuietHandler, directory=str(output)))
+        base = f"http://127.0.0.1:{server.server_port}"
+        report = build(BuildOptions(site_dir=REPO, output_dir=output, base_url=base))
+        print(f"Built {report.articles} articles into {output} (search: {report.search}); "
+              f"serving at {base}/")
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        scores: dict[str, dict[str, int]] = {}
+        try:
+            for label, path in PAGES.items():
+                scores[label] = lighthouse(base + path, root / f"{label}.json", args.desktop)
+        finally:
+            server.shutdown()
+            server.server_close()
+    width = max(map(len, PAGES))
+    print(f"\n{'page':<{width}}  " + "  ".join(f"{c:>14}" for c in CATEGORIES))
+    for label, values in scores.items():
+        print(f"{label:<{width}}  " + "  ".join(f"{values[c]:>14}" for c in CATEGORIES))
+    if args.json:
+        args.json.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
+    lowest = min(v for values in scores.values() for v in values.values())
+    print(f"\nlowest score: {lowest}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Facts about the site's own images: which static file a URL names, its size, type and length.
+
+Pages need width and height on every local image (no layout shift while it loads); feeds
+need the type and length for enclosures; social cards and JSON-LD need absolute URLs. Sizes
+come from the `imagesize` package, which reads only the file's header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import imagesize
+
+from sitegen.model import Image
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp",
+                            ".tif", ".tiff", ".ico"})
+
+
+class LocalImages:
+    """Looks up images by the URL an author wrote ("/images/a.png", with or without the base
+    path) in the site's static files (by output path, as `Theme.static_files` gives them)."""
+
+    def __init__(self, static_files: Mapping[str, Path], base_path: str, base_url: str) -> None:
+        self._files = static_files
+        self._base_path = base_path
+        self._base_url = base_url.rstrip("/")
+        self._sizes: dict[Path, tuple[int, int] | None] = {}
+
+    def stamp(self) -> str:
+        """A short digest of every image file's path, size and modification time: it changes
+        when an image is added, removed or replaced, so cached bodies know to re-render."""
+        digest = hashlib.blake2b(digest_size=8)
+        for rel, path in sorted(self._files.items()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                stat = path.stat()
+                digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        return digest.hexdigest()
+
+    def file_for(self, url: str) -> Path | None:
+        """The static file behind a site URL; None for other sites' images and unknown paths."""
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            return None
+        path = unquote(parts.path)
+        if self._base_path and path.startswith(self._base_path + "/"):
+            path = path[len(self._base_path):]
+        return self._files.get(path.lstrip("/"))
+
+    def size(self, url: str) -> tuple[int, int] | None:
+        file = self.file_for(url)
+        if file is None:
+            return None
+        if file not in self._sizes:
+            try:
+                width, height = imagesize.get(file)
+            except (OSError, ValueError):
+                width = height = -1
+            self._sizes[file] = (int(width), int(height)) if width > 0 and height > 0 else None
+        return self._sizes[file]
+
+    def page_url(self, url: str) -> str:
+        """The URL as pages link it: site paths get the base path."""
+        if url.startswith("/") and not url.startswith("//") and self._base_path and not \
+                url.startswith(self._base_path + "/"):
+            return self._base_path + url
+        return url
+
+    def image(self, url: str, alt: str = "") -> Image:
+        """Everything known about the image at `url` (a site path or an absolute URL)."""
+        page_url = self.page_url(url)
+        abs_url = urljoin(self._base_url + "/", page_url)
+        file = self.file_for(url)
+        size = self.size(url)
+        mime = mimetypes.guess_type(urlsplit(url).path)[0]
+        return Image(url=page_url, abs_url=abs_url, alt=alt, width=size[0] if size else None,
+                     height=size[1] if size else None, mime=mime,
+                     length=file.stat().st_size if file is not None else None)

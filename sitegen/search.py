@@ -1,0 +1,146 @@
+"""On-site search with Pagefind: index the written pages and add the search bundle.
+
+Pagefind (the `pagefind` package from PyPI, with its `bin` extra that ships the binary) reads
+the built HTML, only the part of each page the theme marks with `data-pagefind-body` (an
+article: title, byline, body and tags), and writes a static index plus the JavaScript and
+WebAssembly that query it in the browser, so search works on any static host. Without
+Pagefind the build says how to get it and leaves search out; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import importlib.metadata
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from sitegen.errors import Problem, SiteError
+from sitegen.writer import Staging
+
+BUNDLE_DIR = "pagefind"
+INSTALL = "pip install 'pagefind[bin]'"
+SECONDS = 900  # a stuck Pagefind must not hang the build for ever
+
+
+def unavailable() -> str | None:
+    """Why this machine cannot build the search index, or None when it can."""
+    try:
+        from pagefind.service import get_executable
+    except ImportError:
+        return (f"on-site search skipped: Pagefind is not installed; run {INSTALL} to enable "
+                "it (or set [search] enabled = false in sitegen.toml to build without search)")
+    if get_executable() is None:
+        return (f"on-site search skipped: the Pagefind binary is missing; run {INSTALL} to "
+                "install it with its binary")
+    return None
+
+
+def version() -> str:
+    """Pagefind's version: a new one may write a different bundle for the same pages."""
+    try:
+        return importlib.metadata.version("pagefind")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def add_index(staging: Staging, previous: Path | None = None) -> list[str]:
+    """Index the pages written into `staging` and add the bundle under pagefind/; returns the
+    bundle's paths. A file equal to the one at the same path under `previous` (the last
+    site) is linked from there, as unchanged pages are. Raises SiteError if Pagefind fails."""
+    written = []
+    with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temporary:
+        bundle = Path(temporary) / BUNDLE_DIR
+        build_bundle(staging.path, bundle)
+        for file in sorted(p for p in bundle.rglob("*") if p.is_file()):
+            rel = f"{BUNDLE_DIR}/{file.relative_to(bundle).as_posix()}"
+            old = previous / rel if previous is not None else None
+            if old is not None and old.is_file() and not old.is_symlink() and filecmp.cmp(
+                    old, file, shallow=False):
+                staging.link(rel, old)
+            else:
+                staging.copy(rel, file)
+            written.append(rel)
+    staging.files.extend(written)  # for the manifest: sitegen wrote them
+    return written
+
+
+class BackgroundIndexer:
+    """Keeps the dev server's preview searchable without holding up its rebuilds: indexing a
+    big site takes seconds, a rebuild of one article well under one. Runs one re-index at a
+    time on a thread of its own; requests that arrive meanwhile merge into one more run."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problem: Problem | None = None  # the last run's failure, if it failed
+        self._cond = threading.Condition()
+        self._wanted = False
+        self._running = False
+
+    def request(self) -> None:
+        with self._cond:
+            self._wanted = True
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="sitegen-search", daemon=True).start()
+
+    def wait(self, timeout: float = 120.0) -> bool:
+        """Block until no re-index is running or wanted; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._running, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._wanted:
+                    self._running = False
+                    self._cond.notify_all()
+                    return
+                self._wanted = False
+            try:
+                refresh_index(self.folder)
+                problem = None
+            except SiteError as exc:
+                problem = exc.problem
+            with self._cond:
+                self.problem = problem
+
+
+def refresh_index(folder: Path) -> None:
+    """Rebuild the bundle of a site folder in place (the dev server's preview): built beside
+    it, then swapped in, so a search never reads half an index."""
+    target = folder / BUNDLE_DIR
+    with tempfile.TemporaryDirectory(prefix=".sitegen-pagefind-", dir=folder.parent) as temporary:
+        fresh = Path(temporary) / BUNDLE_DIR
+        build_bundle(folder, fresh)
+        if target.exists():
+            old = Path(temporary) / "old"
+            target.rename(old)
+        fresh.rename(target)
+
+
+def build_bundle(site: Path, bundle: Path) -> None:
+    """Run Pagefind over the HTML in `site`, writing the bundle into `bundle`.
+
+    The command-line binary, not the package's async service API: the service answers before
+    its files are fully written and is stopped right after, which can leave them truncated."""
+    from pagefind.service import get_executable
+
+    binary = get_executable()
+    if binary is None:
+        raise SiteError("search", unavailable() or "the Pagefind binary is missing")
+    command = [str(binary), "--site", str(site), "--output-path", str(bundle), "--silent"]
+    try:
+        # In an empty folder, so no pagefind.yml lying around changes what is indexed.
+        with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-cwd-") as cwd:
+            result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                                    timeout=SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        result = None
+        reason = str(exc)
+    else:
+        reason = (result.stderr or result.stdout).strip()[-2000:]
+    if result is None or result.returncode != 0 or not (bundle / "pagefind.js").is_file():
+        raise SiteError("search", f"Pagefind could not build the search index: {reason}; set "
+                        "[search] enabled = false in sitegen.toml to build without search")
