@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_build_options(serve_cmd)
     serve_cmd.add_argument("--host", default="127.0.0.1",
                            help="address to listen on (default: 127.0.0.1, this machine only)")
-    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_cmd.add_argument("--port", type=_port, default=8000,
+                           help="port (default: 8000; 0 for any free one)")
     serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
     serve_cmd.add_argument("--poll", action="store_true",
                            help="poll for changes (for file systems without change events)")
@@ -133,6 +134,17 @@ def _run_build(args: argparse.Namespace) -> int:
     _print_warnings(report.warnings)
     print(summary(report))
     return EXIT_OK
+
+
+def _port(text: str) -> int:
+    """A TCP port number, checked here so a typo is a usage error, not a failed bind."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -219,10 +231,10 @@ def _print_warnings(warnings: Sequence[Problem]) -> None:
 def _report_failure(exc: Exception, verbose: bool, command: str = "build") -> None:
     if verbose:
         traceback.print_exc()
-    builds = command in ("build", "serve")
-    after = ("Nothing was written; the previous output is unchanged." if builds
-             else "Nothing was written.")
-    failed = "Build failed" if builds else f"sitegen {command} failed"
+    after = {"build": "Nothing was written; the previous output is unchanged.",
+             "serve": "Nothing is being served; output/ is unchanged."}.get(command,
+                                                                       "Nothing was written.")
+    failed = "Build failed" if command == "build" else f"sitegen {command} failed"
     if isinstance(exc, BuildError):
         for problem in exc.problems:
             print(f"{problem}", file=sys.stderr)
@@ -234,4 +246,5 @@ def _report_failure(exc: Exception, verbose: bool, command: str = "build") -> No
         print(f"error: {exc}", file=sys.stderr)
     else:
         print(f"error: {exc}", file=sys.stderr)
-        print("The previous output is unchanged." if builds else after, file=sys.stderr)
+        print("The previous output is unchanged." if command == "build" else after,
+              file=sys.stderr)

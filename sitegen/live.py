@@ -3,7 +3,10 @@
 Each output is a pure function of its job (template name plus the plain data it gets, or the
 feed's articles, or a static file) and the theme. So a rebuild plans the whole site again
 (cheap: sources and rendered bodies come from the cache) and re-renders only the jobs that
-differ from last time, compared by value. That catches every dependency (an article's page,
+differ from last time, compared by fingerprint (a digest of the job's data in which a tag or
+article shared by many pages is digested once, so comparing stays linear in the site's size;
+a static file is compared by its job, as its content changes re-render everything anyway).
+That catches every dependency (an article's page,
 the lists and feeds that show it, its neighbours' previous/next links, related articles, the
 sitemap) without a hand-kept dependency graph, and the result is byte-identical to a full
 build. A template, static file or configuration change re-renders everything.
@@ -23,6 +26,7 @@ from sitegen import search
 from sitegen.build import BuildOptions, BuildReport, Prepared, prepare, render_job, report
 from sitegen.cache import BuildCache
 from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.fingerprint import Fingerprints
 from sitegen.plan import CopyJob, Job
 from sitegen.theme import Theme
 
@@ -46,6 +50,7 @@ class LiveSite:
         self.folder = folder.resolve()
         self.cache = BuildCache()
         self._jobs: dict[str, Job] = {}
+        self._prints: dict[str, str] = {}  # the last good build's fingerprint of each page
         self._theme: Theme | None = None
         self.indexer = search.BackgroundIndexer(self.folder)
 
@@ -56,7 +61,7 @@ class LiveSite:
         everything = everything or self._theme is None
         try:
             prepared = prepare(self.options, self.cache, theme=None if everything else self._theme)
-            outputs = self._render_changed(prepared, everything)
+            outputs, prints = self._render_changed(prepared, everything)
         except BuildError as exc:
             return Outcome(False, tuple(exc.problems), seconds=time.perf_counter() - started)
         except SiteError as exc:
@@ -65,7 +70,7 @@ class LiveSite:
         new_jobs = {job.path: job for job in prepared.plan.jobs}
         removed = self._remove(set(self._jobs) - set(new_jobs))
         self._search(prepared, written + removed)
-        self._jobs, self._theme = new_jobs, prepared.theme
+        self._jobs, self._prints, self._theme = new_jobs, prints, prepared.theme
         seconds = time.perf_counter() - started
         failed = (self.indexer.problem,) if self.indexer.problem else ()
         return Outcome(True, written=written, removed=removed, seconds=seconds,
@@ -83,15 +88,21 @@ class LiveSite:
         elif not bundle.is_dir() or any(rel.endswith(".html") for rel in changed):
             self.indexer.request()
 
-    def _render_changed(self, prepared: Prepared, everything: bool) -> dict[str, bytes | Path]:
-        """Render every job that differs from the last good build; raise on any problem."""
+    def _render_changed(self, prepared: Prepared, everything: bool
+                        ) -> tuple[dict[str, bytes | Path], dict[str, str]]:
+        """Render every job that differs from the last good build; raise on any problem.
+        Returns the outputs and every rendered job's fingerprint."""
         outputs: dict[str, bytes | Path] = {}
         problems: dict[Problem, None] = {}
+        fingerprints = Fingerprints(b"")  # the theme is the same, or everything is rendered
+        prints: dict[str, str] = {}
         for job in prepared.plan.jobs:
-            if not everything and self._jobs.get(job.path) == job:
-                continue
             if isinstance(job, CopyJob):
-                outputs[job.path] = job.source
+                if everything or self._jobs.get(job.path) != job:
+                    outputs[job.path] = job.source
+                continue
+            prints[job.path] = fingerprints.of(job)
+            if not everything and self._prints.get(job.path) == prints[job.path]:
                 continue
             try:
                 outputs[job.path] = render_job(job, prepared.theme)
@@ -99,7 +110,7 @@ class LiveSite:
                 problems.setdefault(exc.problem)
         if problems:
             raise BuildError(list(problems))
-        return outputs
+        return outputs, prints
 
     def _write(self, outputs: dict[str, bytes | Path]) -> tuple[str, ...]:
         """Write each file beside its target and rename it into place: a reader sees the old

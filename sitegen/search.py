@@ -90,6 +90,13 @@ class BackgroundIndexer:
         with self._cond:
             return self._cond.wait_for(lambda: not self._running, timeout)
 
+    def close(self, timeout: float = 60.0) -> bool:
+        """Drop any queued re-index and wait for a running one, so the folder can be removed
+        without the index being swapped back into it; False on timeout."""
+        with self._cond:
+            self._wanted = False
+        return self.wait(timeout)
+
     def _run(self) -> None:
         while True:
             with self._cond:

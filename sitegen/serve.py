@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sitegen.build import BuildOptions
+from sitegen.errors import SiteError
 from sitegen.live import LiveSite, Outcome
 from sitegen.server import BuildState, PreviewServer
 from sitegen.watch import Changes, Watcher
@@ -45,7 +46,8 @@ class Builder:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=30)
 
     def request(self, changes: Changes) -> None:
         with self._cond:
@@ -110,41 +112,57 @@ def bind(host: str, port: int, state: BuildState, root: Path, log: TextIO) -> Pr
 def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
           open_browser: bool = False, poll: bool = False, log: TextIO = sys.stderr,
           ready: threading.Event | None = None) -> int:
-    """Run the preview until interrupted (Ctrl-C), then clean up; returns the exit code."""
+    """Run the preview until interrupted (Ctrl-C), then clean up; returns the exit code.
+
+    Everything after the temporary folder is made runs inside one try/finally, so whether
+    the start fails, the first build is interrupted or the preview is stopped, the folder
+    (drafts included) is removed."""
     site_dir = options.site_dir.resolve()
-    folder = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
-    state = BuildState()
+    if not site_dir.is_dir():
+        raise SiteError(str(options.site_dir), "site folder not found; give the folder that "
+                        "holds sitegen.toml with -s")
     if host in ("0.0.0.0", "::"):
         print("warning: serving on every network interface: anyone who can reach this machine "
               "can read the preview, drafts included.", file=log)
-    server = bind(host, port, state, folder, log)
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{server.server_port}"
-    # One process: forking while the server and watcher threads run is not safe.
-    live = LiveSite(replace(options, site_dir=site_dir, output_dir=folder, workers=1,
-                            base_url=options.base_url or url), folder)
-    builder = Builder(live, state, log)
-    builder.build_now(everything=True)
-    watcher = Watcher(site_dir, builder.request, poll=poll,
-                      ignored=[folder, site_dir / "output", *(
-                          [options.output_dir] if options.output_dir else [])])
-    builder.start()
-    watcher.start()
-    print(f"Serving {site_dir} at {url}/ (Ctrl-C to stop)", file=log, flush=True)
-    if open_browser:
-        webbrowser.open(url + "/")
-    if ready is not None:
-        ready.set()
-    previous = signal.signal(signal.SIGTERM, _interrupt) \
-        if threading.current_thread() is threading.main_thread() else None
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
+    folder = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
+    server: PreviewServer | None = None
+    live: LiveSite | None = None
+    builder: Builder | None = None
+    watcher: Watcher | None = None
     try:
+        state = BuildState()
+        server = bind(host, port, state, folder, log)
+        shown_host = f"[{host}]" if ":" in host else host
+        url = f"http://{shown_host}:{server.server_port}"
+        # One process: forking while the server and watcher threads run is not safe.
+        live = LiveSite(replace(options, site_dir=site_dir, output_dir=folder, workers=1,
+                                base_url=options.base_url or url), folder)
+        builder = Builder(live, state, log)
+        builder.build_now(everything=True)
+        watcher = Watcher(site_dir, builder.request, poll=poll,
+                          ignored=[folder, site_dir / "output", *(
+                              [options.output_dir] if options.output_dir else [])])
+        builder.start()
+        watcher.start()
+        print(f"Serving {site_dir} at {url}/ (Ctrl-C to stop)", file=log, flush=True)
+        if open_browser:
+            webbrowser.open(url + "/")
+        if ready is not None:
+            ready.set()
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         print("\nStopping.", file=log)
     finally:
-        watcher.stop()
-        builder.stop()
-        server.server_close()
+        if watcher is not None:
+            watcher.stop()
+        if builder is not None:
+            builder.stop()
+        if live is not None:
+            live.indexer.close()
+        if server is not None:
+            server.server_close()
         shutil.rmtree(folder, ignore_errors=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -92,7 +92,8 @@ class Watcher(FileSystemEventHandler):
             self._stopped = True
             self._cond.notify_all()
         self._observer.stop()
-        self._observer.join(timeout=5)
+        if self._observer.ident is not None:  # started
+            self._observer.join(timeout=5)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         # A folder's "modified" only echoes changes to its files, which arrive on their own.

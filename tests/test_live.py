@@ -366,12 +366,6 @@ def test_a_broken_first_build_then_a_fix(tmp_path: Path) -> None:
     p.check(False, "fixed after a failed first build")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (performance): LiveSite._render_changed compares every job with the last build's by "
-    "value, and each tag and author listing page's context holds the whole Tag/Author with ALL "
-    "its articles (not just the page's ten), so one rebuild compares O(pages x articles) "
-    "Articles: quadratic. Measured with benchmarks/bench_serve.py: save-to-served 0.8 s at "
-    "1,000 articles but 55-180 s at 10,000, longer than the 65 s full first build."))
 def test_an_incremental_rebuild_compares_a_linear_number_of_articles(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sitegen.model import Article

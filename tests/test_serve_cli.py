@@ -72,12 +72,6 @@ def test_sigint_after_edits_and_failures_still_cleans_up(tmp_path: Path) -> None
     assert server.build_folders() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sitegen/serve.py serve() makes its temporary folder (tempfile.mkdtemp) and runs the "
-    "first build before entering the try/finally that removes it, and installs its SIGTERM "
-    "handler only after that build; Ctrl-C during the first build (seconds on a large site) "
-    "exits 130 and SIGTERM kills the process, both leaving /tmp/sitegen-serve-* behind with "
-    "the whole built preview, drafts included."))
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_the_first_build_removes_the_folder(tmp_path: Path, sig: int) -> None:
     para = " ".join(["The network confirmed another season after strong overnight ratings."] * 8)
@@ -281,13 +275,6 @@ def test_a_template_broken_while_serving_keeps_the_last_good_site(tmp_path: Path
         assert server.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when serve() fails to start it leaves its temporary folder behind and says the "
-    "wrong thing. -s with a missing folder: prints 'Build failed ... still serving the last "
-    "good site', then the Watcher raises FileNotFoundError ('error: [Errno 2] No such file or "
-    "directory. The previous output is unchanged.'), exit 1, /tmp/sitegen-serve-* left. "
-    "--port 70000: bind raises OverflowError, reported as 'sitegen failed unexpectedly (a bug "
-    "in sitegen)', exit 1, folder left. Expected: a clear message, no leftover folder."))
 @pytest.mark.parametrize("case", ["missing-site", "port-out-of-range"])
 def test_a_failed_start_says_why_and_leaves_nothing(tmp_path: Path, case: str) -> None:
     site = tmp_path / "no-such-site" if case == "missing-site" else make_site(tmp_path / "site")
