@@ -2,7 +2,8 @@
 
 One `MarkdownRenderer` per build (it holds a configured markdown-it instance). Each article is
 parsed once and its tokens rendered twice: as written for the page, and with every URL made
-absolute for feeds, where relative links would point nowhere.
+absolute for feeds, where relative links would point nowhere. With raw HTML allowed the
+result passes through `sanitize.sanitize_html`, so no author's markup can run script.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from sitegen.config import MarkdownConfig
+from sitegen.sanitize import sanitize_html
 from sitegen.slugs import slugify
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
@@ -92,6 +94,7 @@ class MarkdownRenderer:
 
     def __init__(self, options: MarkdownConfig, base_path: str = "") -> None:
         self._base_path = base_path
+        self._raw_html = options.html  # authors' own HTML passes, so it must be sanitized
         md = MarkdownIt("commonmark", {"html": options.html, "typographer": options.typographer,
                                        "linkify": options.linkify, "xhtmlOut": False})
         md.enable(["table", "strikethrough"])
@@ -126,10 +129,13 @@ class MarkdownRenderer:
         else:
             summary = self._first_paragraph(tokens, env)
         words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
+        if self._raw_html:
+            html, summary = sanitize_html(html), sanitize_html(summary)
         return RenderedBody(html, summary, words, _headings(tokens), page_url)
 
     def render_inline(self, text: str) -> Markup:
-        return Markup(self._md.renderInline(text))
+        html = self._md.renderInline(text)
+        return Markup(sanitize_html(html) if self._raw_html else html)
 
     def _first_paragraph(self, tokens: Sequence[Token], env: EnvType) -> str:
         start = next((i for i, t in enumerate(tokens)
