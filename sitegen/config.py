@@ -165,6 +165,13 @@ def _check_values(config: Config, text: str) -> list[Problem]:
     def bad(key: str, message: str) -> None:
         problems.append(Problem(CONFIG_NAME, message, _find_line(text, key)))
 
+    if not config.title.strip():
+        bad("title", "title must not be empty: it names the site on every page and in its feeds")
+    for key, value in _texts(config):
+        control = _CONTROL.search(value)
+        if control:
+            bad(key, f"'{key}' holds the control character U+{ord(control.group()):04X}, which "
+                     "pages and feeds cannot carry; remove it")
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -182,6 +189,20 @@ def _check_values(config: Config, text: str) -> list[Problem]:
         bad("words_per_minute", "words_per_minute must be at least 1")
     problems.extend(_check_permalink(config.permalink, text))
     return problems
+
+
+# Characters HTML and XML forbid (tab and newlines are fine).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _texts(config: Config) -> list[tuple[str, str]]:
+    """Every text setting that reaches pages or feeds, by its key."""
+    texts = [(f.name, getattr(config, f.name)) for f in dataclasses.fields(config)
+             if isinstance(getattr(config, f.name), str) and f.name not in _NOT_FROM_FILE]
+    for name, author in config.authors.items():
+        texts += [(f'authors."{name}".{f.name}', getattr(author, f.name))
+                  for f in dataclasses.fields(author)]
+    return texts
 
 
 def _check_permalink(pattern: str, text: str) -> list[Problem]:

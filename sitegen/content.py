@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -29,12 +30,17 @@ MAX_YAML_DEPTH = 50
 
 # Control characters (pasted from other tools, or written as YAML escapes) that HTML and XML
 # forbid; they become spaces in every value and in the body.
-_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # NUL too: YAML's "\0"
 
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
               "updated", "image", "image_alt", "description")
 
 LOCATED_KEYS = ("title", "slug", "date", "author", "tags")  # later stages may point at these
+
+# Characters a URL may hold as they are (RFC 3986's, less the IPv6 brackets, and "%" before
+# two hex digits, so an already encoded URL stays as it is); anything else is percent-encoded.
+_URL_SAFE = ":/?#@!$&'()*+,;=-._~%"
+_STRAY_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
 
@@ -214,6 +220,19 @@ class _Fields:
         hint = f"; '{near[0]}' is there, did you mean '{key}'?" if near else ""
         return SiteError(self.rel, f"missing '{key}' in front matter{hint}", self.fm_start)
 
+    def url(self, key: str) -> str | None:
+        """A link to a file (the lead image): a web address or a path on the site. Spaces and
+        other characters a URL cannot hold are percent-encoded ("lead photo.jpg" works);
+        javascript:, data: and other schemes are refused."""
+        text = self.text(key)
+        if text is None:
+            return None
+        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", text)
+        if scheme and scheme.group(1).lower() not in ("http", "https"):
+            raise self.error(key, f"'{key}' must be a web address (https://...) or a path on the "
+                                  f"site such as /img/photo.jpg, not a {scheme.group(1)}: link")
+        return quote(_STRAY_PERCENT.sub("%25", text), safe=_URL_SAFE)
+
     def flag(self, key: str) -> bool:
         value = self.data.get(key, False)
         if value is None:
@@ -305,7 +324,7 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         path=path, rel_path=rel, title=title, date=date_, updated=f.when("updated", tz),
         author=author, author_role=f.text("author_role"), tags=tags,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
-        draft=f.flag("draft"), image=f.text("image"), image_alt=f.text("image_alt"),
+        draft=f.flag("draft"), image=f.url("image"), image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
         line_of={k: f.line(k) for k in LOCATED_KEYS if k in f.data},
     )

@@ -377,3 +377,23 @@ def test_site_dir_is_resolved(tmp_path: Path) -> None:
     (tmp_path / "site").mkdir()
     config = load_config(tmp_path / "site" / ".." / "site")
     assert config.site_dir == (tmp_path / "site").resolve()
+
+
+# --- found by the property tests (tests/test_properties.py) ---------------------------------
+
+def test_empty_site_title_is_an_error_not_a_crash_in_the_feeds(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, 'base_url = "https://x.example.com"\ntitle = "  "\n')
+    assert problem.line == 2 and "title must not be empty" in problem.message
+
+
+@pytest.mark.parametrize("key", ["title", "description", "default_author"])
+def test_control_characters_in_text_settings_are_errors(tmp_path: Path, key: str) -> None:
+    problem = only_problem(tmp_path, f'{key} = "News\\u0001Desk"\n')
+    assert problem.line == 1
+    assert f"'{key}' holds the control character U+0001" in problem.message
+
+
+def test_control_characters_in_an_authors_bio_are_errors(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, '[authors."Ann"]\nbio = "Writes\\u009b"\n')
+    assert problem.line == 2 and "'authors.\"Ann\".bio' holds the control character U+009B" \
+        in problem.message

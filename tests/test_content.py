@@ -559,3 +559,31 @@ def test_read_source_with_loaded_default_config(tmp_path: Path) -> None:
     config = load_config(tmp_path)
     source = read_source(write(config, "a.md", article(date="2016-03-08 14:30")), config)
     assert source.date.utcoffset() == timedelta(0)
+
+
+# --- found by the property tests (tests/test_properties.py) ---------------------------------
+
+def test_nul_written_as_a_yaml_escape_becomes_a_space(site: Config) -> None:
+    source = read_source(write(site, "a.md", article('summary: "Stop\\0here"\n',
+                                                     title='"Nul\\0Title"')), site)
+    assert source.title == "Nul Title" and source.summary == "Stop here"
+
+
+@pytest.mark.parametrize(("written", "url"), [
+    ("/img/lead photo.jpg", "/img/lead%20photo.jpg"),
+    ("https://cdn.example.com/a%20b.jpg?w=800&h=600", "https://cdn.example.com/a%20b.jpg?w=800&h=600"),
+    ("img/Zoë {2}.jpg", "img/Zo%C3%AB%20%7B2%7D.jpg"),
+    ("50%off.jpg", "50%25off.jpg"),
+    ("img\\\\lead.jpg", "img%5Clead.jpg"),
+])
+def test_image_becomes_a_valid_url(site: Config, written: str, url: str) -> None:
+    source = read_source(write(site, "a.md", article(f'image: "{written}"\n')), site)
+    assert source.image == url
+
+
+@pytest.mark.parametrize("written", ["javascript:alert(1)", "JavaScript:x", "data:image/png;base64,xx",
+                                     "file:///etc/passwd", "vbscript:x"])
+def test_image_with_another_scheme_is_refused(site: Config, written: str) -> None:
+    problem = read_error(site, "a.md", article(f'image: "{written}"\n'))
+    assert problem.line == 5
+    assert "'image' must be a web address (https://...) or a path on the site" in problem.message
