@@ -202,6 +202,8 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str
         token = tokens[idx]
         original = token.attrGet(attr)
         if name == "image":
+            if not str(original or "").strip():  # ![alt]() : an <img src=""> is invalid HTML
+                return str(escape(token.content))
             token.attrSet("loading", "lazy")
         if isinstance(original, str):
             url = original
