@@ -108,6 +108,7 @@ class MarkdownRenderer:
             md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_anchor_slug)
         if options.highlight:
             md.options["highlight"] = _highlight
+        md.core.ruler.push("alignment_classes", _alignment_classes)
         md.validateLink = is_safe_url  # type: ignore[method-assign]
         for rule, attr in (("link_open", "href"), ("image", "src")):
             md.add_render_rule(rule, _url_rule(md.renderer, rule, attr))
@@ -191,6 +192,19 @@ def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
             token = token.copy(children=[c for c in token.children if c.type != "footnote_ref"])
         out.append(token)
     return out
+
+
+def _alignment_classes(state: Any) -> None:
+    """Table column alignment as a class (align-left, align-center, align-right), not an inline
+    style: a Content-Security-Policy without 'unsafe-inline' (netlify.toml's) drops inline
+    styles, and the numbers in a ratings table would lose their alignment."""
+    for token in state.tokens:
+        if token.type == "inline" or token.type not in ("th_open", "td_open"):
+            continue
+        style = str(token.attrGet("style") or "")
+        if style.startswith("text-align:"):
+            del token.attrs["style"]
+            token.attrSet("class", f"align-{style.removeprefix('text-align:')}")
 
 
 def _url_rule(renderer: RendererHTML, name: str, attr: str) -> Callable[..., str]:

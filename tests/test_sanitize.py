@@ -35,7 +35,7 @@ ACTIVE_ELEMENTS = {"script", "style", "object", "embed", "applet", "form", "inpu
 MARKDOWN_ELEMENTS = {"p", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
                      "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "img", "table", "thead",
                      "tbody", "tr", "th", "td", "s", "sup", "section", "span", "div"}
-MARKDOWN_ATTRIBUTES = {"href", "src", "alt", "title", "class", "id", "style", "loading"}
+MARKDOWN_ATTRIBUTES = {"href", "src", "alt", "title", "class", "id", "loading"}
 
 XSS_VECTORS = [
     "<script>alert(1)</script>",
