@@ -244,7 +244,9 @@ def _find_line(text: str, name: str) -> int | None:
     assignment = re.compile(rf'^[ \t]*(?:"{re.escape(key)}"|{re.escape(key)})[ \t]*=')
     current: list[str] = []
     anywhere = None
-    for number, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: splitlines() would also break at U+2028 or U+0085 inside a
+    # string value, and every later line number would be off.
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
         header = _HEADER.match(line)
         if header:
             current = [p.strip().strip('"') for p in _DOTTED.findall(header.group(1))]

@@ -397,3 +397,9 @@ def test_control_characters_in_an_authors_bio_are_errors(tmp_path: Path) -> None
     problem = only_problem(tmp_path, '[authors."Ann"]\nbio = "Writes\\u009b"\n')
     assert problem.line == 2 and "'authors.\"Ann\".bio' holds the control character U+009B" \
         in problem.message
+
+
+def test_line_numbers_count_only_newlines_not_unicode_line_separators(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, 'title = "News\u2028Desk"\ndescription = "a\u2029b"\n'
+                                     "per_page = 0\n")
+    assert problem.line == 3 and "per_page must be at least 1" in problem.message

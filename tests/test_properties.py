@@ -342,3 +342,71 @@ def test_hostile_slugs_become_safe_or_are_refused(tmp_path: Path, slug: str) -> 
     pages = [p.relative_to(tmp_path / "out") for p in (tmp_path / "out" / "2020").rglob("*.html")]
     assert len(pages) == 1 and SLUG.fullmatch(pages[0].parts[-2]), pages
     check_built(tmp_path / "out", tmp_path, [])
+
+
+# --- sitegen.toml: any keys, any values ---------------------------------------------------------
+
+CONFIG_KEYS = ["title", "description", "base_url", "language", "timezone", "theme", "per_page",
+               "permalink", "default_author", "words_per_minute", "tilte", "extra"]
+TABLES = {"feeds": ["items", "full_content", "itemz"],
+          "markdown": ["html", "typographer", "linkify", "anchors", "highlight", "htlm"],
+          'authors."Ann"': ["role", "bio", "avatar", "roel"], "extra": ["anything", "nested"]}
+
+
+def toml_value(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["text", "int", "bool", "float", "list", "path", "url", "zone"]))
+    if kind == "text":
+        return toml_str(draw(texts))
+    if kind == "int":
+        return str(draw(st.integers(-10, 10**12)))
+    if kind == "bool":
+        return draw(st.sampled_from(["true", "false"]))
+    if kind == "float":
+        return draw(st.sampled_from(["1.5", "-0.0", "inf", "nan", "1e300"]))
+    if kind == "list":
+        return "[" + ", ".join(toml_str(t) for t in draw(st.lists(texts, max_size=3))) + "]"
+    if kind == "path":
+        return toml_str(draw(st.sampled_from(["/{slug}/", "{slug}", "/{year}/{nope}/{slug}/",
+                                              "/../{slug}/", "/{slug}//", "/a b/{slug}/"])))
+    if kind == "url":
+        return toml_str(draw(st.sampled_from(["https://x.example.com/news/", "ftp://x", "x",
+                                              "https://", "http://[::1]:8000", ""])))
+    return toml_str(draw(st.sampled_from(["UTC", "America/New_York", "Mars/Olympus", "../etc",
+                                          ""])))
+
+
+@st.composite
+def config_files(draw: st.DrawFn) -> str:
+    lines = [f"{key} = {toml_value(draw)}"
+             for key in draw(st.lists(st.sampled_from(CONFIG_KEYS[:-1]), unique=True, max_size=6))]
+    for table in draw(st.lists(st.sampled_from(sorted(TABLES)), unique=True, max_size=3)):
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {toml_value(draw)}"
+                  for key in draw(st.lists(st.sampled_from(TABLES[table]), unique=True, max_size=3))]
+    if draw(one_in(10)):
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(
+            ["title = ", "[feeds", "= 3", "per_page = 1 = 2", '"unclosed = "x'])))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=EXAMPLES * 4, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(config_files())
+def test_any_config_file_loads_or_gives_located_problems(text: str) -> None:
+    from sitegen.config import load_config
+    from sitegen.errors import BuildError
+
+    with tempfile.TemporaryDirectory() as folder:
+        site = Path(folder)
+        (site / "sitegen.toml").write_text(text, encoding="utf-8")
+        try:
+            config = load_config(site)
+        except (BuildError, SiteError) as exc:
+            problems = exc.problems if isinstance(exc, BuildError) else [exc.problem]
+            assert problems
+            for problem in problems:
+                assert problem.file == "sitegen.toml" and "\n" not in problem.message
+                assert problem.line is None or 1 <= problem.line <= text.count("\n") + 1
+            return
+        assert config.per_page >= 1 and config.title.strip()
+        assert config.base_url.startswith(("http://", "https://"))
