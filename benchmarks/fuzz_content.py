@@ -58,6 +58,8 @@ HOSTILE_SEEDS = [
     b"\x01---\ntitle: Raw\ndate: 2020-01-01\nauthor: Ann\n---\n<img src=x onerror=alert(1)>\n"
     b'<a href="jav&#x09;ascript:x">y</a>\n<iframe srcdoc="<script>x</script>"></iframe>\n',
     b"\x02---\ntitle: [a, b]\ndate: soon\n---\n",
+    # Found by this fuzzer: a character reference to a control character in raw HTML.
+    b'\x01---\ntitle: Refs\ndate: 2020-01-01\nauthor: Ann\n---\n<a href="jav&#x10;ascript:x">y</a>\n',
     b"\x03---\ntitle: Notes\ndate: 2020-01-01\nauthor: Ann\n---\nClaim[^1]\n\n[^1]: note\n"
     b"<!--more-->\n| a |\n| - |\n| b |\n```python\nx = 1\n```\n",
 ]

@@ -12,6 +12,8 @@ module is not needed.
 
 from __future__ import annotations
 
+import re
+
 import nh3
 
 # HTML5 elements an article body may hold: nh3's defaults minus the obsolete ones (which
@@ -52,6 +54,11 @@ _CLEANER = nh3.Cleaner(tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES
                        attribute_filter=_only_https_frames, link_rel=None, strip_comments=True)
 
 
+# Control characters HTML and XML forbid: the sanitizer decodes character references, so an
+# author's "&#x10;" would come out as a raw U+0010. They become spaces, as in front matter.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def sanitize_html(html: str) -> str:
     """`html` with everything that could run script removed; safe markup is kept."""
-    return _CLEANER.clean(html)
+    return _CONTROL.sub(" ", _CLEANER.clean(html))

@@ -105,6 +105,8 @@ class ForkedBuild:
         os.kill(self.pid, number)
 
     def poll(self) -> int | None:
+        if getattr(self, "_code", None) is not None:
+            return self._code
         pid, status = os.waitpid(self.pid, os.WNOHANG)
         if pid == 0:
             return None
@@ -113,9 +115,13 @@ class ForkedBuild:
 
     def wait(self) -> tuple[int, str]:
         """The exit code (negative: killed by that signal) and what the child printed."""
-        if getattr(self, "_code", None) is None:
-            _, status = os.waitpid(self.pid, 0)
-            self._code = os.waitstatus_to_exitcode(status)
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while getattr(self, "_code", None) is None and self.poll() is None:
+            if time.monotonic() > deadline:  # never hang the suite on a stuck child
+                self.signal(signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                raise AssertionError(f"the build did not finish in {RUN_TIMEOUT} s")
+            time.sleep(0.002)
         output = Path(self._log.name).read_text(encoding="utf-8")
         self._log.close()
         return self._code, output

@@ -26,7 +26,7 @@ def fuzz(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
     return result, json.loads(figures.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize(("engine", "seconds"), [("atheris", "15"), ("hypothesis", "8")])
+@pytest.mark.parametrize(("engine", "seconds"), [("atheris", "12"), ("hypothesis", "6")])
 def test_short_fuzz_run_finds_no_crash(tmp_path: Path, engine: str, seconds: str) -> None:
     if engine == "atheris" and importlib.util.find_spec("atheris") is None:
         pytest.skip("atheris is not installed (pip install atheris; CI installs it)")

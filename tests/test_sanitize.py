@@ -330,3 +330,13 @@ def test_no_script_runs_when_chromium_opens_the_built_article(tmp_path: Path, ht
         finally:
             browser.close()
     assert fired == [] and ran == 0
+
+
+# --- found by the fuzzer (benchmarks/fuzz_content.py) --------------------------------------------
+
+@pytest.mark.parametrize("markdown", ['<a href="jav&#x10;ascript:x">y</a>', "<p>a&#x1;b&#x7f;c</p>",
+                                      '<img src="x" alt="&#x0b;&#x1f;">'])
+def test_character_references_to_control_characters_do_not_reach_the_page(markdown: str) -> None:
+    """nh3 decodes references; a raw U+0010 is invalid HTML and breaks XML feeds."""
+    html = render(markdown + "\n", html=True)
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", html), repr(html)
