@@ -111,7 +111,8 @@ class Target:
             raise RuntimeError("the planted bug")
         path = self.sites[variant] / "content" / "fuzz.md"
         path.write_bytes(text)
-        lines = text.count(b"\n") + 1
+        # Lines as sitegen (and editors) count them: a lone CR ends a line too.
+        lines = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
         # Reading alone first: most inputs stop there, and it needs no config load per input.
         if variant not in self.configs:
             self.configs[variant] = load_config(self.sites[variant])

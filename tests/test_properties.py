@@ -319,7 +319,8 @@ def test_any_article_file_reads_or_gives_one_located_problem(text: str) -> None:
             problem = exc.problem
             assert problem.file == "content/story.md"
             assert "\n" not in problem.message and problem.message.strip()
-            assert problem.line is None or 1 <= problem.line <= text.count("\n") + 1
+            lines = text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+            assert problem.line is None or 1 <= problem.line <= lines
             return
         assert SLUG.fullmatch(source.slug)
         assert source.title.strip() and "\n" not in source.title
@@ -406,7 +407,8 @@ def test_any_config_file_loads_or_gives_located_problems(text: str) -> None:
             assert problems
             for problem in problems:
                 assert problem.file == "sitegen.toml" and "\n" not in problem.message
-                assert problem.line is None or 1 <= problem.line <= text.count("\n") + 1
+                lines = text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+            assert problem.line is None or 1 <= problem.line <= lines
             return
         assert config.per_page >= 1 and config.title.strip()
         assert config.base_url.startswith(("http://", "https://"))
