@@ -1,7 +1,7 @@
 """Faults during a build: SIGKILL at any point, a full disk, an unwritable output, two builds
-at once. Each runs the real `python -m sitegen build` in a child process and proves by the
-hash of every file that the previous output is either intact or fully replaced, never a
-mix, and that the next build is correct.
+at once. Each runs a real build (the command line's own entry point, or `python -m sitegen
+build`) in a child process and proves by the hash of every file that the previous output is
+either intact or fully replaced, never a mix, and that the next build is correct.
 
 Where the kill falls: the build runs in a forked child (ForkedBuild) that counts its own
 file system changes through Python's audit hooks (every open for writing, mkdir, rename,
