@@ -403,3 +403,21 @@ def test_line_numbers_count_only_newlines_not_unicode_line_separators(tmp_path: 
     problem = only_problem(tmp_path, 'title = "News\u2028Desk"\ndescription = "a\u2029b"\n'
                                      "per_page = 0\n")
     assert problem.line == 3 and "per_page must be at least 1" in problem.message
+
+
+@pytest.mark.parametrize(("toml", "shown"), [
+    ('base_url = "\\r\\n"\n', r"base_url '\r\n' must be an absolute"),
+    ('"per\\npage" = 3\n', r"unknown key 'per\npage'"),
+    ('theme = "a\\u2028b"\n', r"theme 'a\u2028b' not found"),
+])
+def test_values_quoted_in_a_problem_keep_it_on_one_line(tmp_path: Path, toml: str,
+                                                        shown: str) -> None:
+    """Found by the property tests: a value with a line break split the message in two."""
+    write_config(tmp_path, toml)
+    with pytest.raises((BuildError, SiteError)) as info:
+        from sitegen.theme import Theme
+        Theme(load_config(tmp_path))
+    problems = info.value.problems if isinstance(info.value, BuildError) else [info.value.problem]
+    text = "\n".join(str(p) for p in problems)
+    assert len(text.splitlines()) == len(problems) == 1, text
+    assert shown in text, text

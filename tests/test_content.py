@@ -587,3 +587,11 @@ def test_image_with_another_scheme_is_refused(site: Config, written: str) -> Non
     problem = read_error(site, "a.md", article(f'image: "{written}"\n'))
     assert problem.line == 5
     assert "'image' must be a web address (https://...) or a path on the site" in problem.message
+
+
+def test_a_file_name_with_a_newline_is_shown_escaped_on_one_line(site: Config) -> None:
+    path = write(site, "bad\nname.md", "no front matter\n")
+    with pytest.raises(SiteError) as info:
+        read_source(path, site)
+    assert str(info.value.problem).startswith("content/bad\\nname.md:1: no front matter")
+    assert "\n" not in str(info.value.problem)
