@@ -217,6 +217,13 @@ def _check_values(config: Config, text: str) -> list[Problem]:
     def bad(key: str, message: str) -> None:
         problems.append(Problem(CONFIG_NAME, message, _find_line(text, key)))
 
+    if not config.title.strip():
+        bad("title", "title must not be empty: it names the site on every page and in its feeds")
+    for key, value in _texts(config):
+        control = _CONTROL.search(value)
+        if control:
+            bad(key, f"'{key}' holds the control character U+{ord(control.group()):04X}, which "
+                     "pages and feeds cannot carry; remove it")
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -249,6 +256,20 @@ def _check_values(config: Config, text: str) -> list[Problem]:
             bad("menu", f"menu url '{item.url}' must be a site path like '/tags/reviews/' or an "
                         "absolute http(s) URL")
     return problems
+
+
+# Characters HTML and XML forbid (tab and newlines are fine).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _texts(config: Config) -> list[tuple[str, str]]:
+    """Every text setting that reaches pages or feeds, by its key."""
+    texts = [(f.name, getattr(config, f.name)) for f in dataclasses.fields(config)
+             if isinstance(getattr(config, f.name), str) and f.name not in _NOT_FROM_FILE]
+    for name, author in config.authors.items():
+        texts += [(f'authors."{name}".{f.name}', getattr(author, f.name))
+                  for f in dataclasses.fields(author)]
+    return texts
 
 
 def _check_permalink(pattern: str, text: str) -> list[Problem]:
@@ -290,7 +311,9 @@ def _find_line(text: str, name: str) -> int | None:
     assignment = re.compile(rf'^[ \t]*(?:"{re.escape(key)}"|{re.escape(key)})[ \t]*=')
     current: list[str] = []
     anywhere = None
-    for number, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: splitlines() would also break at U+2028 or U+0085 inside a
+    # string value, and every later line number would be off.
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
         header = _HEADER.match(line)
         if header:
             current = [p.strip().strip('"') for p in _DOTTED.findall(header.group(1))]

@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -28,7 +29,7 @@ MAX_YAML_DEPTH = 50
 
 # Control characters (pasted from other tools, or written as YAML escapes) that HTML and XML
 # forbid; they become spaces in every value and in the body.
-_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # NUL too: YAML's "\0"
 
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
               "updated", "image", "image_alt", "description", "aliases", "expires")
@@ -37,6 +38,11 @@ KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug
 # reports when it looks like a typo).
 LOCATED_KEYS = ("title", "slug", "date", "author", "tags", "summary", "image", "image_alt",
                 "aliases")
+
+# Characters a URL may hold as they are (RFC 3986's, less the IPv6 brackets, and "%" before
+# two hex digits, so an already encoded URL stays as it is); anything else is percent-encoded.
+_URL_SAFE = ":/?#@!$&'()*+,;=-._~%"
+_STRAY_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
 
@@ -212,6 +218,23 @@ class _Fields:
         hint = f"; '{near[0]}' is there, did you mean '{key}'?" if near else ""
         return SiteError(self.rel, f"missing '{key}' in front matter{hint}", self.fm_start)
 
+    def url(self, key: str) -> str | None:
+        """A link to a file (the lead image): a web address or a path on the site. Spaces and
+        other characters a URL cannot hold are percent-encoded ("lead photo.jpg" works);
+        javascript:, data: and other schemes are refused."""
+        text = self.text(key)
+        if text is None:
+            return None
+        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", text)
+        if scheme and scheme.group(1).lower() not in ("http", "https"):
+            raise self.error(key, f"'{key}' must be a web address (https://...) or a path on the "
+                                  f"site such as /img/photo.jpg, not a {scheme.group(1)}: link")
+        if not (text.startswith("/") and not text.startswith("//")
+                or re.match(r"https?://[^/\s]", text)):
+            raise self.error(key, f"'{key}' {text!r} must be a path on the site, like "
+                                  "/images/photo.jpg, or an http(s) URL")
+        return quote(_STRAY_PERCENT.sub("%25", text), safe=_URL_SAFE)
+
     def flag(self, key: str) -> bool:
         value = self.data.get(key, False)
         if value is None:
@@ -322,11 +345,6 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
             raise f.error("tags", f"tag {tag!r} gives an empty URL slug; use letters or digits")
     date_ = f.when("date", tz, required=True)
     assert date_ is not None
-    image = f.text("image")
-    if image and not (image.startswith("/") and not image.startswith("//")
-                      or re.match(r"https?://[^/\s]", image)):
-        raise f.error("image", f"'image' {image!r} must be a path on the site, like "
-                               "/images/photo.jpg, or an http(s) URL")
     expires = f.when("expires", tz)
     if expires is not None and expires <= date_:
         raise f.error("expires", f"'expires' ({expires:%Y-%m-%d %H:%M}) is not after 'date' "
@@ -336,7 +354,7 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         path=path, rel_path=rel, title=title, date=date_, updated=f.when("updated", tz),
         expires=expires, author=author, author_role=f.text("author_role"), tags=tags,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
-        draft=f.flag("draft"), image=image, image_alt=f.text("image_alt"),
+        draft=f.flag("draft"), image=f.url("image"), image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
         line_of={k: f.line(k) for k in (*LOCATED_KEYS, *extra) if k in f.data},
         aliases=f.aliases(),

@@ -2,7 +2,8 @@
 
 One `MarkdownRenderer` per build (it holds a configured markdown-it instance). Each article is
 parsed once and its tokens rendered twice: as written for the page, and with every URL made
-absolute for feeds, where relative links would point nowhere.
+absolute for feeds, where relative links would point nowhere. With raw HTML allowed the
+result passes through `sanitize.sanitize_html`, so no author's markup can run script.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pygments.util import ClassNotFound
 
 from sitegen.config import MarkdownConfig
 from sitegen.embeds import embeds_plugin
+from sitegen.sanitize import sanitize_html
 from sitegen.slugs import slugify
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
@@ -155,6 +157,7 @@ class MarkdownRenderer:
         """`image_size` gives the width and height of a local image by its URL, if known."""
         self._base_path = base_path
         self._image_size = image_size
+        self._raw_html = options.html  # authors' own HTML passes, so it must be sanitized
         md = MarkdownIt("commonmark", {"html": options.html, "typographer": options.typographer,
                                        "linkify": options.linkify, "xhtmlOut": False})
         md.enable(["table", "strikethrough"])
@@ -169,6 +172,7 @@ class MarkdownRenderer:
             md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_anchor_slug)
         if options.highlight:
             md.options["highlight"] = _highlight
+        md.core.ruler.push("alignment_classes", _alignment_classes)
         md.validateLink = is_safe_url  # type: ignore[method-assign]
         for rule, attr in (("link_open", "href"), ("image", "src")):
             md.add_render_rule(rule, _url_rule(md.renderer, rule, attr, self._image_size))
@@ -196,6 +200,9 @@ class MarkdownRenderer:
         else:
             summary = self._first_paragraph(tokens, env)
         words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
+        if self._raw_html:
+            html, summary = sanitize_html(html), sanitize_html(summary)
+            feed_body = sanitize_html(feed_body) if feed_body is not None else None
         return RenderedBody(html, summary, words, _headings(tokens), page_url, images, embeds,
                             feed_body)
 
@@ -224,7 +231,8 @@ class MarkdownRenderer:
         return found
 
     def render_inline(self, text: str) -> Markup:
-        return Markup(self._md.renderInline(text))
+        html = self._md.renderInline(text)
+        return Markup(sanitize_html(html) if self._raw_html else html)
 
     def _first_paragraph(self, tokens: Sequence[Token], env: EnvType) -> str:
         start = next((i for i, t in enumerate(tokens)
@@ -282,6 +290,19 @@ def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
     return out
 
 
+def _alignment_classes(state: Any) -> None:
+    """Table column alignment as a class (align-left, align-center, align-right), not an inline
+    style: a Content-Security-Policy without 'unsafe-inline' (netlify.toml's) drops inline
+    styles, and the numbers in a ratings table would lose their alignment."""
+    for token in state.tokens:
+        if token.type == "inline" or token.type not in ("th_open", "td_open"):
+            continue
+        style = str(token.attrGet("style") or "")
+        if style.startswith("text-align:"):
+            del token.attrs["style"]
+            token.attrSet("class", f"align-{style.removeprefix('text-align:')}")
+
+
 def _url_rule(renderer: RendererHTML, name: str, attr: str,
               image_size: Callable[[str], tuple[int, int] | None] | None = None
               ) -> Callable[..., str]:
@@ -295,6 +316,8 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str,
         token = tokens[idx]
         original = token.attrGet(attr)
         if name == "image":
+            if not str(original or "").strip():  # ![alt]() : an <img src=""> is invalid HTML
+                return str(escape(token.content))
             token.attrSet("loading", "lazy")
             token.attrSet("decoding", "async")
             size = image_size(original) if image_size and isinstance(original, str) else None

@@ -7,7 +7,9 @@ Promises kept here, and nowhere else:
   folder or the file system root, nor reached through a symbolic link;
 - a failed build leaves the previous output byte for byte as it was: the new site is written
   into a staging folder and exchanged with the old one in one atomic rename;
-- two builds of one output at once are refused with a clear message (a lock file).
+- two builds of one output at once are refused with a clear message (a lock file);
+- a write that fails (a full disk, a read-only or unwritable folder) is an OutputError that
+  says what happened and what to do, and leaves the previous output as it was.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sitegen.errors import OutputError
 
@@ -37,10 +40,18 @@ class Staging:
         self._made: set[Path] = set()
 
     def write(self, rel: str, data: bytes) -> None:
-        self._target(rel).write_bytes(data)
+        target = self._target(rel)
+        try:
+            target.write_bytes(data)
+        except OSError as exc:
+            raise OutputError(write_failure(exc, target)) from exc
 
     def copy(self, rel: str, source: Path) -> None:
-        shutil.copyfile(source, self._target(rel))
+        target = self._target(rel)
+        try:
+            shutil.copyfile(source, target)
+        except OSError as exc:
+            raise OutputError(write_failure(exc, target)) from exc
 
     def link(self, rel: str, existing: Path) -> None:
         """Reuse a file of the previous site as it is (a hard link: not rewritten)."""
@@ -57,7 +68,10 @@ class Staging:
             raise OutputError(f"refusing to write {rel!r}: it is outside the output folder")
         target = self.path.joinpath(*parts)
         if target.parent not in self._made:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(write_failure(exc, target)) from exc
             self._made.add(target.parent)
         return target
 
@@ -85,7 +99,51 @@ def check_output_dir(output: Path, site_dir: Path) -> Path:
         raise OutputError(f"{output} exists and is not a folder")
     if resolved.is_dir():
         _check_owned(resolved)
+    _check_writable(resolved)
     return resolved
+
+
+_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space and build again",
+    errno.EDQUOT: "your disk quota is used up: free some space and build again",
+    errno.EFBIG: "a file is larger than this system lets sitegen write (see ulimit -f)",
+    errno.EROFS: "the file system is mounted read-only",
+    errno.EACCES: "no permission to write there: check the folder's owner and permissions, or "
+                  "choose another output folder with -o",
+    errno.EPERM: "the system does not allow the change: check the folder's owner and "
+                 "attributes, or choose another output folder with -o",
+    errno.EBUSY: "the output folder is in use or is a mount point; sitegen replaces the output "
+                 "folder whole, so choose a folder inside the mount with -o",
+}
+
+
+def write_failure(exc: OSError, where: Path) -> str:
+    """One line on a failed write: what failed, where, why, and what to do."""
+    reason = exc.strerror or str(exc)
+    advice = _ADVICE.get(exc.errno or 0)
+    path = exc.filename or where
+    return (f"could not write the new site ({reason}: {path}){'; ' + advice if advice else ''}. "
+            "Nothing was replaced; the previous output is unchanged")
+
+
+def _check_writable(output: Path) -> None:
+    """Fail before the build, not halfway through writing, where the output cannot be replaced:
+    the staging folder is made beside it, and the old site's folders are emptied after the swap."""
+    existing = next(p for p in (output, *output.parents) if p.exists())
+    folders = [existing.parent if existing == output else existing]
+    if existing == output:
+        folders += [output, *(p for p in output.rglob("*") if p.is_dir() and not p.is_symlink())]
+    for folder in folders:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            error = errno.EROFS if _read_only(folder) else errno.EACCES
+            raise OutputError(write_failure(OSError(error, os.strerror(error), str(folder)), output))
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _check_owned(folder: Path) -> None:
@@ -121,18 +179,29 @@ def _check_owned(folder: Path) -> None:
 @contextmanager
 def replacing(output: Path) -> Iterator[Staging]:
     """Yield a staging folder; on normal exit it replaces `output`, on error it is discarded."""
-    output.parent.mkdir(parents=True, exist_ok=True)
+    _writing(output, lambda: output.parent.mkdir(parents=True, exist_ok=True))
     with _lock(output):
         _remove_stale_staging(output)
         staging = Staging(output.parent / f".{output.name}.sitegen-new-{os.getpid()}")
-        staging.path.mkdir()
         try:
+            _writing(output, staging.path.mkdir)
             yield staging
-            _write_manifest(staging)
-            _swap(staging.path, output)
+            _writing(output, _write_manifest, staging)
+            if output.is_dir():  # checked before the build too; files may have come since
+                _check_owned(output)
+            _writing(output, _swap, staging.path, output)
         finally:
-            if staging.path.exists():
-                shutil.rmtree(staging.path)
+            # After the swap this is the previous site; a folder that cannot be removed now
+            # carries our name pattern and goes with the next build.
+            shutil.rmtree(staging.path, ignore_errors=True)
+
+
+def _writing(output: Path, step: Callable[..., None], *args: Any) -> None:
+    """Run one step of replacing the output; a failure becomes a clear OutputError."""
+    try:
+        step(*args)
+    except OSError as exc:
+        raise OutputError(write_failure(exc, output)) from exc
 
 
 def _write_manifest(staging: Staging) -> None:
@@ -146,12 +215,11 @@ def _swap(new: Path, output: Path) -> None:
         os.rename(new, output)
         return
     if _exchange(new, output):
-        shutil.rmtree(new)  # now the previous site, all of it sitegen's (checked before)
-        return
+        return  # `new` now holds the previous site, all of it sitegen's (checked before)
     old = output.parent / f".{output.name}.sitegen-old-{os.getpid()}"
     os.rename(output, old)
     os.rename(new, output)
-    shutil.rmtree(old)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -176,7 +244,11 @@ def _exchange(a: Path, b: Path) -> bool:
 @contextmanager
 def _lock(output: Path) -> Iterator[None]:
     path = output.parent / f".{output.name}.sitegen-lock"
-    with open(path, "w") as handle:
+    try:
+        handle = open(path, "a")  # noqa: SIM115 (closed below; "a": never truncates)
+    except OSError as exc:
+        raise OutputError(write_failure(exc, output)) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -199,4 +271,4 @@ def _remove_stale_staging(output: Path) -> None:
     for pattern in (f".{output.name}.sitegen-new-*", f".{output.name}.sitegen-old-*"):
         for stale in output.parent.glob(pattern):
             if stale.is_dir() and not stale.is_symlink():
-                shutil.rmtree(stale)
+                shutil.rmtree(stale, ignore_errors=True)

@@ -358,3 +358,78 @@ def test_empty_existing_folder_is_accepted(good: Good, capsys: pytest.CaptureFix
     code, _, err = run(capsys, "build", "-s", str(good.site), "-o", str(empty))
     assert code == 0, err
     assert file_hashes(empty) == good.hashes  # the same site, built the same way
+
+
+# --- the output guard, every spelling: refuses, and a hash of the whole tree proves nothing
+# --- was deleted or created ---------------------------------------------------------------------
+
+def _guard_tree(root: Path) -> tuple[Path, Path]:
+    """A site with sources of every kind, a home folder, sitegen's own output, and links."""
+    site = write_site(root / "site", GOOD_ARTICLES)
+    for folder, name, text in (("templates", "article.html", "mine\n"), ("static", "logo.svg", "mine\n"),
+                               ("themes/mine/templates", "base.html", "mine\n"),
+                               ("data", "shows.toml", 'mine = "yes"\n')):  # data/ is read: valid TOML
+        (site / folder).mkdir(parents=True, exist_ok=True)
+        (site / folder / name).write_text(text, encoding="utf-8")
+    home = root / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("secret\n", encoding="utf-8")
+    (home / "notes.txt").write_text("keep\n", encoding="utf-8")
+    assert main(["build", "-s", str(site), "-o", str(root / "out")]) == 0
+    deploy = root / "deploy"  # a gh-pages style folder: sitegen's files plus a .git
+    assert main(["build", "-s", str(site), "-o", str(deploy)]) == 0
+    (deploy / ".git").mkdir()
+    (deploy / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n", encoding="utf-8")
+    linked = root / "linked"  # sitegen's output, holding a link to the home folder
+    assert main(["build", "-s", str(site), "-o", str(linked)]) == 0
+    (linked / "home-link").symlink_to(home, target_is_directory=True)
+    (root / "to-content").symlink_to(site / "content", target_is_directory=True)
+    (root / "to-home").symlink_to(home, target_is_directory=True)
+    (root / "to-out").symlink_to(root / "out", target_is_directory=True)
+    (root / "to-root").symlink_to(root, target_is_directory=True)
+    return site, home
+
+
+GUARD_CASES = {
+    "dot": (".", "it holds the site itself"),
+    "dot-slash": ("./", "it holds the site itself"),
+    "content-dot-dot": ("content/..", "it holds the site itself"),
+    "dot-dot": ("..", "it holds the site itself"),
+    "dot-dot-twice": ("../..", "it holds the site itself"),
+    "site-by-way-of-parent": ("../site", "it holds the site itself"),
+    "content": ("content", "inside the site's content/ folder"),
+    "content-slash": ("content/", "inside the site's content/ folder"),
+    "inside-content": ("content/../content/public", "inside the site's content/ folder"),
+    "static": ("static", "inside the site's static/ folder"),
+    "themes": ("themes/mine", "inside the site's themes/ folder"),
+    "data": ("data", "inside the site's data/ folder"),
+    "home": ("HOME", "it is the home folder"),
+    "home-spelled-oddly": ("HOME/../home/", "it is the home folder"),
+    "root": ("/", "file system root"),
+    "foreign-hidden-git": ("ROOT/deploy", "holds files sitegen did not write (.git/HEAD)"),
+    "link-inside-output": ("ROOT/linked", "holds files sitegen did not write (home-link)"),
+    "symlink-to-content": ("ROOT/to-content", "symbolic link"),
+    "symlink-to-home": ("ROOT/to-home", "symbolic link"),
+    "symlink-to-own-output": ("ROOT/to-out", "symbolic link"),
+    "under-a-symlink": ("ROOT/to-root/out", "symbolic link"),
+}
+
+
+@pytest.mark.parametrize("name", list(GUARD_CASES))
+def test_output_guard_refuses_and_the_whole_tree_is_unchanged(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        name: str) -> None:
+    site, home = _guard_tree(tmp_path)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(site)
+    output, phrase = GUARD_CASES[name]
+    output = output.replace("HOME", str(home)).replace("ROOT", str(tmp_path))
+    before = file_hashes(tmp_path, dirs=True)
+    capsys.readouterr()
+    code, stdout, err = run(capsys, "build", "-s", ".", "-o", output)
+    assert code == 1, err
+    assert phrase in err, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")  # one clear line
+    assert "Traceback" not in err and "Built" not in stdout
+    assert file_hashes(tmp_path, dirs=True) == before  # nothing deleted, nothing created
+    assert not list(Path("/").glob(".sitegen-*")) and not list(Path("/").glob("..sitegen-*"))

@@ -401,3 +401,45 @@ def test_bad_seo_and_search_values_name_the_key_and_line(tmp_path: Path, text: s
                                                          key: str) -> None:
     problem = only_problem(tmp_path, text)
     assert key in problem.message and problem.line == 2
+# --- found by the property tests (tests/test_properties.py) ---------------------------------
+
+def test_empty_site_title_is_an_error_not_a_crash_in_the_feeds(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, 'base_url = "https://x.example.com"\ntitle = "  "\n')
+    assert problem.line == 2 and "title must not be empty" in problem.message
+
+
+@pytest.mark.parametrize("key", ["title", "description", "default_author"])
+def test_control_characters_in_text_settings_are_errors(tmp_path: Path, key: str) -> None:
+    problem = only_problem(tmp_path, f'{key} = "News\\u0001Desk"\n')
+    assert problem.line == 1
+    assert f"'{key}' holds the control character U+0001" in problem.message
+
+
+def test_control_characters_in_an_authors_bio_are_errors(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, '[authors."Ann"]\nbio = "Writes\\u009b"\n')
+    assert problem.line == 2 and "'authors.\"Ann\".bio' holds the control character U+009B" \
+        in problem.message
+
+
+def test_line_numbers_count_only_newlines_not_unicode_line_separators(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, 'title = "News\u2028Desk"\ndescription = "a\u2029b"\n'
+                                     "per_page = 0\n")
+    assert problem.line == 3 and "per_page must be at least 1" in problem.message
+
+
+@pytest.mark.parametrize(("toml", "shown"), [
+    ('base_url = "\\r\\n"\n', r"base_url '\r\n' must be an absolute"),
+    ('"per\\npage" = 3\n', r"unknown key 'per\npage'"),
+    ('theme = "a\\u2028b"\n', r"theme 'a\u2028b' not found"),
+])
+def test_values_quoted_in_a_problem_keep_it_on_one_line(tmp_path: Path, toml: str,
+                                                        shown: str) -> None:
+    """Found by the property tests: a value with a line break split the message in two."""
+    write_config(tmp_path, toml)
+    with pytest.raises((BuildError, SiteError)) as info:
+        from sitegen.theme import Theme
+        Theme(load_config(tmp_path))
+    problems = info.value.problems if isinstance(info.value, BuildError) else [info.value.problem]
+    text = "\n".join(str(p) for p in problems)
+    assert len(text.splitlines()) == len(problems) == 1, text
+    assert shown in text, text

@@ -583,3 +583,37 @@ def test_expires_is_read_in_the_site_timezone(site: Config) -> None:
     assert expires is not None and expires.tzinfo is not None
     assert (expires.day, expires.hour) == (9, 18) and expires.utcoffset() == site.tz.utcoffset(
         expires.replace(tzinfo=None))
+# --- found by the property tests (tests/test_properties.py) ---------------------------------
+
+def test_nul_written_as_a_yaml_escape_becomes_a_space(site: Config) -> None:
+    source = read_source(write(site, "a.md", article('summary: "Stop\\0here"\n',
+                                                     title='"Nul\\0Title"')), site)
+    assert source.title == "Nul Title" and source.summary == "Stop here"
+
+
+@pytest.mark.parametrize(("written", "url"), [
+    ("/img/lead photo.jpg", "/img/lead%20photo.jpg"),
+    ("https://cdn.example.com/a%20b.jpg?w=800&h=600", "https://cdn.example.com/a%20b.jpg?w=800&h=600"),
+    ("/img/Zoë {2}.jpg", "/img/Zo%C3%AB%20%7B2%7D.jpg"),
+    ("/50%off.jpg", "/50%25off.jpg"),
+    ("/img\\\\lead.jpg", "/img%5Clead.jpg"),
+])
+def test_image_becomes_a_valid_url(site: Config, written: str, url: str) -> None:
+    source = read_source(write(site, "a.md", article(f'image: "{written}"\n')), site)
+    assert source.image == url
+
+
+@pytest.mark.parametrize("written", ["javascript:alert(1)", "JavaScript:x", "data:image/png;base64,xx",
+                                     "file:///etc/passwd", "vbscript:x"])
+def test_image_with_another_scheme_is_refused(site: Config, written: str) -> None:
+    problem = read_error(site, "a.md", article(f'image: "{written}"\n'))
+    assert problem.line == 5
+    assert "'image' must be a web address (https://...) or a path on the site" in problem.message
+
+
+def test_a_file_name_with_a_newline_is_shown_escaped_on_one_line(site: Config) -> None:
+    path = write(site, "bad\nname.md", "no front matter\n")
+    with pytest.raises(SiteError) as info:
+        read_source(path, site)
+    assert str(info.value.problem).startswith("content/bad\\nname.md:1: no front matter")
+    assert "\n" not in str(info.value.problem)

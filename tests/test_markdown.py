@@ -83,7 +83,8 @@ def test_tables_render_with_alignment() -> None:
     html = str(render("| a | b |\n|:--|--:|\n| 1 | 2 |\n").html)
     tags = [t for t, _ in parse_tags(html)]
     assert tags.count("table") == 1 and tags.count("th") == 2 and tags.count("td") == 2
-    assert 'style="text-align:right"' in html
+    assert '<th class="align-right">b</th>' in html and '<td class="align-left">1</td>' in html
+    assert "style=" not in html  # netlify.toml's CSP allows no inline styles
 
 
 def test_strikethrough_uses_s_element() -> None:
@@ -383,3 +384,13 @@ def test_links_already_under_the_base_path_are_left_alone() -> None:
     renderer = MarkdownRenderer(MarkdownConfig(), "/news")
     body = renderer.render("[a](/news/2016/01/x/) [b](/newsroom/)", "https://example.com/news/a/")
     assert url_attributes(str(body.html)) == ["/news/2016/01/x/", "/news/newsroom/"]
+
+
+# --- found by the property tests (tests/test_properties.py) ---------------------------------
+
+@pytest.mark.parametrize("markdown", ["![A still]()", "![A still](<>)", "![A still]( )"])
+def test_image_without_a_source_becomes_its_alt_text(markdown: str) -> None:
+    """An <img src=""> is invalid HTML5 (and requests the page itself again)."""
+    html = str(render(f"Before {markdown} after.\n").html)
+    assert parse_tags(html) == [("p", {})]
+    assert "Before A still after." in html

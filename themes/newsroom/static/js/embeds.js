@@ -8,10 +8,14 @@
     if (!player || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) {
       return;
     }
+    var src = player.getAttribute("data-embed-src") || "";
+    if (!/^https:\/\/(www\.youtube-nocookie\.com\/embed\/|player\.vimeo\.com\/video\/)/.test(src)) {
+      return;  // not a player sitegen made: follow the link instead
+    }
     event.preventDefault();
     var frame = document.createElement("iframe");
     frame.className = "embed-frame";
-    frame.src = player.getAttribute("data-embed-src");
+    frame.src = src;
     frame.title = player.getAttribute("data-embed-title") || "Video";
     frame.allow = "autoplay; encrypted-media; picture-in-picture; fullscreen";
     frame.allowFullscreen = true;
