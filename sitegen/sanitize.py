@@ -48,15 +48,31 @@ ATTRIBUTES: dict[str, set[str]] = {
     "details": {"open"},
 }
 
-def _only_https_frames(tag: str, attribute: str, value: str) -> str | None:
-    """An embedded frame loads only over https (a relative or http frame is dropped)."""
+# Attributes a browser treats as URLs. nh3 checks the schemes of href and src, but not of
+# `cite` (<blockquote cite="javascript:...">), so every one is checked here as well.
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def _scheme(url: str) -> str:
+    """The scheme a browser reads: C0 controls and spaces trimmed, tabs and newlines dropped
+    anywhere (WHATWG URL parsing); "" for a relative URL."""
+    cleaned = re.sub(r"[\t\n\r]", "", url.strip("".join(chr(c) for c in range(0x21))))
+    match = _SCHEME.match(cleaned)
+    return match.group(1).lower() if match else ""
+
+
+def _safe_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Drop a URL attribute with a scheme outside URL_SCHEMES, and a frame not over https."""
+    if attribute in _URL_ATTRIBUTES and _scheme(value) not in ("", *URL_SCHEMES):
+        return None
     if tag == "iframe" and attribute == "src" and not value.strip().lower().startswith("https://"):
         return None
     return value
 
 
 _CLEANER = nh3.Cleaner(tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
-                       attribute_filter=_only_https_frames, link_rel=None, strip_comments=True)
+                       attribute_filter=_safe_attribute, link_rel=None, strip_comments=True)
 
 
 # Control characters HTML and XML forbid: the sanitizer decodes character references, so an

@@ -39,6 +39,8 @@ MARKDOWN_ATTRIBUTES = {"href", "src", "alt", "title", "class", "id", "loading"}
 
 XSS_VECTORS = [
     "<script>alert(1)</script>",
+    '<blockquote cite="javascript:alert(1)">Quoted</blockquote>',  # found by the property test
+    '<q cite=" JaVa&#x09;script:alert(1)">Quoted</q>',
     "<SCRIPT SRC=//evil.invalid/x.js></SCRIPT>",
     '<img src=x onerror="alert(1)">',
     "<img src=x OnErRoR=alert(1)>",
