@@ -77,6 +77,7 @@ class Prepared:
     theme: Theme
     plan: Plan
     search: bool = False  # the build adds a Pagefind index once the pages are written
+    now: datetime | None = None  # the moment the build was planned for (scheduling, feeds)
 
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
@@ -121,7 +122,7 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     plan = make_plan(site, config, theme.static_files, now, search=searchable,
                      next_due=selection.next_due, next_expiry=selection.next_expiry)
     return Prepared(config, selection, site, [*site_warnings, *warnings], theme, plan,
-                    searchable)
+                    searchable, now)
 
 
 def _read(config: Config, cache: BuildCache, workers: int,

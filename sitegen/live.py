@@ -1,17 +1,24 @@
 """Incremental rebuilds for the dev server: keep a folder equal to what a full build writes.
 
 Each output is a pure function of its job (template name plus the plain data it gets, or the
-feed's articles, or a static file) and the theme. So a rebuild plans the whole site again
-(cheap: sources and rendered bodies come from the cache) and re-renders only the jobs that
-differ from last time, compared by fingerprint (a digest of the job's data in which a tag or
-article shared by many pages is digested once, so comparing stays linear in the site's size;
-a static file is compared by its job, as its content changes re-render everything anyway).
-That catches every dependency (an article's page,
-the lists and feeds that show it, its neighbours' previous/next links, related articles, the
-sitemap) without a hand-kept dependency graph, and the result is byte-identical to a full
-build. A template, static file or configuration change re-renders everything.
+feed's articles, or a static file) and the theme. Two paths keep the folder current:
 
-A failed rebuild writes nothing, so the last good site stays served.
+- The full path plans the whole site again (sources and rendered bodies come from the cache)
+  and re-renders only the jobs that differ from last time, compared by fingerprint (a digest
+  of the job's data in which a tag or article shared by many pages is digested once, so it
+  stays linear in the site's size; a static file by its job, as a change to one re-renders
+  everything). That catches every dependency (an article's page, the lists and feeds that
+  show it, neighbours' previous/next links, related articles, the sitemap) without a
+  hand-kept dependency graph. A template, static file or configuration change re-renders
+  everything.
+- The quick path, for the commonest save: only the bodies of published articles changed
+  (front matter as it was, so no URL, title, date, tag, order or list changes). The new
+  bodies are rendered, the new Articles take the old ones' places in the last plan's jobs
+  (found through an index of which jobs hold which article), and only those jobs are
+  rendered: the article's page first, then (after `publish`) the lists and feeds.
+
+Both give byte-identical results to a full build (tests/test_live.py checks each against
+one). A failed rebuild writes nothing, so the last good site stays served.
 """
 
 from __future__ import annotations
@@ -19,15 +26,30 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from sitegen import search
-from sitegen.build import BuildOptions, BuildReport, Prepared, prepare, render_job, report
+from sitegen.build import (
+    BuildOptions,
+    BuildReport,
+    Prepared,
+    prepare,
+    render_bodies,
+    render_job,
+    report,
+)
 from sitegen.cache import BuildCache
+from sitegen.content import read_source
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.fingerprint import Fingerprints
-from sitegen.plan import CopyJob, Job
+from sitegen.images import LocalImages
+from sitegen.model import Article, Source
+from sitegen.plan import CopyJob, Job, PageJob, with_articles
+from sitegen.site import with_body
+from sitegen.swap import holders
 from sitegen.theme import Theme
 
 
@@ -42,6 +64,31 @@ class Outcome:
     seconds: float = 0.0
     report: BuildReport | None = None
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    quick: bool = False  # only article bodies changed, and only the jobs showing them ran
+
+
+@dataclass
+class Last:
+    """The last good build, as the quick path needs it. Its `prepared.site` is kept for URLs
+    and site info only: after a quick rebuild the current articles are in `articles` and in
+    the plan's jobs, not in the site's lists."""
+
+    prepared: Prepared
+    report: BuildReport
+    built_at: datetime
+    images: LocalImages
+    sources: dict[Path, Source]  # published sources by path
+    articles: dict[str, Article]  # the current article of each source path
+    holders: dict[int, list[int]]  # by an Article's id: the indices of the jobs that hold it
+
+    @classmethod
+    def of(cls, prepared: Prepared, report: BuildReport, built_at: datetime) -> Last:
+        site, config = prepared.site, prepared.config
+        return cls(prepared, report, built_at,
+                   LocalImages(prepared.theme.static_files, config.base_path, config.base_url),
+                   {s.path: s for s in prepared.selection.published},
+                   {a.source_path: a for a in (*site.articles, *site.unlisted)},
+                   holders(list(prepared.plan.jobs), Article))
 
 
 class LiveSite:
@@ -52,12 +99,23 @@ class LiveSite:
         self._jobs: dict[str, Job] = {}
         self._prints: dict[str, str] = {}  # the last good build's fingerprint of each page
         self._theme: Theme | None = None
+        self._last: Last | None = None  # what the quick path works from
         self.indexer = search.BackgroundIndexer(self.folder)
 
-    def rebuild(self, everything: bool = False) -> Outcome:
+    def rebuild(self, everything: bool = False, paths: Iterable[Path] = (),
+                publish: Callable[[frozenset[str]], None] | None = None) -> Outcome:
         """Bring the folder up to date. `everything`: templates, static files or the config
-        changed, so every page must be rendered again."""
+        changed, so every page must be rendered again. `paths`: the files that changed, if
+        known; when they are only the bodies of published articles, the quick path runs, and
+        calls `publish` once the articles' own pages are written, with the output paths it
+        is still to write (the pages and feeds that list them)."""
         started = time.perf_counter()
+        paths = frozenset(paths)
+        if paths and not everything and self._last is not None:
+            quick = self._quick(self._last, paths, started, publish)
+            if quick is not None:
+                return quick
+        self._last = None  # until this rebuild succeeds, the quick path has no footing
         everything = everything or self._theme is None
         try:
             prepared = prepare(self.options, self.cache, theme=None if everything else self._theme)
@@ -72,10 +130,85 @@ class LiveSite:
         self._search(prepared, written + removed)
         self._jobs, self._prints, self._theme = new_jobs, prints, prepared.theme
         seconds = time.perf_counter() - started
+        assert prepared.now is not None
+        self._last = Last.of(prepared, report(prepared, self.folder, seconds), prepared.now)
         failed = (self.indexer.problem,) if self.indexer.problem else ()
         return Outcome(True, written=written, removed=removed, seconds=seconds,
-                       report=report(prepared, self.folder, seconds),
-                       warnings=(*prepared.warnings, *failed))
+                       report=self._last.report, warnings=(*prepared.warnings, *failed))
+
+    def _quick(self, last: Last, paths: frozenset[Path], started: float,
+               publish: Callable[[frozenset[str]], None] | None) -> Outcome | None:
+        """Only article bodies changed: render the new bodies, put the new articles in the
+        last plan's jobs in place of the old, and render only the jobs that hold them. None
+        when the change is anything else, or fails: the full path then decides and reports."""
+        config = last.prepared.config
+        now = self.options.now or datetime.now(config.tz)
+        selection = last.prepared.selection
+        if any(t is not None and t <= now for t in (selection.next_due, selection.next_expiry)):
+            return None  # an article came due or expired: the lists change
+        pairs = []
+        for path in paths:
+            old = last.sources.get(path)
+            if old is None:
+                return None
+            try:
+                new = read_source(old.path, config)
+            except (SiteError, OSError):
+                return None
+            if replace(new, body=old.body) != old:
+                return None  # front matter changed: titles, dates, tags, lists may change
+            pairs.append((old, new))
+        try:
+            bodies = render_bodies(config, [new for _, new in pairs], last.images)
+        except BuildError:
+            return None
+        replacements: dict[int, Article] = {}
+        for old, new in pairs:
+            article = last.articles[old.rel_path]
+            updated = with_body(article, new, bodies[new.rel_path], config, last.prepared.site)
+            if updated.images != article.images:
+                return None  # the sitemap lists each article's images
+            replacements[id(article)] = updated
+        plan, changed = with_articles(last.prepared.plan, last.prepared.site, config,
+                                      last.prepared.theme.static_files, last.built_at,
+                                      replacements, last.holders)
+        # The edited articles' own pages first: that is what the author is looking at.
+        new_ids = {id(article) for article in replacements.values()}
+        first = [i for i in changed if isinstance(plan.jobs[i], PageJob)
+                 and id(plan.jobs[i].context.get("article")) in new_ids]
+        rest = [i for i in changed if i not in first]
+        try:
+            outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
+                       for i in first}
+        except SiteError:
+            return None
+        written = self._write(outputs)
+        if publish is not None:
+            publish(frozenset(plan.jobs[i].path for i in rest))
+        try:
+            outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
+                       for i in rest}
+        except SiteError as exc:  # a list page fails on the new text: the next rebuild is full
+            self._last, self._prints = None, {}
+            return Outcome(False, (exc.problem,), written=written,
+                           seconds=time.perf_counter() - started)
+        written = tuple(sorted((*written, *self._write(outputs))))
+        for index in changed:
+            job = plan.jobs[index]
+            self._jobs[job.path] = job
+            self._prints.pop(job.path, None)  # the next full rebuild renders it again
+        for old, new in pairs:
+            last.sources[old.path] = new
+        for key, article in replacements.items():
+            last.holders[id(article)] = last.holders.pop(key)
+            last.articles[article.source_path] = article
+        last.prepared = replace(last.prepared, plan=plan)
+        self._search(last.prepared, written)
+        seconds = time.perf_counter() - started
+        failed = (self.indexer.problem,) if self.indexer.problem else ()
+        return Outcome(True, written=written, seconds=seconds,
+                       report=replace(last.report, seconds=seconds),
+                       warnings=(*last.prepared.warnings, *failed), quick=True)
 
     def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> None:
         """Re-index the preview in the background when a page changed (or search was just

@@ -29,6 +29,7 @@ from sitegen.sitemap import (
     render_robots,
     render_sitemap,
 )
+from sitegen.swap import Swapper
 from sitegen.urls import UnsafePath, Urls
 
 SCHEDULE_FILE = "schedule.json"
@@ -137,6 +138,33 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     for rel, source in static.items():
         planner.add(CopyJob(rel, _rel_origin(source, config.site_dir), source))
     return planner.finish()
+
+
+def with_articles(plan: Plan, site: Site, config: Config, static_files: Mapping[str, Path],
+                  built_at: datetime, replacements: Mapping[int, Article],
+                  holders: Mapping[int, Sequence[int]]) -> tuple[Plan, tuple[int, ...]]:
+    """`plan` with articles replaced: `replacements` maps the id of an old Article to its new
+    version, `holders` an Article's id to the indices of the jobs that hold it. An article's
+    own page is planned again (its head tags and JSON-LD come from the article); in every
+    other job that holds it, the new article takes the old one's place. Returns the new plan
+    and the indices of the jobs that changed. For the dev server's quick path, where only
+    bodies changed: URLs, order and the site's lists are as before."""
+    planner = _Planner(site, config, built_at, LocalImages(static_files, config.base_path,
+                                                           config.base_url))
+    swapper = Swapper(replacements, opaque=(Article,))
+    jobs = list(plan.jobs)
+    changed = tuple(sorted({index for key in replacements for index in holders.get(key, ())}))
+    for index in changed:
+        job = jobs[index]
+        own = job.context.get("article") if isinstance(job, PageJob) else None
+        if own is not None and id(own) in replacements:
+            planner.jobs.clear()
+            planner.claimed.clear()
+            planner.article(replacements[id(own)])
+            (jobs[index],) = planner.jobs
+        else:
+            jobs[index] = swapper(job)
+    return Plan(tuple(jobs)), changed
 
 
 def render_schedule(next_due: datetime | None, next_expiry: datetime | None) -> bytes:

@@ -57,9 +57,10 @@ class Builder:
                 old.css_only and changes.css_only)
             self._cond.notify_all()
 
-    def build_now(self, everything: bool, css_only: bool = False) -> Outcome:
+    def build_now(self, everything: bool, css_only: bool = False,
+                  paths: frozenset[Path] = frozenset()) -> Outcome:
         self.state.start()
-        outcome = self.live.rebuild(everything)
+        outcome = self.live.rebuild(everything, paths, publish=self.state.publish)
         self.state.finish(outcome.problems, css_only=css_only)
         self._say(outcome)
         return outcome
@@ -73,7 +74,7 @@ class Builder:
                 changes, self._pending = self._pending, None
             assert changes is not None
             try:
-                self.build_now(changes.everything, changes.css_only)
+                self.build_now(changes.everything, changes.css_only, changes.paths)
             except Exception as exc:  # a bug in sitegen: report it, keep the preview alive
                 self.state.finish()
                 print(f"error: rebuild failed unexpectedly: {exc!r}", file=self.log, flush=True)

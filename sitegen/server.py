@@ -6,7 +6,9 @@
   get 403, so a web page elsewhere cannot read the preview by DNS rebinding.
 - No CORS headers are sent.
 - A page requested while a rebuild runs waits for it, so a browser never sees half a site
-  (the model is MkDocs' livereload: a build number behind a condition variable).
+  (the model is MkDocs' livereload: a build number behind a condition variable). A quick
+  rebuild of an edited article publishes its page first and the pages that list it right
+  after; until then those pages are `pending`, and a request for one waits.
 - Every HTML page gets a small script that long-polls `/__sitegen/wait` for a newer build,
   then reloads the page, swaps the stylesheets (a CSS-only change), or shows the build's
   errors in an overlay.
@@ -47,26 +49,50 @@ class BuildState:
     css_only: bool = False
     last_full: int = 0  # the newest build that was not CSS-only: tabs older than it reload
     problems: tuple[Problem, ...] = ()
+    pending: frozenset[str] = frozenset()  # output files a published build still rewrites
+    _published: bool = False  # the running build published its first files
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> None:
         with self._cond:
             self.building = True
+            self._published = False
+
+    def publish(self, pending: frozenset[str]) -> None:
+        """The rebuild's first files are written: tabs may reload now; requests for the
+        `pending` files (output paths) still wait for `finish`."""
+        with self._cond:
+            self._done(())
+            self.pending, self._published = pending, True
+            self._cond.notify_all()
 
     def finish(self, problems: tuple[Problem, ...] = (), css_only: bool = False) -> None:
         with self._cond:
-            self.building = False
-            self.number += 1
-            self.problems = problems
-            self.css_only = css_only and not problems
-            if not self.css_only:
-                self.last_full = self.number
+            if not (self._published and not problems):  # else the rest of a published build
+                self._done(problems, css_only)
+            self.pending, self._published = frozenset(), False
             self._cond.notify_all()
+
+    def _done(self, problems: tuple[Problem, ...], css_only: bool = False) -> None:
+        self.building = False
+        self.number += 1
+        self.problems = problems
+        self.css_only = css_only and not problems
+        if not self.css_only:
+            self.last_full = self.number
 
     def wait_idle(self, timeout: float = 60.0) -> None:
         """Block while a rebuild runs."""
         with self._cond:
             self._cond.wait_for(lambda: not self.building, timeout)
+
+    def wait_ready(self, url_path: str, timeout: float = 60.0) -> None:
+        """Block while a rebuild runs, or while the file behind `url_path` is pending."""
+        rel = unquote(url_path).lstrip("/")
+        names = {rel, f"{rel}index.html", f"{rel}/index.html"}
+        with self._cond:
+            self._cond.wait_for(lambda: not self.building and not (names & self.pending),
+                                timeout)
 
     def wait_newer(self, since: int, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
         """Block until a build newer than `since` finished (or time out); its summary."""
@@ -175,7 +201,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             if path.startswith(LIVE_PREFIX):
                 self._live(path[len(LIVE_PREFIX):], head)
                 return
-            self.server.state.wait_idle()
+            self.server.state.wait_ready(path)
             self._file(head)
         except (BrokenPipeError, ConnectionResetError):
             pass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from math import ceil
 from posixpath import splitext
+from typing import Any
 
 from markupsafe import Markup
 
@@ -116,10 +117,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     by_source = {s.rel_path: urls.article(s.date, s.slug) for s in everything}
 
     def make(source: Source, **relations: object) -> Article:
-        body = bodies[source.rel_path]
         url = urls.article(source.date, source.slug)
-        summary = Markup("<p>{}</p>").format(source.summary) if source.summary else \
-            link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
         lead = images.image(source.image, source.image_alt or "") if source.image else None
         return Article(
             source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
@@ -128,15 +126,10 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
             author=_byline(authors[source.author], source.author_role),
             tags=tuple(tag_refs[slug] for slug in dict.fromkeys(registry.slug_of(t)
                                                                 for t in source.tags)),
-            summary=summary,
-            description=source.description or source.summary or summary.striptags(),
-            content=link_source_files(body.html, source.rel_path, by_source, config.base_path),
-            reading_minutes=max(1, ceil(body.words / config.words_per_minute)),
-            words=body.words, draft=source.draft, image=source.image,
-            image_alt=source.image_alt, headings=body.headings, extra=source.extra,
-            lead_image=lead, images=_image_urls(lead, body.images), embeds=body.embeds,
-            feed_content=body.feed_body, expired=is_expired(source, built_at),
+            draft=source.draft, image=source.image, image_alt=source.image_alt,
+            extra=source.extra, lead_image=lead, expired=is_expired(source, built_at),
             aliases=aliases.get(source.rel_path, ()),
+            **_from_body(config, source, bodies[source.rel_path], by_source, lead),
             **relations,  # type: ignore[arg-type]
         )
 
@@ -162,6 +155,30 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
                 authors=_authors(config, articles, authors), archive=_archive(articles),
                 unlisted=unlisted)
     return site, warnings
+
+
+def with_body(article: Article, source: Source, body: RenderedBody, config: Config,
+              site: Site) -> Article:
+    """`article` as a newly rendered `body` makes it, everything else kept: the dev server's
+    quick path when only an article's body was edited (its front matter is unchanged)."""
+    by_source = {a.source_path: a.url for a in (*site.articles, *site.unlisted)}
+    return replace(article, **_from_body(config, source, body, by_source, article.lead_image))
+
+
+def _from_body(config: Config, source: Source, body: RenderedBody, by_source: Mapping[str, str],
+               lead: Image | None) -> dict[str, Any]:
+    """The fields of an Article that come from its rendered body."""
+    summary = Markup("<p>{}</p>").format(source.summary) if source.summary else \
+        link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
+    return {
+        "summary": summary,
+        "description": source.description or source.summary or summary.striptags(),
+        "content": link_source_files(body.html, source.rel_path, by_source, config.base_path),
+        "reading_minutes": max(1, ceil(body.words / config.words_per_minute)),
+        "words": body.words, "headings": body.headings,
+        "images": _image_urls(lead, body.images), "embeds": body.embeds,
+        "feed_content": body.feed_body,
+    }
 
 
 def _image_urls(lead: Image | None, body_images: Sequence[str]) -> tuple[str, ...]:

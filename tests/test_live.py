@@ -11,6 +11,7 @@ is left out of the comparison.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,7 +218,7 @@ class RandomSite:
             .replace("Channel Nine Desk", title), encoding="utf-8")
         return True
 
-    OPS = {"body": 4, "title": 3, "tags": 3, "author": 1, "create": 3, "delete": 2,
+    OPS = {"body": 6, "title": 3, "tags": 3, "author": 1, "create": 3, "delete": 2,
            "rename_file": 2, "slug": 2, "draft": 2, "date": 2, "css": 1, "template": 1,
            "static": 1, "config": 1, "broken_yaml": 1}
 
@@ -236,9 +237,22 @@ class Pair:
         self.folder.mkdir()
         self.live = LiveSite(BuildOptions(site_dir=site, output_dir=self.folder, now=FIXED_NOW),
                              self.folder)
+        self.seen = self._files()
 
-    def rebuild(self, everything: bool = False) -> Outcome:
-        return self.live.rebuild(everything)
+    def _files(self) -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in self.site.rglob("*") if p.is_file() and not any(
+            part.startswith(".") for part in p.relative_to(self.site).parts)}  # as the watcher
+
+    def changed(self) -> frozenset[Path]:
+        """The files that changed since the last rebuild, as the watcher would report them."""
+        now = self._files()
+        paths = {p for p in now.keys() | self.seen.keys() if now.get(p) != self.seen.get(p)}
+        self.seen = now
+        return frozenset(paths)
+
+    def rebuild(self, everything: bool = False,
+                publish: Callable[[frozenset[str]], None] | None = None) -> Outcome:
+        return self.live.rebuild(everything, self.changed(), publish)
 
     def full_build(self) -> None:
         build(BuildOptions(site_dir=self.site, output_dir=self.full, now=FIXED_NOW))
@@ -259,6 +273,7 @@ def test_random_edits_match_a_full_build(tmp_path: Path, seed: int) -> None:
     pair = Pair(model.site, tmp_path)
     pair.check(True, "first build")
     history: list[str] = []
+    quick = 0
     for step in range(40):
         op = model.choose()
         history.append(op)
@@ -279,8 +294,9 @@ def test_random_edits_match_a_full_build(tmp_path: Path, seed: int) -> None:
             pair.check(False, label + " (fixed)")
             continue
         everything = getattr(model, f"op_{op}")()
-        pair.check(everything, label)
+        quick += pair.check(everything, label).quick
     assert len(set(history)) >= 8, f"the walk tried too few kinds of edit: {history}"
+    assert quick, f"no step took the quick path: {history}"  # both paths are checked
 
 
 @pytest.fixture()
@@ -311,6 +327,41 @@ def test_a_body_edit_rewrites_only_what_shows_it(pair: Pair) -> None:
     assert "css/style.css" not in outcome.written
     total = sum(1 for p in pair.folder.rglob("*") if p.is_file())
     assert 0 < len(outcome.written) < total / 2
+
+
+def test_a_body_edit_takes_the_quick_path_and_publishes_the_article_first(pair: Pair) -> None:
+    story = STORIES[0]
+    page = story.url.strip("/") + "/index.html"
+    tag_page = "tags/renewals/index.html"
+    assert story.title in (pair.folder / tag_page).read_text(encoding="utf-8")
+    sentence = "The coastal drama now films in a real lighthouse."
+    (pair.site / "content" / story.name).write_text(story.text(body=sentence), encoding="utf-8")
+    published: list[frozenset[str]] = []
+
+    def publish(pending: frozenset[str]) -> None:
+        assert sentence in (pair.folder / page).read_text(encoding="utf-8")  # written first
+        assert sentence not in (pair.folder / tag_page).read_text(encoding="utf-8")  # not yet
+        published.append(pending)
+
+    outcome = pair.rebuild(publish=publish)
+    assert outcome.ok and outcome.quick
+    (pending,) = published
+    assert page not in pending and {tag_page, "feed.xml", "archive/index.html"} <= pending
+    assert pending | {page} == set(outcome.written)
+    assert sentence in (pair.folder / tag_page).read_text(encoding="utf-8")  # the summary
+    pair.full_build()
+    assert compare_folders(pair.full, pair.folder) == []
+
+
+@pytest.mark.parametrize("edit", [{"title": "Harbor Lights Returns"},
+                                  {"tags": ("Renewals", "Lighthouses")},
+                                  {"summary": "A new summary."}, {"draft": True}],
+                         ids=["title", "tags", "summary", "draft"])
+def test_a_front_matter_edit_takes_the_full_path(pair: Pair, edit: dict[str, object]) -> None:
+    story = STORIES[0]
+    (pair.site / "content" / story.name).write_text(story.text(**edit), encoding="utf-8")
+    outcome = pair.check(False, f"{edit} edit")
+    assert not outcome.quick and outcome.written
 
 
 def test_a_deleted_article_disappears_everywhere(pair: Pair) -> None:

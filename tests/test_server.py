@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from serve_helpers import (
     wait_until,
 )
 
+from sitegen.errors import Problem
 from sitegen.server import BuildState, host_allowed, inject_live_script, resolve
 
 PASSWD_MARK = "root:x:0:0"
@@ -544,6 +546,49 @@ def test_wait_newer_is_not_css_only_when_content_changed_since() -> None:
     snapshot = state.wait_newer(1, timeout=1)
     assert snapshot["build"] == 3
     assert snapshot["css_only"] is False
+
+
+def test_a_published_build_reloads_tabs_once_and_holds_only_its_pending_pages() -> None:
+    """The quick path publishes the edited article's page, then writes the lists: tabs reload
+    at once, a request for a list page waits until it is written, others do not wait."""
+    state = BuildState()
+    state.start()
+    state.finish()
+    state.start()
+    state.publish(frozenset({"tags/renewals/index.html", "index.html", "feed.xml"}))
+    assert state.wait_newer(1, timeout=1)["build"] == 2  # tabs reload now
+    started = time.monotonic()
+    state.wait_ready("/2021/02/harbor-lights/", timeout=5)  # the article: not pending
+    assert time.monotonic() - started < 1
+    served: list[str] = []
+
+    def request(path: str) -> None:
+        state.wait_ready(path, timeout=10)
+        served.append(path)
+
+    threads = [threading.Thread(target=request, args=(path,))
+               for path in ("/tags/renewals/", "/", "/feed.xml")]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    assert served == [], "a pending page was served before it was written"
+    state.finish()  # the lists are written
+    for thread in threads:
+        thread.join(5)
+    assert sorted(served) == ["/", "/feed.xml", "/tags/renewals/"]
+    assert state.number == 2  # the rest of a published build is not a new build
+    assert state.pending == frozenset()
+
+
+def test_a_published_build_whose_lists_fail_reports_the_problem() -> None:
+    state = BuildState()
+    state.start()
+    state.publish(frozenset({"index.html"}))
+    problem = Problem("templates/list.html", "template error", 3)
+    state.finish((problem,))
+    snapshot = state.wait_newer(1, timeout=1)
+    assert snapshot["build"] == 2 and snapshot["problems"][0]["file"] == "templates/list.html"
+    assert state.pending == frozenset()
 
 
 def test_sigint_with_a_pending_long_poll_exits_promptly(tmp_path: Path) -> None:
