@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from sitegen.content import read_source
 from sitegen.errors import BuildError, Problem
 from sitegen.markdown import MarkdownRenderer
 from sitegen.model import Site, Source
-from sitegen.site import assemble, select
+from sitegen.site import assemble, select, with_body
 from sitegen.slugs import slugify
 from sitegen.urls import Urls
 
@@ -371,3 +372,28 @@ def test_select_and_assemble_from_files(tmp_path: Path) -> None:
     assert [t.name for t in site.tags] == ["marvel", "Netflix"]
     assert len(warnings) == 1 and '"Marvel"' in warnings[0].message
     assert warnings[0].file == "content/a.md"
+
+
+# --- with_body (the dev server's quick path) ----------------------------------------------
+
+@pytest.mark.parametrize("summary", [None, "A summary from the front matter."])
+def test_with_body_gives_the_article_a_full_assemble_would(summary: str | None) -> None:
+    """Swapping in a new body changes exactly the fields a fresh assemble would."""
+    config = make_config()
+    old = [source("Renewed", day(2017, 3, 1), tags=["Drama"], summary=summary,
+                  body="First words.\n\nMore words.\n"),
+           source("Other", day(2017, 2, 1), tags=["Drama"],
+                  body="See [the renewal](/content/renewed.md).\n")]
+    site, _ = build_site(old)
+    edited = replace(old[0], body="## Cast\n\nAn entirely new first paragraph, much longer "
+                                  "than before.\n\nAnd a second one [back](other.md).\n")
+    fresh, _ = build_site([edited, old[1]])
+    urls = Urls(config)
+    body = MarkdownRenderer(config.markdown).render(
+        edited.body, urls.absolute(urls.article(edited.date, edited.slug)))
+    article = next(a for a in site.articles if a.title == "Renewed")
+    swapped = with_body(article, edited, body, config, site)
+    expected = next(a for a in fresh.articles if a.title == "Renewed")
+    assert swapped == expected
+    assert swapped.content != article.content and "/2017/02/other/" in swapped.content
+    assert (swapped.summary == article.summary) == (summary is not None)
