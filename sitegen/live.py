@@ -47,7 +47,7 @@ from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
 from sitegen.model import Article, Source
-from sitegen.plan import CopyJob, Job, PageJob, with_articles
+from sitegen.plan import CopyJob, Job, PageJob, Plan, with_articles
 from sitegen.site import with_body
 from sitegen.swap import holders
 from sitegen.theme import Theme
@@ -65,6 +65,7 @@ class Outcome:
     report: BuildReport | None = None
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
     quick: bool = False  # only article bodies changed, and only the jobs showing them ran
+    published_seconds: float | None = None  # quick path: when the articles' pages were written
 
 
 @dataclass
@@ -169,22 +170,23 @@ class LiveSite:
             if updated.images != article.images:
                 return None  # the sitemap lists each article's images
             replacements[id(article)] = updated
-        plan, changed = with_articles(last.prepared.plan, last.prepared.site, config,
-                                      last.prepared.theme.static_files, last.built_at,
-                                      replacements, last.holders)
+        changed = sorted({i for key in replacements for i in last.holders.get(key, ())})
         # The edited articles' own pages first: that is what the author is looking at.
-        new_ids = {id(article) for article in replacements.values()}
-        first = [i for i in changed if isinstance(plan.jobs[i], PageJob)
-                 and id(plan.jobs[i].context.get("article")) in new_ids]
-        rest = [i for i in changed if i not in first]
+        before = last.prepared.plan
+        first = [i for i in changed if isinstance(job := before.jobs[i], PageJob)
+                 and id(job.context.get("article")) in replacements]
+        rest = sorted(set(changed) - set(first))
+        plan = _replan(last, before, replacements, first)
         try:
             outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
                        for i in first}
         except SiteError:
             return None
         written = self._write(outputs)
+        published = time.perf_counter() - started
         if publish is not None:
-            publish(frozenset(plan.jobs[i].path for i in rest))
+            publish(frozenset(before.jobs[i].path for i in rest))
+        plan = _replan(last, plan, replacements, rest)
         try:
             outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
                        for i in rest}
@@ -208,7 +210,8 @@ class LiveSite:
         failed = (self.indexer.problem,) if self.indexer.problem else ()
         return Outcome(True, written=written, seconds=seconds,
                        report=replace(last.report, seconds=seconds),
-                       warnings=(*last.prepared.warnings, *failed), quick=True)
+                       warnings=(*last.prepared.warnings, *failed), quick=True,
+                       published_seconds=published)
 
     def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> None:
         """Re-index the preview in the background when a page changed (or search was just
@@ -269,3 +272,9 @@ class LiveSite:
                 parent.rmdir()
                 parent = parent.parent
         return tuple(sorted(gone))
+
+
+def _replan(last: Last, plan: Plan, replacements: dict[int, Article], indices: list[int]) -> Plan:
+    prepared = last.prepared
+    return with_articles(plan, prepared.site, prepared.config, prepared.theme.static_files,
+                         last.built_at, replacements, indices)

@@ -8,7 +8,7 @@ could leave the output folder; only a plan that passed is handed to rendering an
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from math import ceil
@@ -142,19 +142,17 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
 
 def with_articles(plan: Plan, site: Site, config: Config, static_files: Mapping[str, Path],
                   built_at: datetime, replacements: Mapping[int, Article],
-                  holders: Mapping[int, Sequence[int]]) -> tuple[Plan, tuple[int, ...]]:
-    """`plan` with articles replaced: `replacements` maps the id of an old Article to its new
-    version, `holders` an Article's id to the indices of the jobs that hold it. An article's
-    own page is planned again (its head tags and JSON-LD come from the article); in every
-    other job that holds it, the new article takes the old one's place. Returns the new plan
-    and the indices of the jobs that changed. For the dev server's quick path, where only
-    bodies changed: URLs, order and the site's lists are as before."""
+                  indices: Iterable[int]) -> Plan:
+    """`plan` with articles replaced in the jobs at `indices` (the jobs that hold them):
+    `replacements` maps the id of an old Article to its new version. An article's own page
+    is planned again (its head tags and JSON-LD come from the article); in any other job the
+    new article takes the old one's place. For the dev server's quick path, where only bodies
+    changed, so URLs, order and the site's lists are as before."""
     planner = _Planner(site, config, built_at, LocalImages(static_files, config.base_path,
                                                            config.base_url))
     swapper = Swapper(replacements, opaque=(Article,))
     jobs = list(plan.jobs)
-    changed = tuple(sorted({index for key in replacements for index in holders.get(key, ())}))
-    for index in changed:
+    for index in indices:
         job = jobs[index]
         own = job.context.get("article") if isinstance(job, PageJob) else None
         if own is not None and id(own) in replacements:
@@ -164,7 +162,7 @@ def with_articles(plan: Plan, site: Site, config: Config, static_files: Mapping[
             (jobs[index],) = planner.jobs
         else:
             jobs[index] = swapper(job)
-    return Plan(tuple(jobs)), changed
+    return Plan(tuple(jobs))
 
 
 def render_schedule(next_due: datetime | None, next_expiry: datetime | None) -> bytes:

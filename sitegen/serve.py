@@ -84,8 +84,10 @@ class Builder:
             print(f"warning: {warning}", file=self.log)
         if outcome.ok:
             changed = len(outcome.written) + len(outcome.removed)
+            first = "" if outcome.published_seconds is None else \
+                f" (the edited page first, in {outcome.published_seconds * 1000:.0f} ms)"
             print(f"Rebuilt in {outcome.seconds * 1000:.0f} ms: {changed} "
-                  f"file{'' if changed == 1 else 's'} changed.", file=self.log, flush=True)
+                  f"file{'' if changed == 1 else 's'} changed{first}.", file=self.log, flush=True)
         else:
             for problem in outcome.problems:
                 print(str(problem), file=self.log)
