@@ -164,4 +164,13 @@ def _static_files(dirs: list[Path]) -> dict[str, Path]:
     return files
 
 
-BUILTIN_THEMES = Path(__file__).resolve().parent.parent / THEMES_DIR
+def _builtin_themes() -> Path:
+    """The themes that come with sitegen: installed with the package as sitegen/themes/
+    (pyproject maps the repository's themes/ there), or in a checkout (and an editable
+    install) the repository's own themes/."""
+    package = Path(__file__).resolve().parent
+    installed = package / THEMES_DIR
+    return installed if installed.is_dir() else package.parent / THEMES_DIR
+
+
+BUILTIN_THEMES = _builtin_themes()
