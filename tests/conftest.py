@@ -130,6 +130,22 @@ def copy_example_site(dest: Path) -> Path:
     return dest
 
 
+def copy_tracked_files(dest: Path) -> Path:
+    """The files a checkout of this repository holds (git's tracked files, plus untracked ones
+    it does not ignore, as in a work tree), never output/ or caches: what a host or a release
+    receives."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO, capture_output=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: cannot tell which files the repository holds")
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
 def require_seed() -> Path:
     if not SEED_ARTICLE.is_file():
         pytest.skip(f"seed article not found at {SEED_ARTICLE}: the repository must sit beside a "

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import REPO, file_hashes
+from conftest import REPO, copy_tracked_files, file_hashes
 
 from sitegen.cli import main
 from sitegen.config import load_config
@@ -68,21 +68,6 @@ def offline(command: list[str]) -> list[str]:
     return command
 
 
-def copy_repository(dest: Path) -> Path:
-    """The files a Netlify checkout would have: git's tracked files (plus this branch's
-    uncommitted ones when run from a work tree), never output/ or caches."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, capture_output=True, check=False)
-    if listed.returncode != 0:
-        pytest.skip("not a git checkout: cannot tell which files Netlify would receive")
-    for name in filter(None, listed.stdout.decode().split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    return dest
-
-
 @dataclass(frozen=True)
 class NetlifyBuild:
     repo: Path
@@ -97,7 +82,7 @@ class NetlifyBuild:
 def netlify_build(tmp_path_factory: pytest.TempPathFactory) -> NetlifyBuild:
     netlify = require_netlify()
     root = tmp_path_factory.mktemp("netlify")
-    repo = copy_repository(root / "repo")
+    repo = copy_tracked_files(root / "repo")
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
                    check=True)
