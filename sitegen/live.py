@@ -66,6 +66,7 @@ class Outcome:
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
     quick: bool = False  # only article bodies changed, and only the jobs showing them ran
     published_seconds: float | None = None  # quick path: when the articles' pages were written
+    pending: frozenset[str] = frozenset()  # quick path, interrupted: files still to be written
 
 
 @dataclass
@@ -101,21 +102,27 @@ class LiveSite:
         self._prints: dict[str, str] = {}  # the last good build's fingerprint of each page
         self._theme: Theme | None = None
         self._last: Last | None = None  # what the quick path works from
+        self._deferred: list[int] = []  # jobs of the last plan an interrupted rebuild left
         self.indexer = search.BackgroundIndexer(self.folder)
 
     def rebuild(self, everything: bool = False, paths: Iterable[Path] = (),
-                publish: Callable[[frozenset[str]], None] | None = None) -> Outcome:
+                publish: Callable[[frozenset[str]], None] | None = None,
+                interrupted: Callable[[], bool] | None = None) -> Outcome:
         """Bring the folder up to date. `everything`: templates, static files or the config
         changed, so every page must be rendered again. `paths`: the files that changed, if
         known; when they are only the bodies of published articles, the quick path runs, and
         calls `publish` once the articles' own pages are written, with the output paths it
-        is still to write (the pages and feeds that list them)."""
+        is still to write (the pages and feeds that list them). While it writes those, it
+        stops when `interrupted()` says another change is waiting: the outcome's `pending`
+        files are then written by the next rebuild, which serves its own article first."""
         started = time.perf_counter()
         paths = frozenset(paths)
         if paths and not everything and self._last is not None:
-            quick = self._quick(self._last, paths, started, publish)
+            quick = self._quick(self._last, paths, started, publish, interrupted)
             if quick is not None:
                 return quick
+        if self._last is not None and self._deferred:
+            self._write_deferred(self._last)  # the last good site, whole, before planning anew
         self._last = None  # until this rebuild succeeds, the quick path has no footing
         everything = everything or self._theme is None
         try:
@@ -138,7 +145,8 @@ class LiveSite:
                        report=self._last.report, warnings=(*prepared.warnings, *failed))
 
     def _quick(self, last: Last, paths: frozenset[Path], started: float,
-               publish: Callable[[frozenset[str]], None] | None) -> Outcome | None:
+               publish: Callable[[frozenset[str]], None] | None,
+               interrupted: Callable[[], bool] | None) -> Outcome | None:
         """Only article bodies changed: render the new bodies, put the new articles in the
         last plan's jobs in place of the old, and render only the jobs that hold them. None
         when the change is anything else, or fails: the full path then decides and reports."""
@@ -175,7 +183,8 @@ class LiveSite:
         before = last.prepared.plan
         first = [i for i in changed if isinstance(job := before.jobs[i], PageJob)
                  and id(job.context.get("article")) in replacements]
-        rest = sorted(set(changed) - set(first))
+        # Then the lists and feeds, with any an interrupted rebuild left.
+        rest = sorted((set(changed) - set(first)) | set(self._deferred))
         plan = _replan(last, before, replacements, first)
         try:
             outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
@@ -187,14 +196,7 @@ class LiveSite:
         if publish is not None:
             publish(frozenset(before.jobs[i].path for i in rest))
         plan = _replan(last, plan, replacements, rest)
-        try:
-            outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
-                       for i in rest}
-        except SiteError as exc:  # a list page fails on the new text: the next rebuild is full
-            self._last, self._prints = None, {}
-            return Outcome(False, (exc.problem,), written=written,
-                           seconds=time.perf_counter() - started)
-        written = tuple(sorted((*written, *self._write(outputs))))
+        # From here the new plan is the last good one, whatever is still to be written.
         for index in changed:
             job = plan.jobs[index]
             self._jobs[job.path] = job
@@ -205,13 +207,45 @@ class LiveSite:
             last.holders[id(article)] = last.holders.pop(key)
             last.articles[article.source_path] = article
         last.prepared = replace(last.prepared, plan=plan)
+        try:
+            self._deferred = self._render_some(plan, last.prepared.theme, rest, interrupted)
+        except SiteError as exc:  # a list page fails on the new text: the next rebuild is full
+            self._last, self._prints, self._deferred = None, {}, []
+            return Outcome(False, (exc.problem,), written=written,
+                           seconds=time.perf_counter() - started)
+        left = set(self._deferred)
+        done = [plan.jobs[i].path for i in rest if i not in left]
+        written = tuple(sorted({*written, *done}))
         self._search(last.prepared, written)
         seconds = time.perf_counter() - started
         failed = (self.indexer.problem,) if self.indexer.problem else ()
         return Outcome(True, written=written, seconds=seconds,
                        report=replace(last.report, seconds=seconds),
                        warnings=(*last.prepared.warnings, *failed), quick=True,
-                       published_seconds=published)
+                       published_seconds=published,
+                       pending=frozenset(plan.jobs[i].path for i in self._deferred))
+
+    def _render_some(self, plan: Plan, theme: Theme, indices: list[int],
+                     interrupted: Callable[[], bool] | None) -> list[int]:
+        """Render and write the jobs at `indices` until `interrupted()`; returns the indices
+        not reached. Raises SiteError from a template."""
+        outputs: dict[str, bytes | Path] = {}
+        left = list(indices)
+        while left and not (interrupted is not None and outputs and interrupted()):
+            job = plan.jobs[left[0]]
+            outputs[job.path] = render_job(job, theme)
+            left.pop(0)
+        self._write(outputs)
+        return left
+
+    def _write_deferred(self, last: Last) -> None:
+        """Write what an interrupted quick rebuild left, so a rebuild that cannot be quick
+        starts from (and, if it fails, leaves) a whole site."""
+        try:
+            self._render_some(last.prepared.plan, last.prepared.theme, self._deferred, None)
+        except SiteError:
+            self._prints = {}  # left stale: the full path renders every page again
+        self._deferred = []
 
     def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> None:
         """Re-index the preview in the background when a page changed (or search was just

@@ -61,8 +61,9 @@ class Builder:
     def build_now(self, everything: bool, css_only: bool = False,
                   paths: frozenset[Path] = frozenset()) -> Outcome:
         self.state.start()
-        outcome = self.live.rebuild(everything, paths, publish=self.state.publish)
-        self.state.finish(outcome.problems, css_only=css_only)
+        outcome = self.live.rebuild(everything, paths, publish=self.state.publish,
+                                    interrupted=lambda: self._pending is not None)
+        self.state.finish(outcome.problems, css_only=css_only, pending=outcome.pending)
         self._say(outcome)
         return outcome
 

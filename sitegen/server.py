@@ -66,11 +66,14 @@ class BuildState:
             self.pending, self._published = pending, True
             self._cond.notify_all()
 
-    def finish(self, problems: tuple[Problem, ...] = (), css_only: bool = False) -> None:
+    def finish(self, problems: tuple[Problem, ...] = (), css_only: bool = False,
+               pending: frozenset[str] = frozenset()) -> None:
+        """The rebuild ended; `pending`: files it left to the next one (which starts at once),
+        and requests for them wait on."""
         with self._cond:
             if not (self._published and not problems):  # else the rest of a published build
                 self._done(problems, css_only)
-            self.pending, self._published = frozenset(), False
+            self.pending, self._published = pending, False
             self._cond.notify_all()
 
     def _done(self, problems: tuple[Problem, ...], css_only: bool = False) -> None:

@@ -251,8 +251,9 @@ class Pair:
         return frozenset(paths)
 
     def rebuild(self, everything: bool = False,
-                publish: Callable[[frozenset[str]], None] | None = None) -> Outcome:
-        return self.live.rebuild(everything, self.changed(), publish)
+                publish: Callable[[frozenset[str]], None] | None = None,
+                interrupted: Callable[[], bool] | None = None) -> Outcome:
+        return self.live.rebuild(everything, self.changed(), publish, interrupted)
 
     def full_build(self) -> None:
         build(BuildOptions(site_dir=self.site, output_dir=self.full, now=FIXED_NOW))
@@ -351,6 +352,40 @@ def test_a_body_edit_takes_the_quick_path_and_publishes_the_article_first(pair: 
     assert sentence in (pair.folder / tag_page).read_text(encoding="utf-8")  # the summary
     pair.full_build()
     assert compare_folders(pair.full, pair.folder) == []
+
+
+@pytest.mark.parametrize("then", ["body", "title", "broken"])
+def test_an_interrupted_quick_rebuild_leaves_its_lists_to_the_next(pair: Pair, then: str) -> None:
+    """A save while the lists of the last one are written stops them; the next rebuild, quick
+    or full (or failed), writes what was left, so the folder still matches a full build."""
+    first, second = STORIES[0], STORIES[3]
+    sentence = "The coastal drama now films in a real lighthouse."
+    (pair.site / "content" / first.name).write_text(first.text(body=sentence), encoding="utf-8")
+    outcome = pair.rebuild(interrupted=lambda: True)
+    assert outcome.ok and outcome.quick
+    page = first.url.strip("/") + "/index.html"
+    assert sentence in (pair.folder / page).read_text(encoding="utf-8")
+    assert "tags/renewals/index.html" in outcome.pending
+    stale = pair.folder / "tags" / "renewals" / "index.html"
+    assert sentence not in stale.read_text(encoding="utf-8")  # left to the next rebuild
+    assert len(outcome.written) == 2  # the article's page, and one list before the check
+    story = pair.site / "content" / second.name
+    if then == "broken":
+        good = story.read_text(encoding="utf-8")
+        story.write_text(good.replace("title: ", 'title: "unclosed [\n  bad: : ', 1),
+                         encoding="utf-8")
+        failed = pair.rebuild()
+        assert not failed.ok
+        assert sentence in stale.read_text(encoding="utf-8")  # the last good site, whole
+        story.write_text(good, encoding="utf-8")
+        outcome = pair.check(False, "fixed")
+    else:
+        story.write_text(second.text(**({"body": "Another new body."} if then == "body"
+                                        else {"title": "A New Headline"})), encoding="utf-8")
+        outcome = pair.check(False, f"{then} edit after an interrupted rebuild")
+        assert outcome.quick == (then == "body")
+    assert outcome.pending == frozenset()
+    assert sentence in stale.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("edit", [{"title": "Harbor Lights Returns"},

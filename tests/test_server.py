@@ -580,6 +580,26 @@ def test_a_published_build_reloads_tabs_once_and_holds_only_its_pending_pages() 
     assert state.pending == frozenset()
 
 
+def test_files_an_interrupted_build_left_wait_for_the_next_build() -> None:
+    state = BuildState()
+    state.start()
+    state.publish(frozenset({"tags/renewals/index.html", "feed.xml"}))
+    state.finish(pending=frozenset({"feed.xml"}))  # stopped for a newer save
+    assert state.number == 1
+    served: list[str] = []
+    thread = threading.Thread(target=lambda: (state.wait_ready("/feed.xml", timeout=10),
+                                              served.append("feed")))
+    thread.start()
+    state.wait_ready("/tags/renewals/", timeout=5)  # written: not held
+    time.sleep(0.3)
+    assert served == []
+    state.start()  # the next build: its own article first, then what was left
+    state.publish(frozenset())
+    state.finish()
+    thread.join(5)
+    assert served == ["feed"] and state.number == 2
+
+
 def test_a_published_build_whose_lists_fail_reports_the_problem() -> None:
     state = BuildState()
     state.start()
