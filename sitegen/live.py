@@ -183,8 +183,10 @@ class LiveSite:
         before = last.prepared.plan
         first = [i for i in changed if isinstance(job := before.jobs[i], PageJob)
                  and id(job.context.get("article")) in replacements]
-        # Then the lists and feeds, with any an interrupted rebuild left.
-        rest = sorted((set(changed) - set(first)) | set(self._deferred))
+        # Then the lists and feeds that hold the articles, and any an interrupted rebuild
+        # left (those are planned already).
+        lists = sorted(set(changed) - set(first))
+        rest = sorted(set(lists) | set(self._deferred))
         plan = _replan(last, before, replacements, first)
         try:
             outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
@@ -195,7 +197,7 @@ class LiveSite:
         published = time.perf_counter() - started
         if publish is not None:
             publish(frozenset(before.jobs[i].path for i in rest))
-        plan = _replan(last, plan, replacements, rest)
+        plan = _replan(last, plan, replacements, lists)
         # From here the new plan is the last good one, whatever is still to be written.
         for index in changed:
             job = plan.jobs[index]

@@ -33,6 +33,8 @@ class Swapper:
         key = id(value)
         if key in self._replacements:
             return self._replacements[key]
+        if isinstance(value, self._opaque):  # the commonest case: no memo needed
+            return value
         if key in self._memo:
             return self._memo[key]
         result = self._rebuild(value)
@@ -41,8 +43,6 @@ class Swapper:
         return result
 
     def _rebuild(self, value: Any) -> Any:
-        if isinstance(value, self._opaque):
-            return value
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
             items = tuple(self(item) for item in value)
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
