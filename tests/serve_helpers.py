@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -402,3 +402,15 @@ class ServeProcess:
         """Poll `path` until `predicate(response)` holds; the matching response."""
         return wait_until(lambda: (r := self.get(path)) and predicate(r) and r, timeout,
                           interval=0.05, what=what or f"{path} to change")
+
+
+@contextlib.contextmanager
+def running_preview(work: Path) -> Iterator[ServeProcess]:
+    """`sitegen serve` of a small site with its own copy of the theme's stylesheet, stopped
+    afterwards; it must exit cleanly and leave no build folder."""
+    site = make_site(work / "site", css_override=True)
+    with ServeProcess(site, work / "tmp") as server:
+        server.start()
+        yield server
+        assert server.stop() == 0, server.stderr
+        assert server.build_folders() == []

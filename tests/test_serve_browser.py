@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from serve_helpers import STORIES, ServeProcess, editor_save, make_site
+from serve_helpers import STORIES, ServeProcess, editor_save, running_preview
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -39,12 +39,8 @@ def browser():
 @pytest.fixture()
 def preview(tmp_path: Path):
     """A running preview of a small site that has its own copy of the theme's stylesheet."""
-    site = make_site(tmp_path / "site", css_override=True)
-    with ServeProcess(site, tmp_path / "tmp") as server:
-        server.start()
+    with running_preview(tmp_path) as server:
         yield server
-        assert server.stop() == 0, server.stderr
-        assert server.build_folders() == []
 
 
 @pytest.fixture()

@@ -26,6 +26,7 @@ from serve_helpers import (
     http_request,
     make_site,
     raw_exchange,
+    running_preview,
     wait_until,
 )
 
@@ -80,12 +81,8 @@ def served(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture()
 def fresh(tmp_path: Path):
     """A server of its own, for tests that edit the site."""
-    site = make_site(tmp_path / "site", css_override=True)
-    with ServeProcess(site, tmp_path / "tmp") as server:
-        server.start()
+    with running_preview(tmp_path) as server:
         yield server
-        assert server.stop() == 0, server.stderr
-        assert server.build_folders() == []
 
 
 # --- path traversal ------------------------------------------------------------------------------
