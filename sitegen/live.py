@@ -189,11 +189,10 @@ class LiveSite:
         rest = sorted(set(lists) | set(self._deferred))
         plan = _replan(last, before, replacements, first)
         try:
-            outputs = {plan.jobs[i].path: render_job(plan.jobs[i], last.prepared.theme)
-                       for i in first}
+            self._render_some(plan, last.prepared.theme, first, None)
         except SiteError:
             return None
-        written = self._write(outputs)
+        written = tuple(sorted(plan.jobs[i].path for i in first))
         published = time.perf_counter() - started
         if publish is not None:
             publish(frozenset(before.jobs[i].path for i in rest))
@@ -232,13 +231,13 @@ class LiveSite:
         """Render and write the jobs at `indices` until `interrupted()`; returns the indices
         not reached. Raises SiteError from a template."""
         outputs: dict[str, bytes | Path] = {}
-        left = list(indices)
-        while left and not (interrupted is not None and outputs and interrupted()):
-            job = plan.jobs[left[0]]
+        done = 0
+        while done < len(indices) and not (interrupted is not None and done and interrupted()):
+            job = plan.jobs[indices[done]]
             outputs[job.path] = render_job(job, theme)
-            left.pop(0)
+            done += 1
         self._write(outputs)
-        return left
+        return list(indices[done:])
 
     def _write_deferred(self, last: Last) -> None:
         """Write what an interrupted quick rebuild left, so a rebuild that cannot be quick
