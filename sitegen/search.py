@@ -110,6 +110,8 @@ class BackgroundIndexer:
                 problem = None
             except SiteError as exc:
                 problem = exc.problem
+            except Exception as exc:  # noqa: BLE001 (the thread must end its run, or close() hangs)
+                problem = Problem("search", f"re-indexing the preview failed: {exc!r}")
             with self._cond:
                 self.problem = problem
 

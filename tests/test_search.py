@@ -390,3 +390,18 @@ def test_cached_rebuilds_reuse_the_index_until_a_page_changes(tmp_path: Path) ->
                                            encoding="utf-8")
     build_site(site, out)
     assert indexed() == 2
+
+
+def test_a_failing_re_index_ends_its_run_so_the_preview_can_stop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anything refresh_index raises (a rename in a folder being removed, say) is reported,
+    and the indexer is idle again: serve's shutdown waits on it before removing the folder."""
+    def broken(folder: Path) -> None:
+        raise OSError(39, "Directory not empty", str(folder / "pagefind"))
+
+    monkeypatch.setattr(search, "refresh_index", broken)
+    indexer = search.BackgroundIndexer(tmp_path)
+    indexer.request()
+    assert indexer.wait(timeout=10)  # before the fix the thread died and this timed out
+    assert indexer.close(timeout=1)
+    assert indexer.problem is not None and "Directory not empty" in indexer.problem.message
