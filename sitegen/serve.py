@@ -136,12 +136,18 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     sys.setswitchinterval(SWITCH_INTERVAL)
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
+    # Ctrl-C or SIGTERM between making the folder and entering the try would leave it behind:
+    # the signals wait until the try/finally that removes it is in force.
+    stops = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops) if on_main else None
     folder = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
     server: PreviewServer | None = None
     live: LiveSite | None = None
     builder: Builder | None = None
     watcher: Watcher | None = None
     try:
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         state = BuildState()
         server = bind(host, port, state, folder, log)
         shown_host = f"[{host}]" if ":" in host else host
