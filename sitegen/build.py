@@ -201,17 +201,25 @@ def build(options: BuildOptions, use_cache: bool = True,
     output = check_output_dir(options.output_dir or site_dir / "output", site_dir)
     cache = BuildCache.load(site_dir) if use_cache and site_dir.is_dir() else BuildCache()
     prepared = prepare(options, cache, progress=progress)
-    reuse = Reuse(output, cache.outputs) if use_cache and cache.output_dir == str(output) \
-        else Reuse(output, {})
-    with replacing(output) as staging:
+    same_output = use_cache and cache.output_dir == str(output)
+    reuse = Reuse(output, cache.outputs if same_output else {})
+    with replacing(output, keep_spare=use_cache) as staging:
+        # The spare holds the site before last: its files that are still right stay.
+        kept = Reuse(staging.path, cache.spare if same_output else {}) \
+            if staging.reused else None
+        wanted = {job.path for job in prepared.plan.jobs}
+        if prepared.search and kept is not None:  # the index may be the same as before
+            wanted.update(p for p in kept.records if p.startswith(search.BUNDLE_DIR + "/"))
+        staging.prune(wanted)
         fingerprints = write_plan(prepared.plan, prepared.theme, staging,
                                   options.workers or default_workers(),
-                                  reuse if use_cache else None, progress)
+                                  reuse if use_cache else None, progress, kept)
         if prepared.search:
-            _add_search(staging, fingerprints, reuse if use_cache else None)
+            _add_search(staging, fingerprints, reuse if use_cache else None, kept)
+            staging.prune(set(staging.files))  # an index built anew leaves files of the old
         files = len(staging.files)
     if use_cache:
-        cache.record_outputs(output, fingerprints)
+        cache.record_outputs(output, fingerprints, spared=True)
         cache.save(site_dir)
     result = replace(report(prepared, output, time.perf_counter() - started), files=files,
                      search=prepared.search)
@@ -228,7 +236,8 @@ class Reuse:
     records: dict[str, OutputRecord]
 
 
-def _add_search(staging: Staging, fingerprints: dict[str, str], reuse: Reuse | None) -> None:
+def _add_search(staging: Staging, fingerprints: dict[str, str], reuse: Reuse | None,
+                kept: Reuse | None = None) -> None:
     """Add the search index: the last build's, when no page changed, else a fresh one.
 
     The bundle's files are fingerprinted by every page's fingerprint (and Pagefind's version),
@@ -239,7 +248,8 @@ def _add_search(staging: Staging, fingerprints: dict[str, str], reuse: Reuse | N
         if reuse is not None and pages else []
     if previous and all(_reusable(reuse, path, key) for path in previous):  # type: ignore[arg-type]
         for path in previous:
-            staging.link(path, reuse.folder / path)  # type: ignore[union-attr]
+            if kept is None or not _reusable(kept, path, key):
+                staging.link(path, reuse.folder / path)  # type: ignore[union-attr]
         staging.files.extend(previous)
         written = previous
     else:
@@ -260,18 +270,23 @@ def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
 
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
-               reuse: Reuse | None = None, progress: Progress | None = None) -> dict[str, str]:
+               reuse: Reuse | None = None, progress: Progress | None = None,
+               kept: Reuse | None = None) -> dict[str, str]:
     """Render every job into the staging folder, in up to `workers` processes.
 
     With `reuse`, each job is fingerprinted, and a job whose fingerprint and file match the
-    last build's is hard-linked from it instead of rendered. Returns the fingerprints by
-    path (empty without `reuse`). Template problems are collected, then raised."""
+    last build's is hard-linked from it instead of rendered; with `kept` too (the staging
+    folder is the spare), one whose file in the staging folder matches is left as it is.
+    Returns the fingerprints by path (empty without `reuse`). Template problems are
+    collected, then raised."""
     jobs = plan.jobs
     prints = Fingerprints(theme.fingerprint()) if reuse is not None else None
 
     def write(i: int) -> tuple[str, Problem | None]:
         job = jobs[i]
         fingerprint = prints.of(job) if prints is not None else ""
+        if kept is not None and _reusable(kept, job.path, fingerprint):
+            return fingerprint, None
         if reuse is not None and _reusable(reuse, job.path, fingerprint):
             staging.link(job.path, reuse.folder / job.path)
             return fingerprint, None

@@ -5,8 +5,9 @@ changed: in memory for the dev server, on disk (`.sitegen-cache/`) between build
   hit; otherwise the file's content hash decides (a checkout that only touches files costs
   nothing).
 - A body is re-rendered only when its Markdown or its URL changed.
-- An output file is reused (hard-linked into the new site) only when its job's fingerprint
-  is the one recorded for it and the file is still exactly as sitegen wrote it.
+- An output file is reused (hard-linked into the new site, or left in place in the spare
+  folder that becomes the new site) only when its job's fingerprint is the one recorded for
+  it and the file is still exactly as sitegen wrote it.
 Everything is keyed by the configuration too: another configuration starts empty.
 
 On disk the cache is one pickle behind a header with a format version and a SHA-256 of the
@@ -30,7 +31,7 @@ from sitegen.model import Source
 CACHE_DIR = ".sitegen-cache"
 CACHE_FILE = "build.pickle"
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"3 {__version__}".encode()  # 3: Source.expires and aliases; RenderedBody images, embeds
+FORMAT = f"4 {__version__}".encode()  # 4: records of the spare output folder
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class BuildCache:
         self._bodies: dict[tuple[str, str], RenderedBody] = {}
         self.outputs: dict[str, OutputRecord] = {}  # the last build's files, by output path
         self.output_dir: str | None = None  # where those files are
+        self.spare: dict[str, OutputRecord] = {}  # the build before's files, now in the spare
         self._used_sources: set[Path] = set()
         self._used_bodies: set[tuple[str, str]] = set()
         self.problem: str | None = None  # why a cache file on disk was not used
@@ -67,6 +69,7 @@ class BuildCache:
             self._sources.clear()
             self._bodies.clear()
             self.outputs.clear()
+            self.spare.clear()
 
     def cached_source(self, path: Path) -> Source | None:
         """The Source read from `path` before, if the file has not changed since."""
@@ -104,12 +107,17 @@ class BuildCache:
         self._used_sources.clear()
         self._used_bodies.clear()
 
-    def record_outputs(self, folder: Path, fingerprints: dict[str, str]) -> None:
-        """Remember the files just written to `folder` and what made them."""
+    def record_outputs(self, folder: Path, fingerprints: dict[str, str],
+                       spared: bool = False) -> None:
+        """Remember the files just written to `folder` and what made them. `spared`: the
+        site they replaced was kept as the spare, so its records (the last ones for this
+        folder) now describe the spare."""
         records = {}
         for path, fingerprint in fingerprints.items():
             stat = os.stat(folder / path)
             records[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+        same = self.output_dir == str(folder)
+        self.spare = self.outputs if spared and same else {}
         self.outputs, self.output_dir = records, str(folder)
 
     # On disk.
@@ -138,7 +146,7 @@ class BuildCache:
         try:
             state = pickle.loads(rest)  # noqa: S301 (our own file, checksummed)
             (cache._config, cache._sources, cache._bodies, cache.outputs,
-             cache.output_dir) = state
+             cache.output_dir, cache.spare) = state
         except Exception:  # a checksummed file that still does not load: never trust it
             cache.__init__()  # type: ignore[misc]
             cache.problem = "the build cache could not be read; rebuilt it"
@@ -149,7 +157,8 @@ class BuildCache:
         folder = site_dir / CACHE_DIR
         folder.mkdir(exist_ok=True)
         (folder / ".gitignore").write_text("*\n", encoding="utf-8")
-        state = (self._config, self._sources, self._bodies, self.outputs, self.output_dir)
+        state = (self._config, self._sources, self._bodies, self.outputs, self.output_dir,
+                 self.spare)
         payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         header = MAGIC + FORMAT + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n\n"
         temporary = folder / f".{CACHE_FILE}.{os.getpid()}.tmp"

@@ -7,6 +7,9 @@ Promises kept here, and nowhere else:
   folder or the file system root, nor reached through a symbolic link;
 - a failed build leaves the previous output byte for byte as it was: the new site is written
   into a staging folder and exchanged with the old one in one atomic rename;
+- the site before last is kept as a spare (`.<output>.sitegen-spare`, beside the output) and
+  becomes the next staging folder: only the files that differ from it are written, and
+  nothing is deleted wholesale, so a build that changed little costs little;
 - two builds of one output at once are refused with a clear message (a lock file);
 - a write that fails (a full disk, a read-only or unwritable folder) is an OutputError that
   says what happened and what to do, and leaves the previous output as it was.
@@ -32,10 +35,12 @@ SOURCE_FOLDERS = ("content", "templates", "static", "themes", "data")
 
 
 class Staging:
-    """A fresh folder the new site is written into before it replaces the output."""
+    """The folder the new site is written into before it replaces the output: a fresh one, or
+    the spare (`reused`), which holds the site before last and is brought up to date."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, reused: bool = False) -> None:
         self.path = path
+        self.reused = reused
         self.files: list[str] = []  # every file of the new site, for the manifest
         self._made: set[Path] = set()
 
@@ -61,6 +66,18 @@ class Staging:
         except OSError:  # a file system without hard links
             shutil.copy2(existing, target)
 
+    def prune(self, wanted: set[str]) -> None:
+        """Delete the spare's files that are not in `wanted` (the new site's), and folders
+        left empty. Everything in the spare is sitegen's: it was a checked output."""
+        if not self.reused:
+            return
+        files, folders = _scan(self.path)
+        for rel in files - wanted:
+            (self.path / rel).unlink()
+        for folder in sorted(folders, key=lambda f: -len(f.parts)):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+
     def _target(self, rel: str) -> Path:
         # The plan checked every path; this second, purely lexical check is the last line.
         parts = rel.split("/")
@@ -73,6 +90,13 @@ class Staging:
             except OSError as exc:
                 raise OutputError(write_failure(exc, target)) from exc
             self._made.add(target.parent)
+        if self.reused:
+            # The spare's file may be a hard link to a file of the live output: never write
+            # into it, replace it.
+            try:
+                target.unlink(missing_ok=True)
+            except OSError as exc:
+                raise OutputError(write_failure(exc, target)) from exc
         return target
 
 
@@ -128,11 +152,12 @@ def write_failure(exc: OSError, where: Path) -> str:
 
 def _check_writable(output: Path) -> None:
     """Fail before the build, not halfway through writing, where the output cannot be replaced:
-    the staging folder is made beside it, and the old site's folders are emptied after the swap."""
+    the staging folder is made beside it, and the old site's folders are changed by the next
+    build (they become the spare)."""
     existing = next(p for p in (output, *output.parents) if p.exists())
     folders = [existing.parent if existing == output else existing]
     if existing == output:
-        folders += [output, *(p for p in output.rglob("*") if p.is_dir() and not p.is_symlink())]
+        folders += [output, *_scan(output)[1]]
     for folder in folders:
         if not os.access(folder, os.W_OK | os.X_OK):
             error = errno.EROFS if _read_only(folder) else errno.EACCES
@@ -146,15 +171,31 @@ def _read_only(folder: Path) -> bool:
         return False
 
 
+def _scan(folder: Path) -> tuple[set[str], list[Path]]:
+    """Every file under `folder` (as a relative path with "/") and every folder below it. A
+    link, even to a folder, is an entry of its own, never followed."""
+    files: set[str] = set()
+    folders: list[Path] = []
+    pending = [(folder, "")]
+    while pending:
+        current, prefix = pending.pop()
+        try:
+            entries = os.scandir(current)
+        except OSError:  # unreadable: skipped, as os.walk does
+            continue
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(Path(entry.path))
+                    pending.append((Path(entry.path), f"{prefix}{entry.name}/"))
+                else:
+                    files.add(prefix + entry.name)
+    return files, folders
+
+
 def _check_owned(folder: Path) -> None:
     """Refuse a non-empty folder unless every file in it is one sitegen wrote there."""
-    present = set()
-    for root, dirs, files in os.walk(folder):
-        prefix = os.path.relpath(root, folder).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
-        # A link to a folder is an entry of its own, never followed.
-        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
-        present.update(prefix + name for name in files + links)
+    present = _scan(folder)[0]
     if not present:
         return
     manifest = folder / MANIFEST
@@ -176,24 +217,50 @@ def _check_owned(folder: Path) -> None:
                           "static/ folder (to publish them) or elsewhere, then build again")
 
 
+def spare_of(output: Path) -> Path:
+    """Where the site before last is kept for the next build to start from."""
+    return output.parent / f".{output.name}.sitegen-spare"
+
+
 @contextmanager
-def replacing(output: Path) -> Iterator[Staging]:
-    """Yield a staging folder; on normal exit it replaces `output`, on error it is discarded."""
+def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
+    """Yield a staging folder; on normal exit it replaces `output`, on error it is discarded.
+
+    With `keep_spare` the staging folder is the spare when there is one (`staging.reused`; the
+    caller knows what it holds and writes only what differs), and the replaced site becomes
+    the spare instead of being deleted. A failure leaves the spare half brought up to date,
+    which is harmless: the caller trusts none of its files without checking them."""
     _writing(output, lambda: output.parent.mkdir(parents=True, exist_ok=True))
     with _lock(output):
         _remove_stale_staging(output)
-        staging = Staging(output.parent / f".{output.name}.sitegen-new-{os.getpid()}")
-        try:
+        spare = spare_of(output)
+        if keep_spare and spare.is_dir() and not spare.is_symlink() and output.is_dir():
+            staging = Staging(spare, reused=True)
+        else:
+            staging = Staging(output.parent / f".{output.name}.sitegen-new-{os.getpid()}")
             _writing(output, staging.path.mkdir)
+        try:
             yield staging
             _writing(output, _write_manifest, staging)
             if output.is_dir():  # checked before the build too; files may have come since
                 _check_owned(output)
             _writing(output, _swap, staging.path, output)
+            if keep_spare and not staging.reused and staging.path.exists():
+                _writing(output, _keep_as_spare, staging.path, spare)
         finally:
             # After the swap this is the previous site; a folder that cannot be removed now
             # carries our name pattern and goes with the next build.
-            shutil.rmtree(staging.path, ignore_errors=True)
+            if not staging.reused:
+                shutil.rmtree(staging.path, ignore_errors=True)
+
+
+def _keep_as_spare(previous: Path, spare: Path) -> None:
+    """Keep the replaced site as the spare, in place of any older one (ours by its name)."""
+    if spare.is_symlink() or spare.is_file():
+        spare.unlink()
+    elif spare.is_dir():
+        shutil.rmtree(spare)
+    os.rename(previous, spare)
 
 
 def _writing(output: Path, step: Callable[..., None], *args: Any) -> None:
@@ -206,7 +273,9 @@ def _writing(output: Path, step: Callable[..., None], *args: Any) -> None:
 
 def _write_manifest(staging: Staging) -> None:
     data = {"generator": "sitegen", "files": sorted(staging.files)}
-    (staging.path / MANIFEST).write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
+    manifest = staging.path / MANIFEST
+    manifest.unlink(missing_ok=True)  # the spare's may be linked elsewhere: replace, never edit
+    manifest.write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
 
 
 def _swap(new: Path, output: Path) -> None:
@@ -219,7 +288,7 @@ def _swap(new: Path, output: Path) -> None:
     old = output.parent / f".{output.name}.sitegen-old-{os.getpid()}"
     os.rename(output, old)
     os.rename(new, output)
-    shutil.rmtree(old, ignore_errors=True)
+    os.rename(old, new)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

@@ -16,6 +16,7 @@ from sitegen.build import BuildOptions, build
 from sitegen.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, BuildCache
 from sitegen.config import load_config
 from sitegen.model import Source
+from sitegen.writer import spare_of
 
 ARTICLE = """---
 title: "{title}"
@@ -99,6 +100,66 @@ def test_output_is_identical_with_one_worker_or_many(tmp_path: Path) -> None:
     one, two = file_hashes(tmp_path / "one"), file_hashes(tmp_path / "two")
     assert len(one) > 600
     assert one == two
+
+
+def edit(site: Path, step: int) -> None:
+    """The kinds of change a newsroom makes between builds, one per step."""
+    content = site / "content"
+    if step == 0:  # a body edited
+        story = content / "story-3.md"
+        story.write_text(story.read_text(encoding="utf-8") + "\nA late correction.\n",
+                         encoding="utf-8")
+    elif step == 1:  # an article added under a new tag
+        (content / "late.md").write_text(ARTICLE.format(
+            title="Late news", month=9, day=9, tags='"Breaking"', body="Just in."),
+            encoding="utf-8")
+    elif step == 2:  # a title changed: lists, neighbours and feeds change
+        story = content / "story-7.md"
+        story.write_text(story.read_text(encoding="utf-8").replace(
+            "Story number 7", "Story number seven"), encoding="utf-8")
+    elif step == 3:  # an article removed, and its tag with it
+        (content / "late.md").unlink()
+    elif step == 4:  # nothing changed
+        pass
+
+
+def test_builds_through_the_spare_equal_builds_without_the_cache(tmp_path: Path) -> None:
+    """From the third build on, the new site is the site before last brought up to date (the
+    spare) and swapped in; after every kind of change it equals a build from nothing."""
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    run_build(site, out)
+    spare = spare_of(out)
+    assert spare.is_dir()
+    for step in range(5):
+        edit(site, step)
+        spare_folder = spare.stat().st_ino
+        run_build(site, out)
+        assert out.stat().st_ino == spare_folder, step  # the spare became the output
+        reference = tmp_path / f"reference-{step}"
+        run_build(site, reference, use_cache=False)
+        assert file_hashes(out) == file_hashes(reference), step
+
+
+def test_a_spare_changed_behind_sitegen_s_back_is_never_trusted(tmp_path: Path) -> None:
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    run_build(site, out)
+    spare = spare_of(out)
+    page = spare / "2021/04/story-number-3/index.html"
+    page.unlink()
+    page.write_text("<p>an old copy someone left</p>", encoding="utf-8")
+    (spare / "index.html").unlink()  # deleted
+    (spare / "stray").mkdir()
+    (spare / "stray" / "note.txt").write_text("not part of the site", encoding="utf-8")
+    # A spare file shares its inode with the live output's: edited in place, both change.
+    shared = "2021/05/story-number-4/index.html"
+    assert (spare / shared).stat().st_ino == (out / shared).stat().st_ino
+    with open(spare / shared, "a", encoding="utf-8") as handle:
+        handle.write("<!-- edited by hand -->")
+    run_build(site, out)
+    run_build(site, tmp_path / "reference", use_cache=False)
+    assert file_hashes(out) == file_hashes(tmp_path / "reference")
 
 
 def test_no_cache_neither_reads_nor_writes_the_cache(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ KILLS_PER_MODE = 12
 RUN_TIMEOUT = 120
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 CHANGE_EVENTS = {"os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "shutil.rmtree",
-                 "shutil.copyfile", "os.truncate"}
+                 "shutil.copyfile", "os.truncate", "os.link"}
 
 
 class ForkedBuild:
@@ -146,8 +146,10 @@ def sitegen(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 def leftovers(out: Path) -> list[str]:
-    """Staging or old folders a build left beside the output (the lock file is meant to stay)."""
-    return sorted(p.name for p in out.parent.glob(f".{out.name}.sitegen-*") if p.is_dir())
+    """Staging or old folders a build left beside the output (the lock file and the spare,
+    which the next build starts from, are meant to stay)."""
+    return sorted(p.name for p in out.parent.glob(f".{out.name}.sitegen-*") if p.is_dir()
+                  and p.name != f".{out.name}.sitegen-spare")
 
 
 def v1_articles(count: int = 4, words: int = 60) -> dict[str, str]:
@@ -235,6 +237,59 @@ def test_sigkill_at_any_change_leaves_old_or_new_output_and_next_build_is_right(
         assert code == -signal.SIGKILL, f"{where}: {log}"
         left.append(versions.check_recovery(out, where))
     assert "old" in left and "new" in left, left  # kills fell before and after the swap
+
+
+class SpareVersions(Versions):
+    """Version 1 built twice into one output, so the second build kept the first's site as
+    the spare; the site then moves to version 2, which the next build writes into the spare.
+    `restore()` puts the site, its cache, the output and the spare back as they were."""
+
+    def __init__(self, root: Path, articles: dict[str, str]) -> None:
+        self.root = root
+        self.work = root / "work"
+        self.site = write_site(self.work / "site", articles)
+        self.out = self.work / "out"
+        for _ in range(2):
+            assert build("-s", str(self.site), "-o", str(self.out))[0] == 0
+        assert writer.spare_of(self.out).is_dir()
+        self.v1 = file_hashes(self.out)
+        make_v2(self.site)
+        reference = root / "v2-output"
+        assert build("-s", str(self.site), "-o", str(reference), "--no-cache")[0] == 0
+        self.v2 = file_hashes(reference)
+        self.pristine = root / "pristine"
+        shutil.copytree(self.work, self.pristine, symlinks=True)  # keeps mtimes: still trusted
+
+    def restore(self) -> Path:
+        shutil.rmtree(self.work)
+        shutil.copytree(self.pristine, self.work, symlinks=True)
+        return self.out
+
+
+@pytest.mark.parametrize("fallback", [False, True],
+                         ids=["renameat2-exchange", "two-rename-fallback"])
+def test_sigkill_while_the_spare_becomes_the_new_site_leaves_old_or_new_output(
+        tmp_path: Path, fallback: bool) -> None:
+    versions = SpareVersions(tmp_path, v1_articles())
+    out = versions.restore()
+    spare = writer.spare_of(out).stat().st_ino
+    code, log = build("-s", str(versions.site), "-o", str(out), fallback=fallback)
+    assert code == 0 and file_hashes(out) == versions.v2, log
+    assert out.stat().st_ino == spare  # this build wrote into the spare, not a new folder
+    total = int(log.rsplit("changes=", 1)[1])
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    points = sorted(set(rng.sample(range(1, total - 6), KILLS_PER_MODE - 7)) |
+                    set(range(total - 6, total + 1)))
+    left = []
+    for point in points:
+        out = versions.restore()
+        code, log = build("-s", str(versions.site), "-o", str(out), kill_at=point,
+                          fallback=fallback)
+        where = f"kill at change {point} of {total} (seed {seed})"
+        assert code == -signal.SIGKILL, f"{where}: {log}"
+        left.append(versions.check_recovery(out, where))
+    assert "old" in left and "new" in left, left
 
 
 def test_sigkill_at_random_moments_of_a_larger_build(tmp_path: Path) -> None:
