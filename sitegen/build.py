@@ -219,7 +219,7 @@ def build(options: BuildOptions, use_cache: bool = True,
             staging.prune(set(staging.files))  # an index built anew leaves files of the old
         files = len(staging.files)
     if use_cache:
-        cache.record_outputs(output, fingerprints, spared=True)
+        cache.record_outputs(output, fingerprints, spared=staging.spared)
         cache.save(site_dir)
     result = replace(report(prepared, output, time.perf_counter() - started), files=files,
                      search=prepared.search)

@@ -41,6 +41,7 @@ class Staging:
     def __init__(self, path: Path, reused: bool = False) -> None:
         self.path = path
         self.reused = reused
+        self.spared = False  # after the swap: the replaced site was kept as the spare
         self.files: list[str] = []  # every file of the new site, for the manifest
         self._made: set[Path] = set()
 
@@ -244,9 +245,11 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
             _writing(output, _write_manifest, staging)
             if output.is_dir():  # checked before the build too; files may have come since
                 _check_owned(output)
+            replaced = output.is_dir()
             _writing(output, _swap, staging.path, output)
-            if keep_spare and not staging.reused and staging.path.exists():
+            if keep_spare and replaced and not staging.reused:
                 _writing(output, _keep_as_spare, staging.path, spare)
+            staging.spared = keep_spare and replaced
         finally:
             # After the swap this is the previous site; a folder that cannot be removed now
             # carries our name pattern and goes with the next build.
