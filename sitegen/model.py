@@ -207,6 +207,28 @@ class Paginator:
     next_url: str | None
     page_urls: tuple[str, ...]
 
+    @property
+    def window(self) -> tuple[PageLink | None, ...]:
+        """The page links a list shows: the first and last pages and two either side of this
+        one, with None for each gap. Worked out here so a template need not loop over every
+        page URL on every page (the front page of 10,000 articles has 1,000 pages: a million
+        steps to render them all)."""
+        shown = sorted({1, self.total, *range(max(1, self.number - 2),
+                                              min(self.total, self.number + 2) + 1)})
+        links: list[PageLink | None] = []
+        for before, number in zip([0, *shown], shown, strict=False):
+            if number - before > 1:
+                links.append(None)
+            links.append(PageLink(number, self.page_urls[number - 1], number == self.number))
+        return tuple(links)
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int  # 1-based
+    url: str
+    current: bool  # the page being shown
+
 
 @dataclass(frozen=True)
 class ArchiveMonth:
