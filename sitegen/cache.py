@@ -10,9 +10,10 @@ changed: in memory for the dev server, on disk (`.sitegen-cache/`) between build
   it and the file is still exactly as sitegen wrote it.
 Everything is keyed by the configuration too: another configuration starts empty.
 
-On disk the cache is one pickle behind a header with a format version and a SHA-256 of the
-payload; a damaged, truncated or foreign file is detected, ignored and replaced, never
-trusted. The folder is safe to delete at any time.
+On disk the cache is two pickles, each behind a header with a format version and a SHA-256
+of the payload: the sources and bodies (large, and written only when they changed) and the
+output records (written by every build); a damaged, truncated or foreign file is detected,
+ignored and replaced, never trusted. The folder is safe to delete at any time.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from sitegen.markdown import RenderedBody
 from sitegen.model import Source
 
 CACHE_DIR = ".sitegen-cache"
-CACHE_FILE = "build.pickle"
+CACHE_FILE = "build.pickle"  # configuration, sources and bodies
+OUTPUTS_FILE = "outputs.pickle"  # the records of the output and spare folders' files
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"4 {__version__}".encode()  # 4: records of the spare output folder
+FORMAT = f"5 {__version__}".encode()  # 5: the output records in a file of their own
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,13 @@ class BuildCache:
         self._used_sources: set[Path] = set()
         self._used_bodies: set[tuple[str, str]] = set()
         self.problem: str | None = None  # why a cache file on disk was not used
+        self._changed = True  # sources or bodies differ from the file on disk
 
     def use_config(self, config: Config) -> None:
         """Forget everything made under another configuration."""
         if config != self._config:
             self._config = config
+            self._changed = True
             self._sources.clear()
             self._bodies.clear()
             self.outputs.clear()
@@ -82,12 +86,14 @@ class BuildCache:
             return hit[2]
         if hit[1] == _digest(path):  # touched, not changed
             self._sources[path] = (stamp, hit[1], hit[2])
+            self._changed = True
             return hit[2]
         return None
 
     def store_source(self, path: Path, source: Source) -> Source:
         self._used_sources.add(path)
         self._sources[path] = (_stamp(path), _digest(path), source)
+        self._changed = True
         return source
 
     def cached_body(self, markdown: str, url: str) -> RenderedBody | None:
@@ -97,13 +103,17 @@ class BuildCache:
     def store_body(self, markdown: str, url: str, body: RenderedBody) -> RenderedBody:
         self._used_bodies.add((markdown, url))
         self._bodies[(markdown, url)] = body
+        self._changed = True
         return body
 
     def prune(self) -> None:
         """Drop what the last build did not use (deleted files, old versions of edited bodies),
         so a long preview session does not grow without bound. Call after each build."""
-        self._sources = {p: v for p, v in self._sources.items() if p in self._used_sources}
-        self._bodies = {k: v for k, v in self._bodies.items() if k in self._used_bodies}
+        sources = {p: v for p, v in self._sources.items() if p in self._used_sources}
+        bodies = {k: v for k, v in self._bodies.items() if k in self._used_bodies}
+        if len(sources) < len(self._sources) or len(bodies) < len(self._bodies):
+            self._changed = True
+        self._sources, self._bodies = sources, bodies
         self._used_sources.clear()
         self._used_bodies.clear()
 
@@ -127,44 +137,61 @@ class BuildCache:
         """The cache saved in `site_dir`, or an empty one (with `problem` set) if it is
         missing, from another version of sitegen, or damaged."""
         cache = cls()
-        path = site_dir / CACHE_DIR / CACHE_FILE
+        folder = site_dir / CACHE_DIR
+        state, cache.problem = _read(folder / CACHE_FILE)
+        if state is None:
+            return cache
+        records, problem = _read(folder / OUTPUTS_FILE)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return cache
-        except OSError as exc:
-            cache.problem = f"cannot read {path}: {exc.strerror}"
-            return cache
-        header, _, rest = data.partition(b"\n\n")
-        lines = header.split(b"\n")
-        if len(lines) != 3 or lines[0] + b"\n" != MAGIC or lines[1] != FORMAT:
-            cache.problem = "the build cache is from another version of sitegen; rebuilt it"
-            return cache
-        if hashlib.sha256(rest).hexdigest().encode() != lines[2]:
-            cache.problem = "the build cache was damaged (checksum mismatch); rebuilt it"
-            return cache
-        try:
-            state = pickle.loads(rest)  # noqa: S301 (our own file, checksummed)
-            (cache._config, cache._sources, cache._bodies, cache.outputs,
-             cache.output_dir, cache.spare) = state
+            cache._config, cache._sources, cache._bodies = state  # type: ignore[misc]
+            if records is not None:
+                cache.outputs, cache.output_dir, cache.spare = records  # type: ignore[misc]
         except Exception:  # a checksummed file that still does not load: never trust it
             cache.__init__()  # type: ignore[misc]
             cache.problem = "the build cache could not be read; rebuilt it"
+            return cache
+        cache.problem = problem
+        cache._changed = False
         return cache
 
     def save(self, site_dir: Path) -> None:
-        """Write the cache atomically: a killed build leaves the old file or the new one."""
+        """Write the cache atomically: a killed build leaves the old files or the new ones."""
         folder = site_dir / CACHE_DIR
         folder.mkdir(exist_ok=True)
         (folder / ".gitignore").write_text("*\n", encoding="utf-8")
-        state = (self._config, self._sources, self._bodies, self.outputs, self.output_dir,
-                 self.spare)
-        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        header = MAGIC + FORMAT + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n\n"
-        temporary = folder / f".{CACHE_FILE}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(header)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, folder / CACHE_FILE)
+        if self._changed or not (folder / CACHE_FILE).is_file():
+            _write(folder / CACHE_FILE, (self._config, self._sources, self._bodies))
+            self._changed = False
+        _write(folder / OUTPUTS_FILE, (self.outputs, self.output_dir, self.spare))
+
+
+def _read(path: Path) -> tuple[object | None, str | None]:
+    """A cache file's contents, or None and why not (None too when there is no file)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot read {path}: {exc.strerror}"
+    header, _, rest = data.partition(b"\n\n")
+    lines = header.split(b"\n")
+    if len(lines) != 3 or lines[0] + b"\n" != MAGIC or lines[1] != FORMAT:
+        return None, "the build cache is from another version of sitegen; rebuilt it"
+    if hashlib.sha256(rest).hexdigest().encode() != lines[2]:
+        return None, "the build cache was damaged (checksum mismatch); rebuilt it"
+    try:
+        return pickle.loads(rest), None  # noqa: S301 (our own file, checksummed)
+    except Exception:  # a checksummed file that still does not load: never trust it
+        return None, "the build cache could not be read; rebuilt it"
+
+
+def _write(path: Path, state: object) -> None:
+    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    header = MAGIC + FORMAT + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n\n"
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(header)
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)

@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXED_NOW, file_hashes
 
 from sitegen.build import BuildOptions, build
-from sitegen.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, BuildCache
+from sitegen.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
 from sitegen.config import load_config
 from sitegen.model import Source
 from sitegen.writer import spare_of
@@ -197,6 +197,34 @@ def test_damaged_cache_is_detected_and_rebuilt_never_trusted(tmp_path: Path, dam
     assert any(CACHE_DIR in w.file for w in report.warnings), report.warnings
     assert file_hashes(out) == expected
     assert BuildCache.load(site).problem is None  # replaced by a good one
+
+
+def test_damaged_output_records_are_detected_and_never_trusted(tmp_path: Path) -> None:
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    expected = file_hashes(out)
+    records = site / CACHE_DIR / OUTPUTS_FILE
+    records.write_bytes(damage_flip(records.read_bytes()))
+    report = run_build(site, out)
+    assert [str(w) for w in report.warnings] == [
+        f"{CACHE_DIR}/: the build cache was damaged (checksum mismatch); rebuilt it"]
+    assert file_hashes(out) == expected
+    assert BuildCache.load(site).problem is None
+
+
+def test_sources_and_bodies_are_written_only_when_they_changed(tmp_path: Path) -> None:
+    """The large file is not rewritten by a build that read and rendered nothing new."""
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    content, records = (site / CACHE_DIR / name for name in (CACHE_FILE, OUTPUTS_FILE))
+    first = content.stat().st_ino, records.stat().st_ino
+    run_build(site, out)
+    assert content.stat().st_ino == first[0] and records.stat().st_ino != first[1]
+    story = site / "content" / "story-2.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    run_build(site, out)
+    assert content.stat().st_ino != first[0]
+    assert BuildCache.load(site).cached_source(story) is not None  # the new version is kept
 
 
 def test_cache_whose_checksum_matches_but_content_lies_is_not_trusted(tmp_path: Path) -> None:
