@@ -16,7 +16,7 @@ from math import ceil
 from posixpath import splitext
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from sitegen import __version__
 from sitegen.config import Config
@@ -95,7 +95,12 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     urls = Urls(config)
     images = images or LocalImages({}, config.base_path, config.base_url)
     everything = sorted(sources, key=lambda s: (-s.date.timestamp(), s.title, s.rel_path))
-    aliases = _check_unique_urls(everything, urls)
+    # Each article's URL and tag slugs, worked out once for the checks, links and pages; links
+    # written as source paths ("../reviews/foo.md") become the article's URL.
+    url_of = {s.rel_path: urls.article(s.date, s.slug) for s in everything}
+    slugs_of = {s.rel_path: tuple(dict.fromkeys(registry.slug_of(t) for t in s.tags))
+                for s in everything}
+    aliases = _check_unique_urls(everything, urls, url_of)
     ordered = [s for s in everything if not is_expired(s, built_at)]
     warnings: list[Problem] = []
 
@@ -105,31 +110,31 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
                                            registry))
     tag_refs = {slug: TagRef(slug, g.name, urls.tag(slug)) for slug, g in groups.items()}
     authors = _author_refs(config, everything, urls)
+    # One byline per author and role, shared by their articles.
+    bylines = {(name, role): _byline(authors[name], role)
+               for name, role in dict.fromkeys((s.author, s.author_role) for s in everything)}
 
-    tag_slugs = [frozenset(registry.slug_of(t) for t in s.tags) for s in ordered]
+    tag_slugs = [frozenset(slugs_of[s.rel_path]) for s in ordered]
     members: dict[str, list[int]] = defaultdict(list)
     for index, slugs in enumerate(tag_slugs):
         for slug in slugs:
             members[slug].append(index)
-    links = [ArticleLink(s.title, urls.article(s.date, s.slug), s.date) for s in ordered]
+    links = [ArticleLink(s.title, url_of[s.rel_path], s.date) for s in ordered]
     related_ids = related(tag_slugs, members)
-    # Links written as source paths ("../reviews/foo.md") become the article's URL.
-    by_source = {s.rel_path: urls.article(s.date, s.slug) for s in everything}
 
     def make(source: Source, **relations: object) -> Article:
-        url = urls.article(source.date, source.slug)
+        url = url_of[source.rel_path]
         lead = images.image(source.image, source.image_alt or "") if source.image else None
         return Article(
             source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
             abs_url=urls.absolute(url), date=source.date, updated=source.updated,
             expires=source.expires,
-            author=_byline(authors[source.author], source.author_role),
-            tags=tuple(tag_refs[slug] for slug in dict.fromkeys(registry.slug_of(t)
-                                                                for t in source.tags)),
+            author=bylines[source.author, source.author_role],
+            tags=tuple(tag_refs[slug] for slug in slugs_of[source.rel_path]),
             draft=source.draft, image=source.image, image_alt=source.image_alt,
             extra=source.extra, lead_image=lead, expired=is_expired(source, built_at),
             aliases=aliases.get(source.rel_path, ()),
-            **_from_body(config, source, bodies[source.rel_path], by_source, lead),
+            **_from_body(config, source, bodies[source.rel_path], url_of, lead),
             **relations,  # type: ignore[arg-type]
         )
 
@@ -168,7 +173,8 @@ def with_body(article: Article, source: Source, body: RenderedBody, config: Conf
 def _from_body(config: Config, source: Source, body: RenderedBody, by_source: Mapping[str, str],
                lead: Image | None) -> dict[str, Any]:
     """The fields of an Article that come from its rendered body."""
-    summary = Markup("<p>{}</p>").format(source.summary) if source.summary else \
+    # The same Markup as Markup("<p>{}</p>").format(summary), without string.Formatter's cost.
+    summary = Markup(f"<p>{escape(source.summary)}</p>") if source.summary else \
         link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
     return {
         "summary": summary,
@@ -234,12 +240,13 @@ def _menu(config: Config, urls: Urls) -> tuple[MenuLink, ...]:
                  else MenuLink(item.name, item.url, True) for item in config.menu)
 
 
-def _check_unique_urls(ordered: Sequence[Source], urls: Urls) -> dict[str, tuple[str, ...]]:
-    """Every article's URL and former URLs (aliases) must be its own; returns each article's
-    former URLs by source path."""
+def _check_unique_urls(ordered: Sequence[Source], urls: Urls,
+                       url_of: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Every article's URL (`url_of` by source path) and former URLs (aliases) must be its
+    own; returns each article's former URLs by source path."""
     by_url: dict[str, list[Source]] = defaultdict(list)
     for source in ordered:
-        by_url[urls.article(source.date, source.slug)].append(source)
+        by_url[url_of[source.rel_path]].append(source)
     problems = [
         Problem(clash[0].rel_path, f"articles would share the URL {url}: "
                 f"{', '.join(s.rel_path for s in clash)}; give one of them another 'slug:'",

@@ -7,11 +7,12 @@ articles: related articles come from a bounded window in each shared tag's list.
 
 from __future__ import annotations
 
-import heapq
 import math
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import filterfalse, islice
 
 from sitegen.slugs import slugify
 
@@ -54,26 +55,58 @@ def group_tags(tag_lists: Sequence[Sequence[str]],
     return groups
 
 
-def related(tags_of: Sequence[frozenset[str]], members: dict[str, list[int]],
+def related(tags_of: Sequence[frozenset[str]], members: Mapping[str, Sequence[int]],
             count: int = RELATED_COUNT, window: int = RELATED_WINDOW) -> list[list[int]]:
     """For each article (by index, newest first), up to `count` related article indices.
 
     Articles score by the tags they share, each weighted by its rarity (sharing "Krysten
-    Ritter" says more than sharing "Netflix"); ties go to the nearer in time. `members` maps a
-    tag slug to its article indices in order.
+    Ritter" says more than sharing "Netflix"); ties go to the nearer in time, then to the
+    lower index. `members` maps a tag slug to its article indices in ascending order; each
+    shared tag adds its weight to the `window` articles on each side of the article there.
     """
     weight = {slug: 1 / math.log(2 + len(ids)) for slug, ids in members.items()}
-    position = {slug: {a: i for i, a in enumerate(ids)} for slug, ids in members.items()}
     result = []
     for me, my_tags in enumerate(tags_of):
-        score: dict[int, float] = defaultdict(float)
         # Tags in sorted order, so the float sums are the same in every process (set order
         # depends on the string hash seed, and float addition on the order).
+        windows = []
         for slug in sorted(my_tags):
             ids = members[slug]
-            at = position[slug][me]
-            for other in ids[max(0, at - window):at + window + 1]:
-                score[other] += weight[slug]
-        score.pop(me, None)
-        result.append(heapq.nsmallest(count, score, key=lambda o: (-score[o], abs(o - me), o)))
+            at = bisect_left(ids, me)
+            windows.append((weight[slug], ids[max(0, at - window):at], ids[at + 1:at + window + 1]))
+        result.append(_best(me, windows, count))
     return result
+
+
+def _best(me: int, windows: Sequence[tuple[float, Sequence[int], Sequence[int]]],
+          count: int) -> list[int]:
+    """The `count` best of the articles in `windows` (weight, before `me`, after `me`), by
+    score descending, then |o - me| ascending, then o ascending.
+
+    An article in one window only scores that window's weight, like every other there, so
+    only the `count` nearest on each side can be among the best: the rest are never scored
+    (scoring every neighbour was most of the time of related()). An article in several
+    windows scores 0.0 + their weights in window order: the same floats as summing them all.
+    """
+    ranked: list[tuple[float, int, int]] = []
+    shared: set[int] = set()
+    if len(windows) > 1:
+        near = [set(before).union(after) for _, before, after in windows]
+        for i, mine in enumerate(near):
+            for other in near[i + 1:]:
+                shared |= mine & other
+        weights = [w for w, _, _ in windows]
+        for o in shared:
+            score = 0.0
+            for w, ids in zip(weights, near, strict=True):
+                if o in ids:
+                    score += w
+            ranked.append((-score, abs(o - me), o))
+    in_shared = shared.__contains__
+    for w, before, after in windows:
+        for o in islice(filterfalse(in_shared, reversed(before)), count):
+            ranked.append((-w, me - o, o))
+        for o in islice(filterfalse(in_shared, after), count):
+            ranked.append((-w, o - me, o))
+    ranked.sort()
+    return [o for _, _, o in ranked[:count]]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sitegen.slugs import slugify
 from sitegen.taxonomy import RELATED_COUNT, TagGroup, group_tags, related
@@ -142,3 +145,33 @@ def test_window_bounds_candidates() -> None:
 @pytest.mark.parametrize("size", [1, 2, 50])
 def test_one_result_list_per_article(size: int) -> None:
     assert len(related_for([["Netflix"]] * size)) == size
+
+
+def reference_related(tags_of: list[frozenset[str]], members: dict[str, list[int]], count: int,
+                      window: int) -> list[list[int]]:
+    """related() spelled out: score every article in every shared tag's window, then sort."""
+    result = []
+    for me, my_tags in enumerate(tags_of):
+        score: dict[int, float] = {}
+        for slug in sorted(my_tags):
+            ids = members[slug]
+            at = ids.index(me)
+            for other in ids[max(0, at - window):at + window + 1]:
+                if other != me:
+                    score[other] = score.get(other, 0.0) + 1 / math.log(2 + len(ids))
+        ranked = sorted(score, key=lambda o: (-score[o], abs(o - me), o))
+        result.append(ranked[:count])
+    return result
+
+
+@given(st.lists(st.lists(st.sampled_from("abcdefg"), max_size=5), max_size=80),
+       st.integers(0, 5), st.integers(0, 12))
+def test_related_matches_scoring_every_neighbour(tag_lists: list[list[str]], count: int,
+                                                 window: int) -> None:
+    tags_of = [frozenset(tags) for tags in tag_lists]
+    members: dict[str, list[int]] = defaultdict(list)
+    for index, slugs in enumerate(tags_of):
+        for slug in slugs:
+            members[slug].append(index)
+    assert related(tags_of, dict(members), count=count, window=window) == \
+        reference_related(tags_of, dict(members), count, window)
