@@ -33,6 +33,7 @@ from conftest import (
 )
 
 from sitegen import search
+from sitegen.build import BuildOptions, build
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -345,7 +346,6 @@ def test_without_javascript_the_embed_is_a_link_to_the_video(browser: Any, site_
 
 def test_preview_rebuilds_keep_the_search_index_current(tmp_path: Path) -> None:
     require_pagefind()
-    from sitegen.build import BuildOptions
     from sitegen.live import LiveSite
 
     site = write_site(tmp_path / "site", {"a.md": article(title="First")})
@@ -390,6 +390,28 @@ def test_cached_rebuilds_reuse_the_index_until_a_page_changes(tmp_path: Path) ->
                                            encoding="utf-8")
     build_site(site, out)
     assert indexed() == 2
+
+
+def test_builds_through_the_spare_keep_the_index_equal_to_a_fresh_build(tmp_path: Path) -> None:
+    """From the third build on the new site is the spare brought up to date: its old bundle
+    is kept while no page changed and replaced, stale files and all, when one did."""
+    require_pagefind()
+    site = write_site(tmp_path / "site", {"a.md": article(title="First"),
+                                          "b.md": article(title="Second", date="2020-01-02")})
+    out = tmp_path / "out"
+    edits = [lambda: None,
+             lambda: (site / "content" / "c.md").write_text(
+                 article(title="Third", date="2020-01-03"), encoding="utf-8"),
+             lambda: (site / "content" / "b.md").unlink(),
+             lambda: None]
+    build_site(site, out)
+    build_site(site, out)
+    for step, edit in enumerate(edits):
+        edit()
+        build_site(site, out)
+        reference = tmp_path / f"reference-{step}"
+        build(BuildOptions(site_dir=site, output_dir=reference, now=FIXED_NOW), use_cache=False)
+        assert file_hashes(out) == file_hashes(reference), step
 
 
 def test_a_failing_re_index_ends_its_run_so_the_preview_can_stop(
