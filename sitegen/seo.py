@@ -44,19 +44,27 @@ def _json(value: Any, indent: str) -> str:
     kind = type(value)
     if kind is str:
         return _json_string(value)
-    if kind is dict and value and all(type(key) is str for key in value):
-        inner = indent + " " * _JSON_INDENT
-        return "{\n" + ",\n".join(f"{inner}{_json_string(key)}: {_json(item, inner)}"
-                                   for key, item in value.items()) + f"\n{indent}}}"
-    if (kind is list or kind is tuple) and value:
-        inner = indent + " " * _JSON_INDENT
-        return "[\n" + ",\n".join(inner + _json(item, inner) for item in value) \
-            + f"\n{indent}]"
     if kind is int:
         return int.__repr__(value)
+    inner = indent + " " * _JSON_INDENT
+    parts = []
+    if kind is dict and value:
+        for key, item in value.items():
+            if type(key) is not str:  # json.dumps' rules for other keys
+                return _json_dumps(value, indent)
+            text = _json_string(item) if type(item) is str else _json(item, inner)
+            parts.append(f"{inner}{_json_string(key)}: {text}")
+        return "{\n" + ",\n".join(parts) + f"\n{indent}}}"
+    if (kind is list or kind is tuple) and value:
+        for item in value:
+            parts.append(inner + (_json_string(item) if type(item) is str else _json(item, inner)))
+        return "[\n" + ",\n".join(parts) + f"\n{indent}]"
+    return _json_dumps(value, indent)
+
+
+def _json_dumps(value: Any, indent: str) -> str:
     text = json.dumps(value, ensure_ascii=False, indent=_JSON_INDENT)
     return text.replace("\n", "\n" + indent) if indent else text
-
 
 
 def headline(title: str) -> str:
