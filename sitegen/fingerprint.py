@@ -83,7 +83,8 @@ class Fingerprints:
 
     def _handler(self, kind: type) -> _Handler:
         """How to write a value of a type met for the first time: by what it is an instance
-        of, so a subclass (Markup is a str) is written as its base."""
+        of, so a subclass of tuple or dict is written as one (a str subclass, Markup, keeps
+        its name: a template escapes a str, not Markup)."""
         for base, handler in ((str, _text), (bool, _atom), (int, _atom), (float, _atom),
                               (datetime, _moment), (date, _moment), (tuple, self._tuple),
                               (list, self._sequence), (dict, self._mapping),

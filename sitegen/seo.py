@@ -47,7 +47,7 @@ def _json(value: Any, indent: str) -> str:
     if kind is int:
         return int.__repr__(value)
     inner = indent + " " * _JSON_INDENT
-    parts = []
+    parts: list[str] = []
     if kind is dict and value:
         for key, item in value.items():
             if type(key) is not str:  # json.dumps' rules for other keys
