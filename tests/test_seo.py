@@ -24,6 +24,9 @@ from conftest import (
     url_to_file,
     write_site,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
 
 from sitegen.config import load_config
 from sitegen.seo import HEADLINE_MAX, headline, json_for_script
@@ -122,6 +125,22 @@ def test_json_for_script_cannot_end_its_element() -> None:
     text = str(json_for_script(value))
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == value
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.text().map(Markup),
+    lambda inner: (st.lists(inner) | st.lists(inner).map(tuple) | st.dictionaries(st.text(), inner)
+                   | st.dictionaries(st.integers() | st.booleans() | st.none(), inner)),
+    max_leaves=20)
+
+
+@given(_json_values)
+def test_json_for_script_is_json_dumps_escaped(value: object) -> None:
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    assert str(json_for_script(value)) == text
 
 
 # --- Open Graph, Twitter cards, canonical, description, feeds ----------------------------------

@@ -22,6 +22,10 @@ from conftest import (
     url_to_file,
     write_site,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sitegen.sitemap import IMAGES_MAX, SitemapEntry, render_sitemap
 
 BASE = "https://small-screen-dispatch.netlify.app"
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -145,6 +149,33 @@ def check_news_sitemap(path: Path, now: datetime) -> list[dict[str, str]]:
         entries.append({"loc": url.findtext("sm:loc", namespaces=NS) or "", "name": name,
                         "language": language, "title": title, "published": published})
     return entries
+
+
+def elementtree_sitemap(entries: list[SitemapEntry]) -> bytes:
+    """The sitemap as ElementTree writes it, which render_sitemap's text must equal."""
+    attrs = {"xmlns": NS["sm"]}
+    if any(entry.images for entry in entries):
+        attrs["xmlns:image"] = IMAGE_NS
+    root = ET.Element("urlset", attrs)
+    for entry in entries:
+        item = ET.SubElement(root, "url")
+        ET.SubElement(item, "loc").text = entry.url
+        if entry.modified is not None:
+            ET.SubElement(item, "lastmod").text = entry.modified.isoformat(timespec="seconds")
+        for image in entry.images[:IMAGES_MAX]:
+            ET.SubElement(ET.SubElement(item, "image:image"), "image:loc").text = image
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+_entries = st.lists(st.builds(
+    SitemapEntry, st.text(), st.one_of(st.none(), st.datetimes()),
+    st.lists(st.text(), max_size=3).map(tuple)), max_size=4)
+
+
+@given(_entries)
+def test_sitemap_text_is_what_elementtree_writes(entries: list[SitemapEntry]) -> None:
+    assert render_sitemap(entries) == elementtree_sitemap(entries)
 
 
 def test_news_sitemap_lists_only_the_last_two_days(tmp_path: Path) -> None:
