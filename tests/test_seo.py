@@ -136,7 +136,7 @@ _json_values = st.recursive(
 
 @given(_json_values)
 def test_json_for_script_is_json_dumps_escaped(value: object) -> None:
-    text = json.dumps(value, ensure_ascii=False, indent=2)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escape)
