@@ -262,6 +262,8 @@ class Pair:
         outcome = self.rebuild(everything)
         assert outcome.ok, f"{step}: rebuild failed: {outcome.problems}"
         self.full_build()
+        # The preview's search index is re-made in the background after a rebuild.
+        assert self.live.indexer.wait(), f"{step}: the preview's re-index did not finish"
         differences = compare_folders(self.full, self.folder)
         assert differences == [], f"{step}: incremental output differs from a full build:\n" + \
             "\n".join(differences[:60])
@@ -351,6 +353,7 @@ def test_a_body_edit_takes_the_quick_path_and_publishes_the_article_first(pair: 
     assert pending | {page} == set(outcome.written)
     assert sentence in (pair.folder / tag_page).read_text(encoding="utf-8")  # the summary
     pair.full_build()
+    assert pair.live.indexer.wait()
     assert compare_folders(pair.full, pair.folder) == []
 
 
