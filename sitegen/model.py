@@ -140,6 +140,26 @@ class Tag:
     def count(self) -> int:
         return len(self.articles)
 
+    def info(self) -> TagInfo:
+        return TagInfo(self.slug, self.name, self.url, self.count, self.spellings,
+                       self.description, self.image, self.image_alt, self.former_slugs)
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A tag as its own pages show it: everything but its articles, which are in the page's
+    paginator. A page holding all of them would be rendered again whenever any changed."""
+
+    slug: str
+    name: str
+    url: str
+    count: int  # articles with the tag
+    spellings: tuple[str, ...] = ()
+    description: str = ""
+    image: str | None = None
+    image_alt: str | None = None
+    former_slugs: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class Author:
@@ -154,6 +174,23 @@ class Author:
     @property
     def count(self) -> int:
         return len(self.articles)
+
+    def info(self) -> AuthorInfo:
+        return AuthorInfo(self.slug, self.name, self.role, self.bio, self.avatar, self.url,
+                          self.count)
+
+
+@dataclass(frozen=True)
+class AuthorInfo:
+    """An author as their own pages show them: everything but the articles (see TagInfo)."""
+
+    slug: str
+    name: str
+    role: str
+    bio: str
+    avatar: str | None
+    url: str
+    count: int  # articles by the author
 
 
 @dataclass(frozen=True)

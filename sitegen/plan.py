@@ -99,13 +99,13 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     for tag in site.tags:
         planner.listing("tag", f"/tags/{tag.slug}/", "tag.html", tag.articles, tag.name,
                         " ".join(tag.description.split()) or
-                        f"{config.title}: articles tagged {tag.name}", {"tag": tag})
+                        f"{config.title}: articles tagged {tag.name}", {"tag": tag.info()})
     planner.page("authors", planner.urls.url("/authors/"), "authors.html", "author index",
                  "Authors", f"The writers of {config.title}", {"authors": site.authors})
     for author in site.authors:
         planner.listing("author", f"/authors/{author.slug}/", "author.html", author.articles,
                         author.name, author.bio or f"Articles by {author.name}",
-                        {"author": author})
+                        {"author": author.info()})
     planner.page("archive", planner.urls.url("/archive/"), "archive.html", "archive", "Archive",
                  f"Every article on {config.title}, by month", {"archive": site.archive})
     planner.feeds("/", config.title, config.description, site.articles)

@@ -82,6 +82,25 @@ def test_one_changed_article_rewrites_only_what_shows_it(tmp_path: Path) -> None
     assert len(changed) < len(after) / 2, sorted(changed)
 
 
+def test_an_edited_article_rewrites_only_the_list_pages_that_show_it(tmp_path: Path) -> None:
+    """Tag and author pages get the tag's or author's identity and count, not all its
+    articles, so an edit leaves the pages that do not list the article alone."""
+    site, out = make_site(tmp_path / "site", count=40), tmp_path / "out"
+    run_build(site, out)
+    run_build(site, out)
+    before = inodes(out)
+    story = site / "content" / "story-8.md"  # the newest article: tags Daredevil, Renewals
+    story.write_text(story.read_text(encoding="utf-8") + "\nAn update.\n", encoding="utf-8")
+    run_build(site, out)
+    after = inodes(out)
+    changed = {path for path in after if before.get(path) != after[path]}
+    assert {"tags/daredevil/index.html", "tags/renewals/index.html",
+            "2021/09/story-number-8/index.html"} <= changed
+    assert "tags/daredevil/page/3/index.html" in after
+    assert "tags/daredevil/page/3/index.html" not in changed
+    assert not any(path.startswith("authors/") and "/page/" in path for path in changed)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_output_is_identical_with_and_without_the_cache(tmp_path: Path, workers: int) -> None:
     site = make_site(tmp_path / "site")
