@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -222,7 +222,16 @@ def test_sigkill_at_any_change_leaves_old_or_new_output_and_next_build_is_right(
     counting = versions.fresh_output("counting")
     code, log = build("-s", str(versions.site), "-o", str(counting), fallback=fallback)
     assert code == 0 and file_hashes(counting) == versions.v2, log
-    total = int(log.rsplit("changes=", 1)[1])
+    kill_at_sampled_changes(versions, log, lambda point: versions.fresh_output(f"out-{point}"),
+                            fallback)
+
+
+def kill_at_sampled_changes(versions: Versions, counting_log: str,
+                            output: Callable[[int], Path], fallback: bool) -> None:
+    """Build again, killed at a sample of the file system changes a whole build made (its log:
+    `counting_log`), each time into `output(point)`, a folder as the previous build left it.
+    Each kill must leave the old output or the new, and both must occur."""
+    total = int(counting_log.rsplit("changes=", 1)[1])
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     # The last changes are the manifest, the swap and the clean-up: always try those.
@@ -230,7 +239,7 @@ def test_sigkill_at_any_change_leaves_old_or_new_output_and_next_build_is_right(
                     set(range(total - 6, total + 1)))
     left = []
     for point in points:
-        out = versions.fresh_output(f"out-{point}")
+        out = output(point)
         code, log = build("-s", str(versions.site), "-o", str(out), kill_at=point,
                           fallback=fallback)
         where = f"kill at change {point} of {total} (seed {seed})"
@@ -276,20 +285,7 @@ def test_sigkill_while_the_spare_becomes_the_new_site_leaves_old_or_new_output(
     code, log = build("-s", str(versions.site), "-o", str(out), fallback=fallback)
     assert code == 0 and file_hashes(out) == versions.v2, log
     assert out.stat().st_ino == spare  # this build wrote into the spare, not a new folder
-    total = int(log.rsplit("changes=", 1)[1])
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    points = sorted(set(rng.sample(range(1, total - 6), KILLS_PER_MODE - 7)) |
-                    set(range(total - 6, total + 1)))
-    left = []
-    for point in points:
-        out = versions.restore()
-        code, log = build("-s", str(versions.site), "-o", str(out), kill_at=point,
-                          fallback=fallback)
-        where = f"kill at change {point} of {total} (seed {seed})"
-        assert code == -signal.SIGKILL, f"{where}: {log}"
-        left.append(versions.check_recovery(out, where))
-    assert "old" in left and "new" in left, left
+    kill_at_sampled_changes(versions, log, lambda point: versions.restore(), fallback)
 
 
 def test_sigkill_at_random_moments_of_a_larger_build(tmp_path: Path) -> None:
