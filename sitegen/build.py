@@ -14,25 +14,26 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from sitegen import search
+from sitegen import search, snapshot
 from sitegen.cache import CACHE_DIR, BuildCache, OutputRecord
 from sitegen.config import Config, load_config
 from sitegen.content import find_sources, read_source
 from sitegen.data import load_data
 from sitegen.embeds import MarkupError
 from sitegen.errors import BuildError, Problem, SiteError
-from sitegen.feeds import render_feed
 from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
 from sitegen.markdown import MarkdownRenderer, RenderedBody
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed
-from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob, Plan, make_plan
+from sitegen.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
+from sitegen.quick import QuickBuild, quick_build
 from sitegen.registry import load_registry
 from sitegen.site import Selection, assemble, select
+from sitegen.sitemap import news_changes
 from sitegen.theme import Theme
 from sitegen.urls import Urls
-from sitegen.writer import Staging, check_output_dir, replacing
+from sitegen.writer import Staging, check_output_dir, check_output_location, replacing
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class BuildReport:
     expired: int = 0  # articles past `expires`: pages kept, out of listings and feeds
     next_expiry: datetime | None = None
     search: bool = False  # a search index was built
+    quick: bool = False  # only article bodies changed: just the files showing them were written
+    rewritten: int = 0  # quick: how many files that was
 
 
 @dataclass(frozen=True)
@@ -195,10 +198,17 @@ def build(options: BuildOptions, use_cache: bool = True,
     """Build the site; raises BuildError (or SiteError, OutputError) and then writes nothing.
 
     With `use_cache`, work from the last build (in .sitegen-cache/) is reused where its
-    inputs are unchanged: the output is the same either way, only faster."""
+    inputs are unchanged: the output is the same either way, only faster. When only article
+    bodies changed, the quick path (`quick.py`) rewrites just the files that show them."""
     started = time.perf_counter()
     site_dir = options.site_dir.resolve()
-    output = check_output_dir(options.output_dir or site_dir / "output", site_dir)
+    output = check_output_location(options.output_dir or site_dir / "output", site_dir)
+    key = _options_key(options, output)
+    if use_cache and site_dir.is_dir():
+        done = quick_build(site_dir, output, key, options.base_url, options.now)
+        if done is not None:
+            return _quick_report(done, output, time.perf_counter() - started)
+    output = check_output_dir(output, site_dir)
     cache = BuildCache.load(site_dir) if use_cache and site_dir.is_dir() else BuildCache()
     prepared = prepare(options, cache, progress=progress)
     same_output = use_cache and cache.output_dir == str(output)
@@ -218,14 +228,52 @@ def build(options: BuildOptions, use_cache: bool = True,
             _add_search(staging, fingerprints, reuse if use_cache else None, kept)
             staging.prune(set(staging.files))  # an index built anew leaves files of the old
         files = len(staging.files)
-    if use_cache:
-        cache.record_outputs(output, fingerprints, spared=staging.spared)
-        cache.save(site_dir)
     result = replace(report(prepared, output, time.perf_counter() - started), files=files,
                      search=prepared.search)
+    if use_cache:
+        snapshot.forget(site_dir)  # it describes the output just replaced
+        cache.record_outputs(output, fingerprints, spared=staging.spared)
+        cache.save(site_dir)
+        _take_snapshot(site_dir, key, prepared, cache, result)
+        result = replace(result, seconds=time.perf_counter() - started)
     if cache.problem:
         result.warnings.append(Problem(f"{CACHE_DIR}/", cache.problem))
     return result
+
+
+def _options_key(options: BuildOptions, output: Path) -> tuple[object, ...]:
+    """The options that decide what a build writes (the quick path needs them unchanged)."""
+    return (options.drafts, options.future, options.base_url, str(output))
+
+
+def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
+                   cache: BuildCache, result: BuildReport) -> None:
+    """Keep what the next build's quick path starts from (see snapshot.py)."""
+    config, site, built_at = prepared.config, prepared.site, prepared.now
+    assert built_at is not None
+    changes = [prepared.selection.next_due, prepared.selection.next_expiry,
+               news_changes(site.articles, built_at),
+               datetime(built_at.year + 1, 1, 1, tzinfo=config.tz)]  # the footer's year
+    inputs = snapshot.Inputs(key, config, prepared.theme.fingerprint(),
+                             snapshot.site_files(site_dir, result.output_dir))
+    counts = snapshot.Counts(
+        result.articles, result.pages, result.tags, result.authors, result.feeds, result.files,
+        result.drafts_skipped, result.scheduled_skipped, result.next_due, result.expired,
+        result.next_expiry, tuple(result.warnings))
+    snapshot.take(site_dir, inputs, built_at, min(c for c in changes if c is not None),
+                  prepared.search, counts, cache.sources(), site.info,
+                  [*site.articles, *site.unlisted], prepared.plan.jobs)
+
+
+def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport:
+    counts = done.counts
+    return BuildReport(
+        output_dir=output, articles=counts.articles, pages=counts.pages, tags=counts.tags,
+        authors=counts.authors, feeds=counts.feeds, files=counts.files,
+        drafts_skipped=counts.drafts_skipped, scheduled_skipped=counts.scheduled_skipped,
+        next_due=counts.next_due, seconds=seconds, warnings=list(counts.warnings),
+        expired=counts.expired, next_expiry=counts.next_expiry, quick=True,
+        rewritten=len(done.written))
 
 
 @dataclass(frozen=True)
@@ -324,13 +372,3 @@ def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
     except OSError:
         return False
     return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
-
-
-def render_job(job: Job, theme: Theme) -> bytes:
-    if isinstance(job, PageJob):
-        return theme.render(job.template, job.context).encode("utf-8")
-    if isinstance(job, FeedJob):
-        return render_feed(job.spec)
-    if isinstance(job, DataJob):
-        return job.data
-    raise TypeError(f"cannot render {job!r}")

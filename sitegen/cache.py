@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sitegen import __version__
 from sitegen.config import Config
@@ -31,24 +31,24 @@ from sitegen.model import Source
 
 CACHE_DIR = ".sitegen-cache"
 CACHE_FILE = "build.pickle"  # configuration, sources and bodies
+COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
 OUTPUTS_FILE = "outputs.pickle"  # the records of the output and spare folders' files
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"5 {__version__}".encode()  # 5: the output records in a file of their own
+FORMAT = f"7 {__version__}".encode()  # 7: output records are tuples; the snapshot
 
 
-@dataclass(frozen=True)
-class OutputRecord:
+class OutputRecord(NamedTuple):  # a tuple: tens of thousands load quickly
     fingerprint: str
     size: int
     mtime_ns: int
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def stamp(path: Path) -> tuple[int, int]:
     stat = path.stat()
     return stat.st_mtime_ns, stat.st_size
 
 
-def _digest(path: Path) -> str:
+def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -81,20 +81,24 @@ class BuildCache:
         hit = self._sources.get(path)
         if hit is None:
             return None
-        stamp = _stamp(path)
-        if hit[0] == stamp:
+        current = stamp(path)
+        if hit[0] == current:
             return hit[2]
-        if hit[1] == _digest(path):  # touched, not changed
-            self._sources[path] = (stamp, hit[1], hit[2])
+        if hit[1] == digest(path):  # touched, not changed
+            self._sources[path] = (current, hit[1], hit[2])
             self._changed = True
             return hit[2]
         return None
 
     def store_source(self, path: Path, source: Source) -> Source:
         self._used_sources.add(path)
-        self._sources[path] = (_stamp(path), _digest(path), source)
+        self._sources[path] = (stamp(path), digest(path), source)
         self._changed = True
         return source
+
+    def sources(self) -> dict[Path, tuple[tuple[int, int], str, Source]]:
+        """Each article file's stamp (modification time, size), content digest and Source."""
+        return dict(self._sources)
 
     def cached_body(self, markdown: str, url: str) -> RenderedBody | None:
         self._used_bodies.add((markdown, url))
@@ -138,10 +142,10 @@ class BuildCache:
         missing, from another version of sitegen, or damaged."""
         cache = cls()
         folder = site_dir / CACHE_DIR
-        state, cache.problem = _read(folder / CACHE_FILE)
+        state, cache.problem = read_checked(folder / CACHE_FILE)
         if state is None:
             return cache
-        records, problem = _read(folder / OUTPUTS_FILE)
+        records, problem = read_checked(folder / OUTPUTS_FILE)
         try:
             cache._config, cache._sources, cache._bodies = state  # type: ignore[misc]
             if records is not None:
@@ -160,12 +164,27 @@ class BuildCache:
         folder.mkdir(exist_ok=True)
         (folder / ".gitignore").write_text("*\n", encoding="utf-8")
         if self._changed or not (folder / CACHE_FILE).is_file():
-            _write(folder / CACHE_FILE, (self._config, self._sources, self._bodies))
+            write_checked(folder / CACHE_FILE, (self._config, self._sources, self._bodies))
             self._changed = False
-        _write(folder / OUTPUTS_FILE, (self.outputs, self.output_dir, self.spare))
+        write_outputs(site_dir, self.outputs, self.output_dir, self.spare)
 
 
-def _read(path: Path) -> tuple[object | None, str | None]:
+def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None,
+                                          dict[str, OutputRecord]] | None:
+    """The last build's output records alone (the output's, its folder, the spare's), without
+    the large sources and bodies file; None if they cannot be trusted."""
+    records, _ = read_checked(site_dir / CACHE_DIR / OUTPUTS_FILE)
+    if not (isinstance(records, tuple) and len(records) == 3):
+        return None
+    return records  # type: ignore[return-value]
+
+
+def write_outputs(site_dir: Path, outputs: dict[str, OutputRecord], output_dir: str | None,
+                  spare: dict[str, OutputRecord]) -> None:
+    write_checked(site_dir / CACHE_DIR / OUTPUTS_FILE, (outputs, output_dir, spare))
+
+
+def read_checked(path: Path) -> tuple[object | None, str | None]:
     """A cache file's contents, or None and why not (None too when there is no file)."""
     try:
         data = path.read_bytes()
@@ -185,7 +204,7 @@ def _read(path: Path) -> tuple[object | None, str | None]:
         return None, "the build cache could not be read; rebuilt it"
 
 
-def _write(path: Path, state: object) -> None:
+def write_checked(path: Path, state: object) -> None:
     payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
     header = MAGIC + FORMAT + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n\n"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")

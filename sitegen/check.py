@@ -23,7 +23,7 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from sitegen.build import render_bodies, render_job
+from sitegen.build import render_bodies
 from sitegen.config import CONFIG_NAME, Config, config_line, load_config
 from sitegen.content import KNOWN_KEYS, read_sources
 from sitegen.data import load_data
@@ -32,7 +32,7 @@ from sitegen.images import LocalImages
 from sitegen.markdown import MORE, MarkdownRenderer, Reference, source_link_target
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed
-from sitegen.plan import CopyJob, PageJob, Plan, make_plan
+from sitegen.plan import CopyJob, PageJob, Plan, make_plan, render_job
 from sitegen.registry import TagRegistry, load_registry
 from sitegen.site import assemble, select
 from sitegen.slugs import slugify

@@ -8,6 +8,7 @@ read is a problem naming the file and line; the others are still read.
 
 from __future__ import annotations
 
+import copyreg
 import json
 import re
 import tomllib
@@ -81,6 +82,14 @@ def load_data(site_dir: Path) -> tuple[SiteData, list[Problem]]:
         node[key[-1]] = value
         files.setdefault(key[0], rel if len(key) == 1 else f"{DATA_DIR}/{key[0]}/")
     return SiteData(read_only(tree), MappingProxyType(files)), problems
+
+
+def _proxy(items: dict[str, Any]) -> MappingProxyType[str, Any]:
+    return MappingProxyType(items)
+
+
+# Read-only data can be pickled (as its items), so the build's snapshot can keep the site's info.
+copyreg.pickle(MappingProxyType, lambda proxy: (_proxy, (dict(proxy),)))
 
 
 def read_only(value: Any) -> Any:

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-import imagesize
-
 from sitegen.model import Image
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp",
@@ -56,6 +54,8 @@ class LocalImages:
         if file is None:
             return None
         if file not in self._sizes:
+            import imagesize  # here, not above: it imports urllib.request, which builds rarely need
+
             try:
                 width, height = imagesize.get(file)
             except (OSError, ValueError):

@@ -37,18 +37,16 @@ from sitegen.build import (
     BuildReport,
     Prepared,
     prepare,
-    render_bodies,
-    render_job,
     report,
 )
 from sitegen.cache import BuildCache
-from sitegen.content import read_source
+from sitegen.edits import reread, with_new_bodies
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
 from sitegen.model import Article, Source
-from sitegen.plan import CopyJob, Job, PageJob, Plan, with_articles
-from sitegen.site import with_body
+from sitegen.plan import CopyJob, Job, PageJob, Plan, render_job, with_articles
+from sitegen.site import source_urls
 from sitegen.swap import holders
 from sitegen.theme import Theme
 
@@ -82,6 +80,7 @@ class Last:
     sources: dict[Path, Source]  # published sources by path
     articles: dict[str, Article]  # the current article of each source path
     holders: dict[int, list[int]]  # by an Article's id: the indices of the jobs that hold it
+    by_source: dict[str, str]  # every article's URL by its source path
 
     @classmethod
     def of(cls, prepared: Prepared, report: BuildReport, built_at: datetime) -> Last:
@@ -90,7 +89,7 @@ class Last:
                    LocalImages(prepared.theme.static_files, config.base_path, config.base_url),
                    {s.path: s for s in prepared.selection.published},
                    {a.source_path: a for a in (*site.articles, *site.unlisted)},
-                   holders(list(prepared.plan.jobs), Article))
+                   holders(list(prepared.plan.jobs), Article), source_urls(site))
 
 
 class LiveSite:
@@ -158,26 +157,14 @@ class LiveSite:
         pairs = []
         for path in paths:
             old = last.sources.get(path)
-            if old is None:
+            new = reread(old, config) if old is not None else None
+            if new is None:
                 return None
-            try:
-                new = read_source(old.path, config)
-            except (SiteError, OSError):
-                return None
-            if replace(new, body=old.body) != old:
-                return None  # front matter changed: titles, dates, tags, lists may change
             pairs.append((old, new))
-        try:
-            bodies = render_bodies(config, [new for _, new in pairs], last.images)
-        except BuildError:
+        replacements = with_new_bodies([(last.articles[old.rel_path], new) for old, new in pairs],
+                                       config, last.images, last.by_source)
+        if replacements is None:
             return None
-        replacements: dict[int, Article] = {}
-        for old, new in pairs:
-            article = last.articles[old.rel_path]
-            updated = with_body(article, new, bodies[new.rel_path], config, last.prepared.site)
-            if updated.images != article.images:
-                return None  # the sitemap lists each article's images
-            replacements[id(article)] = updated
         changed = sorted({i for key in replacements for i in last.holders.get(key, ())})
         # The edited articles' own pages first: that is what the author is looking at.
         before = last.prepared.plan
@@ -311,5 +298,5 @@ class LiveSite:
 
 def _replan(last: Last, plan: Plan, replacements: dict[int, Article], indices: list[int]) -> Plan:
     prepared = last.prepared
-    return with_articles(plan, prepared.site, prepared.config, prepared.theme.static_files,
+    return with_articles(plan, prepared.site.info, prepared.config, prepared.theme.static_files,
                          last.built_at, replacements, indices)

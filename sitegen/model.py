@@ -272,7 +272,7 @@ class ArchiveMonth:
     year: int
     month: int
     label: str  # e.g. "November 2015"
-    articles: tuple[Article, ...]
+    articles: tuple[ArticleLink, ...]  # links, not articles: an edited body leaves it as it is
 
 
 @dataclass(frozen=True)

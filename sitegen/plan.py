@@ -17,9 +17,9 @@ from typing import Any
 
 from sitegen.config import Config
 from sitegen.errors import BuildError, Problem
-from sitegen.feeds import FeedSpec, feed_links, feed_specs
+from sitegen.feeds import FeedSpec, feed_links, feed_specs, render_feed
 from sitegen.images import LocalImages
-from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site
+from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site, SiteInfo
 from sitegen.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
 from sitegen.seo import json_for_script, news_article, robots
 from sitegen.sitemap import (
@@ -30,6 +30,7 @@ from sitegen.sitemap import (
     render_sitemap,
 )
 from sitegen.swap import Swapper
+from sitegen.theme import Theme
 from sitegen.urls import UnsafePath, Urls
 
 SCHEDULE_FILE = "schedule.json"
@@ -88,20 +89,22 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     `built_at` dates feeds that have no article yet and decides what the news sitemap holds;
     `search` adds the search page (the build adds its index); `next_due` and `next_expiry`
     go into schedule.json, for a scheduled rebuild."""
-    planner = _Planner(site, config, built_at, LocalImages(static_files, config.base_path,
-                                                           config.base_url))
+    planner = _Planner(site.info, config, built_at, LocalImages(static_files, config.base_path,
+                                                                config.base_url))
     planner.listing("index", "/", "list.html", site.articles, "", config.description, {},
                     feeds=False)
     for article in (*site.articles, *site.unlisted):
         planner.article(article)
     planner.page("tags", planner.urls.url("/tags/"), "tags.html", "tag index", "Tags",
-                 f"Every tag on {config.title}", {"tags": site.tags})
+                 f"Every tag on {config.title}",
+                 {"tags": tuple(tag.info() for tag in site.tags)})
     for tag in site.tags:
         planner.listing("tag", f"/tags/{tag.slug}/", "tag.html", tag.articles, tag.name,
                         " ".join(tag.description.split()) or
                         f"{config.title}: articles tagged {tag.name}", {"tag": tag.info()})
     planner.page("authors", planner.urls.url("/authors/"), "authors.html", "author index",
-                 "Authors", f"The writers of {config.title}", {"authors": site.authors})
+                 "Authors", f"The writers of {config.title}",
+                 {"authors": tuple(author.info() for author in site.authors)})
     for author in site.authors:
         planner.listing("author", f"/authors/{author.slug}/", "author.html", author.articles,
                         author.name, author.bio or f"Articles by {author.name}",
@@ -140,7 +143,18 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     return planner.finish()
 
 
-def with_articles(plan: Plan, site: Site, config: Config, static_files: Mapping[str, Path],
+def render_job(job: Job, theme: Theme) -> bytes:
+    """The bytes of one job's file (a static file's job is copied, not rendered)."""
+    if isinstance(job, PageJob):
+        return theme.render(job.template, job.context).encode("utf-8")
+    if isinstance(job, FeedJob):
+        return render_feed(job.spec)
+    if isinstance(job, DataJob):
+        return job.data
+    raise TypeError(f"cannot render {job!r}")
+
+
+def with_articles(plan: Plan, info: SiteInfo, config: Config, static_files: Mapping[str, Path],
                   built_at: datetime, replacements: Mapping[int, Article],
                   indices: Iterable[int]) -> Plan:
     """`plan` with articles replaced in the jobs at `indices` (the jobs that hold them):
@@ -148,7 +162,7 @@ def with_articles(plan: Plan, site: Site, config: Config, static_files: Mapping[
     is planned again (its head tags and JSON-LD come from the article); in any other job the
     new article takes the old one's place. For the dev server's quick path, where only bodies
     changed, so URLs, order and the site's lists are as before."""
-    planner = _Planner(site, config, built_at, LocalImages(static_files, config.base_path,
+    planner = _Planner(info, config, built_at, LocalImages(static_files, config.base_path,
                                                            config.base_url))
     swapper = Swapper(replacements, opaque=(Article,))
     jobs = list(plan.jobs)
@@ -178,14 +192,14 @@ def render_schedule(next_due: datetime | None, next_expiry: datetime | None) -> 
 
 
 class _Planner:
-    def __init__(self, site: Site, config: Config, built_at: datetime,
+    def __init__(self, info: SiteInfo, config: Config, built_at: datetime,
                  images: LocalImages) -> None:
-        self.site, self.config, self.urls = site, config, Urls(config)
+        self.info, self.config, self.urls = info, config, Urls(config)
         self.built_at = built_at
         self.images = images
         self.default_image = images.image(config.seo.image, config.seo.image_alt) \
             if config.seo.image else None
-        self.logo = images.image(config.seo.logo, site.info.publisher) if config.seo.logo else None
+        self.logo = images.image(config.seo.logo, info.publisher) if config.seo.logo else None
         self.jobs: list[Job] = []
         self.sitemap: list[SitemapEntry] = []
         self.claimed: dict[str, str] = {}
@@ -209,7 +223,7 @@ class _Planner:
     def article(self, article: Article) -> None:
         """An article's page, with its card image, JSON-LD and robots rules."""
         image = article.lead_image or self.default_image
-        data = news_article(article, self.site.info, self.urls.absolute, image, self.logo)
+        data = news_article(article, self.info, self.urls.absolute, image, self.logo)
         self.page("article", article.url, "article.html", article.source_path, article.title,
                   article.description, {"article": article}, image=image,
                   json_ld=json_for_script(data), robots=robots(article),
@@ -224,9 +238,9 @@ class _Planner:
             return
         meta = PageMeta(kind=kind, url=url, abs_url=self.urls.absolute(url), title=title,
                         description=description or self.config.description,
-                        feeds=(*page_feeds, *self.site.info.feeds),
+                        feeds=(*page_feeds, *self.info.feeds),
                         image=image or self.default_image, json_ld=json_ld, robots=robots)
-        self.add(PageJob(path, origin, template, {"site": self.site.info, "page": meta,
+        self.add(PageJob(path, origin, template, {"site": self.info, "page": meta,
                                                   **context}))
         if in_sitemap:
             article = context.get("article")

@@ -163,11 +163,16 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
 
 
 def with_body(article: Article, source: Source, body: RenderedBody, config: Config,
-              site: Site) -> Article:
-    """`article` as a newly rendered `body` makes it, everything else kept: the dev server's
-    quick path when only an article's body was edited (its front matter is unchanged)."""
-    by_source = {a.source_path: a.url for a in (*site.articles, *site.unlisted)}
+              by_source: Mapping[str, str]) -> Article:
+    """`article` as a newly rendered `body` makes it, everything else kept: the quick path
+    when only an article's body was edited (its front matter is unchanged). `by_source`: the
+    URL of every article by its source path (see `source_urls`), for links between them."""
     return replace(article, **_from_body(config, source, body, by_source, article.lead_image))
+
+
+def source_urls(site: Site) -> dict[str, str]:
+    """Every article's URL by its source path: what a body's links to other sources need."""
+    return {a.source_path: a.url for a in (*site.articles, *site.unlisted)}
 
 
 def _from_body(config: Config, source: Source, body: RenderedBody, by_source: Mapping[str, str],
@@ -332,9 +337,10 @@ def _authors(config: Config, articles: Sequence[Article],
 
 
 def _archive(articles: Sequence[Article]) -> tuple[ArchiveYear, ...]:
-    months: dict[tuple[int, int], list[Article]] = defaultdict(list)
+    months: dict[tuple[int, int], list[ArticleLink]] = defaultdict(list)
     for article in articles:
-        months[(article.date.year, article.date.month)].append(article)
+        months[(article.date.year, article.date.month)].append(
+            ArticleLink(article.title, article.url, article.date))
     years: dict[int, list[ArchiveMonth]] = defaultdict(list)
     for (year, month), items in sorted(months.items(), reverse=True):
         years[year].append(ArchiveMonth(year, month, f"{MONTHS[month - 1]} {year}",

@@ -78,6 +78,14 @@ def news_articles(articles: Sequence[Article], now: datetime) -> list[Article]:
     return recent[:NEWS_MAX]
 
 
+def news_changes(articles: Sequence[Article], after: datetime) -> datetime | None:
+    """The first moment after `after` from which `news_articles` may choose otherwise: an
+    article leaves the two-day window, or a later-dated one enters it."""
+    moments = [a.date + NEWS_WINDOW for a in articles if a.date + NEWS_WINDOW > after]
+    moments += [a.date for a in articles if a.date > after]
+    return min(moments, default=None)
+
+
 def news_language(language: str) -> str:
     """Google News wants an ISO 639 code ("en" for "en-GB"), except zh-cn and zh-tw."""
     code = language.strip().lower().replace("_", "-")

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from sitegen import __version__
 from sitegen.config import CONFIG_NAME, Config, config_line
@@ -28,7 +29,10 @@ MAX_THEME_DEPTH = 5
 
 
 class Theme:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, compiled: Path | None = None) -> None:
+        """`compiled`: a folder where Jinja keeps compiled templates between builds (checked
+        against each template's source, so an edited template is compiled again); templates
+        compiled now are added by `save_compiled()`, once the build succeeded."""
         self.site_dir = config.site_dir
         self.theme_dirs = _theme_chain(config.site_dir, config.theme)
         self.template_dirs = [d for d in [config.site_dir / "templates",
@@ -44,6 +48,7 @@ class Theme:
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
             lstrip_blocks=True, keep_trailing_newline=True,
+            bytecode_cache=_Compiled(compiled) if compiled is not None else None,
         )
         env.globals["url"] = lambda path: base_path + path
         # A URL from the data (which already carries the base path) made absolute.
@@ -54,6 +59,11 @@ class Theme:
         env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
         self._base_path = base_path
         self.env = env
+
+    def save_compiled(self) -> None:
+        """Keep the templates compiled by this build for the next (see `compiled`)."""
+        if isinstance(self.env.bytecode_cache, _Compiled):
+            self.env.bytecode_cache.save()
 
     def render(self, template: str, context: Mapping[str, Any]) -> str:
         try:
@@ -112,6 +122,30 @@ class Theme:
 
 def format_date(value: datetime) -> str:
     return f"{value:%B} {value.day}, {value.year}"
+
+
+class _Compiled(jinja2.FileSystemBytecodeCache):
+    """Compiled templates from earlier builds; new ones are held until `save()`, so a build
+    that fails leaves nothing new on disk."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self._folder = folder
+        self._new: list[jinja2.bccache.Bucket] = []
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._new.append(bucket)
+
+    def save(self) -> None:
+        if not self._new:
+            return
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return  # compiling each time is only slower
+        for bucket in self._new:
+            super().dump_bytecode(bucket)
+        self._new.clear()
 
 
 def _theme_chain(site_dir: Path, name: str) -> list[Path]:

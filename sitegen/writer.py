@@ -80,11 +80,7 @@ class Staging:
                 folder.rmdir()
 
     def _target(self, rel: str) -> Path:
-        # The plan checked every path; this second, purely lexical check is the last line.
-        parts = rel.split("/")
-        if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
-            raise OutputError(f"refusing to write {rel!r}: it is outside the output folder")
-        target = self.path.joinpath(*parts)
+        target = _inside(self.path, rel)
         if target.parent not in self._made:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,8 +97,27 @@ class Staging:
         return target
 
 
+def _inside(folder: Path, rel: str) -> Path:
+    """`folder`/`rel`. The plan checked every path; this second, purely lexical check is the
+    last line."""
+    parts = rel.split("/")
+    if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+        raise OutputError(f"refusing to write {rel!r}: it is outside the output folder")
+    return folder.joinpath(*parts)
+
+
 def check_output_dir(output: Path, site_dir: Path) -> Path:
     """Return the absolute output path, or raise OutputError if writing there could harm."""
+    resolved = check_output_location(output, site_dir)
+    if resolved.is_dir():
+        _check_owned(resolved)
+    _check_writable(resolved)
+    return resolved
+
+
+def check_output_location(output: Path, site_dir: Path) -> Path:
+    """The checks of `check_output_dir` that need no look inside the folder: enough for
+    replacing files sitegen recorded there (`updating`), not for replacing the folder."""
     output = Path(os.path.abspath(output))
     site_dir = site_dir.resolve()
     if output.is_symlink() or output.resolve() != output:
@@ -122,9 +137,6 @@ def check_output_dir(output: Path, site_dir: Path) -> Path:
                               f"the site's {name}/ folder")
     if resolved.exists() and not resolved.is_dir():
         raise OutputError(f"{output} exists and is not a folder")
-    if resolved.is_dir():
-        _check_owned(resolved)
-    _check_writable(resolved)
     return resolved
 
 
@@ -234,6 +246,7 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
     _writing(output, lambda: output.parent.mkdir(parents=True, exist_ok=True))
     with _lock(output):
         _remove_stale_staging(output)
+        _finish_update(output)
         spare = spare_of(output)
         if keep_spare and spare.is_dir() and not spare.is_symlink() and output.is_dir():
             staging = Staging(spare, reused=True)
@@ -255,6 +268,65 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
             # carries our name pattern and goes with the next build.
             if not staging.reused:
                 shutil.rmtree(staging.path, ignore_errors=True)
+
+
+@contextmanager
+def updating(output: Path) -> Iterator[Callable[[dict[str, bytes]], None]]:
+    """Hold the output's lock (as `replacing` does) and yield a function that replaces some of
+    its files where they are: for a build that changed only a few files sitegen wrote, whose
+    folders are all there. The rest of the output, and its manifest, stay as they are.
+
+    The new files are written whole beside the output first, then a journal naming them, then
+    each is renamed over its old file, so a reader sees each file old or new, never half. A kill
+    before the journal leaves the output as it was; one during the renames (a few
+    microseconds) leaves some files new, and the next build, before anything else, renames
+    the rest from the journal."""
+    with _lock(output):
+        _remove_stale_staging(output)
+        _writing(output, _finish_update, output)
+        yield lambda files: _writing(output, _update, output, files)
+
+
+def _update(output: Path, files: dict[str, bytes]) -> None:
+    waiting = output.parent / f".{output.name}.sitegen-update"
+    if waiting.is_dir():
+        shutil.rmtree(waiting)
+    waiting.mkdir()
+    moves = []
+    for number, (rel, data) in enumerate(sorted(files.items())):
+        target = _inside(output, rel)
+        if not os.access(target.parent, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target.parent))
+        (waiting / str(number)).write_bytes(data)
+        moves.append((str(number), rel))
+    journal = _journal(output)
+    temporary = journal.with_name(journal.name + ".tmp")
+    temporary.write_text(json.dumps({"moves": moves}), encoding="utf-8")
+    os.replace(temporary, journal)  # from here on the update is done, by this build or the next
+    _finish_update(output)
+
+
+def _journal(output: Path) -> Path:
+    return output.parent / f".{output.name}.sitegen-journal"
+
+
+def _finish_update(output: Path) -> None:
+    """Complete an update a kill interrupted after its journal, or drop one killed before."""
+    waiting = output.parent / f".{output.name}.sitegen-update"
+    journal = _journal(output)
+    if journal.is_file() and output.is_dir():
+        try:
+            moves = json.loads(journal.read_text(encoding="utf-8"))["moves"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            moves = []  # written by rename, so never half: not ours
+        for name, rel in moves:
+            source = waiting / str(name)
+            if source.is_file():
+                os.replace(source, _inside(output, str(rel)))
+    journal.unlink(missing_ok=True)
+    journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
+    if waiting.is_dir():
+        shutil.rmtree(waiting)
 
 
 def _keep_as_spare(previous: Path, spare: Path) -> None:

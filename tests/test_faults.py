@@ -288,6 +288,52 @@ def test_sigkill_while_the_spare_becomes_the_new_site_leaves_old_or_new_output(
     kill_at_sampled_changes(versions, log, lambda point: versions.restore(), fallback)
 
 
+def test_sigkill_at_any_change_of_a_quick_build_leaves_whole_files_and_the_next_build_right(
+        tmp_path: Path) -> None:
+    """A build that finds only an article body changed replaces a few files where they are
+    (writer.updating). Killed before its journal, it leaves the output as it was; after, some
+    files may be new, each of them whole, and the next build renames the rest first. Either
+    way the next build, left alone, is right and leaves nothing behind."""
+    work, pristine = tmp_path / "work", tmp_path / "pristine"
+    site = write_site(work / "site", v1_articles(),
+                      'title = "Test Desk"\nbase_url = "https://test-desk.example.com"\n'
+                      'timezone = "UTC"\n\n[search]\nenabled = false\n')
+    out = work / "out"
+    for _ in range(2):
+        assert build("-s", str(site), "-o", str(out))[0] == 0
+    v1 = file_hashes(out)
+    shutil.copytree(work, pristine, symlinks=True)  # keeps mtimes: the records still hold
+
+    def restore_and_edit() -> None:
+        shutil.rmtree(work)
+        shutil.copytree(pristine, work, symlinks=True)
+        story = site / "content" / "story-0.md"
+        story.write_text(story.read_text(encoding="utf-8").replace("Paragraph", "New paragraph"),
+                         encoding="utf-8")
+
+    restore_and_edit()
+    code, log = build("-s", str(site), "-o", str(out))
+    assert code == 0 and "Only article bodies changed" in log, log
+    v2 = file_hashes(out)
+    assert v2 != v1 and set(v2) == set(v1)
+    total = int(log.rsplit("changes=", 1)[1])
+    left = set()
+    for point in range(1, total + 1):
+        restore_and_edit()
+        code, log = build("-s", str(site), "-o", str(out), kill_at=point)
+        where = f"kill at change {point} of {total}"
+        assert code == -signal.SIGKILL, f"{where}: {log}"
+        state = file_hashes(out)
+        assert set(state) == set(v1), where
+        assert all(state[path] in (v1[path], v2[path]) for path in state), where
+        left.add("old" if state == v1 else "new" if state == v2 else "some new")
+        code, log = build("-s", str(site), "-o", str(out))
+        assert code == 0 and file_hashes(out) == v2, f"{where}: {log}"
+        assert not [p.name for p in out.parent.glob(".out.sitegen-*")
+                    if p.name not in (".out.sitegen-lock", ".out.sitegen-spare")], where
+    assert {"old", "new"} <= left, left
+
+
 def test_sigkill_at_random_moments_of_a_larger_build(tmp_path: Path) -> None:
     """Kills by the clock, as the OOM killer or a power cut would, anywhere in a build."""
     versions = Versions(tmp_path, v1_articles(count=30, words=150))

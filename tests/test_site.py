@@ -15,7 +15,7 @@ from sitegen.content import read_source
 from sitegen.errors import BuildError, Problem
 from sitegen.markdown import MarkdownRenderer
 from sitegen.model import Site, Source
-from sitegen.site import assemble, select, with_body
+from sitegen.site import assemble, select, source_urls, with_body
 from sitegen.slugs import slugify
 from sitegen.urls import Urls
 
@@ -392,7 +392,7 @@ def test_with_body_gives_the_article_a_full_assemble_would(summary: str | None) 
     body = MarkdownRenderer(config.markdown).render(
         edited.body, urls.absolute(urls.article(edited.date, edited.slug)))
     article = next(a for a in site.articles if a.title == "Renewed")
-    swapped = with_body(article, edited, body, config, site)
+    swapped = with_body(article, edited, body, config, source_urls(site))
     expected = next(a for a in fresh.articles if a.title == "Renewed")
     assert swapped == expected
     assert swapped.content != article.content and "/2017/02/other/" in swapped.content

@@ -1,0 +1,157 @@
+"""The quick path of `sitegen build`: when only the Markdown of published articles changed
+since the last build, render those bodies and the pages and feeds that show them, and replace
+just those files in the output.
+
+Whether it applies is decided from the last build's snapshot (`snapshot.py`) and a stat of
+each article file, without reading the rest of the site: the build's options, configuration,
+theme and the site's other files must be as they were; no article added, removed or changed
+in its front matter; nothing due to change by itself yet (a scheduled article, an expiry, the
+news sitemap's window, a new year); no search index to refresh; and every output file exactly
+as the last build left it. Anything else, and any doubt (a damaged snapshot, a body that does
+not render), takes the full path, which also reports the problems. The output is the same
+either way: tests/test_quick.py builds both and compares them file by file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sitegen.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
+from sitegen.config import load_config
+from sitegen.content import source_files
+from sitegen.edits import reread, with_new_bodies
+from sitegen.fingerprint import Fingerprints
+from sitegen.images import LocalImages
+from sitegen.model import Article, Source
+from sitegen.plan import Job, Plan, render_job, with_articles
+from sitegen.snapshot import Counts, Loaded, site_files
+from sitegen.theme import Theme
+from sitegen.writer import MANIFEST, updating
+
+
+@dataclass(frozen=True)
+class QuickBuild:
+    """What a quick build did, and the summary of the site (as the last build counted it)."""
+
+    written: tuple[str, ...]
+    counts: Counts
+
+
+@dataclass
+class _Work:
+    """A quick build decided and rendered, not yet written."""
+
+    files: dict[str, bytes]
+    prints: dict[str, str]  # by output path
+    restamped: dict[str, tuple[int, int, str]]  # article files: mtime, size, digest
+    articles: list[Article]
+    jobs: dict[int, Job]  # the snapshot's job index -> the job as it is now
+    theme: Theme
+
+
+def quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
+                base_url: str | None, now: datetime | None) -> QuickBuild | None:
+    """Bring `output` up to date the quick way, or return None (nothing written) when the
+    full path must run. `options` are the build's options as `snapshot.Inputs` keeps them.
+    Raises OutputError when the files cannot be written."""
+    loaded = Loaded.load(site_dir)
+    if loaded is None:
+        return None
+    try:
+        with updating(output) as update:
+            try:
+                work = _decide(loaded, site_dir, output, options, base_url, now)
+            except Exception:  # noqa: BLE001 (it only reads: on any doubt the full path runs)
+                work = None
+            if work is None:
+                return None
+            if work.files:
+                update(work.files)
+    finally:
+        loaded.close()
+    work.theme.save_compiled()
+    if work.files or work.restamped:
+        written = {}
+        for path, fingerprint in work.prints.items():
+            stat = os.stat(output / path)
+            written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+        loaded.update(work.restamped, work.articles, work.jobs, written)
+    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.counts)
+
+
+def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object, ...],
+            base_url: str | None, now: datetime | None) -> _Work | None:
+    snapshot = loaded.snapshot
+    if snapshot.search or snapshot.inputs.options != options:
+        return None
+    config = load_config(site_dir, base_url)
+    if config != snapshot.inputs.config:
+        return None
+    now = now or datetime.now(config.tz)
+    if snapshot.valid_until is not None and now >= snapshot.valid_until:
+        return None
+    if site_files(site_dir, output) != snapshot.inputs.files:
+        return None
+    theme = Theme(config, site_dir / COMPILED_DIR)
+    salt = theme.fingerprint()
+    if salt != snapshot.inputs.theme:
+        return None
+    paths = source_files(site_dir)
+    if len(paths) != len(snapshot.sources) or any(p not in snapshot.sources for p in paths):
+        return None  # an article added, removed or renamed
+    restamped = {}
+    edited: list[Source] = []
+    for path in paths:
+        stat = os.stat(path)
+        mtime, size, old_digest, _ = snapshot.sources[path]
+        if (stat.st_mtime_ns, stat.st_size) == (mtime, size):
+            continue
+        new_digest = digest(Path(path))
+        restamped[path] = (stat.st_mtime_ns, stat.st_size, new_digest)
+        if new_digest == old_digest:
+            continue  # touched, not changed
+        source = reread(loaded.source(path), config)
+        if source is None:
+            return None
+        if source.rel_path in snapshot.articles:  # a draft's or future article's body: no page
+            edited.append(source)
+    last = read_outputs(site_dir)
+    if last is None or last[1] != str(output):
+        return None
+    records = {**last[0], **snapshot.records}  # the last full build's, and quick builds' since
+    if not _intact(output, records):
+        return None
+    images = LocalImages(theme.static_files, config.base_path, config.base_url)
+    replacements = with_new_bodies([(loaded.article(s.rel_path), s) for s in edited], config,
+                                   images, snapshot.by_source)
+    if replacements is None:
+        return None
+    indices = sorted({i for s in edited for i in snapshot.holders.get(s.rel_path, ())})
+    plan = with_articles(Plan(tuple(loaded.job(i) for i in indices)), snapshot.info, config,
+                         theme.static_files, snapshot.built_at, replacements,
+                         range(len(indices)))
+    prints = Fingerprints(salt)
+    files = {job.path: render_job(job, theme) for job in plan.jobs}
+    return _Work(files, {job.path: prints.of(job) for job in plan.jobs}, restamped,
+                 list(replacements.values()), dict(zip(indices, plan.jobs, strict=True)), theme)
+
+
+def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:
+    """Every file the last build wrote is there as it wrote it (none edited or deleted)."""
+    if not (output / MANIFEST).is_file():
+        return False
+    folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for rel, record in records.items():
+            try:
+                stat = os.stat(rel, dir_fd=folder, follow_symlinks=False)
+            except OSError:
+                return False
+            if stat.st_size != record.size or stat.st_mtime_ns != record.mtime_ns:
+                return False
+    finally:
+        os.close(folder)
+    return True

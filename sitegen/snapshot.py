@@ -1,0 +1,404 @@
+"""The last build, kept on disk so the next one can tell from a few file stamps that only
+article bodies changed, and redo just the pages that show them (`quick.py`).
+
+It holds what a quick build needs unchanged (the build's options, the configuration, the
+theme, the site's other files), the moment the site next changes by itself (a scheduled
+article, an expiry, the news sitemap's two-day window, a new year in the footer), every article
+file's stamp and front matter, and the published articles and the jobs that show them. Each
+article and job is pickled on its own in an append-only objects file, so a quick build loads
+only the few it needs; a job names the articles it shows instead of holding copies, so a tag
+page's ten articles are stored once.
+
+The index is checksummed like the rest of the cache, and each object carries its digest:
+anything that does not match is not trusted, and the build takes the full path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sitegen.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
+from sitegen.config import Config
+from sitegen.content import CONTENT_DIR
+from sitegen.errors import Problem
+from sitegen.model import Article, SiteInfo, Source
+from sitegen.plan import FeedJob, Job, PageJob
+
+SNAPSHOT_FILE = "snapshot.pickle"  # the index
+OBJECTS_FILE = "snapshot.objects"  # the articles and jobs, one pickle each
+DELTA_FILE = "snapshot.delta"  # what each quick build since changed, appended to the index
+MAX_DELTAS = 100  # then a quick build writes the index anew
+
+T = TypeVar("T")
+Blob = tuple[int, int, bytes]  # where a pickle is in the objects file: offset, length, digest
+Ref = tuple[Blob, int]  # a value in a pickled chunk (a list) of values: the chunk, the position
+CHUNK = 64  # articles and sources are pickled in chunks: far quicker than one by one
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What must be as it was for a quick build: a change to any of it can change pages that
+    a body edit cannot."""
+
+    options: tuple[object, ...]  # drafts, future, base URL given, output folder
+    config: Config
+    theme: bytes  # the theme's fingerprint: templates, static files, sitegen's version
+    files: tuple[tuple[str, int, int], ...]  # the site's other files (path, mtime, size)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The last build's summary, which a quick build repeats (it changes no count)."""
+
+    articles: int
+    pages: int
+    tags: int
+    authors: int
+    feeds: int
+    files: int
+    drafts_skipped: int
+    scheduled_skipped: int
+    next_due: datetime | None
+    expired: int
+    next_expiry: datetime | None
+    warnings: tuple[Problem, ...]
+
+
+@dataclass
+class Snapshot:
+    inputs: Inputs
+    built_at: datetime
+    valid_until: datetime | None  # from then on the site changes by itself: build it whole
+    search: bool  # the site has a search index (a quick build does not re-index)
+    counts: Counts
+    # Every article file by its path: modification time, size, content digest, and where its
+    # Source is kept (without its body: that is what a quick build compares).
+    sources: dict[str, tuple[int, int, str, Ref]]
+    info: SiteInfo
+    by_source: dict[str, str]  # every article's URL by source path
+    articles: dict[str, Ref]  # published articles (listed or not) by source path
+    jobs: list[tuple[str, Blob]]  # every job that shows an article: its output path, the job
+    holders: dict[str, tuple[int, ...]]  # by source path: the indices of the jobs showing it
+    token: bytes = b""  # names this index: a delta written for another is ignored
+    # The output files quick builds rewrote since (outputs.pickle, from the last full build,
+    # has their old records, so a full build renders them again: they are few).
+    records: dict[str, OutputRecord] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Delta:
+    """One quick build's changes to the index."""
+
+    token: bytes
+    sources: dict[str, tuple[int, int, str]]  # new stamps: mtime, size, digest
+    articles: dict[str, Ref]
+    jobs: dict[int, tuple[str, Blob]]
+    records: dict[str, OutputRecord]
+
+
+def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: datetime | None,
+         search: bool, counts: Counts, sources: Mapping[Path, tuple[tuple[int, int], str, Source]],
+         info: SiteInfo, articles: Sequence[Article], jobs: Sequence[Job]) -> None:
+    """Save the build just made. The objects file is written anew."""
+    folder = site_dir / CACHE_DIR
+    folder.mkdir(exist_ok=True)
+    store = _Objects(folder / OBJECTS_FILE, fresh=True)
+    try:
+        items = list(sources.items())
+        refs = _chunked(store, [replace(source, body="") for _, (_, _, source) in items])
+        stubs = {str(path): (mtime, size, digest, ref)
+                 for (path, ((mtime, size), digest, _)), ref in zip(items, refs, strict=True)}
+        saved = dict(zip([a.source_path for a in articles], _chunked(store, articles),
+                         strict=True))
+        pickler = _JobPickler(info)
+        stored: list[tuple[str, Blob]] = []
+        holders: dict[str, list[int]] = {}
+        for job in jobs:
+            if isinstance(job, (PageJob, FeedJob)):
+                data = pickler.dump(job)
+                if pickler.shown:
+                    for rel in dict.fromkeys(pickler.shown):
+                        holders.setdefault(rel, []).append(len(stored))
+                    stored.append((job.path, store.put(data)))
+    finally:
+        store.close()
+    snapshot = Snapshot(inputs, built_at, valid_until, search, counts, stubs, info,
+                        {a.source_path: a.url for a in articles}, saved, stored,
+                        {rel: tuple(indices) for rel, indices in holders.items()},
+                        os.urandom(16))
+    write_checked(folder / SNAPSHOT_FILE, snapshot)
+    (folder / DELTA_FILE).unlink(missing_ok=True)
+
+
+def _append_delta(path: Path, delta: _Delta) -> None:
+    """Append one delta: its length, its digest, its pickle. A kill mid-append leaves a torn
+    last entry, which `_read_deltas` drops (with it, the quick build it recorded is unknown,
+    so the next build sees that article changed and does it again)."""
+    data = _dumps(delta)
+    with open(path, "ab") as handle:
+        handle.write(len(data).to_bytes(8, "big") + _digest(data) + data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_deltas(path: Path) -> Iterator[object]:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return
+    offset = 0
+    while offset + 24 <= len(data):
+        length = int.from_bytes(data[offset:offset + 8], "big")
+        digest, start = data[offset + 8:offset + 24], offset + 24
+        payload = data[start:start + length]
+        if len(payload) != length or _digest(payload) != digest:
+            return
+        try:
+            yield pickle.loads(payload)  # noqa: S301 (ours, digest-checked)
+        except Exception:  # a delta that does not load: it and later ones are not trusted
+            return
+        offset = start + length
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _dumps(value: object) -> bytes:
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _chunked(store: _Objects, values: Sequence[object]) -> list[Ref]:
+    refs: list[Ref] = []
+    for start in range(0, len(values), CHUNK):
+        chunk = list(values[start:start + CHUNK])
+        blob = store.put(_dumps(chunk))
+        refs.extend((blob, position) for position in range(len(chunk)))
+    return refs
+
+
+def forget(site_dir: Path) -> None:
+    """Drop the snapshot (a build that cannot leave one that matches its output)."""
+    (site_dir / CACHE_DIR / SNAPSHOT_FILE).unlink(missing_ok=True)
+    (site_dir / CACHE_DIR / DELTA_FILE).unlink(missing_ok=True)
+
+
+class Loaded:
+    """A snapshot read back: the index at once, sources, articles and jobs when asked for.
+    An article is loaded once, so every job that shows it holds the very same object."""
+
+    def __init__(self, site_dir: Path, snapshot: Snapshot) -> None:
+        self.site_dir = site_dir
+        self.snapshot = snapshot
+        self._store = _Objects(site_dir / CACHE_DIR / OBJECTS_FILE)
+        self._articles: dict[str, Article] = {}
+        self._chunks: dict[Blob, list[object]] = {}
+        self._deltas = 0
+
+    @classmethod
+    def load(cls, site_dir: Path) -> Loaded | None:
+        """The snapshot with every quick build since applied, or None."""
+        state, _ = read_checked(site_dir / CACHE_DIR / SNAPSHOT_FILE)
+        if not isinstance(state, Snapshot):
+            return None
+        loaded = cls(site_dir, state)
+        for delta in _read_deltas(site_dir / CACHE_DIR / DELTA_FILE):
+            if isinstance(delta, _Delta) and delta.token == state.token:
+                loaded._apply(delta)
+        return loaded
+
+    def _apply(self, delta: _Delta) -> None:
+        snapshot = self.snapshot
+        for path, stamp in delta.sources.items():
+            snapshot.sources[path] = (*stamp, snapshot.sources[path][3])
+        snapshot.articles.update(delta.articles)
+        for index, job in delta.jobs.items():
+            snapshot.jobs[index] = job
+        snapshot.records.update(delta.records)
+        self._deltas += 1
+
+    def source(self, path: str) -> Source:
+        """The Source of an article file as the last build read it, without its body."""
+        return self._load(self.snapshot.sources[path][3], Source)
+
+    def article(self, rel: str) -> Article:
+        if rel not in self._articles:
+            self._articles[rel] = self._load(self.snapshot.articles[rel], Article)
+        return self._articles[rel]
+
+    def job(self, index: int) -> Job:
+        path, blob = self.snapshot.jobs[index]
+        job = _JobUnpickler(io.BytesIO(self._store.get(blob)), self).load()
+        if not isinstance(job, (PageJob, FeedJob)) or job.path != path:
+            raise Untrusted(f"not the job of {path}")
+        return job
+
+    def _load(self, ref: Ref, kind: type[T]) -> T:
+        blob, position = ref
+        if blob not in self._chunks:
+            chunk = pickle.loads(self._store.get(blob))  # noqa: S301 (ours, digest-checked)
+            self._chunks[blob] = chunk if isinstance(chunk, list) else []
+        chunk = self._chunks[blob]
+        value = chunk[position] if position < len(chunk) else None
+        if not isinstance(value, kind):
+            raise Untrusted(f"not a {kind.__name__}")
+        return value
+
+    def update(self, sources: Mapping[str, tuple[int, int, str]], articles: Sequence[Article],
+               jobs: Mapping[int, Job], records: Mapping[str, OutputRecord]) -> None:
+        """Record a quick build: the sources' new stamps, the new articles, the jobs at those
+        indices as they are now, and the records of the files it wrote. New objects are
+        appended, and so is the change to the index (a delta), which is written anew only
+        once many have gathered."""
+        store = _Objects(self.site_dir / CACHE_DIR / OBJECTS_FILE, append=True)
+        try:
+            saved = dict(zip([a.source_path for a in articles], _chunked(store, articles),
+                             strict=True))
+            pickler = _JobPickler(self.snapshot.info)
+            stored = {index: (job.path, store.put(pickler.dump(job)))
+                      for index, job in jobs.items()}
+        finally:
+            store.close()
+        delta = _Delta(self.snapshot.token, dict(sources), saved, stored, dict(records))
+        self._apply(delta)
+        folder = self.site_dir / CACHE_DIR
+        if self._deltas > MAX_DELTAS:
+            self.snapshot.token = os.urandom(16)  # the old deltas are in the new index
+            write_checked(folder / SNAPSHOT_FILE, self.snapshot)
+            (folder / DELTA_FILE).unlink(missing_ok=True)
+        else:
+            _append_delta(folder / DELTA_FILE, delta)
+
+    def close(self) -> None:
+        self._store.close()
+
+
+class Untrusted(Exception):
+    """An object of the snapshot is damaged or not what the index says."""
+
+
+class _Objects:
+    """The objects file: pickles one after another, found by offset and checked by digest."""
+
+    def __init__(self, path: Path, fresh: bool = False, append: bool = False) -> None:
+        self._path = path
+        self._handle: io.BufferedRandom | io.BufferedReader | None = None
+        self._fresh, self._append = fresh, append
+        self._offset = 0
+        if fresh:
+            self._temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            self._handle = open(self._temporary, "wb")  # noqa: SIM115 (closed in close())
+        elif append:
+            self._handle = open(path, "ab")  # noqa: SIM115
+            self._offset = self._handle.tell()
+
+    def put(self, data: bytes) -> Blob:
+        assert self._handle is not None
+        self._handle.write(data)  # type: ignore[union-attr]
+        blob = (self._offset, len(data), _digest(data))
+        self._offset += len(data)
+        return blob
+
+    def get(self, blob: Blob) -> bytes:
+        if self._handle is None:
+            try:
+                self._handle = open(self._path, "rb")  # noqa: SIM115
+            except OSError as exc:
+                raise Untrusted(str(exc)) from None
+        offset, length, digest = blob
+        self._handle.seek(offset)
+        data = self._handle.read(length)
+        if _digest(data) != digest:
+            raise Untrusted("an object's digest does not match")
+        return data
+
+    def close(self) -> None:
+        if self._handle is None:
+            return
+        self._handle.close()
+        self._handle = None
+        if self._fresh:
+            os.replace(self._temporary, self._path)
+
+
+class _JobPickler:
+    """Pickles jobs with each article (and the site's info) as a reference, not a copy, and
+    notes which articles each job shows. The references go through the pickler's own
+    dispatch table, so only articles and the info cost a Python call, not every value."""
+
+    def __init__(self, info: SiteInfo) -> None:
+        self._table = {Article: self._article, SiteInfo: self._info}
+        self.shown: list[str] = []  # the articles of the job pickled last, by source path
+        self._site_info = info
+
+    def _article(self, article: Article) -> tuple[Any, ...]:
+        self.shown.append(article.source_path)
+        return (_article, (article.source_path,))
+
+    def _info(self, info: SiteInfo) -> tuple[Any, ...]:
+        if info is not self._site_info:
+            return info.__reduce_ex__(pickle.HIGHEST_PROTOCOL)  # type: ignore[return-value]
+        return (_info, ())
+
+    def dump(self, job: Job) -> bytes:
+        self.shown = []
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)  # clear_memo() costs more
+        pickler.dispatch_table = self._table
+        pickler.dump(job)
+        return buffer.getvalue()
+
+
+def _article(rel: str) -> Article:  # stands for a reference in a pickled job; never called
+    raise pickle.UnpicklingError("an article reference outside a snapshot")
+
+
+def _info() -> SiteInfo:  # the same for the site's info
+    raise pickle.UnpicklingError("a site info reference outside a snapshot")
+
+
+class _JobUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, loaded: Loaded) -> None:
+        super().__init__(file)
+        self._loaded = loaded
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_article":
+            return self._loaded.article
+        if module == __name__ and name == "_info":
+            return lambda: self._loaded.snapshot.info
+        return super().find_class(module, name)
+
+
+def site_files(site_dir: Path, output: Path) -> tuple[tuple[str, int, int], ...]:
+    """Stamps of the site's files other than its articles (configuration, data, tag registry,
+    the site's templates and static files): any change to one means a full build. Hidden
+    entries, content/ and the output are left out."""
+    skip = {site_dir / CONTENT_DIR, output}
+    return tuple(sorted(_stamps(site_dir, "", skip)))
+
+
+def _stamps(folder: Path, prefix: str, skip: set[Path]) -> Iterator[tuple[str, int, int]]:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or Path(entry.path) in skip:
+            continue
+        if entry.is_dir():
+            yield from _stamps(Path(entry.path), f"{prefix}{entry.name}/", skip)
+        else:
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            yield (f"{prefix}{entry.name}", stat.st_mtime_ns, stat.st_size)
