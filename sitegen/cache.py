@@ -10,10 +10,11 @@ changed: in memory for the dev server, on disk (`.sitegen-cache/`) between build
   it and the file is still exactly as sitegen wrote it.
 Everything is keyed by the configuration too: another configuration starts empty.
 
-On disk the cache is two pickles, each behind a header with a format version and a SHA-256
-of the payload: the sources and bodies (large, and written only when they changed) and the
-output records (written by every build); a damaged, truncated or foreign file is detected,
-ignored and replaced, never trusted. The folder is safe to delete at any time.
+On disk the cache is pickles, each behind a header with a format version and a SHA-256 of the
+payload: the sources and bodies (large, and written only when they changed), the output's
+records and the spare's (written by every full build); a damaged, truncated or foreign file is
+detected, ignored and replaced, never trusted. The folder also holds the last build's snapshot
+(snapshot.py, for the quick path) and compiled templates. It is safe to delete at any time.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from sitegen.model import Source
 CACHE_DIR = ".sitegen-cache"
 CACHE_FILE = "build.pickle"  # configuration, sources and bodies
 COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
-OUTPUTS_FILE = "outputs.pickle"  # the records of the output and spare folders' files
+OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
+SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"7 {__version__}".encode()  # 7: output records are tuples; the snapshot
+FORMAT = f"10 {__version__}".encode()  # 10: the spare's records in a file of their own
 
 
 class OutputRecord(NamedTuple):  # a tuple: tens of thousands load quickly
@@ -146,15 +148,18 @@ class BuildCache:
         if state is None:
             return cache
         records, problem = read_checked(folder / OUTPUTS_FILE)
+        spare, spare_problem = read_checked(folder / SPARE_FILE)
         try:
             cache._config, cache._sources, cache._bodies = state  # type: ignore[misc]
             if records is not None:
-                cache.outputs, cache.output_dir, cache.spare = records  # type: ignore[misc]
+                cache.outputs, cache.output_dir = records  # type: ignore[misc]
+                if spare is not None:
+                    cache.spare = dict(spare)  # type: ignore[call-overload]
         except Exception:  # a checksummed file that still does not load: never trust it
             cache.__init__()  # type: ignore[misc]
             cache.problem = "the build cache could not be read; rebuilt it"
             return cache
-        cache.problem = problem
+        cache.problem = problem or spare_problem
         cache._changed = False
         return cache
 
@@ -166,22 +171,17 @@ class BuildCache:
         if self._changed or not (folder / CACHE_FILE).is_file():
             write_checked(folder / CACHE_FILE, (self._config, self._sources, self._bodies))
             self._changed = False
-        write_outputs(site_dir, self.outputs, self.output_dir, self.spare)
+        write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
+        write_checked(folder / SPARE_FILE, self.spare)
 
 
-def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None,
-                                          dict[str, OutputRecord]] | None:
-    """The last build's output records alone (the output's, its folder, the spare's), without
-    the large sources and bodies file; None if they cannot be trusted."""
+def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None] | None:
+    """The last build's output records alone (by path, and the output folder), without the
+    large sources and bodies file; None if they cannot be trusted."""
     records, _ = read_checked(site_dir / CACHE_DIR / OUTPUTS_FILE)
-    if not (isinstance(records, tuple) and len(records) == 3):
+    if not (isinstance(records, tuple) and len(records) == 2):
         return None
     return records  # type: ignore[return-value]
-
-
-def write_outputs(site_dir: Path, outputs: dict[str, OutputRecord], output_dir: str | None,
-                  spare: dict[str, OutputRecord]) -> None:
-    write_checked(site_dir / CACHE_DIR / OUTPUTS_FILE, (outputs, output_dir, spare))
 
 
 def read_checked(path: Path) -> tuple[object | None, str | None]:

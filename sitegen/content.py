@@ -60,13 +60,18 @@ _HANDLER = _FrontMatter()
 
 def find_sources(site_dir: Path) -> list[Path]:
     """Every article file under content/, in a stable order; editor backups and hidden files skipped."""
-    return [Path(path) for path in source_files(site_dir)]
+    return [Path(path) for path, _ in _walk_sources(site_dir, stat=False)]
 
 
-def source_files(site_dir: Path) -> list[str]:
-    """`find_sources` as path strings (a quick build needs no more than a stat of each).
-    Folders linked in are not followed; files linked in are articles like any other."""
-    found: list[tuple[list[str], str]] = []
+def source_stamps(site_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every article file's path string, modification time and size, in `find_sources`'s
+    order: all a quick build needs to see which files changed."""
+    return dict(_walk_sources(site_dir, stat=True))
+
+
+def _walk_sources(site_dir: Path, stat: bool) -> list[tuple[str, tuple[int, int]]]:
+    """Folders linked in are not followed; files linked in are articles like any other."""
+    found: list[tuple[list[str], str, tuple[int, int]]] = []
     pending = [(str(site_dir / CONTENT_DIR), [])]
     while pending:
         folder, parts = pending.pop()
@@ -80,9 +85,13 @@ def source_files(site_dir: Path) -> list[str]:
             if entry.is_dir() and not entry.is_symlink():
                 pending.append((entry.path, [*parts, entry.name]))
             elif entry.name.endswith(".md") and entry.is_file():
-                found.append(([*parts, entry.name], entry.path))
+                stamp = (0, 0)
+                if stat:
+                    info = entry.stat()
+                    stamp = (info.st_mtime_ns, info.st_size)
+                found.append(([*parts, entry.name], entry.path, stamp))
     found.sort()  # by path parts, as pathlib orders paths
-    return [path for _, path in found]
+    return [(path, stamp) for _, path, stamp in found]
 
 
 def read_sources(config: Config) -> tuple[list[Source], list[Problem]]:

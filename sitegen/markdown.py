@@ -23,10 +23,6 @@ from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup, escape
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
-from pygments import highlight as pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from sitegen.config import MarkdownConfig
 from sitegen.embeds import embeds_plugin
@@ -40,7 +36,6 @@ RESERVED_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "
                           "related-heading"})
 _RESERVED_ID = re.compile(r"y\d+|fn\d+|fnref\d+(?::\d+)?")
 SAFE_SCHEMES = ("http", "https", "mailto", "tel", "")
-_FORMATTER = HtmlFormatter(nowrap=True)
 
 
 class RenderedBody:
@@ -358,13 +353,35 @@ def _headings(tokens: Sequence[Token]) -> tuple[tuple[int, str, str], ...]:
     return tuple(out)
 
 
+def _lexer(name: str) -> Any:
+    # Pygments is imported here, not above: loading it scans the installed packages for
+    # plugins, a tenth of a quick build's time, and few articles hold code.
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
+_formatter: Any = None
+
+
+def _pygments_html(code: str, lexer: Any) -> str:
+    global _formatter
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    if _formatter is None:
+        _formatter = HtmlFormatter(nowrap=True)
+    return str(highlight(code, lexer, _formatter))
+
+
 def _highlight(code: str, lang: str, attrs: str) -> str:
     """Pygments for fenced code with a known language; plain escaped code otherwise."""
     name = lang.split()[0] if lang.strip() else ""
-    try:
-        lexer = get_lexer_by_name(name) if name else None
-    except ClassNotFound:
-        lexer = None
-    inner = str(escape(code)) if lexer is None else pygments_highlight(code, lexer, _FORMATTER)
+    lexer = _lexer(name) if name else None
+    inner = str(escape(code)) if lexer is None else _pygments_html(code, lexer)
     cls = f' class="language-{escape(slugify(name))}"' if name and slugify(name) else ""
     return f'<pre class="highlight"><code{cls}>{inner}</code></pre>'

@@ -242,7 +242,16 @@ class Paginator:
     first_url: str
     previous_url: str | None
     next_url: str | None
-    page_urls: tuple[str, ...]
+    # The URL of every later page, with "{}" for its number. Not a tuple of every page's URL:
+    # each of the 1,000 pages of a 10,000-article front page would carry 1,000 of them.
+    page_pattern: str
+
+    def page_url(self, number: int) -> str:
+        return self.first_url if number == 1 else self.page_pattern.format(number)
+
+    @property
+    def page_urls(self) -> tuple[str, ...]:
+        return tuple(self.page_url(n) for n in range(1, self.total + 1))
 
     @property
     def window(self) -> tuple[PageLink | None, ...]:
@@ -256,7 +265,7 @@ class Paginator:
         for before, number in zip([0, *shown], shown, strict=False):
             if number - before > 1:
                 links.append(None)
-            links.append(PageLink(number, self.page_urls[number - 1], number == self.number))
+            links.append(PageLink(number, self.page_url(number), number == self.number))
         return tuple(links)
 
 

@@ -162,21 +162,27 @@ def with_articles(plan: Plan, info: SiteInfo, config: Config, static_files: Mapp
     is planned again (its head tags and JSON-LD come from the article); in any other job the
     new article takes the old one's place. For the dev server's quick path, where only bodies
     changed, so URLs, order and the site's lists are as before."""
-    planner = _Planner(info, config, built_at, LocalImages(static_files, config.base_path,
-                                                           config.base_url))
     swapper = Swapper(replacements, opaque=(Article,))
     jobs = list(plan.jobs)
     for index in indices:
         job = jobs[index]
         own = job.context.get("article") if isinstance(job, PageJob) else None
         if own is not None and id(own) in replacements:
-            planner.jobs.clear()
-            planner.claimed.clear()
-            planner.article(replacements[id(own)])
-            (jobs[index],) = planner.jobs
+            jobs[index] = article_page(replacements[id(own)], info, config, static_files,
+                                       built_at)
         else:
             jobs[index] = swapper(job)
     return Plan(tuple(jobs))
+
+
+def article_page(article: Article, info: SiteInfo, config: Config,
+                 static_files: Mapping[str, Path], built_at: datetime) -> Job:
+    """The job of an article's own page, as `make_plan` plans it."""
+    planner = _Planner(info, config, built_at, LocalImages(static_files, config.base_path,
+                                                           config.base_url))
+    planner.article(article)
+    (job,) = planner.jobs
+    return job
 
 
 def render_schedule(next_due: datetime | None, next_expiry: datetime | None) -> bytes:
@@ -262,7 +268,8 @@ class _Planner:
                 items=tuple(articles[(number - 1) * per_page:number * per_page]), number=number,
                 total=pages, total_items=len(articles), first_url=first,
                 previous_url=page_urls[number - 2] if number > 1 else None,
-                next_url=page_urls[number] if number < pages else None, page_urls=page_urls)
+                next_url=page_urls[number] if number < pages else None,
+                page_pattern=self.urls.page_pattern(first))
             title = name if number == 1 else f"{name or self.config.title} (page {number})"
             self.page(kind, page_urls[number - 1], template, f"{kind} page {folder}", title,
                       description, {**context, "paginator": paginator}, own_feeds)

@@ -15,18 +15,19 @@ either way: tests/test_quick.py builds both and compares them file by file.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sitegen.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
 from sitegen.config import load_config
-from sitegen.content import source_files
+from sitegen.content import source_stamps
 from sitegen.edits import reread, with_new_bodies
 from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
 from sitegen.model import Article, Source
-from sitegen.plan import Job, Plan, render_job, with_articles
+from sitegen.plan import Job, Plan, article_page, render_job, with_articles
 from sitegen.snapshot import Counts, Loaded, site_files
 from sitegen.theme import Theme
 from sitegen.writer import MANIFEST, updating
@@ -87,6 +88,21 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object,
     snapshot = loaded.snapshot
     if snapshot.search or snapshot.inputs.options != options:
         return None
+    last = read_outputs(site_dir)
+    if last is None or last[1] != str(output):
+        return None
+    records = {**last[0], **snapshot.records}  # the last full build's, and quick builds' since
+    # Every output file is checked against its record while the rest is decided and rendered
+    # (the checks wait on the disk, not the interpreter).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        intact = pool.submit(_intact, output, records)
+        work = _render(loaded, site_dir, output, base_url, now)
+        return work if work is not None and intact.result() else None
+
+
+def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
+            now: datetime | None) -> _Work | None:
+    snapshot = loaded.snapshot
     config = load_config(site_dir, base_url)
     if config != snapshot.inputs.config:
         return None
@@ -99,18 +115,17 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object,
     salt = theme.fingerprint()
     if salt != snapshot.inputs.theme:
         return None
-    paths = source_files(site_dir)
-    if len(paths) != len(snapshot.sources) or any(p not in snapshot.sources for p in paths):
+    stamps = source_stamps(site_dir)
+    if len(stamps) != len(snapshot.sources) or any(p not in snapshot.sources for p in stamps):
         return None  # an article added, removed or renamed
     restamped = {}
     edited: list[Source] = []
-    for path in paths:
-        stat = os.stat(path)
+    for path, stamp in stamps.items():
         mtime, size, old_digest, _ = snapshot.sources[path]
-        if (stat.st_mtime_ns, stat.st_size) == (mtime, size):
+        if stamp == (mtime, size):
             continue
         new_digest = digest(Path(path))
-        restamped[path] = (stat.st_mtime_ns, stat.st_size, new_digest)
+        restamped[path] = (*stamp, new_digest)
         if new_digest == old_digest:
             continue  # touched, not changed
         source = reread(loaded.source(path), config)
@@ -118,12 +133,6 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object,
             return None
         if source.rel_path in snapshot.articles:  # a draft's or future article's body: no page
             edited.append(source)
-    last = read_outputs(site_dir)
-    if last is None or last[1] != str(output):
-        return None
-    records = {**last[0], **snapshot.records}  # the last full build's, and quick builds' since
-    if not _intact(output, records):
-        return None
     images = LocalImages(theme.static_files, config.base_path, config.base_url)
     replacements = with_new_bodies([(loaded.article(s.rel_path), s) for s in edited], config,
                                    images, snapshot.by_source)
@@ -133,9 +142,12 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object,
     plan = with_articles(Plan(tuple(loaded.job(i) for i in indices)), snapshot.info, config,
                          theme.static_files, snapshot.built_at, replacements,
                          range(len(indices)))
+    own = [article_page(article, snapshot.info, config, theme.static_files, snapshot.built_at)
+           for article in replacements.values()]
+    jobs = [*own, *plan.jobs]
     prints = Fingerprints(salt)
-    files = {job.path: render_job(job, theme) for job in plan.jobs}
-    return _Work(files, {job.path: prints.of(job) for job in plan.jobs}, restamped,
+    files = {job.path: render_job(job, theme) for job in jobs}
+    return _Work(files, {job.path: prints.of(job) for job in jobs}, restamped,
                  list(replacements.values()), dict(zip(indices, plan.jobs, strict=True)), theme)
 
 

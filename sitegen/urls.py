@@ -41,7 +41,11 @@ class Urls:
 
     def page(self, first: str, number: int) -> str:
         """Page `number` of a paginated list whose first page is at `first`."""
-        return first if number == 1 else f"{first}page/{number}/"
+        return first if number == 1 else self.page_pattern(first).format(number)
+
+    def page_pattern(self, first: str) -> str:
+        """The URL of a later page of the list at `first`, with "{}" for its number."""
+        return first.replace("{", "{{").replace("}", "}}") + "page/{}/"
 
     def output_file(self, url: str) -> str:
         """The file under the output folder for `url`: a folder URL gets its index.html.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sitegen.config import Config
 from sitegen.model import PageLink, Paginator
+from sitegen.urls import Urls
 
 
 def paginator(number: int, total: int) -> Paginator:
-    urls = tuple(f"/page/{n}/" for n in range(1, total + 1))
     return Paginator(items=(), number=number, total=total, total_items=10 * total,
-                     first_url=urls[0], previous_url=None, next_url=None, page_urls=urls)
+                     first_url="/", previous_url=None, next_url=None, page_pattern="/page/{}/")
 
 
 def window_by_rule(number: int, total: int) -> list[PageLink | None]:
@@ -18,7 +21,7 @@ def window_by_rule(number: int, total: int) -> list[PageLink | None]:
     links: list[PageLink | None] = []
     for n in range(1, total + 1):
         if n in (1, total) or abs(n - number) <= 2:
-            links.append(PageLink(n, f"/page/{n}/", n == number))
+            links.append(PageLink(n, "/" if n == 1 else f"/page/{n}/", n == number))
         elif n in (2, total - 1):
             links.append(None)
     return links
@@ -36,3 +39,12 @@ def test_window_of_a_long_list_is_short() -> None:
     assert [link.number if link else None for link in window] == [
         1, None, 498, 499, 500, 501, 502, None, 1000]
     assert [link.current for link in window if link] == [False] * 3 + [True] + [False] * 3
+
+
+def test_page_urls_follow_the_pattern_and_match_the_site_s_urls() -> None:
+    urls = Urls(Config(site_dir=Path("."), base_url="https://example.com/news{x}"))
+    first = urls.url("/tags/drama/")
+    pager = Paginator(items=(), number=1, total=3, total_items=25, first_url=first,
+                      previous_url=None, next_url=None, page_pattern=urls.page_pattern(first))
+    assert pager.page_urls == tuple(urls.page(first, n) for n in (1, 2, 3))
+    assert pager.page_urls[2] == "/news{x}/tags/drama/page/3/"
