@@ -255,7 +255,7 @@ def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
                news_changes(site.articles, built_at),
                datetime(built_at.year + 1, 1, 1, tzinfo=config.tz)]  # the footer's year
     inputs = snapshot.Inputs(key, config, prepared.theme.fingerprint(),
-                             snapshot.site_files(site_dir, result.output_dir))
+                             snapshot.site_files(site_dir))
     counts = snapshot.Counts(
         result.articles, result.pages, result.tags, result.authors, result.feeds, result.files,
         result.drafts_skipped, result.scheduled_skipped, result.next_due, result.expired,

@@ -109,7 +109,7 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
     now = now or datetime.now(config.tz)
     if snapshot.valid_until is not None and now >= snapshot.valid_until:
         return None
-    if site_files(site_dir, output) != snapshot.inputs.files:
+    if site_files(site_dir) != snapshot.inputs.files:
         return None
     theme = Theme(config, site_dir / COMPILED_DIR)
     salt = theme.fingerprint()

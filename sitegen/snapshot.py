@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sitegen.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
-from sitegen.config import Config
+from sitegen.config import CONFIG_NAME, Config
 from sitegen.content import CONTENT_DIR
 from sitegen.errors import Problem
 from sitegen.model import Article, SiteInfo, Source
 from sitegen.plan import FeedJob, Job, PageJob
+from sitegen.writer import SOURCE_FOLDERS
 
 SNAPSHOT_FILE = "snapshot.pickle"  # the index
 OBJECTS_FILE = "snapshot.objects"  # the articles and jobs, one pickle each
@@ -396,24 +397,29 @@ class _JobUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def site_files(site_dir: Path, output: Path) -> tuple[tuple[str, int, int], ...]:
-    """Stamps of the site's files other than its articles (configuration, data, tag registry,
-    the site's templates and static files): any change to one means a full build. Hidden
-    entries, content/ and the output are left out."""
-    skip = {site_dir / CONTENT_DIR, output}
-    return tuple(sorted(_stamps(site_dir, "", skip)))
+def site_files(site_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Stamps of the files a build reads besides its articles: the configuration and the
+    site's data/, templates/, static/ and themes/ folders (hidden entries left out). Any
+    change to one means a full build."""
+    config = site_dir / CONFIG_NAME
+    found = list(_stamps(site_dir, "", {config})) if config.is_file() else []
+    for name in SOURCE_FOLDERS:
+        if name != CONTENT_DIR:
+            found += _stamps(site_dir / name, f"{name}/", set())
+    return tuple(sorted(found))
 
 
-def _stamps(folder: Path, prefix: str, skip: set[Path]) -> Iterator[tuple[str, int, int]]:
+def _stamps(folder: Path, prefix: str, only: set[Path]) -> Iterator[tuple[str, int, int]]:
+    """Stamps of the files under `folder` (of just the files in `only`, if any)."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return
     for entry in entries:
-        if entry.name.startswith(".") or Path(entry.path) in skip:
+        if entry.name.startswith(".") or (only and Path(entry.path) not in only):
             continue
         if entry.is_dir():
-            yield from _stamps(Path(entry.path), f"{prefix}{entry.name}/", skip)
+            yield from _stamps(Path(entry.path), f"{prefix}{entry.name}/", set())
         else:
             try:
                 stat = entry.stat()
