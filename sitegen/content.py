@@ -60,18 +60,23 @@ _HANDLER = _FrontMatter()
 
 def find_sources(site_dir: Path) -> list[Path]:
     """Every article file under content/, in a stable order; editor backups and hidden files skipped."""
-    return [Path(path) for path, _ in _walk_sources(site_dir, stat=False)]
+    return [Path(path) for path in _walk_sources(site_dir, ordered=True)]
 
 
 def source_stamps(site_dir: Path) -> dict[str, tuple[int, int]]:
-    """Every article file's path string, modification time and size, in `find_sources`'s
-    order: all a quick build needs to see which files changed."""
-    return dict(_walk_sources(site_dir, stat=True))
+    """Every article file's path string, modification time and size (in no set order): all
+    a quick build needs to see which files changed."""
+    stamps = {}
+    for path in _walk_sources(site_dir):
+        stat = os.stat(path)  # quicker here than DirEntry.stat()
+        stamps[path] = (stat.st_mtime_ns, stat.st_size)
+    return stamps
 
 
-def _walk_sources(site_dir: Path, stat: bool) -> list[tuple[str, tuple[int, int]]]:
-    """Folders linked in are not followed; files linked in are articles like any other."""
-    found: list[tuple[list[str], str, tuple[int, int]]] = []
+def _walk_sources(site_dir: Path, ordered: bool = False) -> list[str]:
+    """Folders linked in are not followed; files linked in are articles like any other.
+    `ordered`: by path parts, as pathlib orders paths."""
+    found: list[tuple[list[str], str]] = []
     pending = [(str(site_dir / CONTENT_DIR), [])]
     while pending:
         folder, parts = pending.pop()
@@ -85,13 +90,11 @@ def _walk_sources(site_dir: Path, stat: bool) -> list[tuple[str, tuple[int, int]
             if entry.is_dir() and not entry.is_symlink():
                 pending.append((entry.path, [*parts, entry.name]))
             elif entry.name.endswith(".md") and entry.is_file():
-                stamp = (0, 0)
-                if stat:
-                    info = entry.stat()
-                    stamp = (info.st_mtime_ns, info.st_size)
-                found.append(([*parts, entry.name], entry.path, stamp))
-    found.sort()  # by path parts, as pathlib orders paths
-    return [(path, stamp) for _, path, stamp in found]
+                found.append((parts, entry.path) if not ordered else
+                             ([*parts, entry.name], entry.path))
+    if ordered:
+        found.sort()
+    return [path for _, path in found]
 
 
 def read_sources(config: Config) -> tuple[list[Source], list[Problem]]:
