@@ -123,6 +123,8 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
     now = now or datetime.now(config.tz)
     if snapshot.valid_until is not None and now >= snapshot.valid_until:
         return None
+    if now.year != snapshot.built_at.year:  # the footer's year, in whatever zone `now` is
+        return None
     if site_files(site_dir) != snapshot.inputs.files:
         return None
     theme = Theme(config, site_dir / COMPILED_DIR)

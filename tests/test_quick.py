@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import FIXED_NOW, article, file_hashes, write_site
@@ -281,3 +282,14 @@ def test_a_site_with_a_search_index_takes_the_full_path_which_re_indexes(tmp_pat
     assert run(site).quick is (not first.search)
     if first.search:
         assert (site / "output" / "pagefind" / "pagefind.js").is_file()
+
+
+def test_a_new_year_on_the_build_s_own_clock_ends_the_quick_path(tmp_path: Path) -> None:
+    """The footer's year is the build moment's, in the zone that moment was given in."""
+    site = desk(tmp_path / "site")
+    eve = datetime(2024, 12, 31, 20, 0, tzinfo=ZoneInfo("UTC"))
+    run(site, now=eve)
+    tokyo = eve.astimezone(ZoneInfo("Asia/Tokyo"))  # the same moment: 2025 there
+    append(site / "content" / "story-1.md", "\nA late update.\n")
+    assert not run(site, now=tokyo).quick
+    assert file_hashes(site / "output") == fresh(site, tmp_path / "fresh", now=tokyo)
