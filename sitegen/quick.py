@@ -72,7 +72,7 @@ def quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
 
 def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
                  base_url: str | None, now: datetime | None) -> QuickBuild | None:
-    loaded = Loaded.load(site_dir)
+    loaded = Loaded.load(site_dir) if output.is_dir() else None
     if loaded is None:
         return None
     try:

@@ -293,3 +293,13 @@ def test_a_new_year_on_the_build_s_own_clock_ends_the_quick_path(tmp_path: Path)
     append(site / "content" / "story-1.md", "\nA late update.\n")
     assert not run(site, now=tokyo).quick
     assert file_hashes(site / "output") == fresh(site, tmp_path / "fresh", now=tokyo)
+
+
+def test_an_output_deleted_with_its_folder_is_built_whole(tmp_path: Path) -> None:
+    site = desk(tmp_path / "site")
+    out = tmp_path / "deploy" / "public"
+    run(site, output=out)
+    shutil.rmtree(tmp_path / "deploy")
+    append(site / "content" / "story-1.md", "\nMore.\n")
+    assert not run(site, output=out).quick
+    assert file_hashes(out) == fresh(site, tmp_path / "fresh")
