@@ -256,24 +256,15 @@ def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
                datetime(built_at.year + 1, 1, 1, tzinfo=config.tz)]  # the footer's year
     inputs = snapshot.Inputs(key, config, prepared.theme.fingerprint(),
                              snapshot.site_files(site_dir))
-    counts = snapshot.Counts(
-        result.articles, result.pages, result.tags, result.authors, result.feeds, result.files,
-        result.drafts_skipped, result.scheduled_skipped, result.next_due, result.expired,
-        result.next_expiry, tuple(result.warnings))
     snapshot.take(site_dir, inputs, built_at, min(c for c in changes if c is not None),
-                  prepared.search, counts, cache.sources(), site.info,
+                  prepared.search, result, cache.sources(), site.info,
                   [*site.articles, *site.unlisted], prepared.plan.jobs)
 
 
 def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport:
-    counts = done.counts
-    return BuildReport(
-        output_dir=output, articles=counts.articles, pages=counts.pages, tags=counts.tags,
-        authors=counts.authors, feeds=counts.feeds, files=counts.files,
-        drafts_skipped=counts.drafts_skipped, scheduled_skipped=counts.scheduled_skipped,
-        next_due=counts.next_due, seconds=seconds, warnings=list(counts.warnings),
-        expired=counts.expired, next_expiry=counts.next_expiry, quick=True,
-        rewritten=len(done.written))
+    report: BuildReport = done.report
+    return replace(report, output_dir=output, seconds=seconds, warnings=list(report.warnings),
+                   quick=True, rewritten=len(done.written))
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
 OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
 SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"10 {__version__}".encode()  # 10: the spare's records in a file of their own
+FORMAT = f"11 {__version__}".encode()  # 11: the snapshot keeps the last BuildReport
 
 
 class OutputRecord(NamedTuple):  # a tuple: tens of thousands load quickly

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sitegen.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
 from sitegen.config import load_config
@@ -29,17 +30,17 @@ from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
 from sitegen.model import Article, Source
 from sitegen.plan import Job, Plan, article_page, render_job, with_articles
-from sitegen.snapshot import Counts, Loaded, site_files
+from sitegen.snapshot import Loaded, site_files
 from sitegen.theme import Theme
 from sitegen.writer import MANIFEST, updating
 
 
 @dataclass(frozen=True)
 class QuickBuild:
-    """What a quick build did, and the summary of the site (as the last build counted it)."""
+    """What a quick build did, and the last full build's report (it changes no count)."""
 
     written: tuple[str, ...]
-    counts: Counts
+    report: Any  # a BuildReport
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
             stat = os.stat(output / path)
             written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
         loaded.update(work.restamped, work.articles, work.jobs, written)
-    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.counts)
+    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report)
 
 
 def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object, ...],

@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 from sitegen.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
 from sitegen.config import CONFIG_NAME, Config
 from sitegen.content import CONTENT_DIR
-from sitegen.errors import Problem
 from sitegen.model import Article, SiteInfo, Source
 from sitegen.plan import FeedJob, Job, PageJob
 from sitegen.writer import SOURCE_FOLDERS
@@ -56,31 +55,13 @@ class Inputs:
     files: tuple[tuple[str, int, int], ...]  # the site's other files (path, mtime, size)
 
 
-@dataclass(frozen=True)
-class Counts:
-    """The last build's summary, which a quick build repeats (it changes no count)."""
-
-    articles: int
-    pages: int
-    tags: int
-    authors: int
-    feeds: int
-    files: int
-    drafts_skipped: int
-    scheduled_skipped: int
-    next_due: datetime | None
-    expired: int
-    next_expiry: datetime | None
-    warnings: tuple[Problem, ...]
-
-
 @dataclass
 class Snapshot:
     inputs: Inputs
     built_at: datetime
     valid_until: datetime | None  # from then on the site changes by itself: build it whole
     search: bool  # the site has a search index (a quick build does not re-index)
-    counts: Counts
+    report: Any  # the last full build's BuildReport (build.py), which a quick build repeats
     # Every article file by its path: modification time, size, content digest, and where its
     # Source is kept (without its body: that is what a quick build compares).
     sources: dict[str, tuple[int, int, str, Ref]]
@@ -109,7 +90,7 @@ class _Delta:
 
 
 def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: datetime | None,
-         search: bool, counts: Counts, sources: Mapping[Path, tuple[tuple[int, int], str, Source]],
+         search: bool, report: Any, sources: Mapping[Path, tuple[tuple[int, int], str, Source]],
          info: SiteInfo, articles: Sequence[Article], jobs: Sequence[Job]) -> None:
     """Save the build just made. The objects file is written anew."""
     folder = site_dir / CACHE_DIR
@@ -135,7 +116,7 @@ def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: dateti
                     stored.append((job.path, store.put(data)))
     finally:
         store.close()
-    snapshot = Snapshot(inputs, built_at, valid_until, search, counts, stubs, info,
+    snapshot = Snapshot(inputs, built_at, valid_until, search, report, stubs, info,
                         {a.source_path: a.url for a in articles}, saved, stored,
                         {rel: tuple(indices) for rel, indices in holders.items()},
                         os.urandom(16))
