@@ -43,6 +43,7 @@ class Theme:
                                         *(t / "static" for t in self.theme_dirs)] if d.is_dir()]
         self.static_files = _static_files(self.static_dirs)
         self._hashes: dict[str, str] = {}
+        self._fingerprint: bytes | None = None
         base_path = config.base_path
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
@@ -82,7 +83,10 @@ class Theme:
 
     def fingerprint(self) -> bytes:
         """A digest of everything every page depends on besides its data: the templates,
-        the static files (asset URLs carry their hashes) and sitegen's version."""
+        the static files (asset URLs carry their hashes) and sitegen's version. Worked out
+        once per Theme: a build asks for it to fingerprint jobs and again for its snapshot."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         digest = hashlib.sha256(f"sitegen {__version__} {self._base_path}".encode())
         for folder in self.template_dirs:
             for path in sorted(folder.rglob("*")):
@@ -91,7 +95,8 @@ class Theme:
                     digest.update(path.read_bytes())
         for rel, path in sorted(self.static_files.items()):
             digest.update(rel.encode() + b"\0" + path.read_bytes())
-        return digest.digest()
+        self._fingerprint = digest.digest()
+        return self._fingerprint
 
     def _asset_url(self, path: str) -> str:
         """The URL of a static file with a content hash, so it can be cached for a year."""
