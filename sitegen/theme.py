@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 import jinja2.bccache
+from markupsafe import Markup
 
 from sitegen import __version__
 from sitegen.config import CONFIG_NAME, Config, config_line
@@ -26,6 +27,8 @@ from sitegen.errors import SiteError
 
 THEMES_DIR = "themes"
 MAX_THEME_DEPTH = 5
+MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
+_PLAIN = (str, int, float, bool, type(None))
 
 
 class Theme:
@@ -49,6 +52,9 @@ class Theme:
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
             lstrip_blocks=True, keep_trailing_newline=True,
+            # A Theme lives for one build, or in `serve` until a template changes (then a new
+            # one is made), so templates are never stale: no stat of the file at each include.
+            auto_reload=False,
             bytecode_cache=_Compiled(compiled) if compiled is not None else None,
         )
         env.globals["url"] = lambda path: base_path + path
@@ -56,6 +62,8 @@ class Theme:
         origin = config.base_url.rstrip("/")[:len(config.base_url.rstrip("/")) - len(base_path)]
         env.globals["absolute"] = lambda site_url: origin + site_url
         env.globals["asset"] = self._asset_url
+        env.globals["partial"] = self._partial
+        self._partials: dict[tuple[object, ...], tuple[Markup, tuple[object, ...]]] = {}
         env.filters["datefmt"] = format_date
         env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
         self._base_path = base_path
@@ -80,6 +88,23 @@ class Theme:
             if file is None:
                 raise
             raise SiteError(file, f"template error: {exc}", line) from None
+
+    def _partial(self, name: str, **context: Any) -> Markup:
+        """Template `name` rendered with only `context` (and the globals), once per distinct
+        context, like Hugo's partialCached: an article's card shows on its front page, tag and
+        author pages, and is rendered once. Values that are not plain (an Article) are told
+        apart by identity, and the entry holds them, so an id is never reused while cached;
+        the site's data is read-only, so the same object gives the same HTML."""
+        key = (name, *((k, v if isinstance(v, _PLAIN) else id(v))
+                       for k, v in sorted(context.items())))
+        hit = self._partials.get(key)
+        if hit is not None:
+            return hit[0]
+        html = Markup(self.env.get_template(name).render(context))
+        if len(self._partials) >= MAX_PARTIALS:  # `serve` keeps a Theme while articles change
+            self._partials.clear()
+        self._partials[key] = (html, tuple(context.values()))
+        return html
 
     def fingerprint(self) -> bytes:
         """A digest of everything every page depends on besides its data: the templates,
