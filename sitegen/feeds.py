@@ -148,7 +148,21 @@ def _json_item(article: Article, spec: FeedSpec) -> dict[str, Any]:
 
 
 def _feed_body(article: Article) -> str:
-    return _clean(absolute_urls(article.feed_content or article.content, article.abs_url))
+    """The article's body as feeds carry it. Worked out once per article: one article is in
+    up to a dozen feeds (RSS, Atom and JSON of the site, its author and each tag). The entry
+    holds the article, so its id is not reused while cached."""
+    hit = _bodies.get(id(article))
+    if hit is not None and hit[0] is article:
+        return hit[1]
+    body = _clean(absolute_urls(article.feed_content or article.content, article.abs_url))
+    if len(_bodies) >= MAX_BODIES:  # `serve` renders feeds for as long as it runs
+        _bodies.clear()
+    _bodies[id(article)] = (article, body)
+    return body
+
+
+MAX_BODIES = 5_000
+_bodies: dict[int, tuple[Article, str]] = {}
 
 
 def _clean(text: str) -> str:

@@ -139,6 +139,19 @@ def test_summary_only_feeds_when_full_content_is_off(tmp_path: Path) -> None:
             assert entry.summary.strip(), (name, entry.link)
 
 
+def test_each_build_feeds_the_body_it_read(tmp_path: Path) -> None:
+    """Feed bodies are worked out once per article object in a process; builds run one after
+    another in one process (as `serve` does) must each carry the body they read."""
+    for n in range(4):
+        site = write_site(tmp_path / f"site{n}", {
+            "a.md": article(title="Same article", body=f"Body version {n}."),
+        })
+        built = build_site(site, tmp_path / f"out{n}")
+        for name in ("feed.xml", "atom.xml"):
+            (entry,) = parse(built.output / name).entries
+            assert f"Body version {n}." in entry.content[0].value, (n, name)
+
+
 def test_feed_updated_date_is_the_newest_article_not_the_clock(example_built: Built) -> None:
     atom = parse(example_built.output / "atom.xml")
     assert atom.feed.updated_parsed[:6] == (2017, 8, 18, 13, 15, 0)  # 09:15 EDT
