@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -54,3 +55,35 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
 def _run_range(bounds: tuple[int, int]) -> Sequence[object]:
     assert _task is not None, "worker forked without a task"
     return [_task(i) for i in range(*bounds)]
+
+
+def beside(task: Callable[[], bool]) -> Callable[[], bool]:
+    """Start `task` in a forked process beside this one (its own interpreter, so no contest
+    for the GIL); the returned function waits for it and gives its answer: False when it
+    said so, raised, or died. Without fork it runs in a thread. The task's output is its
+    answer alone: it must not print, and it gets copies of this process's objects."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        answer: list[bool] = []
+        thread = threading.Thread(target=lambda: answer.append(_answer_of(task)), daemon=True)
+        thread.start()
+        return lambda: bool(thread.join() or answer and answer[0])
+    process = multiprocessing.get_context("fork").Process(target=_exit_with, args=(task,),
+                                                          daemon=True)
+    process.start()
+
+    def wait() -> bool:
+        process.join()
+        return process.exitcode == 0
+
+    return wait
+
+
+def _answer_of(task: Callable[[], bool]) -> bool:
+    try:
+        return bool(task())
+    except BaseException:  # noqa: BLE001 (any failure is the answer "no")
+        return False
+
+
+def _exit_with(task: Callable[[], bool]) -> None:
+    os._exit(0 if _answer_of(task) else 1)  # no atexit handlers, no flush of inherited buffers
