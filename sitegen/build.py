@@ -25,7 +25,7 @@ from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
 from sitegen.markdown import MarkdownRenderer, RenderedBody
 from sitegen.model import Site, Source
-from sitegen.parallel import default_workers, run_indexed
+from sitegen.parallel import beside, default_workers, run_indexed
 from sitegen.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
 from sitegen.quick import QuickBuild, quick_build
 from sitegen.registry import load_registry
@@ -233,8 +233,13 @@ def build(options: BuildOptions, use_cache: bool = True,
     if use_cache:
         snapshot.forget(site_dir)  # it describes the output just replaced
         cache.record_outputs(output, fingerprints, spared=staging.spared)
-        cache.save(site_dir)
-        _take_snapshot(site_dir, key, prepared, cache, result)
+        cache.save_records(site_dir)
+        # The snapshot (for the next build's quick path) is taken in a forked process while
+        # this one saves the sources and bodies: at 10,000 articles each takes over a second.
+        # Should it fail, there is no snapshot, and the next build takes the full path.
+        taken = beside(lambda: _take_snapshot(site_dir, key, prepared, cache, result))
+        cache.save_sources(site_dir)
+        taken()
         result = replace(result, seconds=time.perf_counter() - started)
     if cache.problem:
         result.warnings.append(Problem(f"{CACHE_DIR}/", cache.problem))
@@ -247,7 +252,7 @@ def _options_key(options: BuildOptions, output: Path) -> tuple[object, ...]:
 
 
 def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
-                   cache: BuildCache, result: BuildReport) -> None:
+                   cache: BuildCache, result: BuildReport) -> bool:
     """Keep what the next build's quick path starts from (see snapshot.py)."""
     config, site, built_at = prepared.config, prepared.site, prepared.now
     assert built_at is not None
@@ -259,6 +264,7 @@ def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
     snapshot.take(site_dir, inputs, built_at, min(c for c in changes if c is not None),
                   prepared.search, result, cache.sources(), site.info,
                   [*site.articles, *site.unlisted], prepared.plan.jobs)
+    return True
 
 
 def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport:

@@ -163,16 +163,29 @@ class BuildCache:
         cache._changed = False
         return cache
 
-    def save(self, site_dir: Path) -> None:
-        """Write the cache atomically: a killed build leaves the old files or the new ones."""
-        folder = site_dir / CACHE_DIR
-        folder.mkdir(exist_ok=True)
-        (folder / ".gitignore").write_text("*\n", encoding="utf-8")
+    # Each file is written atomically, so a killed build leaves each one old or new. Any mix
+    # is safe: every entry is checked against what it stands for before it is used (a
+    # source against its file's stamp, a record against the output file).
+
+    def save_records(self, site_dir: Path) -> None:
+        """Write the output and spare records (small)."""
+        folder = _folder(site_dir)
+        write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
+        write_checked(folder / SPARE_FILE, self.spare)
+
+    def save_sources(self, site_dir: Path) -> None:
+        """Write the sources and bodies (large), when they changed."""
+        folder = _folder(site_dir)
         if self._changed or not (folder / CACHE_FILE).is_file():
             write_checked(folder / CACHE_FILE, (self._config, self._sources, self._bodies))
             self._changed = False
-        write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
-        write_checked(folder / SPARE_FILE, self.spare)
+
+
+def _folder(site_dir: Path) -> Path:
+    folder = site_dir / CACHE_DIR
+    folder.mkdir(exist_ok=True)
+    (folder / ".gitignore").write_text("*\n", encoding="utf-8")
+    return folder
 
 
 def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None] | None:
