@@ -155,13 +155,13 @@ def _feed_body(article: Article) -> str:
     if hit is not None and hit[0] is article:
         return hit[1]
     body = _clean(absolute_urls(article.feed_content or article.content, article.abs_url))
-    if len(_bodies) >= MAX_BODIES:  # `serve` renders feeds for as long as it runs
+    if len(_bodies) >= MAX_BODIES:  # few are needed: a listing's three feeds come together
         _bodies.clear()
     _bodies[id(article)] = (article, body)
     return body
 
 
-MAX_BODIES = 5_000
+MAX_BODIES = 300
 _bodies: dict[int, tuple[Article, str]] = {}
 
 
