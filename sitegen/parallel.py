@@ -8,6 +8,7 @@ the same code path, so output never depends on the number of workers.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -40,6 +41,10 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
     chunk = max(MIN_ITEMS_PER_WORKER // 2, count // (workers * 8))
     ranges = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
     _task = task
+    # Frozen objects are left out of the collector's walks, which write to every object they
+    # visit: without this a worker's first full collection copies every page of the heap it
+    # shares with this process.
+    gc.freeze()
     try:
         results: list[T] = []
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -50,6 +55,7 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
         return results
     finally:
         _task = None
+        gc.unfreeze()
 
 
 def _run_range(bounds: tuple[int, int]) -> Sequence[object]:
