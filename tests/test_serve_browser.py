@@ -126,7 +126,10 @@ def test_a_css_save_restyles_without_reloading(page, preview: ServeProcess) -> N
                 story.text(body="Encore: the relay finale airs again on Friday."))
     sync_api.expect(page.locator(".article-body")).to_contain_text("Encore", timeout=TIMEOUT_MS)
     assert page.evaluate("window.__marker") is None
-    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(1, 2, 3)"
+    # The reloaded page keeps the new stylesheet. Its text can show before the stylesheet has
+    # loaded (a fresh clone's CI run caught the transparent default once), so wait for it.
+    page.wait_for_function(
+        "getComputedStyle(document.body).backgroundColor === 'rgb(1, 2, 3)'", timeout=TIMEOUT_MS)
 
 
 def test_the_theme_is_never_touched() -> None:
