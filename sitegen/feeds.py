@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator
 
 from sitegen import __version__
 from sitegen.markdown import absolute_urls
+from sitegen.memo import IdentityMemo
 from sitegen.model import Article, FeedLink
 
 # Characters XML 1.0 forbids; they can arrive from pasted text and would make feeds unparseable.
@@ -149,20 +150,13 @@ def _json_item(article: Article, spec: FeedSpec) -> dict[str, Any]:
 
 def _feed_body(article: Article) -> str:
     """The article's body as feeds carry it. Worked out once per article: one article is in
-    up to a dozen feeds (RSS, Atom and JSON of the site, its author and each tag). The entry
-    holds the article, so its id is not reused while cached."""
-    hit = _bodies.get(id(article))
-    if hit is not None and hit[0] is article:
-        return hit[1]
-    body = _clean(absolute_urls(article.feed_content or article.content, article.abs_url))
-    if len(_bodies) >= MAX_BODIES:  # few are needed: a listing's three feeds come together
-        _bodies.clear()
-    _bodies[id(article)] = (article, body)
-    return body
+    up to a dozen feeds (RSS, Atom and JSON of the site, its author and each tag)."""
+    return _bodies.get(id(article), (article,), lambda: _clean(absolute_urls(
+        article.feed_content or article.content, article.abs_url)))
 
 
-MAX_BODIES = 300
-_bodies: dict[int, tuple[Article, str]] = {}
+# Few are needed: a listing's three feeds are rendered one after another.
+_bodies: IdentityMemo[str] = IdentityMemo(300)
 
 
 def _clean(text: str) -> str:

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from sitegen import __version__
 from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import SiteError
+from sitegen.memo import IdentityMemo
 
 THEMES_DIR = "themes"
 MAX_THEME_DEPTH = 5
@@ -63,7 +64,7 @@ class Theme:
         env.globals["absolute"] = lambda site_url: origin + site_url
         env.globals["asset"] = self._asset_url
         env.globals["partial"] = self._partial
-        self._partials: dict[tuple[object, ...], tuple[Markup, tuple[object, ...]]] = {}
+        self._partials: IdentityMemo[Markup] = IdentityMemo(MAX_PARTIALS)
         env.filters["datefmt"] = format_date
         env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
         self._base_path = base_path
@@ -93,18 +94,12 @@ class Theme:
         """Template `name` rendered with only `context` (and the globals), once per distinct
         context, like Hugo's partialCached: an article's card shows on its front page, tag and
         author pages, and is rendered once. Values that are not plain (an Article) are told
-        apart by identity, and the entry holds them, so an id is never reused while cached;
-        the site's data is read-only, so the same object gives the same HTML."""
+        apart by identity (see memo.py); the site's data is read-only, so the same object
+        gives the same HTML."""
         key = (name, *((k, v if isinstance(v, _PLAIN) else id(v))
                        for k, v in sorted(context.items())))
-        hit = self._partials.get(key)
-        if hit is not None:
-            return hit[0]
-        html = Markup(self.env.get_template(name).render(context))
-        if len(self._partials) >= MAX_PARTIALS:  # `serve` keeps a Theme while articles change
-            self._partials.clear()
-        self._partials[key] = (html, tuple(context.values()))
-        return html
+        return self._partials.get(key, tuple(context.values()), lambda: Markup(
+            self.env.get_template(name).render(context)))
 
     def fingerprint(self) -> bytes:
         """A digest of everything every page depends on besides its data: the templates,
