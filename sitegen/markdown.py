@@ -80,6 +80,12 @@ def absolute_urls(html: str, page_url: str) -> Markup:
     return Markup(_URL_ATTRIBUTE.sub(fix, html))
 
 
+def as_markup(html: str) -> Markup:
+    """`html` as Markup, without a copy when it is one already (`Markup(markup)` copies the
+    string, and every article's body would then be held twice)."""
+    return html if type(html) is Markup else Markup(html)
+
+
 _SOURCE_LINK = re.compile(r'\bhref="([^"#?]*\.md)((?:[#?][^"]*)?)"')
 
 
@@ -89,7 +95,7 @@ def link_source_files(html: str, source_rel: str, url_of: Mapping[str, str],
     that article's URL. `url_of` maps source paths ("content/reviews/foo.md") to URLs; a link
     to a file that is not a published article is left as written (`sitegen check` reports it)."""
     if ".md" not in html:
-        return Markup(html)
+        return as_markup(html)
 
     def fix(match: re.Match[str]) -> str:
         target = source_link_target(unescape(match.group(1)), source_rel, base_path)
