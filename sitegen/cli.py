@@ -15,6 +15,7 @@ from pathlib import Path
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.errors import BuildError, OutputError, Problem, SiteError
+from sitegen.parallel import WorkerDied
 from sitegen.progress import ProgressBar
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
         return 130
-    except (BuildError, SiteError, OutputError, OSError) as exc:
+    except (BuildError, SiteError, OutputError, OSError, WorkerDied) as exc:
         _report_failure(exc, args.verbose, args.command)
         return EXIT_ERRORS
     except Exception:  # a bug in sitegen, not in the site

@@ -1,9 +1,10 @@
 """Spreading the build's CPU-bound stages (reading, Markdown, rendering) over processes.
 
 Workers are forked after the stage's inputs exist, so they inherit them (the site, the plan,
-the theme) instead of receiving pickled copies; each is handed ranges of indices and returns
-small results. One worker, a small batch, or a platform without fork runs in-process on
-the same code path, so output never depends on the number of workers.
+the theme) instead of receiving pickled copies; each takes ranges of indices and returns
+small results. The process that forks them works through ranges too. One worker, a small
+batch, or a platform without fork runs in-process on the same code path, so output never
+depends on the number of workers.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import gc
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from multiprocessing.connection import Connection, wait
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 MIN_ITEMS_PER_WORKER = 64  # below this, starting processes costs more than it saves
-_task: Callable[[int], object] | None = None
+POLL_SECONDS = 0.005  # how often this process, while working, takes in the others' results
 
 
 def default_workers() -> int:
@@ -28,8 +31,9 @@ def default_workers() -> int:
 
 def run_indexed(task: Callable[[int], T], count: int, workers: int,
                 on_progress: Callable[[int], None] | None = None) -> list[T]:
-    """[task(0), ..., task(count - 1)], computed by up to `workers` forked processes."""
-    global _task
+    """[task(0), ..., task(count - 1)], computed by up to `workers` processes: this one and
+    forked ones. A task that raises raises here; a forked process that dies raises
+    WorkerDied."""
     workers = min(workers, count // MIN_ITEMS_PER_WORKER)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         results = []
@@ -40,27 +44,118 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
         return results
     chunk = max(MIN_ITEMS_PER_WORKER // 2, count // (workers * 8))
     ranges = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
-    _task = task
     # Frozen objects are left out of the collector's walks, which write to every object they
     # visit: without this a worker's first full collection copies every page of the heap it
     # shares with this process.
     gc.freeze()
     try:
-        results: list[T] = []
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for part in pool.imap(_run_range, ranges):
-                results.extend(part)  # type: ignore[arg-type]
-                if on_progress:
-                    on_progress(len(results))
-        return results
+        return _Shared(task, ranges, on_progress).run(workers - 1)
     finally:
-        _task = None
         gc.unfreeze()
 
 
-def _run_range(bounds: tuple[int, int]) -> Sequence[object]:
-    assert _task is not None, "worker forked without a task"
-    return [_task(i) for i in range(*bounds)]
+class WorkerDied(RuntimeError):
+    """A forked worker ended without handing back its results (killed, out of memory)."""
+
+
+class _Shared:
+    """Ranges of indices shared out to this process and `helpers` forked ones, each taking the
+    next range when done with its last. This process works too: it would only wait otherwise,
+    and each forked process's resident size counts the whole heap it inherits, so one fewer
+    is a heap's worth less memory. The forked ones send each range's results back through a
+    pipe, which this one empties every POLL_SECONDS while working, so none waits long."""
+
+    def __init__(self, task: Callable[[int], T], ranges: list[tuple[int, int]],
+                 on_progress: Callable[[int], None] | None) -> None:
+        self.task = task
+        self.ranges = ranges
+        self.on_progress = on_progress
+        self.parts: list[Sequence[object] | None] = [None] * len(ranges)
+        self.done = 0  # items finished, in any process
+
+    def run(self, helpers: int) -> list[Any]:
+        context = multiprocessing.get_context("fork")
+        self.next = context.Value("l", 0)
+        pipes: list[Connection] = []
+        processes = []
+        try:
+            for _ in range(helpers):
+                reader, writer = context.Pipe(duplex=False)
+                process = context.Process(target=self._serve, args=(writer, os.getpid()),
+                                          daemon=True)
+                process.start()
+                writer.close()
+                pipes.append(reader)
+                processes.append(process)
+            polled = time.monotonic()
+            while (index := self._take()) is not None:
+                start, end = self.ranges[index]
+                part = []
+                for i in range(start, end):
+                    part.append(self.task(i))
+                    if pipes and time.monotonic() - polled > POLL_SECONDS:
+                        self._receive(pipes, timeout=0)
+                        polled = time.monotonic()
+                self._finished(index, part)
+            while pipes:
+                self._receive(pipes, timeout=None)
+        finally:
+            for process in processes:
+                if process.is_alive():
+                    process.kill()
+                process.join()
+        return [result for part in self.parts for result in part]  # type: ignore[union-attr]
+
+    def _take(self) -> int | None:
+        with self.next.get_lock():
+            index = self.next.value
+            self.next.value = index + 1
+        return index if index < len(self.ranges) else None
+
+    def _finished(self, index: int, part: Sequence[object]) -> None:
+        self.parts[index] = part
+        self.done += len(part)
+        if self.on_progress:
+            self.on_progress(self.done)
+
+    def _receive(self, pipes: list[Connection], timeout: float | None) -> None:
+        """Take in what the forked processes sent; drop the pipe of each that is done."""
+        for pipe in wait(pipes, timeout):
+            assert isinstance(pipe, Connection)
+            try:
+                message = pipe.recv()
+            except EOFError:
+                raise WorkerDied("a worker process ended without finishing its work (killed, "
+                                 "or out of memory?): run the build again, or with -j 1") \
+                    from None
+            if message is None:
+                pipes.remove(pipe)
+            elif isinstance(message, BaseException):
+                raise message
+            else:
+                self._finished(*message)
+
+    def _serve(self, pipe: Connection, parent: int) -> None:
+        """In a forked process: work through ranges until none is left, then say so. Should
+        the parent die (killed), stop at once: a write stage must not go on writing files
+        after it, into a folder the next build clears."""
+        try:
+            while (index := self._take()) is not None:
+                part = []
+                for i in range(*self.ranges[index]):
+                    if os.getppid() != parent:
+                        os._exit(1)
+                    part.append(self.task(i))
+                pipe.send((index, part))
+            pipe.send(None)
+        except BaseException as exc:  # noqa: BLE001 (the parent raises it)
+            try:
+                pipe.send(exc)
+            except Exception:  # noqa: BLE001 (an exception that cannot be pickled)
+                pipe.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        finally:
+            pipe.close()
+            os._exit(0)  # no atexit handlers, no flush of inherited buffers
 
 
 def beside(task: Callable[[], bool]) -> Callable[[], bool]:

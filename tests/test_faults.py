@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from conftest import MANIFEST, REPO, article, file_hashes, write_site
 
+from sitegen import build as build_module
 from sitegen import cli, writer
 
 IS_ROOT = os.geteuid() == 0
@@ -563,3 +564,31 @@ def test_a_file_dropped_into_the_output_during_a_build_is_never_deleted(tmp_path
     assert build.returncode == 1
     assert "holds files sitegen did not write (notes-for-the-editor.txt)" in stderr
     assert file_hashes(out) == before and leftovers(out) == []
+
+
+def test_a_worker_killed_mid_build_gives_a_clear_error_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    """The OOM killer (here SIGKILL) ends a forked render worker: the build stops with one
+    clear error, not a hang or a traceback, and the output is as it was."""
+    site = write_site(tmp_path / "site", v1_articles(count=80, words=5))
+    out = tmp_path / "out"
+    assert cli.main(["build", "-s", str(site), "-o", str(out), "-q", "--no-cache"]) == 0
+    before = file_hashes(out, dirs=True)
+    make_v2(site)
+    parent, render_job = os.getpid(), build_module.render_job
+
+    def killed_in_a_worker(*args: object) -> str:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.005)  # the forked worker surely gets a range of its own
+        return render_job(*args)
+
+    monkeypatch.setattr(build_module, "render_job", killed_in_a_worker)
+    capsys.readouterr()
+    assert cli.main(["build", "-s", str(site), "-o", str(out), "-q", "-j", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "error: a worker process ended without finishing its work" in err
+    assert "The previous output is unchanged." in err and "Traceback" not in err
+    assert file_hashes(out, dirs=True) == before
+    assert leftovers(out) == []

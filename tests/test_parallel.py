@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,78 @@ def test_run_indexed_returns_results_in_order_whatever_the_workers(workers: int)
 
 def test_run_indexed_runs_small_batches_in_this_process() -> None:
     assert run_indexed(lambda i: os.getpid(), 10, 4) == [os.getpid()] * 10
+
+
+def slowly(task):  # items slow enough that the forked worker gets its share
+    def run(i: int):
+        time.sleep(0.002)
+        return task(i)
+    return run
+
+
+def test_run_indexed_works_in_this_process_and_a_forked_one() -> None:
+    """Two workers are this process and one forked process (an idle parent would only add
+    the heap it shares to the memory the build is charged)."""
+    done: list[int] = []
+    pids = run_indexed(slowly(lambda i: os.getpid()), 300, 2, done.append)
+    assert os.getpid() in pids and len(set(pids)) == 2
+    assert done == sorted(done) and done[-1] == 300
+
+
+def test_run_indexed_raises_what_a_forked_worker_raised() -> None:
+    parent = os.getpid()
+
+    def task(i: int) -> int:
+        if os.getpid() != parent:
+            raise OSError(28, "No space left on device")
+        return i
+
+    with pytest.raises(OSError, match="No space left"):
+        run_indexed(slowly(task), 300, 2)
+
+
+def test_run_indexed_tells_of_a_forked_worker_that_died() -> None:
+    parent = os.getpid()
+
+    def task(i: int) -> int:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return i
+
+    with pytest.raises(parallel.WorkerDied):
+        run_indexed(slowly(task), 300, 2)
+
+
+def test_a_forked_worker_stops_when_the_process_that_forked_it_is_killed(tmp_path: Path
+                                                                         ) -> None:
+    """A build killed while it writes must not leave a worker writing on behind it."""
+    log = tmp_path / "log"
+
+    def task(i: int) -> None:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")
+        time.sleep(0.01)
+
+    build = os.fork()
+    if build == 0:  # the build's process
+        try:
+            run_indexed(task, 1000, 2)  # ten seconds of work in each of two processes
+        finally:
+            os._exit(0)
+
+    def writers() -> list[str]:
+        return log.read_text(encoding="utf-8").split() if log.exists() else []
+
+    deadline = time.monotonic() + 30
+    while len(set(writers())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(set(writers())) == 2, "the forked worker never started"
+    os.kill(build, signal.SIGKILL)
+    os.waitpid(build, 0)
+    time.sleep(0.2)
+    stopped = len(writers())
+    time.sleep(0.5)
+    assert len(writers()) == stopped < 1000
 
 
 def test_beside_runs_the_task_in_another_process_and_gives_its_answer(tmp_path: Path) -> None:
