@@ -20,10 +20,12 @@ detected, ignored and replaced, never trusted. The folder also holds the last bu
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from sitegen import __version__
 from sitegen.config import Config
@@ -36,7 +38,8 @@ COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
 OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
 SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"11 {__version__}".encode()  # 11: the snapshot keeps the last BuildReport
+FORMAT = f"12 {__version__}".encode()  # 12: sources and bodies in chunks
+SAVE_CHUNK = 200  # sources (with their bodies) per pickle in the build file
 
 
 class OutputRecord(NamedTuple):  # a tuple: tens of thousands load quickly
@@ -144,13 +147,18 @@ class BuildCache:
         missing, from another version of sitegen, or damaged."""
         cache = cls()
         folder = site_dir / CACHE_DIR
-        state, cache.problem = read_checked(folder / CACHE_FILE)
-        if state is None:
+        pieces, cache.problem = read_pieces(folder / CACHE_FILE)
+        if pieces is None:
             return cache
         records, problem = read_checked(folder / OUTPUTS_FILE)
         spare, spare_problem = read_checked(folder / SPARE_FILE)
         try:
-            cache._config, cache._sources, cache._bodies = state  # type: ignore[misc]
+            cache._config = pieces[0]  # type: ignore[assignment]
+            for chunk in pieces[1:]:
+                for path, entry, bodies in chunk:  # type: ignore[attr-defined]
+                    if path is not None:
+                        cache._sources[path] = entry
+                    cache._bodies.update(bodies)
             if records is not None:
                 cache.outputs, cache.output_dir = records  # type: ignore[misc]
                 if spare is not None:
@@ -177,8 +185,23 @@ class BuildCache:
         """Write the sources and bodies (large), when they changed."""
         folder = _folder(site_dir)
         if self._changed or not (folder / CACHE_FILE).is_file():
-            write_checked(folder / CACHE_FILE, (self._config, self._sources, self._bodies))
+            write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
             self._changed = False
+
+    def _chunks(self) -> Iterator[list[tuple[Path | None, object, dict[tuple[str, str],
+                                                                           RenderedBody]]]]:
+        """The sources, each with the bodies rendered from its Markdown, in chunks: each
+        chunk is pickled on its own, so the pickler's memo (which keeps every object it
+        wrote alive, a copy of each body's HTML among them) never holds more than a chunk's
+        worth, while a source's Markdown and its bodies' keys stay one string on disk."""
+        by_markdown: dict[str, dict[tuple[str, str], RenderedBody]] = {}
+        for key, body in self._bodies.items():
+            by_markdown.setdefault(key[0], {})[key] = body
+        entries = [(path, entry, by_markdown.pop(entry[2].body, {}))
+                   for path, entry in self._sources.items()]
+        entries += [(None, None, bodies) for bodies in by_markdown.values()]  # sources gone
+        for start in range(0, len(entries), SAVE_CHUNK):
+            yield entries[start:start + SAVE_CHUNK]
 
 
 def _folder(site_dir: Path) -> Path:
@@ -199,6 +222,14 @@ def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None] |
 
 def read_checked(path: Path) -> tuple[object | None, str | None]:
     """A cache file's contents, or None and why not (None too when there is no file)."""
+    pieces, problem = read_pieces(path)
+    if pieces is not None and len(pieces) != 1:
+        return None, "the build cache could not be read; rebuilt it"
+    return (pieces[0] if pieces else None), problem
+
+
+def read_pieces(path: Path) -> tuple[list[object] | None, str | None]:
+    """The pickles a cache file holds, in order (see `write_pieces`), or None and why not."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -211,19 +242,50 @@ def read_checked(path: Path) -> tuple[object | None, str | None]:
         return None, "the build cache is from another version of sitegen; rebuilt it"
     if hashlib.sha256(rest).hexdigest().encode() != lines[2]:
         return None, "the build cache was damaged (checksum mismatch); rebuilt it"
+    stream = io.BytesIO(rest)
+    pieces = []
     try:
-        return pickle.loads(rest), None  # noqa: S301 (our own file, checksummed)
+        while stream.tell() < len(rest):
+            pieces.append(pickle.load(stream))  # noqa: S301 (our own file, checksummed)
     except Exception:  # a checksummed file that still does not load: never trust it
         return None, "the build cache could not be read; rebuilt it"
+    return pieces, None
 
 
 def write_checked(path: Path, state: object) -> None:
-    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    header = MAGIC + FORMAT + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n\n"
+    """Pickle `state` to `path` behind the header, atomically."""
+    write_pieces(path, [state])
+
+
+def write_pieces(path: Path, pieces: Iterable[object]) -> None:
+    """Pickle each piece to `path` in turn, behind the header, atomically. The pickles
+    stream into the file (the sources and bodies at 10,000 articles are some 80 MB: held
+    whole, they would grow the build by as much); the digest is filled in at the end. Each
+    piece is a pickle of its own: objects are shared within a piece only."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temporary, "wb") as handle:
-        handle.write(header)
-        handle.write(payload)
+        start = MAGIC + FORMAT + b"\n"
+        handle.write(start + b"0" * _DIGEST_LENGTH + b"\n\n")
+        hashing = _HashingWriter(handle)
+        for piece in pieces:
+            pickle.dump(piece, hashing, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.seek(len(start))
+        handle.write(hashing.sha256.hexdigest().encode())
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+
+
+_DIGEST_LENGTH = 64  # a SHA-256 in hex
+
+
+class _HashingWriter:
+    """A file to write to that hashes what passes through it."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        return self._handle.write(data)

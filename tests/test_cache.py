@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, file_hashes
 
+from sitegen import cache as cache_module
 from sitegen.build import BuildOptions, build
 from sitegen.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
 from sitegen.config import load_config
@@ -244,6 +245,32 @@ def test_sources_and_bodies_are_written_only_when_they_changed(tmp_path: Path) -
     run_build(site, out)
     assert content.stat().st_ino != first[0]
     assert BuildCache.load(site).cached_source(story) is not None  # the new version is kept
+
+
+def test_sources_and_bodies_saved_in_chunks_load_as_they_were(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """The build file holds its sources in chunks (a pickle each): all of them come back, each
+    with its bodies, a source's Markdown one string with its bodies' keys, and a body whose
+    source file is gone too."""
+    monkeypatch.setattr(cache_module, "SAVE_CHUNK", 5)  # the 12 stories in 3 chunks
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out)
+    saved = BuildCache.load(site)
+    saved.use_config(load_config(site))
+    orphan = ("Markdown of an article since deleted", "https://example.com/gone/")
+    saved.store_body(*orphan, next(iter(saved._bodies.values())))
+    saved.save_sources(site)
+    loaded = BuildCache.load(site)
+    assert loaded.problem is None
+    assert sorted(loaded.sources()) == sorted(saved.sources())
+    assert len(loaded.sources()) == 12
+    assert set(loaded._bodies) == set(saved._bodies) and orphan in loaded._bodies
+    for path, (_, _, source) in loaded.sources().items():
+        assert source == saved.sources()[path][2]
+        key = next(k for k in loaded._bodies if k[0] == source.body)
+        assert key[0] is source.body  # one string on disk and in memory
+        assert loaded._bodies[key].html == saved._bodies[key].html
 
 
 def test_cache_whose_checksum_matches_but_content_lies_is_not_trusted(tmp_path: Path) -> None:
