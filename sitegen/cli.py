@@ -7,10 +7,13 @@ Exit codes: 0 done, 1 the site has problems (content, config, templates, output 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
@@ -19,6 +22,19 @@ from sitegen.parallel import WorkerDied
 from sitegen.progress import ProgressBar
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def run() -> NoReturn:
+    """The `sitegen` command: `main()`, then an exit that does not tear the interpreter down.
+    Freeing a build's objects one by one (some 200 MB at 10,000 articles) takes 0.3 s after
+    a full build and 50 ms after a quick one, a tenth of it. Every file sitegen writes is
+    closed by then (the caches are fsynced); only the standard streams need flushing."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (sitegen build | head) has nothing left to lose.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,7 +149,7 @@ def _run_build(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     _print_warnings(report.warnings)
-    print(summary(report))
+    _say(summary(report))
     return EXIT_OK
 
 
@@ -160,7 +176,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from sitegen.check_format import format_check
 
     report = check_site(args.site)
-    print(format_check(report, args.format, args.strict), end="")
+    _say(format_check(report, args.format, args.strict), end="")
     return EXIT_ERRORS if report.failed(args.strict) else EXIT_OK
 
 
@@ -170,8 +186,8 @@ def _run_init(args: argparse.Namespace) -> int:
     made = init_site(args.folder, SiteSettings.choose(args.title, args.base_url, args.timezone,
                                                       args.author))
     for path in made.files:
-        print(f"  created {_shown(path)}")
-    print(f"New site in {_shown(made.folder)}. Next:\n"
+        _say(f"  created {_shown(path)}")
+    _say(f"New site in {_shown(made.folder)}. Next:\n"
           f"  cd {_shown(made.folder)}\n"
           '  python -m sitegen new "Your first headline" --tag "Your Show"\n'
           "  python -m sitegen serve")
@@ -184,8 +200,19 @@ def _run_new(args: argparse.Namespace) -> int:
     made = new_article(args.site, args.title, tags=args.tag, author=args.author,
                        slug=args.slug, draft=args.draft)
     _print_warnings(made.warnings)
-    print(_shown(made.path))
+    _say(_shown(made.path))
     return EXIT_OK
+
+
+def _say(text: str, end: str = "\n") -> None:
+    """Print to standard output. A reader that has gone (sitegen build | head -c 0) is not a
+    failure of the command, whose work is done: the rest of what it says goes nowhere."""
+    try:
+        print(text, end=end, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _shown(path: Path) -> str:

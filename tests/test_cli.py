@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DRAFT_URL, REPO, SCHEDULED_URL, article, file_hashes, write_site
@@ -35,6 +38,33 @@ def test_python_m_sitegen_build_prints_the_summary(tmp_path: Path) -> None:
     assert "Next scheduled article is due 2031-08-18 09:00" in result.stdout
     assert result.stderr == ""
     assert (out / "index.html").is_file() and (out / "feed.xml").is_file()
+
+
+def test_the_command_exits_at_once_yet_says_everything(tmp_path: Path) -> None:
+    """`sitegen` leaves without tearing the interpreter down (cli.run): what it printed to a
+    pipe still arrives, the exit code is kept, and a reader that went away is no error."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "content", site / "content")
+    shutil.copy(REPO / "sitegen.toml", site / "sitegen.toml")
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+    def command(*args: str, **options: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "sitegen", *args], text=True,
+                                env=buffered, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                **options)
+
+    built = command("build", "-s", str(site), "-o", str(tmp_path / "out"))
+    out, err = built.communicate(timeout=120)
+    assert built.returncode == 0 and out.startswith("Built 10 articles:") and err == ""
+    broken = command("build", "-s", str(tmp_path / "missing"))
+    out, err = broken.communicate(timeout=120)
+    assert broken.returncode == 1 and "site folder not found" in err
+    gone = command("build", "-s", str(site), "-o", str(tmp_path / "again"))
+    assert gone.stdout is not None and gone.stderr is not None
+    gone.stdout.close()  # like `sitegen build | head -c 0`
+    assert gone.wait(timeout=120) == 0
+    assert gone.stderr.read() == ""
+    assert (tmp_path / "again" / "index.html").is_file()
 
 
 def test_summary_counts_match_the_output(tmp_path: Path) -> None:
