@@ -27,7 +27,9 @@ source, about 0.1 s):
            and every edit is undone when the run ends
 and for each of them:
   seconds       wall time, process start to exit
-  cpu           user + system CPU seconds of the build and all its worker processes
+  cpu           user + system CPU seconds of the build and all its worker processes (the
+                JSON has each apart: on a virtual disk the system time of creating thousands
+                of files can swing by many seconds between identical runs)
   peak single   ru_maxrss from wait4: the largest resident set of any one process of the
                 build (the main process or one of the forked workers it reaped)
   peak tree     the whole process tree's resident set: /proc/PID and every descendant's RSS
@@ -268,6 +270,10 @@ def measure(cmd: list[str], output: Path, what: str, env: dict[str, str] | None 
     return {
         "seconds": round(seconds, 3),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        # Apart, because the system time of creating thousands of files swings widely on
+        # some machines (virtual disks) between identical runs, and the user time does not.
+        "user_seconds": round(usage.ru_utime, 2),
+        "system_seconds": round(usage.ru_stime, 2),
         "peak_single_mib": round(usage.ru_maxrss / 1024, 1),
         "peak_tree_rss_mib": round(max(sampler.peak_rss / MIB, usage.ru_maxrss / 1024), 1),
         "peak_tree_pss_mib": round(sampler.peak_pss / MIB, 1),
