@@ -6,7 +6,8 @@ Whether it applies is decided from the last build's snapshot (`snapshot.py`) and
 each article file, without reading the rest of the site: the build's options, configuration,
 theme and the site's other files must be as they were; no article added, removed or changed
 in its front matter; nothing due to change by itself yet (a scheduled article, an expiry, the
-news sitemap's window, a new year); no search index to refresh; and every output file exactly
+news sitemap's window, a new year); on a site with search, no page changed at all (Pagefind
+cannot update an index, only build it anew over every page); and every output file exactly
 as the last build left it. Anything else, and any doubt (a damaged snapshot, a body that does
 not render), takes the full path, which also reports the problems. The output is the same
 either way: tests/test_quick.py builds both and compares them file by file.
@@ -101,7 +102,7 @@ def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
 def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object, ...],
             base_url: str | None, now: datetime | None) -> _Work | None:
     snapshot = loaded.snapshot
-    if snapshot.search or snapshot.inputs.options != options:
+    if snapshot.inputs.options != options:
         return None
     last = read_outputs(site_dir)
     if last is None or last[1] != str(output):
@@ -153,6 +154,8 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
             return None
         if source.rel_path in snapshot.articles:  # a draft's or future article's body: no page
             edited.append(source)
+    if edited and snapshot.search:
+        return None  # pages change: the search index must be built anew over all of them
     images = LocalImages(theme.static_files, config.base_path, config.base_url)
     replacements = with_new_bodies([(loaded.article(s.rel_path), s) for s in edited], config,
                                    images, snapshot.by_source)

@@ -13,6 +13,7 @@ import pytest
 from conftest import FIXED_NOW, file_hashes
 
 from sitegen import cache as cache_module
+from sitegen import snapshot
 from sitegen.build import BuildOptions, build
 from sitegen.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
 from sitegen.config import load_config
@@ -47,6 +48,9 @@ def make_site(root: Path, count: int = 12) -> Path:
 
 
 def run_build(site: Path, out: Path, use_cache: bool = True, workers: int = 1):
+    # These tests are about the full path's cache (a build with nothing changed would take
+    # the quick path, tested in test_quick.py): without the snapshot it has nothing to go on.
+    snapshot.forget(site)
     return build(BuildOptions(site_dir=site, output_dir=out, now=FIXED_NOW, workers=workers),
                  use_cache=use_cache)
 
