@@ -88,15 +88,15 @@ class _Shared:
                 pipes.append(reader)
                 processes.append(process)
             polled = time.monotonic()
+
+            def take_in() -> None:  # between items: the others' results, when it is time
+                nonlocal polled
+                if pipes and time.monotonic() - polled > POLL_SECONDS:
+                    self._receive(pipes, timeout=0)
+                    polled = time.monotonic()
+
             while (index := self._take()) is not None:
-                start, end = self.ranges[index]
-                part = []
-                for i in range(start, end):
-                    part.append(self.task(i))
-                    if pipes and time.monotonic() - polled > POLL_SECONDS:
-                        self._receive(pipes, timeout=0)
-                        polled = time.monotonic()
-                self._finished(index, part)
+                self._finished(index, self._work(index, take_in))
             while pipes:
                 self._receive(pipes, timeout=None)
         finally:
@@ -105,6 +105,14 @@ class _Shared:
                     process.kill()
                 process.join()
         return [result for part in self.parts for result in part]  # type: ignore[union-attr]
+
+    def _work(self, index: int, between: Callable[[], None]) -> list[object]:
+        """The results of range `index`, calling `between` before each item."""
+        part = []
+        for i in range(*self.ranges[index]):
+            between()
+            part.append(self.task(i))
+        return part
 
     def _take(self) -> int | None:
         with self.next.get_lock():
@@ -139,14 +147,13 @@ class _Shared:
         """In a forked process: work through ranges until none is left, then say so. Should
         the parent die (killed), stop at once: a write stage must not go on writing files
         after it, into a folder the next build clears."""
+        def orphaned() -> None:
+            if os.getppid() != parent:
+                os._exit(1)
+
         try:
             while (index := self._take()) is not None:
-                part = []
-                for i in range(*self.ranges[index]):
-                    if os.getppid() != parent:
-                        os._exit(1)
-                    part.append(self.task(i))
-                pipe.send((index, part))
+                pipe.send((index, self._work(index, orphaned)))
             pipe.send(None)
         except BaseException as exc:  # noqa: BLE001 (the parent raises it)
             try:
