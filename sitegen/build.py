@@ -225,7 +225,8 @@ def build(options: BuildOptions, use_cache: bool = True,
                                   options.workers or default_workers(),
                                   reuse if use_cache else None, progress, kept)
         if prepared.search:
-            _add_search(staging, fingerprints, reuse if use_cache else None, kept)
+            _add_search(staging, fingerprints, search.pages_glob(prepared.config.permalink),
+                        reuse if use_cache else None, kept)
             staging.prune(set(staging.files))  # an index built anew leaves files of the old
         files = len(staging.files)
     result = replace(report(prepared, output, time.perf_counter() - started), files=files,
@@ -281,14 +282,15 @@ class Reuse:
     records: dict[str, OutputRecord]
 
 
-def _add_search(staging: Staging, fingerprints: dict[str, str], reuse: Reuse | None,
-                kept: Reuse | None = None) -> None:
+def _add_search(staging: Staging, fingerprints: dict[str, str], glob: str,
+                reuse: Reuse | None, kept: Reuse | None = None) -> None:
     """Add the search index: the last build's, when no page changed, else a fresh one.
 
     The bundle's files are fingerprinted by every page's fingerprint (and Pagefind's version),
     so the output cache links them like any other unchanged file."""
     pages = sorted((path, value) for path, value in fingerprints.items() if path.endswith(".html"))
-    key = hashlib.blake2b(repr((search.version(), pages)).encode(), digest_size=20).hexdigest()
+    key = hashlib.blake2b(repr((search.version(), glob, pages)).encode(),
+                          digest_size=20).hexdigest()
     previous = [path for path in reuse.records if path.startswith(search.BUNDLE_DIR + "/")] \
         if reuse is not None and pages else []
     if previous and all(_reusable(reuse, path, key) for path in previous):  # type: ignore[arg-type]
@@ -298,7 +300,7 @@ def _add_search(staging: Staging, fingerprints: dict[str, str], reuse: Reuse | N
         staging.files.extend(previous)
         written = previous
     else:
-        written = search.add_index(staging, reuse.folder if reuse is not None else None)
+        written = search.add_index(staging, glob, reuse.folder if reuse is not None else None)
     if pages:
         fingerprints.update(dict.fromkeys(written, key))
 

@@ -244,7 +244,7 @@ class LiveSite:
             if bundle.is_dir():
                 shutil.rmtree(bundle)
         elif not bundle.is_dir() or any(rel.endswith(".html") for rel in changed):
-            self.indexer.request()
+            self.indexer.request(search.pages_glob(prepared.config.permalink))
 
     def _render_changed(self, prepared: Prepared, everything: bool
                         ) -> tuple[dict[str, bytes | Path], dict[str, str]]:
