@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import filecmp
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -22,6 +23,7 @@ from sitegen.writer import Staging
 BUNDLE_DIR = "pagefind"
 INSTALL = "pip install 'pagefind[bin]'"
 SECONDS = 900  # a stuck Pagefind must not hang the build for ever
+EVERY_PAGE = "**/*.html"  # Pagefind's own choice of files
 
 
 def unavailable() -> str | None:
@@ -150,7 +152,9 @@ def refresh_index(folder: Path, glob: str) -> None:
 
 def build_bundle(site: Path, bundle: Path, glob: str) -> None:
     """Run Pagefind over the pages in `site` that match `glob`, writing the bundle into
-    `bundle`.
+    `bundle`. Pagefind fails when those pages give it nothing to index (no article published
+    yet, or a theme whose article pages are not HTML documents); it then reads every page,
+    as it does by default, and indexes them all, since none is marked as an article body.
 
     The command-line binary, not the package's async service API: the service answers before
     its files are fully written and is stopped right after, which can leave them truncated."""
@@ -159,6 +163,17 @@ def build_bundle(site: Path, bundle: Path, glob: str) -> None:
     binary = get_executable()
     if binary is None:
         raise SiteError("search", unavailable() or "the Pagefind binary is missing")
+    reason = _pagefind(binary, site, bundle, glob)
+    if reason is not None and glob != EVERY_PAGE:
+        shutil.rmtree(bundle, ignore_errors=True)
+        reason = _pagefind(binary, site, bundle, EVERY_PAGE)
+    if reason is not None:
+        raise SiteError("search", f"Pagefind could not build the search index: {reason}; set "
+                        "[search] enabled = false in sitegen.toml to build without search")
+
+
+def _pagefind(binary: Path, site: Path, bundle: Path, glob: str) -> str | None:
+    """Run Pagefind; None when it wrote a bundle, else what went wrong."""
     command = [str(binary), "--site", str(site), "--output-path", str(bundle), "--glob", glob,
                "--silent"]
     try:
@@ -166,11 +181,15 @@ def build_bundle(site: Path, bundle: Path, glob: str) -> None:
         with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-cwd-") as cwd:
             result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
                                     timeout=SECONDS, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except subprocess.TimeoutExpired as exc:  # not tried again: that could take as long
+        raise SiteError("search", f"Pagefind could not build the search index: {exc}; set "
+                        "[search] enabled = false in sitegen.toml to build without search"
+                        ) from None
+    except OSError as exc:
         result = None
         reason = str(exc)
     else:
         reason = (result.stderr or result.stdout).strip()[-2000:]
     if result is None or result.returncode != 0 or not (bundle / "pagefind.js").is_file():
-        raise SiteError("search", f"Pagefind could not build the search index: {reason}; set "
-                        "[search] enabled = false in sitegen.toml to build without search")
+        return reason or f"it exited with code {result.returncode if result else '?'}"
+    return None

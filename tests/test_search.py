@@ -75,6 +75,15 @@ def test_pagefind_reads_the_files_the_permalink_gives_articles(permalink: str, g
     assert search.pages_glob(permalink) == glob
 
 
+def test_a_site_with_no_article_published_yet_builds_with_search(tmp_path: Path) -> None:
+    """Pagefind fails when it finds no page to read; with no article it reads every page."""
+    require_pagefind()
+    site = write_site(tmp_path / "site", {"a.md": article(title="Not yet", draft=True)})
+    built = build_site(site, tmp_path / "out")
+    assert built.report.search and built.report.articles == 0
+    assert (built.output / "pagefind" / "pagefind.js").is_file()
+
+
 def _bundle(folder: Path) -> dict[str, str]:
     return file_hashes(folder / "pagefind") if (folder / "pagefind").is_dir() \
         else file_hashes(folder)
@@ -86,7 +95,7 @@ def test_reading_only_article_pages_gives_the_index_of_reading_every_page(
     32 s); the index must be the one it builds from every page of the site."""
     require_pagefind()
     every_page = tmp_path / "every-page"
-    search.build_bundle(example_built.output, every_page, "**/*.html")
+    search.build_bundle(example_built.output, every_page, search.EVERY_PAGE)
     assert _bundle(example_built.output) == _bundle(every_page)
 
 
@@ -105,7 +114,7 @@ def test_articles_are_indexed_wherever_the_permalink_puts_them(tmp_path: Path,
     (language,) = entry["languages"].values()
     assert language["page_count"] == 3
     every_page = tmp_path / "every-page"
-    search.build_bundle(built.output, every_page, "**/*.html")
+    search.build_bundle(built.output, every_page, search.EVERY_PAGE)
     assert _bundle(built.output) == _bundle(every_page)
 
 
