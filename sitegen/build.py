@@ -66,6 +66,7 @@ class BuildReport:
     search: bool = False  # a search index was built
     quick: bool = False  # only article bodies changed: just the files showing them were written
     rewritten: int = 0  # quick: how many files that was
+    reindexed: int = 0  # quick: files of the search index it replaced or added (indexed anew)
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,7 @@ def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
 def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport:
     report: BuildReport = done.report
     return replace(report, output_dir=output, seconds=seconds, warnings=list(report.warnings),
-                   quick=True, rewritten=len(done.written))
+                   quick=True, rewritten=len(done.written), reindexed=len(done.index))
 
 
 @dataclass(frozen=True)

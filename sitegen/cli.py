@@ -233,7 +233,9 @@ def summary(report: BuildReport) -> str:
             f"({n(report.files, 'file')}) into {report.output_dir} in {report.seconds:.2f} s.")
     if report.quick:
         text += (f"\nOnly article bodies changed: rewrote {n(report.rewritten, 'file')} that "
-                 "show them." if report.rewritten else "\nNo page changed since the last build.")
+                 "show them" if report.rewritten else "\nNo page changed since the last build")
+        text += (f", and the search index anew ({n(report.reindexed, 'file')} of it changed)."
+                 if report.reindexed else ".")
     held = []
     if report.drafts_skipped:
         held.append(f"{n(report.drafts_skipped, 'draft')} (--drafts to include)")

@@ -6,26 +6,32 @@ Whether it applies is decided from the last build's snapshot (`snapshot.py`) and
 each article file, without reading the rest of the site: the build's options, configuration,
 theme and the site's other files must be as they were; no article added, removed or changed
 in its front matter; nothing due to change by itself yet (a scheduled article, an expiry, the
-news sitemap's window, a new year); on a site with search, no page changed at all (Pagefind
-cannot update an index, only build it anew over every page); and every output file exactly
-as the last build left it. Anything else, and any doubt (a damaged snapshot, a body that does
-not render), takes the full path, which also reports the problems. The output is the same
-either way: tests/test_quick.py builds both and compares them file by file.
+news sitemap's window, a new year); and every output file exactly as the last build left it.
+Anything else, and any doubt (a damaged snapshot, a body that does not render), takes the
+full path, which also reports the problems. On a site with search, a quick build that
+changed a page has Pagefind index the pages anew (it cannot update an index) and replaces
+the index files that changed. The output is the same either way: tests/test_quick.py builds
+both and compares them file by file.
 """
 
 from __future__ import annotations
 
+import filecmp
 import gc
 import os
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sitegen import search
 from sitegen.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
 from sitegen.config import load_config
 from sitegen.content import source_stamps
 from sitegen.edits import reread, with_new_bodies
+from sitegen.errors import SiteError
 from sitegen.fingerprint import Fingerprints
 from sitegen.images import LocalImages
 from sitegen.model import Article, Source
@@ -33,15 +39,23 @@ from sitegen.parallel import beside
 from sitegen.plan import Job, Plan, article_page, render_job, with_articles
 from sitegen.snapshot import Loaded, site_files
 from sitegen.theme import Theme
-from sitegen.writer import MANIFEST, updating
+from sitegen.writer import (
+    MANIFEST,
+    Update,
+    manifest_data,
+    manifest_files,
+    scratch_prefix,
+    updating,
+)
 
 
 @dataclass(frozen=True)
 class QuickBuild:
     """What a quick build did, and the last full build's report (it changes no count)."""
 
-    written: tuple[str, ...]
+    written: tuple[str, ...]  # the pages and feeds that show the changed bodies
     report: Any  # a BuildReport
+    index: tuple[str, ...] = ()  # the search index's files it replaced or added
 
 
 @dataclass
@@ -54,6 +68,8 @@ class _Work:
     articles: list[Article]
     jobs: dict[int, Job]  # the snapshot's job index -> the job as it is now
     theme: Theme
+    index: str | None = None  # when pages changed on a site with search: Pagefind's glob
+    records: Mapping[str, OutputRecord] | None = None  # every output file sitegen wrote
 
 
 def quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
@@ -85,18 +101,29 @@ def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
                 work = None
             if work is None:
                 return None
+            before = {path: (output / path).read_bytes() for path in work.files} \
+                if work.index is not None else {}
             if work.files:
-                update(work.files)
+                update(work.files, ())
+            index: list[str] = []
+            removed: list[str] = []
+            if work.index is not None and work.records is not None:
+                try:
+                    index, removed = _reindex(output, update, work.records, work.index)
+                except SiteError:
+                    update(before, ())  # the pages as they were: a failed build changes nothing
+                    raise
     finally:
         loaded.close()
     work.theme.save_compiled()
     if work.files or work.restamped:
+        prints = {**work.prints, **dict.fromkeys(index, "")}  # the index is checked by stat
         written = {}
-        for path, fingerprint in work.prints.items():
+        for path, fingerprint in prints.items():
             stat = os.stat(output / path)
             written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
-        loaded.update(work.restamped, work.articles, work.jobs, written)
-    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report)
+        loaded.update(work.restamped, work.articles, work.jobs, written, removed)
+    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report, tuple(index))
 
 
 def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object, ...],
@@ -108,6 +135,8 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object,
     if last is None or last[1] != str(output):
         return None
     records = {**last[0], **snapshot.records}  # the last full build's, and quick builds' since
+    for path in snapshot.gone:
+        records.pop(path, None)
     # Every output file is checked against its record while the rest is decided and
     # rendered. In a thread, its loop contended with the build's for the GIL, and at 16,000
     # files it was the quick build's longest part.
@@ -116,7 +145,10 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object,
         work = _render(loaded, site_dir, output, base_url, now)
     finally:
         checked = intact()  # waited for even when rendering failed: no process left behind
-    return work if checked else None
+    if work is None or not checked:
+        return None
+    work.records = records
+    return work
 
 
 def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
@@ -154,8 +186,11 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
             return None
         if source.rel_path in snapshot.articles:  # a draft's or future article's body: no page
             edited.append(source)
-    if edited and snapshot.search:
-        return None  # pages change: the search index must be built anew over all of them
+    index = None
+    if edited and snapshot.search:  # pages change: the search index is built anew over all
+        if search.unavailable() is not None:
+            return None  # Pagefind is gone: the full path says so and builds without search
+        index = search.pages_glob(config.permalink)
     images = LocalImages(theme.static_files, config.base_path, config.base_url)
     replacements = with_new_bodies([(loaded.article(s.rel_path), s) for s in edited], config,
                                    images, snapshot.by_source)
@@ -171,7 +206,33 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
     prints = Fingerprints(salt)
     files = {job.path: render_job(job, theme) for job in jobs}
     return _Work(files, {job.path: prints.of(job) for job in jobs}, restamped,
-                 list(replacements.values()), dict(zip(indices, plan.jobs, strict=True)), theme)
+                 list(replacements.values()), dict(zip(indices, plan.jobs, strict=True)), theme,
+                 index)
+
+
+def _reindex(output: Path, update: Update, records: Mapping[str, OutputRecord],
+             glob: str) -> tuple[list[str], list[str]]:
+    """Index the output's pages (those matching `glob`) anew and bring its pagefind/ folder up
+    to date: files that changed are replaced, new ones added, those no longer in the bundle
+    removed, and the manifest lists the bundle as it now is. Returns the files written and
+    those removed. Raises SiteError when Pagefind fails."""
+    prefix = search.BUNDLE_DIR + "/"
+    current = {path for path in records if path.startswith(prefix)}  # sitegen's, not a reader's
+    listed = manifest_files(output)
+    if listed is None:
+        raise SiteError(MANIFEST, "the output's manifest cannot be read; build again with "
+                        "--no-cache to write the whole site anew")
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix(output), dir=output.parent) as temporary:
+        fresh = Path(temporary) / search.BUNDLE_DIR
+        search.build_bundle(output, fresh, glob)
+        bundle = {prefix + file.relative_to(fresh).as_posix(): file
+                  for file in fresh.rglob("*") if file.is_file()}
+        changed = {path: file.read_bytes() for path, file in bundle.items()
+                   if path not in current or not filecmp.cmp(output / path, file, shallow=False)}
+        removed = sorted(current - bundle.keys())
+        update({**changed, MANIFEST: manifest_data(set(listed).difference(removed) | bundle.keys())},
+               removed)
+    return sorted(changed), removed
 
 
 def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:

@@ -60,7 +60,7 @@ class Snapshot:
     inputs: Inputs
     built_at: datetime
     valid_until: datetime | None  # from then on the site changes by itself: build it whole
-    search: bool  # the site has a search index (a quick build does not re-index)
+    search: bool  # the site has a search index (a quick build that changes a page re-indexes)
     report: Any  # the last full build's BuildReport (build.py), which a quick build repeats
     # Every article file by its path: modification time, size, content digest, and where its
     # Source is kept (without its body: that is what a quick build compares).
@@ -76,6 +76,8 @@ class Snapshot:
     # The output files quick builds rewrote since (outputs.pickle, from the last full build,
     # has their old records, so a full build renders them again: they are few).
     records: dict[str, OutputRecord] = field(default_factory=dict)
+    # The files of the last full build that quick builds since removed (search index files).
+    gone: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class _Delta:
     articles: dict[str, Ref]
     jobs: dict[int, tuple[str, Blob]]
     records: dict[str, OutputRecord]
+    removed: tuple[str, ...]
 
 
 def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: datetime | None,
@@ -223,6 +226,10 @@ class Loaded:
         for index, job in delta.jobs.items():
             snapshot.jobs[index] = job
         snapshot.records.update(delta.records)
+        snapshot.gone.difference_update(delta.records)
+        for path in delta.removed:
+            snapshot.records.pop(path, None)
+            snapshot.gone.add(path)
         self._deltas += 1
 
     def source(self, path: str) -> Source:
@@ -253,9 +260,11 @@ class Loaded:
         return value
 
     def update(self, sources: Mapping[str, tuple[int, int, str]], articles: Sequence[Article],
-               jobs: Mapping[int, Job], records: Mapping[str, OutputRecord]) -> None:
+               jobs: Mapping[int, Job], records: Mapping[str, OutputRecord],
+               removed: Sequence[str] = ()) -> None:
         """Record a quick build: the sources' new stamps, the new articles, the jobs at those
-        indices as they are now, and the records of the files it wrote. New objects are
+        indices as they are now, the records of the files it wrote, and the files it
+        removed. New objects are
         appended, and so is the change to the index (a delta), which is written anew only
         once many have gathered."""
         store = _Objects(self.site_dir / CACHE_DIR / OBJECTS_FILE, append=True)
@@ -267,7 +276,8 @@ class Loaded:
                       for index, job in jobs.items()}
         finally:
             store.close()
-        delta = _Delta(self.snapshot.token, dict(sources), saved, stored, dict(records))
+        delta = _Delta(self.snapshot.token, dict(sources), saved, stored, dict(records),
+                       tuple(removed))
         self._apply(delta)
         folder = self.site_dir / CACHE_DIR
         if self._deltas > MAX_DELTAS:

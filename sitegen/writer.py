@@ -23,7 +23,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -270,24 +270,29 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
                 shutil.rmtree(staging.path, ignore_errors=True)
 
 
-@contextmanager
-def updating(output: Path) -> Iterator[Callable[[dict[str, bytes]], None]]:
-    """Hold the output's lock (as `replacing` does) and yield a function that replaces some of
-    its files where they are: for a build that changed only a few files sitegen wrote, whose
-    folders are all there. The rest of the output, and its manifest, stay as they are.
+Update = Callable[[Mapping[str, bytes], Sequence[str]], None]
 
-    The new files are written whole beside the output first, then a journal naming them, then
-    each is renamed over its old file, so a reader sees each file old or new, never half. A kill
-    before the journal leaves the output as it was; one during the renames (a few
-    microseconds) leaves some files new, and the next build, before anything else, renames
-    the rest from the journal."""
+
+@contextmanager
+def updating(output: Path) -> Iterator[Update]:
+    """Hold the output's lock (as `replacing` does) and yield a function that replaces some of
+    the files sitegen wrote there where they are, adds new ones and removes some (a quick
+    build: a few pages, and the search index's files that changed). The rest of the output
+    stays as it is; the manifest is one of the files the caller replaces when the list of
+    files changes.
+
+    The new files are written whole beside the output first, then a journal naming them and
+    the files to remove, then each is renamed over its old file and the others removed, so a
+    reader sees each file old or new, never half. A kill before the journal leaves the output
+    as it was; one after it leaves some files new, and the next build, before anything else,
+    completes the journal."""
     with _lock(output):
         _remove_stale_staging(output)
         _writing(output, _finish_update, output)
-        yield lambda files: _writing(output, _update, output, files)
+        yield lambda files, removed=(): _writing(output, _update, output, files, removed)
 
 
-def _update(output: Path, files: dict[str, bytes]) -> None:
+def _update(output: Path, files: Mapping[str, bytes], removed: Sequence[str] = ()) -> None:
     waiting = output.parent / f".{output.name}.sitegen-update"
     if waiting.is_dir():
         shutil.rmtree(waiting)
@@ -295,13 +300,17 @@ def _update(output: Path, files: dict[str, bytes]) -> None:
     moves = []
     for number, (rel, data) in enumerate(sorted(files.items())):
         target = _inside(output, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)  # a new file may be in a new folder
         if not os.access(target.parent, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target.parent))
         (waiting / str(number)).write_bytes(data)
         moves.append((str(number), rel))
+    for rel in removed:
+        _inside(output, rel)  # checked now, not when the journal is carried out
     journal = _journal(output)
     temporary = journal.with_name(journal.name + ".tmp")
-    temporary.write_text(json.dumps({"moves": moves}), encoding="utf-8")
+    temporary.write_text(json.dumps({"moves": moves, "removes": sorted(removed)}),
+                         encoding="utf-8")
     os.replace(temporary, journal)  # from here on the update is done, by this build or the next
     _finish_update(output)
 
@@ -316,13 +325,16 @@ def _finish_update(output: Path) -> None:
     journal = _journal(output)
     if journal.is_file() and output.is_dir():
         try:
-            moves = json.loads(journal.read_text(encoding="utf-8"))["moves"]
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            moves = []  # written by rename, so never half: not ours
+            entries = json.loads(journal.read_text(encoding="utf-8"))
+            moves, removes = entries["moves"], entries.get("removes", [])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
+            moves, removes = [], []  # written by rename, so never half: not ours
         for name, rel in moves:
             source = waiting / str(name)
             if source.is_file():
                 os.replace(source, _inside(output, str(rel)))
+        for rel in removes:
+            _inside(output, str(rel)).unlink(missing_ok=True)
     journal.unlink(missing_ok=True)
     journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
     if waiting.is_dir():
@@ -347,10 +359,26 @@ def _writing(output: Path, step: Callable[..., None], *args: Any) -> None:
 
 
 def _write_manifest(staging: Staging) -> None:
-    data = {"generator": "sitegen", "files": sorted(staging.files)}
     manifest = staging.path / MANIFEST
     manifest.unlink(missing_ok=True)  # the spare's may be linked elsewhere: replace, never edit
-    manifest.write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
+    manifest.write_bytes(manifest_data(staging.files))
+
+
+def manifest_data(files: Iterable[str]) -> bytes:
+    """The manifest listing `files`: what sitegen wrote into an output folder, and so may
+    replace or delete."""
+    data = {"generator": "sitegen", "files": sorted(files)}
+    return (json.dumps(data, indent=0) + "\n").encode("utf-8")
+
+
+def manifest_files(output: Path) -> list[str] | None:
+    """The files the output's manifest lists, or None when it has none that reads."""
+    try:
+        files = json.loads((output / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    return files if isinstance(files, list) and all(isinstance(f, str) for f in files) \
+        else None
 
 
 def _swap(new: Path, output: Path) -> None:
@@ -401,6 +429,12 @@ def _lock(output: Path) -> Iterator[None]:
         yield
 
 
+def scratch_prefix(output: Path) -> str:
+    """The name of a folder beside the output for work on its way in (a quick build's new
+    search index) begins so; the next build removes one a kill left behind."""
+    return f".{output.name}.sitegen-scratch-"
+
+
 def _remove_stale_staging(output: Path) -> None:
     """Clean up after a killed build: staging folders are ours (they carry our name pattern).
 
@@ -412,7 +446,8 @@ def _remove_stale_staging(output: Path) -> None:
             if (old / MANIFEST).is_file():
                 os.rename(old, output)
                 break
-    for pattern in (f".{output.name}.sitegen-new-*", f".{output.name}.sitegen-old-*"):
+    for pattern in (f".{output.name}.sitegen-new-*", f".{output.name}.sitegen-old-*",
+                    scratch_prefix(output) + "*"):
         for stale in output.parent.glob(pattern):
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)

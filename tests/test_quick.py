@@ -5,6 +5,7 @@ without the cache writes. Anything else takes the full path, also checked agains
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -15,12 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import FIXED_NOW, article, file_hashes, write_site
 
-from sitegen import snapshot, writer
+from sitegen import search, snapshot, writer
 from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.cache import CACHE_DIR
-from sitegen.errors import BuildError
+from sitegen.cli import summary
+from sitegen.errors import BuildError, SiteError
 
-# Search is off: on a site with search, a body edit takes the full path (which re-indexes).
+# Search is off, as Pagefind takes most of a quick build's time; search_desk turns it on.
 CONFIG = ('title = "Test Desk"\nbase_url = "https://test-desk.example.com"\ntimezone = "UTC"\n'
           "per_page = 2\n\n[search]\nenabled = false\n")
 
@@ -271,34 +273,99 @@ def test_an_update_killed_after_its_journal_is_finished_by_the_next_build(tmp_pa
     assert not waiting.exists() and not (out.parent / ".output.sitegen-journal").exists()
 
 
-def test_a_search_site_is_quick_until_a_page_changes_then_re_indexed_in_full(tmp_path: Path
-                                                                             ) -> None:
-    """With nothing changed (or only a draft), the index is still right: the quick path
-    keeps it. A body edit changes pages, and Pagefind can only index them all anew."""
+def test_a_journal_s_removals_are_carried_out_by_the_next_build(tmp_path: Path) -> None:
+    """A quick build on a site with search removes index files through the journal too; a kill
+    after the journal leaves the next build to remove them. Scratch folders a kill left
+    beside the output (a new index on its way in) go as well."""
     site = desk(tmp_path / "site")
+    run(site)
+    out = site / "output"
+    expected = file_hashes(out)
+    stale = out / "pagefind" / "fragment" / "en_0123.pf_fragment"  # as if the last index had it
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an old fragment")
+    scratch = out.parent / f"{writer.scratch_prefix(out)}k1ll3d"
+    (scratch / "pagefind").mkdir(parents=True)
+    (out.parent / ".output.sitegen-journal").write_text(
+        '{"moves": [], "removes": ["pagefind/fragment/en_0123.pf_fragment"]}', encoding="utf-8")
+    run(site)
+    assert not stale.exists() and not scratch.exists()
+    assert file_hashes(out) == expected
+
+
+def search_desk(root: Path) -> Path:
+    site = desk(root)
     config = site / "sitegen.toml"
     config.write_text(config.read_text(encoding="utf-8").replace("enabled = false",
                                                                  "enabled = true"),
                       encoding="utf-8")
+    return site
+
+
+def listed(out: Path) -> set[str]:
+    return set(json.loads((out / writer.MANIFEST).read_text(encoding="utf-8"))["files"])
+
+
+def test_a_search_site_takes_the_quick_path_and_its_index_equals_a_fresh_build_s(
+        tmp_path: Path) -> None:
+    """With nothing changed (or only a draft) the index is kept. A body edit has Pagefind
+    index the pages anew (it cannot update an index); the files of the bundle that changed are
+    replaced, new ones added, old ones removed, and the manifest lists what is there."""
+    site = search_desk(tmp_path / "site")
+    out = site / "output"
     first = run(site)
     if not first.search:
         pytest.skip("Pagefind is not installed (.ci/run installs it): " + str(first.warnings))
-    bundle = site / "output" / "pagefind"
-    before = file_hashes(site / "output")
+    before = file_hashes(out)
     assert any(path.startswith("pagefind/fragment/") for path in before)
     again = run(site)
-    assert again.quick and again.rewritten == 0 and again.search
+    assert again.quick and again.rewritten == 0 and again.search and not again.reindexed
+    assert "No page changed since the last build." in summary(again)
     append(site / "content" / "draft.md", "\nStill not ready.\n")
     assert run(site).quick
-    assert file_hashes(site / "output") == before
+    assert file_hashes(out) == before
+    story = site / "content" / "story-3.md"
+    original = story.read_text(encoding="utf-8")
+    for step, text in enumerate([original + "\nA late correction about Zanzibar.\n",
+                                 original + "\nAnother about Timbuktu.\n", original]):
+        story.write_text(text, encoding="utf-8")  # the last step brings old fragments back
+        edited = run(site)
+        assert edited.quick and edited.search, step
+        after = file_hashes(out)
+        assert after == fresh(site, tmp_path / f"fresh-{step}"), step
+        assert listed(out) == set(after) - {writer.MANIFEST}, step
+        if step == 0:
+            assert edited.reindexed and edited.rewritten
+            assert "and the search index anew" in summary(edited)
+            changed = {p for p in after if before.get(p) != after[p]}
+            assert any(p.startswith("pagefind/fragment/") for p in changed)  # story 3's
+            assert {p for p in before if p.startswith("pagefind/fragment/")} - set(after)
+    assert file_hashes(out) == before
+    assert run(site).quick  # the records and the files removed add up: quick once more
+    snapshot.forget(site)  # the full path: the manifest must own every file of the index
+    assert not run(site).quick
+    assert file_hashes(out) == before
+
+
+def test_a_quick_build_whose_re_index_fails_leaves_the_output_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = search_desk(tmp_path / "site")
+    out = site / "output"
+    if not run(site).search:
+        pytest.skip("Pagefind is not installed (.ci/run installs it)")
+    before = file_hashes(out)
+
+    def broken(site_folder: Path, bundle: Path, glob: str) -> None:
+        raise SiteError("search", "Pagefind could not build the search index: out of memory")
+
+    monkeypatch.setattr(search, "build_bundle", broken)
     append(site / "content" / "story-3.md", "\nA late correction about Zanzibar.\n")
-    edited = run(site)
-    assert not edited.quick and edited.search
-    after = file_hashes(site / "output")
-    assert after != before and (bundle / "pagefind.js").is_file()
-    changed = {p for p in after if p.startswith("pagefind/") and before.get(p) != after[p]}
-    assert any(p.startswith("pagefind/fragment/") for p in changed)  # story 3's, indexed anew
-    assert run(site).quick  # and quick again once nothing changed
+    with pytest.raises(SiteError, match="out of memory"):
+        run(site)
+    assert file_hashes(out) == before
+    monkeypatch.undo()
+    run(site)
+    assert file_hashes(out) == fresh(site, tmp_path / "fresh")
 
 
 def test_a_new_year_on_the_build_s_own_clock_ends_the_quick_path(tmp_path: Path) -> None:
