@@ -225,8 +225,7 @@ def _reindex(output: Path, update: Update, records: Mapping[str, OutputRecord],
     with tempfile.TemporaryDirectory(prefix=scratch_prefix(output), dir=output.parent) as temporary:
         fresh = Path(temporary) / search.BUNDLE_DIR
         search.build_bundle(output, fresh, glob)
-        bundle = {prefix + file.relative_to(fresh).as_posix(): file
-                  for file in fresh.rglob("*") if file.is_file()}
+        bundle = search.bundle_files(fresh)
         changed = {path: file.read_bytes() for path, file in bundle.items()
                    if path not in current or not filecmp.cmp(output / path, file, shallow=False)}
         removed = sorted(current - bundle.keys())

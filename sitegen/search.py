@@ -70,8 +70,7 @@ def add_index(staging: Staging, glob: str, previous: Path | None = None) -> list
     with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temporary:
         bundle = Path(temporary) / BUNDLE_DIR
         build_bundle(staging.path, bundle, glob)
-        for file in sorted(p for p in bundle.rglob("*") if p.is_file()):
-            rel = f"{BUNDLE_DIR}/{file.relative_to(bundle).as_posix()}"
+        for rel, file in sorted(bundle_files(bundle).items()):
             old = previous / rel if previous is not None else None
             if old is not None and old.is_file() and not old.is_symlink() and filecmp.cmp(
                     old, file, shallow=False):
@@ -81,6 +80,13 @@ def add_index(staging: Staging, glob: str, previous: Path | None = None) -> list
             written.append(rel)
     staging.files.extend(written)  # for the manifest: sitegen wrote them
     return written
+
+
+def bundle_files(bundle: Path) -> dict[str, Path]:
+    """The files of a bundle Pagefind wrote into `bundle`, by their path in the output
+    ("pagefind/pagefind.js")."""
+    return {f"{BUNDLE_DIR}/{file.relative_to(bundle).as_posix()}": file
+            for file in bundle.rglob("*") if file.is_file()}
 
 
 class BackgroundIndexer:
