@@ -124,7 +124,9 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     site, site_warnings = assemble(config, selection.published, bodies, now, registry, data,
                                    images, search_url=urls.url("/search/") if searchable else None)
     plan = make_plan(site, config, theme.static_files, now, search=searchable,
-                     next_due=selection.next_due, next_expiry=selection.next_expiry)
+                     next_due=selection.next_due, next_expiry=selection.next_expiry,
+                     line_of={s.rel_path: s.line_of for s in selection.published},
+                     registry=registry)
     return Prepared(config, selection, site, [*site_warnings, *warnings], theme, plan,
                     searchable, now)
 

@@ -122,7 +122,9 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
         return found.report(len(sources))
     if site is not None:
         try:
-            plan = make_plan(site, config, theme.static_files, now)
+            plan = make_plan(site, config, theme.static_files, now,
+                             line_of={s.rel_path: s.line_of for s in everything},
+                             registry=registry)
         except BuildError as exc:
             found.errors(exc.problems, "build")
     if site is not None and plan is not None:

@@ -1,8 +1,11 @@
 """The render plan: every file the build will write, decided and checked before any is written.
 
 Each job says where its file goes, what produces it, and where it came from (for messages).
-Planning fails, naming both sources, when two jobs claim one path, and refuses any path that
-could leave the output folder; only a plan that passed is handed to rendering and writing.
+Every output path is claimed here, including the ones no job writes (the search bundle's
+folder, the manifest). Planning fails, naming both claimants with file and line where known,
+when two claims take one path or one claims a path as a file that another needs as a folder
+(an alias `/css/style.css` would turn the stylesheet into a folder); it refuses any path that
+could leave the output folder. Only a plan that passed is handed to rendering and writing.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from sitegen.feeds import FeedSpec, feed_links, feed_specs, render_feed
 from sitegen.images import LocalImages
 from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site, SiteInfo
 from sitegen.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
+from sitegen.registry import TagRegistry
+from sitegen.search import BUNDLE_DIR
 from sitegen.seo import json_for_script, news_article, robots
 from sitegen.sitemap import (
     SitemapEntry,
@@ -32,6 +37,7 @@ from sitegen.sitemap import (
 from sitegen.swap import Swapper
 from sitegen.theme import Theme
 from sitegen.urls import UnsafePath, Urls
+from sitegen.writer import MANIFEST
 
 SCHEDULE_FILE = "schedule.json"
 
@@ -75,6 +81,31 @@ Job = PageJob | FeedJob | DataJob | CopyJob
 
 
 @dataclass(frozen=True)
+class Claimant:
+    """Who claims an output path, for messages: what it is, the file and line behind it
+    (where there is one) and what to do when it collides."""
+
+    what: str
+    file: str | None = None
+    line: int | None = None
+    fix: str = "rename one of them"
+    folder: bool = False  # the claim is of the whole folder at its path (the search bundle)
+
+    def named(self) -> str:
+        """`what`, with the file and line behind it when `what` does not already say them."""
+        if not self.file or self.file in self.what:
+            return self.what
+        return f"{self.what} ({self.file}:{self.line})" if self.line else \
+            f"{self.what} ({self.file})"
+
+
+# The order claims are checked in: a claim that collides with an earlier one is the one the
+# message starts from (when it has a file to point at), so it names what the author added
+# (an alias, an article) rather than what was there before (the theme's stylesheet).
+SITEGEN, STATIC, BUNDLE, LISTING, ARTICLE, REDIRECT = range(6)
+
+
+@dataclass(frozen=True)
 class Plan:
     jobs: tuple[Job, ...]
 
@@ -84,13 +115,25 @@ class Plan:
 
 def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
               built_at: datetime, *, search: bool = False, next_due: datetime | None = None,
-              next_expiry: datetime | None = None) -> Plan:
+              next_expiry: datetime | None = None,
+              line_of: Mapping[str, Mapping[str, int]] | None = None,
+              registry: TagRegistry | None = None) -> Plan:
     """Every output of the site; raises BuildError on a path clash or an unsafe path.
     `built_at` dates feeds that have no article yet and decides what the news sitemap holds;
     `search` adds the search page (the build adds its index); `next_due` and `next_expiry`
-    go into schedule.json, for a scheduled rebuild."""
+    go into schedule.json, for a scheduled rebuild. `line_of`: each article's front matter
+    lines by source path (Source.line_of), and `registry` where each tag is registered, so a
+    clash names the line.
+
+    The search bundle's folder is claimed whenever search is enabled, whether or not Pagefind
+    is installed here, so a site is refused or accepted alike on every machine."""
+    lines = line_of or {}
     planner = _Planner(site.info, config, built_at, LocalImages(static_files, config.base_path,
-                                                                config.base_url))
+                                                                config.base_url), lines)
+    planner.claim(MANIFEST, SITEGEN, Claimant(f"sitegen's list of the files it wrote ({MANIFEST})"))
+    if config.search.enabled:
+        planner.claim(BUNDLE_DIR, BUNDLE, Claimant(
+            "the search index (Pagefind's; [search] in sitegen.toml)", folder=True))
     planner.listing("index", "/", "list.html", site.articles, "", config.description, {},
                     feeds=False)
     for article in (*site.articles, *site.unlisted):
@@ -127,19 +170,36 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
           for name in ("sitemap.xml", "news-sitemap.xml"))))
     planner.data(SCHEDULE_FILE, "schedule", render_schedule(next_due, next_expiry))
     static = dict(static_files)
-    redirects = redirects_of(site, planner.urls)
+    redirects = redirects_of(site, planner.urls,
+                             {path: found["aliases"] for path, found in lines.items()
+                              if "aliases" in found}, registry)
     if redirects:
         for redirect in redirects:
-            path = planner.path_of(redirect.old, redirect.origin)
+            claimant = Claimant(redirect.origin, redirect.file, redirect.line,
+                                "remove the former slug, or retag the articles that use it"
+                                if redirect.section else
+                                "change or remove the alias")
+            path = planner.path_of(redirect.old, claimant)
             if path is not None:
-                planner.data(path, redirect.origin, redirect_page(
-                    redirect, planner.urls.absolute(redirect.new), config.language))
+                planner.add(DataJob(path, redirect.origin, redirect_page(
+                    redirect, planner.urls.absolute(redirect.new), config.language)),
+                    REDIRECT, claimant)
         # A site's own static/_redirects keeps its rules, ahead of the generated ones.
         own = static.pop(NETLIFY_FILE, None)
         planner.data(NETLIFY_FILE, "redirects", netlify_rules(
             redirects, config.base_path, own.read_bytes() if own else b""))
+    site_static = config.site_dir / "static"
     for rel, source in static.items():
-        planner.add(CopyJob(rel, _rel_origin(source, config.site_dir), source))
+        origin = _rel_origin(source, config.site_dir)
+        if source.is_relative_to(site_static):
+            claimant = Claimant(f"static file {origin}", origin,
+                                fix="rename or remove the static file")
+        else:  # <theme>/static/<rel>; a theme shipped with sitegen has no file in the site
+            theme = source.parents[rel.count("/") + 1].name
+            claimant = Claimant(f"the {theme} theme's {rel}", origin if
+                                source.is_relative_to(config.site_dir) else None,
+                                fix="rename or remove the theme's static file")
+        planner.add(CopyJob(rel, origin, source), STATIC, claimant)
     return planner.finish()
 
 
@@ -199,8 +259,10 @@ def render_schedule(next_due: datetime | None, next_expiry: datetime | None) -> 
 
 class _Planner:
     def __init__(self, info: SiteInfo, config: Config, built_at: datetime,
-                 images: LocalImages) -> None:
+                 images: LocalImages, line_of: Mapping[str, Mapping[str, int]] | None = None
+                 ) -> None:
         self.info, self.config, self.urls = info, config, Urls(config)
+        self.line_of = line_of or {}
         self.built_at = built_at
         self.images = images
         self.default_image = images.image(config.seo.image, config.seo.image_alt) \
@@ -208,38 +270,49 @@ class _Planner:
         self.logo = images.image(config.seo.logo, info.publisher) if config.seo.logo else None
         self.jobs: list[Job] = []
         self.sitemap: list[SitemapEntry] = []
-        self.claimed: dict[str, str] = {}
+        self.claims: tuple[list[tuple[str, Claimant]], ...] = tuple([] for _ in range(6))
         self.problems: list[Problem] = []
 
-    def add(self, job: Job) -> None:
-        if job.path in self.claimed:
-            self.problems.append(Problem(job.origin, f"would write {job.path}, which "
-                                         f"{self.claimed[job.path]} writes too; rename one"))
-            return
-        self.claimed[job.path] = job.origin
+    def add(self, job: Job, rank: int = SITEGEN, claimant: Claimant | None = None) -> None:
+        self.claim(job.path, rank, claimant or Claimant(job.origin))
         self.jobs.append(job)
 
-    def path_of(self, url: str, origin: str) -> str | None:
+    def claim(self, path: str, rank: int, claimant: Claimant) -> None:
+        """Take `path` for `claimant`; checked against every other claim in `finish`."""
+        self.claims[rank].append((path, claimant))
+
+    def path_of(self, url: str, claimant: Claimant) -> str | None:
         try:
             return self.urls.output_file(url)
         except UnsafePath:
-            self.problems.append(Problem(origin, f"URL {url!r} would leave the output folder"))
+            what = claimant.what if url in claimant.what else f"{claimant.what}: URL {url!r}"
+            self.problems.append(Problem(claimant.file or claimant.what,
+                                         f"{what} would leave the output folder; {claimant.fix}",
+                                         claimant.line))
             return None
 
     def article(self, article: Article) -> None:
         """An article's page, with its card image, JSON-LD and robots rules."""
         image = article.lead_image or self.default_image
         data = news_article(article, self.info, self.urls.absolute, image, self.logo)
+        lines = self.line_of.get(article.source_path, {})
         self.page("article", article.url, "article.html", article.source_path, article.title,
                   article.description, {"article": article}, image=image,
                   json_ld=json_for_script(data), robots=robots(article),
-                  in_sitemap=not article.expired)
+                  in_sitemap=not article.expired,
+                  claimant=Claimant(f"the article's page {article.url}", article.source_path,
+                                    lines.get("slug") or lines.get("title"),
+                                    "give the article another 'slug:' or rename what it "
+                                    "collides with"))
 
     def page(self, kind: str, url: str, template: str, origin: str, title: str,
              description: str, context: dict[str, Any], page_feeds: tuple[FeedLink, ...] = (),
              in_sitemap: bool = True, image: Image | None = None, json_ld: Any = None,
-             robots: str = "") -> None:
-        path = self.path_of(url, origin)
+             robots: str = "", claimant: Claimant | None = None) -> None:
+        """A page; `claimant` says who asked for it (by default sitegen, for `kind`)."""
+        claimant = claimant or Claimant(f"the {origin}" if kind not in ("tag", "author")
+                                        else origin)
+        path = self.path_of(url, claimant)
         if path is None:
             return
         meta = PageMeta(kind=kind, url=url, abs_url=self.urls.absolute(url), title=title,
@@ -247,7 +320,9 @@ class _Planner:
                         feeds=(*page_feeds, *self.info.feeds),
                         image=image or self.default_image, json_ld=json_ld, robots=robots)
         self.add(PageJob(path, origin, template, {"site": self.info, "page": meta,
-                                                  **context}))
+                                                  **context}),
+                 ARTICLE if kind == "article" else LISTING if kind in ("tag", "author")
+                 else SITEGEN, claimant)
         if in_sitemap:
             article = context.get("article")
             modified = (article.updated or article.date) if article else None
@@ -284,17 +359,81 @@ class _Planner:
                                self.config.feeds.items, self.config.feeds.full_content,
                                self.built_at):
             feed_url = spec.feed_url[len(self.urls.base_url):]
-            path = self.path_of(self.urls.url(feed_url), f"feed {folder}")
+            origin = f"{spec.format} feed {folder}"
+            label = {"rss": "RSS", "atom": "Atom", "json": "JSON"}.get(spec.format, spec.format)
+            claimant = Claimant(f"the site's {label} feed" if folder == "/" else
+                                f"the {label} feed of {folder}")
+            path = self.path_of(self.urls.url(feed_url), claimant)
             if path is not None:
-                self.add(FeedJob(path, f"{spec.format} feed {folder}", spec))
+                self.add(FeedJob(path, origin, spec),
+                         SITEGEN if folder == "/" else LISTING, claimant)
 
     def data(self, path: str, origin: str, data: bytes) -> None:
-        self.add(DataJob(path, origin, data))
+        self.add(DataJob(path, origin, data), SITEGEN, Claimant(
+            f"sitegen's {origin}" if origin == path else f"sitegen's {origin} ({path})"))
 
     def finish(self) -> Plan:
+        """The plan, or BuildError with every problem, path clashes included."""
+        self.problems += _collisions(self.claims)
         if self.problems:
             raise BuildError(self.problems)
         return Plan(tuple(self.jobs))
+
+
+def _collisions(claims: Iterable[Iterable[tuple[str, Claimant]]]) -> list[Problem]:
+    """Every claim that takes a path claimed before it: the same path, a path under one claimed
+    as a file (or as a whole folder), or a path that claimed folders lie under. One look-up
+    per claim and per folder above it, so linear in the paths' total length."""
+    files: dict[str, tuple[str, Claimant]] = {}
+    folders: dict[str, str] = {}  # folder -> the first claimed path under it
+    problems = []
+    for path, claimant in (claim for rank in claims for claim in rank):
+        above = _folders_above(path)
+        other: tuple[str, Claimant] | None
+        if path in files:
+            other = files[path]
+        elif path in folders:
+            other = files[folders[path]]
+        else:
+            other = next((files[f] for f in above if f in files), None)
+        if other is not None:
+            problems.append(_collision((path, claimant), other))
+            continue
+        files[path] = (path, claimant)
+        for folder in above:
+            folders.setdefault(folder, path)
+    return problems
+
+
+def _folders_above(path: str) -> list[str]:
+    """"a/b/c.html" -> ["a", "a/b"]."""
+    found = []
+    end = path.find("/")
+    while end != -1:
+        found.append(path[:end])
+        end = path.find("/", end + 1)
+    return found
+
+
+def _collision(new: tuple[str, Claimant], old: tuple[str, Claimant]) -> Problem:
+    """The problem of `new` colliding with `old`, told from the side that has a file to fix:
+    the later claim's (the author's alias rather than the theme's stylesheet) where it has
+    one."""
+    (path, subject), (other_path, other) = (new, old) if new[1].file or not old[1].file \
+        else (old, new)
+    if other.folder:
+        how = f"it would write {path}, inside {other_path}/, which is reserved for it"
+    elif subject.folder:
+        how = f"it needs {path}/ as its folder, but {other_path} is written there"
+    elif path == other_path:
+        how = f"both would write {path}"
+    elif path.startswith(other_path + "/"):
+        how = f"it would write {path}, but {other_path} is a file"
+    else:
+        how = f"it would write {path} as a file, but {other_path} needs {path} to be a folder"
+    return Problem(subject.file or subject.what,
+                   f"{subject.what} collides with {other.named()}: {how}; {subject.fix}",
+                   subject.line)
 
 
 def _rel_origin(path: Path, site_dir: Path) -> str:

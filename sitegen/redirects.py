@@ -10,12 +10,13 @@ another page still uses, or one that would leave the output folder, fails the bu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
 from sitegen.model import Site
+from sitegen.registry import TagRegistry
 from sitegen.urls import Urls
 
 NETLIFY_FILE = "_redirects"
@@ -26,16 +27,28 @@ class Redirect:
     old: str  # site-relative URL with the base path: a folder ("/2015/11/x/") or an .html file
     new: str  # site-relative URL with the base path
     title: str  # of the page it leads to, for the link on the redirect page
-    origin: str  # the file that asked for it, for messages
+    origin: str  # what asked for it, for messages: "alias /old/", "former URL /tags/x/ of ..."
     section: bool = False  # everything under the old folder moves too (a tag's pages, feeds)
+    file: str | None = None  # the file that asked for it, where known
+    line: int | None = None  # and its line there
 
 
-def redirects_of(site: Site, urls: Urls) -> list[Redirect]:
-    """Every redirect the site needs, articles first, in a stable order."""
-    found = [Redirect(old, article.url, article.title, f"{article.source_path} (aliases)")
+def redirects_of(site: Site, urls: Urls, alias_lines: Mapping[str, int] | None = None,
+                 registry: TagRegistry | None = None) -> list[Redirect]:
+    """Every redirect the site needs, articles first, in a stable order. `alias_lines` (the
+    line of each article's `aliases` by source path) and `registry` (where each tag's former
+    slugs are written) let messages point at the line that asked for a redirect."""
+    lines = alias_lines or {}
+    entries = registry.by_slug if registry is not None else {}
+    found = [Redirect(old, article.url, article.title, f"alias {old}", False,
+                      article.source_path, lines.get(article.source_path))
              for article in site.articles for old in article.aliases]
-    found += [Redirect(urls.tag(old), tag.url, tag.name, f"tag registry: {tag.name}", True)
-              for tag in site.tags for old in tag.former_slugs]
+    for tag in site.tags:
+        entry = entries.get(tag.slug)
+        found += [Redirect(urls.tag(old), tag.url, tag.name,
+                           f'former URL {urls.tag(old)} of tag "{tag.name}"', True,
+                           entry.origin if entry else None, entry.former_line if entry else None)
+                  for old in tag.former_slugs]
     return found
 
 

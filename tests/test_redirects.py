@@ -230,13 +230,14 @@ def test_an_alias_that_is_a_tag_page_fails_before_writing(tmp_path: Path) -> Non
     errors = build_errors(tmp_path, {
         "a.md": with_aliases(article(title="Alpha", tags=["Netflix"]), "/tags/netflix/"),
     })
-    assert errors == ["content/a.md (aliases): would write tags/netflix/index.html, which tag page "
-                      "/tags/netflix/ writes too; rename one"]
+    assert errors == ["content/a.md:7: alias /tags/netflix/ collides with tag page /tags/netflix/: "
+                      "both would write tags/netflix/index.html; change or remove the alias"]
 
 
 def test_an_alias_outside_the_output_is_refused(tmp_path: Path) -> None:
     errors = build_errors(tmp_path, {"a.md": with_aliases(article(), "/../../etc/")})
-    assert errors == ["content/a.md (aliases): URL '/../../etc/' would leave the output folder"]
+    assert errors == ["content/a.md:7: alias /../../etc/ would leave the output folder; change or "
+                      "remove the alias"]
 
 
 def test_an_alias_with_a_query_is_refused_at_its_line(tmp_path: Path) -> None:
