@@ -161,6 +161,10 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
         planner.page("search", planner.urls.url("/search/"), "search.html", "search page",
                      "Search", f"Search every article on {config.title}", {}, in_sitemap=False,
                      robots="noindex")
+    elif config.search.enabled:  # Pagefind is missing here: its page's path stays taken
+        page = planner.path_of(planner.urls.url("/search/"), Claimant("the search page"))
+        if page is not None:
+            planner.claim(page, SITEGEN, Claimant("the search page"))
     planner.data("sitemap.xml", "sitemap", render_sitemap(planner.sitemap))
     planner.data("news-sitemap.xml", "news sitemap", render_news_sitemap(
         news_articles(site.articles, built_at), site.info.publisher or config.title,

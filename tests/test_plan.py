@@ -8,6 +8,8 @@ naming both claimants, no traceback, and out/ byte for byte (folders too) as it 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +100,7 @@ def test_alias_onto_the_stylesheet_fails_and_keeps_it(tmp_path: Path) -> None:
     ("/index.html", "the index page /"),
     ("/authors/", "the author index"),
     ("/archive/", "the archive"),
+    ("/search/", "the search page"),  # whether Pagefind is installed or not
     ("/authors/ann-example/", "author page /authors/ann-example/"),
     ("/2020/01/alpha/index.html", "the article's page /2020/01/alpha/ (content/alpha.md:2)"),
 ])
@@ -130,6 +133,37 @@ def test_a_tags_former_url_that_another_tag_still_uses_fails(tmp_path: Path) -> 
         'sitegen.toml:5: former URL /tags/tv-drama/ of tag "Drama" collides with tag page '
         "/tags/tv-drama/: both would write tags/tv-drama/index.html; remove the former slug, or "
         "retag the articles that use it"]
+
+
+NO_PAGEFIND = "import sys; sys.modules['pagefind'] = None; from sitegen.cli import main; " \
+              "raise SystemExit(main(sys.argv[1:]))"
+
+
+def build_without_pagefind(good: Good) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", NO_PAGEFIND, "build", "-s", str(good.site),
+                           "-o", str(good.out)], capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+@pytest.mark.parametrize(("alias", "other"), [
+    ("/search/", "the search page"),
+    ("/pagefind/pagefind.js", "the search index (Pagefind's; [search] in sitegen.toml)"),
+])
+def test_search_paths_are_taken_on_a_machine_without_pagefind(tmp_path: Path, alias: str,
+                                                              other: str) -> None:
+    """A site is refused alike where Pagefind is installed and where it is not."""
+    good = good_site(tmp_path)
+    add_alias(good, "/old-beta/")  # a change, so the build below is not skipped as unchanged
+    result = build_without_pagefind(good)
+    assert result.returncode == 0 and "on-site search skipped" in result.stderr
+    assert not (good.out / "search").exists()
+    good.hashes = file_hashes(good.out, dirs=True)
+    add_alias(good, alias)
+    result = build_without_pagefind(good)
+    assert result.returncode == 1
+    url = alias if alias.endswith("/") else alias + "/"
+    assert f"content/beta.md:{ALIAS_LINE}: alias {url} collides with {other}: " in result.stderr
+    assert file_hashes(good.out, dirs=True) == good.hashes
 
 
 def test_the_search_folder_is_free_when_search_is_off(tmp_path: Path) -> None:
