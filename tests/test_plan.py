@@ -8,6 +8,7 @@ naming both claimants, no traceback, and out/ byte for byte (folders too) as it 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -183,7 +184,6 @@ def test_check_reports_the_collision_as_text_and_json(tmp_path: Path) -> None:
     text = run_cli("check", "-s", str(good.site))
     assert text.returncode == 1
     assert f"content/beta.md:{ALIAS_LINE}: {message}" in text.stdout.splitlines()
-    import json
     found = json.loads(run_cli("check", "-s", str(good.site), "--format", "json").stdout)
     assert {"file": "content/beta.md", "line": ALIAS_LINE, "severity": "error",
             "kind": "build", "message": message} in found["problems"]
