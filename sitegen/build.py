@@ -125,7 +125,9 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
                                    images, search_url=urls.url("/search/") if searchable else None)
     plan = make_plan(site, config, theme.static_files, now, search=searchable,
                      next_due=selection.next_due, next_expiry=selection.next_expiry)
-    return Prepared(config, selection, site, [*site_warnings, *warnings], theme, plan,
+    # What reading noticed in the articles published (`sitegen check` shows the others' too).
+    notices = [notice.problem for source in selection.published for notice in source.notices]
+    return Prepared(config, selection, site, [*notices, *site_warnings, *warnings], theme, plan,
                     searchable, now)
 
 

@@ -183,6 +183,34 @@ CASES = {
                              r"templates/article\.html:3: "),
     "bad-theme": Case(append_config('theme = "no-such-theme"'), r"sitegen\.toml(:\d+)?",
                       "theme 'no-such-theme' not found", r"sitegen\.toml:4: "),
+    # Dates at the calendar's edges: converted to UTC or the site's zone they left Python's
+    # datetime (years 1 to 9999), and the build ended in an OverflowError.
+    "date-after-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                  "date: 9999-12-31T23:59:59-12:00\n---\nBody\n"),
+                            r"content/edge\.md:\d+", "'date' '9999-12-31 23:59:59-12:00' is "
+                            "out of range", r"content/edge\.md:4: "),
+    "date-before-year-1": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                     "date: 0001-01-01T00:00:00+14:00\n---\nBody\n"),
+                               r"content/edge\.md:\d+", "'date' '0001-01-01 00:00:00+14:00' is "
+                               "out of range", r"content/edge\.md:4: "),
+    "date-quoted-before-year-1": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                            'date: "0001-01-01T00:00:00+14:00"\n---\nBody\n'),
+                                      r"content/edge\.md:\d+", "is out of range",
+                                      r"content/edge\.md:4: "),
+    "date-year-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                 "date: 9999-12-31\n---\nBody\n"),
+                           r"content/edge\.md:\d+", "is out of range: sitegen takes dates "
+                           "from the year 1 to 9998", r"content/edge\.md:4: "),
+    "updated-after-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                     "date: 2020-01-03\nupdated: 9999-12-31T23:59:59-12:00\n---\n"
+                                     "Body\n"),
+                               r"content/edge\.md:\d+", "'updated' '9999-12-31 23:59:59-12:00' "
+                               "is out of range", r"content/edge\.md:5: "),
+    "expires-after-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                     "date: 2020-01-03\nexpires: 9999-12-31T23:59:59-12:00\n"
+                                     "---\nBody\n"),
+                               r"content/edge\.md:\d+", "'expires' '9999-12-31 23:59:59-12:00' "
+                               "is out of range", r"content/edge\.md:5: "),
 }
 
 

@@ -1,0 +1,41 @@
+"""Characters pages and feeds cannot carry: how sitegen finds them and what it puts instead.
+
+XML 1.0 forbids C0 control characters (tab and line breaks aside), lone surrogates and
+U+FFFE/U+FFFF: one of them makes a feed unreadable. HTML also counts C1 controls and the
+other noncharacters as errors. They reach a site from pasted text, from YAML and JSON escapes
+("\\ud800", "\\uFFFE") and from broken conversions, and never carry meaning, so readers of
+articles replace them (with a warning) and config and data files refuse them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# U+FDD0..U+FDEF and the last two code points of every plane.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17))
+UNWANTED = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def first_unwanted(text: str) -> str | None:
+    """The first character of `text` that pages and feeds cannot carry, if any."""
+    match = UNWANTED.search(text)
+    return match.group() if match else None
+
+
+def clean(text: str) -> str:
+    """`text` without such characters. Controls become spaces (a pasted vertical tab or
+    form feed stood between words); a lone surrogate becomes U+FFFD, as browsers do, and a
+    surrogate pair (how JSON, and YAML without libyaml, read "\\ud83d\\ude00") the
+    character it encodes; noncharacters are left out."""
+    if not UNWANTED.search(text):
+        return text
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return UNWANTED.sub(lambda m: " " if m.group() < "\xa0" else "", text)
+
+
+def code_point(char: str) -> str:
+    """How messages name a character: U+FFFE."""
+    return f"U+{ord(char):04X}"
