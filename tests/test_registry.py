@@ -187,5 +187,6 @@ def test_group_tags_with_canonical_names() -> None:
                         {"jj": "Jessica Jones", "jessica-jones": "Jessica Jones"})
     assert set(groups) == {"jessica-jones", "netflix"}
     assert groups["jessica-jones"].name == "Jessica Jones"  # not the most used spelling
-    assert groups["jessica-jones"].spellings == ("JJ", "jessica jones", "Jessica-Jones")
+    # All used once: the one in mixed case first, then as first seen
+    assert groups["jessica-jones"].spellings == ("Jessica-Jones", "JJ", "jessica jones")
     assert groups["netflix"].name == "Netflix"
