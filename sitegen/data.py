@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from sitegen.errors import Problem
+from sitegen.text import code_point, first_unwanted
 
 DATA_DIR = "data"
 SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -119,7 +120,45 @@ def _read(path: Path, rel: str) -> Any:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _Unreadable(Problem(rel, f"not UTF-8 text ({exc.reason}); save it as UTF-8")) from None
-    suffix = path.suffix.lower()
+    value = _parse(path.suffix.lower(), text, rel)
+    char = _first_unwanted_in(value)
+    if char is not None:
+        raise _Unreadable(Problem(rel, f"a value holds the character {code_point(char)}, which "
+                                       "pages and feeds cannot carry; remove it",
+                                  _line_of_char(text, char)))
+    return value
+
+
+def _first_unwanted_in(value: Any) -> str | None:
+    """The first character pages cannot carry in any string (or key) of a file's values.
+    Written as escapes ("\\uFFFE", "\\ud800") they pass every parser."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            char = first_unwanted(item)
+            if char is not None:
+                return char
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _line_of_char(text: str, char: str) -> int | None:
+    """The line of the first place `char` is written, as itself or as an escape."""
+    number = ord(char)
+    found = [text.find(char)]
+    for escape in (f"\\u{number:04x}", f"\\U{number:08x}", f"\\x{number:02x}"):
+        match = re.search(re.escape(escape), text, re.IGNORECASE)
+        found.append(match.start() if match else -1)
+    places = [at for at in found if at >= 0]
+    return text.count("\n", 0, min(places)) + 1 if places else None
+
+
+def _parse(suffix: str, text: str, rel: str) -> Any:
     if suffix == ".toml":
         try:
             return tomllib.loads(text)
