@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen.errors import BuildError, Problem, SiteError
-from sitegen.text import code_point, first_unwanted
+from sitegen.text import code_point, escaped, first_unwanted, line_of_char
 
 CONFIG_NAME = "sitegen.toml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
@@ -224,8 +224,10 @@ def _check_values(config: Config, text: str) -> list[Problem]:
         char = first_unwanted(value)
         if char is not None:
             what = "the control character" if char < "\xa0" else "the character"
-            bad(key, f"'{key}' holds {what} {code_point(char)}, which pages and feeds cannot "
-                     "carry; remove it")
+            problems.append(Problem(CONFIG_NAME, f"'{escaped(key)}' holds {what} "
+                                    f"{code_point(char)}, which pages and feeds cannot carry; "
+                                    "remove it",
+                                    _find_line(text, key) or line_of_char(text, char)))
     if not is_language_tag(config.language):
         dashed = config.language.strip().replace("_", "-")
         hint = f"; did you mean '{dashed}'?" if is_language_tag(dashed) else ""

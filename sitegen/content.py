@@ -268,6 +268,9 @@ class _Fields:
         """A warning about the file: the build goes on."""
         self.notices.append(Notice(kind, Problem(self.rel, message, line)))
 
+    def sorted_notices(self) -> tuple[Notice, ...]:
+        return tuple(sorted(self.notices, key=lambda n: n.problem.line or 0))
+
     def cleaned(self, key: str, text: str) -> str:
         """`text` (a value of `key`) without characters pages cannot carry, noting the first."""
         char = first_unwanted(text)
@@ -486,6 +489,6 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         draft=f.flag("draft"), image=f.url("image"), image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
         line_of={k: f.line(k) for k in (*LOCATED_KEYS, *extra) if k in f.data},
-        aliases=f.aliases(), notices=tuple(f.notices),
+        aliases=f.aliases(), notices=f.sorted_notices(),
     )
 

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from sitegen.errors import Problem
-from sitegen.text import code_point, first_unwanted
+from sitegen.text import code_point, first_unwanted, line_of_char
 
 DATA_DIR = "data"
 SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -125,7 +125,7 @@ def _read(path: Path, rel: str) -> Any:
     if char is not None:
         raise _Unreadable(Problem(rel, f"a value holds the character {code_point(char)}, which "
                                        "pages and feeds cannot carry; remove it",
-                                  _line_of_char(text, char)))
+                                  line_of_char(text, char)))
     return value
 
 
@@ -145,17 +145,6 @@ def _first_unwanted_in(value: Any) -> str | None:
         elif isinstance(item, list):
             stack.extend(item)
     return None
-
-
-def _line_of_char(text: str, char: str) -> int | None:
-    """The line of the first place `char` is written, as itself or as an escape."""
-    number = ord(char)
-    found = [text.find(char)]
-    for escape in (f"\\u{number:04x}", f"\\U{number:08x}", f"\\x{number:02x}"):
-        match = re.search(re.escape(escape), text, re.IGNORECASE)
-        found.append(match.start() if match else -1)
-    places = [at for at in found if at >= 0]
-    return text.count("\n", 0, min(places)) + 1 if places else None
 
 
 def _parse(suffix: str, text: str, rel: str) -> Any:

@@ -39,3 +39,21 @@ def clean(text: str) -> str:
 def code_point(char: str) -> str:
     """How messages name a character: U+FFFE."""
     return f"U+{ord(char):04X}"
+
+
+def escaped(text: str) -> str:
+    """`text` for a message, with such characters written as escapes ("A\\uffff")."""
+    return UNWANTED.sub(lambda m: m.group().encode("unicode-escape",
+                                                   "backslashreplace").decode("ascii"), text)
+
+
+def line_of_char(text: str, char: str) -> int | None:
+    """The line of the first place `char` is written in a file's `text`, as itself or as an
+    escape of TOML, JSON or YAML ("\\uFFFE", "\\U0001FFFE", "\\x01"), if anywhere."""
+    number = ord(char)
+    places = [at for at in [text.find(char)] if at >= 0]
+    for escape in (f"\\u{number:04x}", f"\\U{number:08x}", f"\\x{number:02x}"):
+        match = re.search(re.escape(escape), text, re.IGNORECASE)
+        if match:
+            places.append(match.start())
+    return text.count("\n", 0, min(places)) + 1 if places else None

@@ -259,3 +259,20 @@ def test_a_date_out_of_range_is_reported_as_json(tmp_path: Path, date: str) -> N
     assert (problem["file"], problem["line"], problem["kind"]) == ("content/a.md", 3,
                                                                    "front-matter")
     assert "is out of range" in problem["message"]
+
+
+def test_what_reading_notices_is_reported_with_its_kind(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {
+        "a.md": "---\ntitle: A\ndate: 2020-01-01\nauthor: Ann\nsummary: S\nsummary: T\n---\nB\n",
+        "b.md": '---\ntitle: B\ndate: 2020-01-02\nauthor: Ann\nsummary: S\nslug: "a/../b"\n---\nB\n',
+        "c.md": '---\ntitle: "C\\uFFFF"\ndate: 2020-01-03\nauthor: Ann\nsummary: S\n---\nB\n',
+        "d.md": '---\ntitle: D\ndate: 2020-01-04\nauthor: Ann\nsummary: S\ndraft: true\n'
+                'aliases: ["2019/01/d"]\n---\nB\n',  # a draft: check reads it too
+    })
+    report = json.loads(run_cli("check", "-s", str(site), "--format", "json").stdout)
+    found = {(p["file"], p["line"], p["severity"], p["kind"]) for p in report["problems"]}
+    assert found == {("content/a.md", 6, WARNING, "duplicate-key"),
+                     ("content/b.md", 6, WARNING, "unsafe-slug"),
+                     ("content/c.md", 2, WARNING, "invalid-character"),
+                     ("content/d.md", 7, WARNING, "unsafe-slug")}, report["problems"]
+    assert report["errors"] == 0
