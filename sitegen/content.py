@@ -23,7 +23,7 @@ from sitegen.config import Config
 from sitegen.errors import Problem, SiteError
 from sitegen.model import Notice, Source
 from sitegen.slugs import slugify
-from sitegen.text import UNWANTED, clean, code_point, first_unwanted
+from sitegen.text import clean, code_point, find_unwanted, first_unwanted
 
 CONTENT_DIR = "content"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
@@ -250,10 +250,10 @@ def _read_text(path: Path, rel: str) -> tuple[str, tuple[str, int] | None]:
         raise SiteError(rel, "file holds NUL bytes: it is not a text file",
                         text.count("\n", 0, text.index("\x00")) + 1)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    match = UNWANTED.search(text)
-    if match is None:
+    at = find_unwanted(text)
+    if at is None:
         return text, None
-    return clean(text), (match.group(), text.count("\n", 0, match.start()) + 1)
+    return clean(text), (text[at], text.count("\n", 0, at) + 1)
 
 
 class _Fields:
@@ -393,7 +393,7 @@ class _Fields:
             alias = item.strip()
             if alias.startswith("/"):
                 if alias.startswith("//") or any(c in alias for c in '?#\\"<>') or \
-                        any(c.isspace() for c in alias) or UNWANTED.search(alias):
+                        any(c.isspace() for c in alias) or first_unwanted(alias):
                     raise self.error("aliases", f"alias {alias!r} must be a plain site path like "
                                                 "'/2015/11/old-slug/' (no host, query or '#')")
             elif not slugify(alias):
