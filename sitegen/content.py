@@ -23,7 +23,7 @@ from sitegen.config import Config
 from sitegen.errors import Problem, SiteError
 from sitegen.model import Notice, Source
 from sitegen.slugs import slugify
-from sitegen.text import clean, code_point, find_unwanted, first_unwanted
+from sitegen.text import clean, code_point, escaped, find_unwanted, first_unwanted
 
 CONTENT_DIR = "content"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
@@ -195,7 +195,7 @@ def read_source(path: Path, config: Config) -> Source:
                     "which pages and feeds cannot carry; sitegen left it out: delete it in your "
                     "editor", line)
     for key, line, again in repeated:
-        fields.note("duplicate-key", f"'{key}' is given twice in front matter (first on line "
+        fields.note("duplicate-key", f"'{escaped(key)}' is given twice in front matter (first on line "
                     f"{opening + line}); the last one is used: remove the other",
                     opening + again)
     body_line = opening + fm_text.count("\n") + 1

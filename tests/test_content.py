@@ -745,3 +745,9 @@ def test_a_raw_noncharacter_in_the_body_is_left_out_with_a_notice(site: Config) 
     (kind, line, message), = notices(site, text)
     assert (kind, line) == ("invalid-character", 7)  # the second line of the body
     assert message.startswith("the file holds the character U+FFFE")
+
+
+def test_a_surrogate_written_as_raw_bytes_is_not_utf8_at_its_line(site: Config) -> None:
+    problem = read_error(site, "a.md", b"---\ntitle: Half \xed\xa0\x80 emoji\ndate: 2016-03-08\n"
+                                       b"author: Dana\n---\nBody\n")
+    assert problem.line == 2 and "not UTF-8 text (byte 0xed)" in problem.message
