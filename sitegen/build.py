@@ -127,7 +127,9 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
                      next_due=selection.next_due, next_expiry=selection.next_expiry,
                      line_of={s.rel_path: s.line_of for s in selection.published},
                      registry=registry)
-    return Prepared(config, selection, site, [*site_warnings, *warnings], theme, plan,
+    # What reading noticed in the articles published (`sitegen check` shows the others' too).
+    notices = [notice.problem for source in selection.published for notice in source.notices]
+    return Prepared(config, selection, site, [*notices, *site_warnings, *warnings], theme, plan,
                     searchable, now)
 
 

@@ -38,7 +38,7 @@ COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
 OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
 SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"13 {__version__}".encode()  # 13: the snapshot notes files quick builds removed
+FORMAT = f"14 {__version__}".encode()  # 14: a Source keeps the warnings reading found
 SAVE_CHUNK = 200  # sources (with their bodies) per pickle in the build file
 
 

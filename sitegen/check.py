@@ -171,6 +171,8 @@ class _ArticleChecks:
 
     def run(self) -> None:
         for source in self.sources:
+            for notice in source.notices:  # what reading noticed: duplicate keys, odd slugs...
+                self.found.add(notice.problem, WARNING, notice.kind)
             self.unknown_keys(source)
             if not source.summary and not MORE.search(source.body):
                 self.warn(source, "summary", "no summary: lists, feeds and search results show "

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.text import code_point, escaped, first_unwanted, line_of_char
 
 CONFIG_NAME = "sitegen.toml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
@@ -220,10 +221,19 @@ def _check_values(config: Config, text: str) -> list[Problem]:
     if not config.title.strip():
         bad("title", "title must not be empty: it names the site on every page and in its feeds")
     for key, value in _texts(config):
-        control = _CONTROL.search(value)
-        if control:
-            bad(key, f"'{key}' holds the control character U+{ord(control.group()):04X}, which "
-                     "pages and feeds cannot carry; remove it")
+        char = first_unwanted(value)
+        if char is not None:
+            what = "the control character" if char < "\xa0" else "the character"
+            problems.append(Problem(CONFIG_NAME, f"'{escaped(key)}' holds {what} "
+                                    f"{code_point(char)}, which pages and feeds cannot carry; "
+                                    "remove it",
+                                    _find_line(text, key) or line_of_char(text, char)))
+    if not is_language_tag(config.language):
+        dashed = config.language.strip().replace("_", "-")
+        hint = f"; did you mean '{dashed}'?" if is_language_tag(dashed) else ""
+        bad("language", f"language {config.language!r} is not a language tag{hint} Write a BCP 47 "
+                        f"tag of at most {MAX_LANGUAGE} characters, such as 'en', 'en-GB', "
+                        "'pt-BR' or 'zh-Hant'")
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -244,31 +254,91 @@ def _check_values(config: Config, text: str) -> list[Problem]:
                            "'@smallscreen'")
     for key in ("logo", "image"):
         value = getattr(config.seo, key)
-        if value and not (value.startswith("/") or urlsplit(value).scheme in ("http", "https")):
+        if value and not is_link(value):
             bad(f"seo.{key}", f"seo.{key} '{value}' must be a site path such as '/images/logo.png' "
                               "or an absolute http(s) URL")
+    for name, author in config.authors.items():
+        if author.avatar and not is_link(author.avatar):
+            bad(f'authors."{name}".avatar', f"the avatar of {name}, '{author.avatar}', must be a "
+                "site path such as '/images/ann.jpg' or an absolute http(s) URL")
     problems.extend(_check_permalink(config.permalink, text))
     for item in config.menu:
         if not item.name or not item.url:
             bad("menu", "each [[menu]] entry needs a 'name' and a 'url'")
-        elif not (item.url.startswith("/") and not item.url.startswith("//")) and \
-                urlsplit(item.url).scheme not in ("http", "https"):
-            bad("menu", f"menu url '{item.url}' must be a site path like '/tags/reviews/' or an "
-                        "absolute http(s) URL")
+        elif not is_link(item.url):
+            problems.append(Problem(CONFIG_NAME, f"menu url '{item.url}' must be a site path like "
+                                    "'/tags/reviews/' or an absolute http(s) URL",
+                                    _line_with_value(text, item.url) or _find_line(text, "menu")))
     return problems
 
 
-# Characters HTML and XML forbid (tab and newlines are fine).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+def is_link(url: str) -> bool:
+    """Whether a configured URL (an avatar, logo, image or menu entry) may become a link or an
+    image's src: a path on the site ("/images/logo.png") or an http(s) URL with a host.
+    javascript:, data: and other schemes are refused, and so are "//host" and "/\\host",
+    which browsers read as another site, and text with spaces or control characters."""
+    if not url or url != url.strip() or any(c.isspace() or c < " " or c == "\\" for c in url):
+        return False
+    if url.startswith("/"):
+        return not url.startswith("//")
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and url.startswith(
+        f"{parts.scheme}://")
+
+
+# A well-formed BCP 47 language tag (RFC 5646, section 2.1), letters in any case: language
+# (with extended subtags), script, region, variants, extensions, private use; or a private-use
+# or irregular grandfathered tag alone.
+_LANGTAG = re.compile(r"""
+    (?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})   # language, extlang
+    (?:-[a-z]{4})?                                 # script
+    (?:-(?:[a-z]{2}|[0-9]{3}))?                    # region
+    (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*       # variants
+    (?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*            # extensions
+    (?:-x(?:-[a-z0-9]{1,8})+)?                     # private use
+    |x(?:-[a-z0-9]{1,8})+
+    |en-gb-oed|i-(?:ami|bnn|default|enochian|hak|klingon|lux|mingo|navajo|pwn|tao|tay|tsu)
+    |sgn-(?:be-fr|be-nl|ch-de)
+    """, re.VERBOSE | re.IGNORECASE | re.ASCII)
+# Pagefind, the search indexer, fails on much longer tags; real ones are under 20 characters.
+MAX_LANGUAGE = 24
+
+
+def is_language_tag(value: str) -> bool:
+    """Whether `value` is a well-formed BCP 47 tag ("en", "pt-BR", "zh-Hant-TW") that pages'
+    lang attribute, feeds and Pagefind all take."""
+    return len(value) <= MAX_LANGUAGE and _LANGTAG.fullmatch(value) is not None
+
+
+def _line_with_value(text: str, value: str) -> int | None:
+    """The first line holding `value` as a quoted TOML string, for entries of arrays of tables."""
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
+        if f'"{value}"' in line or f"'{value}'" in line:
+            return number
+    return None
 
 
 def _texts(config: Config) -> list[tuple[str, str]]:
-    """Every text setting that reaches pages or feeds, by its key."""
-    texts = [(f.name, getattr(config, f.name)) for f in dataclasses.fields(config)
-             if isinstance(getattr(config, f.name), str) and f.name not in _NOT_FROM_FILE]
-    for name, author in config.authors.items():
-        texts += [(f'authors."{name}".{f.name}', getattr(author, f.name))
-                  for f in dataclasses.fields(author)]
+    """Every text setting (and table name) that may reach pages or feeds, by its key."""
+    texts: list[tuple[str, str]] = []
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, str):
+            texts.append((name, value))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                if f.name not in _NOT_FROM_FILE:
+                    walk(f"{name}.{f.name}" if name else f.name, getattr(value, f.name))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                inner = f'{name}."{key}"'
+                walk(inner, key)
+                walk(inner, item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(name, item)
+
+    walk("", config)
     return texts
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,16 +21,19 @@ from frontmatter.default_handlers import YAMLHandler
 
 from sitegen.config import Config
 from sitegen.errors import Problem, SiteError
-from sitegen.model import Source
+from sitegen.model import Notice, Source
 from sitegen.slugs import slugify
+from sitegen.text import clean, code_point, escaped, find_unwanted, first_unwanted
 
 CONTENT_DIR = "content"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
 MAX_YAML_DEPTH = 50
 
-# Control characters (pasted from other tools, or written as YAML escapes) that HTML and XML
-# forbid; they become spaces in every value and in the body.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # NUL too: YAML's "\0"
+# Dates must lie within these years both in the site's time zone and in UTC: every later
+# conversion (to UTC for feeds and sitemaps, to an offset) and sum (the news sitemap's two-day
+# window, the next due moment) then stays inside what Python's datetime can hold (years 1 to
+# 9999), with a year to spare above.
+MIN_YEAR, MAX_YEAR = 1, 9998
 
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
               "updated", "image", "image_alt", "description", "aliases", "expires")
@@ -44,15 +47,50 @@ LOCATED_KEYS = ("title", "slug", "date", "author", "tags", "summary", "image", "
 # two hex digits, so an already encoded URL stays as it is); anything else is percent-encoded.
 _URL_SAFE = ":/?#@!$&'()*+,;=-._~%"
 _STRAY_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
+# A slug or former slug holding these was meant as a path ("../../news/x"); it is made one
+# URL segment ("news-x"), and a ".." alone gives no slug at all.
+_PATH_LIKE = re.compile(r"[/\\]")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
 
 
+class _NotingLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The safe loader, noting each mapping key given again: YAML keeps the last value, and
+    the author rarely meant to. One set per mapping, so linear in the number of keys."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeated: list[tuple[str, int, int]] = []  # key, first line, repeated line (0-based)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    line = first.setdefault(key, key_node.start_mark.line)
+                except TypeError:  # a list or mapping as a key: loading reports it
+                    continue
+                if line != key_node.start_mark.line:
+                    self.repeated.append((str(key), line, key_node.start_mark.line))
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
+
 class _FrontMatter(YAMLHandler):
-    """python-frontmatter's YAML handler, with libyaml's fast safe loader."""
+    """python-frontmatter's YAML handler, with libyaml's fast safe loader; `load_noting`
+    also gives the keys written twice."""
 
     def load(self, fm: str, **kwargs: object) -> Any:
-        return yaml.load(fm, Loader=_Loader)  # noqa: S506 (a safe loader)
+        return self.load_noting(fm)[0]
+
+    def load_noting(self, fm: str) -> tuple[Any, list[tuple[str, int, int]]]:
+        loader = _NotingLoader(fm)
+        try:
+            return loader.get_single_data(), loader.repeated
+        finally:
+            loader.dispose()
 
 
 _HANDLER = _FrontMatter()
@@ -113,7 +151,7 @@ def read_source(path: Path, config: Config) -> Source:
     """Read one article; raises SiteError naming the file and line of the first problem."""
     rel = path.relative_to(config.site_dir).as_posix() if path.is_relative_to(
         config.site_dir) else str(path)
-    text = _read_text(path, rel)
+    text, unwanted = _read_text(path, rel)
     lead = len(text) - len(text.lstrip())
     opening = text.count("\n", 0, lead) + 1  # the line of the opening ---
     stripped = text.strip()
@@ -129,7 +167,7 @@ def read_source(path: Path, config: Config) -> Source:
                         opening) from None
     _check_depth(rel, fm_text, opening)
     try:
-        data = _HANDLER.load(fm_text)
+        data, repeated = _HANDLER.load_noting(fm_text)
     except yaml.MarkedYAMLError as exc:
         # An unclosed quote is found at the end of the text; where it opened helps more.
         unclosed = "end of stream" in (exc.problem or "") and exc.context_mark
@@ -151,6 +189,15 @@ def read_source(path: Path, config: Config) -> Source:
                              f"{type(data).__name__}", opening)
     fields = _Fields(rel, data, fm_text, opening)
     fields.reject_aliases()
+    if unwanted is not None:
+        char, line = unwanted
+        fields.note("invalid-character", f"the file holds the character {code_point(char)}, "
+                    "which pages and feeds cannot carry; sitegen left it out: delete it in your "
+                    "editor", line)
+    for key, line, again in repeated:
+        fields.note("duplicate-key", f"'{escaped(key)}' is given twice in front matter (first on line "
+                    f"{opening + line}); the last one is used: remove the other",
+                    opening + again)
     body_line = opening + fm_text.count("\n") + 1
     return _source_from(path, rel, fields, config, body, body_line)
 
@@ -182,7 +229,9 @@ def _date_error_at(fm_text: str, opening: int) -> tuple[str, int]:
     return match.group(1), opening + fm_text.count("\n", 0, match.start())
 
 
-def _read_text(path: Path, rel: str) -> str:
+def _read_text(path: Path, rel: str) -> tuple[str, tuple[str, int] | None]:
+    """The file's text, with line breaks made "\n" and the characters pages cannot carry
+    replaced (see text.clean); with the first of those and its line, if any."""
     size = path.stat().st_size
     if size > MAX_SOURCE_BYTES:
         raise SiteError(rel, f"file is {size / 1048576:.1f} MiB, over the limit of "
@@ -200,7 +249,11 @@ def _read_text(path: Path, rel: str) -> str:
     if "\x00" in text:
         raise SiteError(rel, "file holds NUL bytes: it is not a text file",
                         text.count("\n", 0, text.index("\x00")) + 1)
-    return _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    at = find_unwanted(text)
+    if at is None:
+        return text, None
+    return clean(text), (text[at], text.count("\n", 0, at) + 1)
 
 
 class _Fields:
@@ -208,6 +261,27 @@ class _Fields:
 
     def __init__(self, rel: str, data: dict[Any, Any], fm_text: str, opening: int) -> None:
         self.rel, self.data, self.fm_text, self.fm_start = rel, data, fm_text, opening
+        self.notices: list[Notice] = []
+        self._unwanted_in: set[str] = set()  # keys already noted for such a character
+
+    def note(self, kind: str, message: str, line: int | None) -> None:
+        """A warning about the file: the build goes on."""
+        self.notices.append(Notice(kind, Problem(self.rel, message, line)))
+
+    def sorted_notices(self) -> tuple[Notice, ...]:
+        return tuple(sorted(self.notices, key=lambda n: n.problem.line or 0))
+
+    def cleaned(self, key: str, text: str) -> str:
+        """`text` (a value of `key`) without characters pages cannot carry, noting the first."""
+        char = first_unwanted(text)
+        if char is None:
+            return text
+        if key not in self._unwanted_in:
+            self._unwanted_in.add(key)
+            self.note("invalid-character", f"'{key}' holds the character {code_point(char)}, "
+                      "which pages and feeds cannot carry; sitegen left it out: remove it",
+                      self.line(key))
+        return clean(text)
 
     def line(self, key: str) -> int:
         match = re.search(rf"^{re.escape(key)}[ \t]*:", self.fm_text, re.MULTILINE)
@@ -238,7 +312,7 @@ class _Fields:
         value = self.data.get(key)
         if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
             raise self.error(key, f"'{key}' must be text, not {_kind(value)}")
-        text = " ".join(_CONTROL.sub(" ", str(value)).split()) if value is not None else ""
+        text = " ".join(self.cleaned(key, str(value)).split()) if value is not None else ""
         if not text and required:
             raise self._missing(key)
         return text or None
@@ -265,6 +339,16 @@ class _Fields:
                                   "/images/photo.jpg, or an http(s) URL")
         return quote(_STRAY_PERCENT.sub("%25", text), safe=_URL_SAFE)
 
+    def extra(self, key: str, value: Any) -> Any:
+        """A free-form value templates may show (`article.extra`), cleaned like text."""
+        if isinstance(value, str):
+            return self.cleaned(key, value)
+        if isinstance(value, list):
+            return [self.extra(key, item) for item in value]
+        if isinstance(value, dict):
+            return {self.extra(key, k): self.extra(key, v) for k, v in value.items()}
+        return value
+
     def flag(self, key: str) -> bool:
         value = self.data.get(key, False)
         if value is None:
@@ -279,7 +363,16 @@ class _Fields:
             if required:
                 raise self._missing(key)
             return None
-        parsed = _parse_date(value, tz)
+        try:
+            parsed = _parse_date(value, tz)
+            in_range = parsed is None or all(MIN_YEAR <= d.year <= MAX_YEAR
+                                             for d in (parsed, parsed.astimezone(UTC)))
+        except OverflowError:  # beyond year 1 or 9999 in the site's time zone or UTC
+            in_range = False
+        if not in_range:
+            raise self.error(key, f"'{key}' {str(value)!r} is out of range: sitegen takes dates "
+                                  f"from the year {MIN_YEAR} to {MAX_YEAR} (in the site's time "
+                                  "zone and in UTC); check the year")
         if parsed is None:
             raise self.error(key, f"cannot read '{key}' value {str(value)!r} as a date; write it "
                                   "as 2016-03-08, 2016-03-08 14:30 or 2016-03-08T14:30:00-05:00")
@@ -300,12 +393,17 @@ class _Fields:
             alias = item.strip()
             if alias.startswith("/"):
                 if alias.startswith("//") or any(c in alias for c in '?#\\"<>') or \
-                        any(c.isspace() for c in alias) or _CONTROL.search(alias):
+                        any(c.isspace() for c in alias) or first_unwanted(alias):
                     raise self.error("aliases", f"alias {alias!r} must be a plain site path like "
                                                 "'/2015/11/old-slug/' (no host, query or '#')")
             elif not slugify(alias):
                 raise self.error("aliases", f"alias {alias!r} gives an empty URL slug; write "
                                             "the former slug, or a path starting with '/'")
+            elif _PATH_LIKE.search(alias):
+                self.note("unsafe-slug", f"alias {alias!r} is taken as a former slug, "
+                          f"'{slugify(alias)}', under the article's permalink; for a former "
+                          "path write it from the site's root: '/" + alias.lstrip("./") + "'",
+                          self.line("aliases"))
             out.append(alias)
         return tuple(out)
 
@@ -323,7 +421,7 @@ class _Fields:
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 raise self.error("tags", f"each tag must be text, not {_kind(item)}")
-            name = " ".join(_CONTROL.sub(" ", str(item)).split())
+            name = " ".join(self.cleaned("tags", str(item)).split())
             if name:
                 out.append(name)
         return tuple(out)
@@ -369,6 +467,10 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         key = "slug" if given_slug else "title"
         raise f.error(key, f"'{key}' {given_slug or title!r} gives an empty URL slug; add a "
                            "'slug:' with letters or digits")
+    if given_slug and _PATH_LIKE.search(given_slug):
+        f.note("unsafe-slug", f"'slug' {given_slug!r} is a path, but a slug is one "
+               f"part of the URL: sitegen made it '{slug}'; write 'slug: {slug}' (or a "
+               "permalink pattern in sitegen.toml for folders)", f.line("slug"))
     tags = f.tags()
     for tag in tags:
         if not slugify(tag):
@@ -379,7 +481,7 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
     if expires is not None and expires <= date_:
         raise f.error("expires", f"'expires' ({expires:%Y-%m-%d %H:%M}) is not after 'date' "
                                  f"({date_:%Y-%m-%d %H:%M}): the article would never be listed")
-    extra = {k: v for k, v in f.data.items() if k not in KNOWN_KEYS}
+    extra = {k: f.extra(k, v) for k, v in f.data.items() if k not in KNOWN_KEYS}
     return Source(
         path=path, rel_path=rel, title=title, date=date_, updated=f.when("updated", tz),
         expires=expires, author=author, author_role=f.text("author_role"), tags=tags,
@@ -387,6 +489,6 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         draft=f.flag("draft"), image=f.url("image"), image_alt=f.text("image_alt"),
         extra=extra, body=body, body_line=body_line,
         line_of={k: f.line(k) for k in (*LOCATED_KEYS, *extra) if k in f.data},
-        aliases=f.aliases(),
+        aliases=f.aliases(), notices=f.sorted_notices(),
     )
 

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from sitegen.errors import Problem
+from sitegen.text import code_point, first_unwanted, line_of_char
 
 DATA_DIR = "data"
 SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -119,7 +120,34 @@ def _read(path: Path, rel: str) -> Any:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _Unreadable(Problem(rel, f"not UTF-8 text ({exc.reason}); save it as UTF-8")) from None
-    suffix = path.suffix.lower()
+    value = _parse(path.suffix.lower(), text, rel)
+    char = _first_unwanted_in(value)
+    if char is not None:
+        raise _Unreadable(Problem(rel, f"a value holds the character {code_point(char)}, which "
+                                       "pages and feeds cannot carry; remove it",
+                                  line_of_char(text, char)))
+    return value
+
+
+def _first_unwanted_in(value: Any) -> str | None:
+    """The first character pages cannot carry in any string (or key) of a file's values.
+    Written as escapes ("\\uFFFE", "\\ud800") they pass every parser."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            char = first_unwanted(item)
+            if char is not None:
+                return char
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _parse(suffix: str, text: str, rel: str) -> Any:
     if suffix == ".toml":
         try:
             return tomllib.loads(text)

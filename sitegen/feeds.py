@@ -24,7 +24,7 @@ from sitegen.memo import IdentityMemo
 from sitegen.model import Article, FeedLink
 
 # Characters XML 1.0 forbids; they can arrive from pasted text and would make feeds unparseable.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from sitegen.config import MarkdownConfig
 from sitegen.embeds import embeds_plugin
 from sitegen.sanitize import sanitize_html
 from sitegen.slugs import slugify
+from sitegen.text import clean
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
 # Ids the default theme gives its own elements (archive years are y2016 and so on), and
@@ -202,8 +203,8 @@ class MarkdownRenderer:
             summary = self._first_paragraph(tokens, env)
         words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
         if self._raw_html:
-            html, summary = sanitize_html(html), sanitize_html(summary)
-            feed_body = sanitize_html(feed_body) if feed_body is not None else None
+            html, summary = _sanitized(html), _sanitized(summary)
+            feed_body = _sanitized(feed_body) if feed_body is not None else None
         return RenderedBody(html, summary, words, _headings(tokens), page_url, images, embeds,
                             feed_body)
 
@@ -233,7 +234,7 @@ class MarkdownRenderer:
 
     def render_inline(self, text: str) -> Markup:
         html = self._md.renderInline(text)
-        return Markup(sanitize_html(html) if self._raw_html else html)
+        return Markup(_sanitized(html) if self._raw_html else html)
 
     def _first_paragraph(self, tokens: Sequence[Token], env: EnvType) -> str:
         start = next((i for i, t in enumerate(tokens)
@@ -391,3 +392,10 @@ def _highlight(code: str, lang: str, attrs: str) -> str:
     inner = str(escape(code)) if lexer is None else _pygments_html(code, lexer)
     cls = f' class="language-{escape(slugify(name))}"' if name and slugify(name) else ""
     return f'<pre class="highlight"><code{cls}>{inner}</code></pre>'
+
+
+def _sanitized(html: str) -> str:
+    """Authors' own HTML made safe. The sanitizer writes the characters that character
+    references in it stand for, and `&#xFFFE;` is one HTML and XML cannot carry (Markdown's
+    own references already become U+FFFD)."""
+    return clean(sanitize_html(html))

@@ -16,6 +16,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from sitegen.errors import Problem
+
 
 @dataclass(frozen=True)
 class TagRef:
@@ -60,6 +62,16 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A likely mistake found while reading an article that the build survives (a duplicate
+    key, a slug made safe, a character pages cannot carry): `build` shows it as a warning,
+    `check` under `kind`. Kept on the Source, so a cached article still reports it."""
+
+    kind: str  # a stable name for CI filters, as `sitegen check` reports it
+    problem: Problem
+
+
+@dataclass(frozen=True)
 class Source:
     """An article as read from disk, before its Markdown is rendered.
 
@@ -87,6 +99,7 @@ class Source:
     body_line: int  # line of the file where the body starts
     line_of: dict[str, int] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()  # former slugs or site paths of this article, as written
+    notices: tuple[Notice, ...] = ()  # warnings found while reading it
 
 
 @dataclass(frozen=True)

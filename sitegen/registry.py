@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sitegen.config import CONFIG_NAME, Config, TagConfig, config_line
+from sitegen.config import CONFIG_NAME, Config, TagConfig, config_line, is_link
 from sitegen.data import SiteData
 from sitegen.errors import Problem
 from sitegen.slugs import slugify
@@ -92,8 +92,7 @@ def _entry(name: str, value: TagConfig, origin: str, line: int | None, problems:
         if not slugify(alias):
             problems.append(Problem(origin, f'alias "{alias}" of tag "{name}" gives an empty URL '
                                     "slug; use letters or digits", key_line("aliases") or line))
-    if value.image and not (value.image.startswith("/") and not value.image.startswith("//")) \
-            and not value.image.startswith(("https://", "http://")):
+    if value.image and not is_link(value.image):
         problems.append(Problem(origin, f'image "{value.image}" of tag "{name}" must be a site '
                                 "path like '/images/tag.jpg' or an http(s) URL",
                                 key_line("image") or line))

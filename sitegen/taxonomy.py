@@ -31,8 +31,10 @@ def group_tags(tag_lists: Sequence[Sequence[str]],
                canonical: Mapping[str, str] | None = None) -> dict[str, TagGroup]:
     """Merge tags that share a slug; the display name is the spelling most articles use.
 
-    `tag_lists` holds each article's tags, in the order articles should break ties (newest
-    first): on a tie the spelling seen first wins, so the choice is stable. `canonical` (from
+    On a tie, a spelling in mixed case ("Jessica Jones") wins over all lower or all upper
+    case ("jessica jones", "JESSICA JONES"): a name is more often lowered or shouted by
+    mistake than the other way round. Then the spelling seen first wins, so the choice is
+    stable: `tag_lists` holds each article's tags in that order (newest first). `canonical` (from
     the tag registry) maps the slug of a registered spelling or alias to the tag's canonical
     name, which then names the group whatever the articles write.
     """
@@ -50,9 +52,14 @@ def group_tags(tag_lists: Sequence[Sequence[str]],
             position += 1
     groups = {}
     for slug, counter in counts.items():
-        spellings = sorted(counter, key=lambda n: (-counter[n], first_seen[slug][n]))
+        spellings = sorted(counter, key=lambda n: (-counter[n], not _mixed_case(n),
+                                                   first_seen[slug][n]))
         groups[slug] = TagGroup(slug, canonical.get(slug, spellings[0]), tuple(spellings))
     return groups
+
+
+def _mixed_case(name: str) -> bool:
+    return name != name.lower() and name != name.upper()
 
 
 def related(tags_of: Sequence[frozenset[str]], members: Mapping[str, Sequence[int]],

@@ -183,6 +183,34 @@ CASES = {
                              r"templates/article\.html:3: "),
     "bad-theme": Case(append_config('theme = "no-such-theme"'), r"sitegen\.toml(:\d+)?",
                       "theme 'no-such-theme' not found", r"sitegen\.toml:4: "),
+    # Dates at the calendar's edges: converted to UTC or the site's zone they left Python's
+    # datetime (years 1 to 9999), and the build ended in an OverflowError.
+    "date-after-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                  "date: 9999-12-31T23:59:59-12:00\n---\nBody\n"),
+                            r"content/edge\.md:\d+", "'date' '9999-12-31 23:59:59-12:00' is "
+                            "out of range", r"content/edge\.md:4: "),
+    "date-before-year-1": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                     "date: 0001-01-01T00:00:00+14:00\n---\nBody\n"),
+                               r"content/edge\.md:\d+", "'date' '0001-01-01 00:00:00+14:00' is "
+                               "out of range", r"content/edge\.md:4: "),
+    "date-quoted-before-year-1": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                            'date: "0001-01-01T00:00:00+14:00"\n---\nBody\n'),
+                                      r"content/edge\.md:\d+", "is out of range",
+                                      r"content/edge\.md:4: "),
+    "date-year-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                 "date: 9999-12-31\n---\nBody\n"),
+                           r"content/edge\.md:\d+", "is out of range: sitegen takes dates "
+                           "from the year 1 to 9998", r"content/edge\.md:4: "),
+    "updated-after-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                     "date: 2020-01-03\nupdated: 9999-12-31T23:59:59-12:00\n---\n"
+                                     "Body\n"),
+                               r"content/edge\.md:\d+", "'updated' '9999-12-31 23:59:59-12:00' "
+                               "is out of range", r"content/edge\.md:5: "),
+    "expires-after-9999": Case(write("content/edge.md", "---\ntitle: Edge\nauthor: Ann\n"
+                                     "date: 2020-01-03\nexpires: 9999-12-31T23:59:59-12:00\n"
+                                     "---\nBody\n"),
+                               r"content/edge\.md:\d+", "'expires' '9999-12-31 23:59:59-12:00' "
+                               "is out of range", r"content/edge\.md:5: "),
 }
 
 
@@ -437,3 +465,41 @@ def test_output_guard_refuses_and_the_whole_tree_is_unchanged(
     assert "Traceback" not in err and "Built" not in stdout
     assert file_hashes(tmp_path, dirs=True) == before  # nothing deleted, nothing created
     assert not list(Path("/").glob(".sitegen-*")) and not list(Path("/").glob("..sitegen-*"))
+
+
+# --- likely mistakes the build survives: a warning naming the file and line, exit 0 ----------
+
+WARNED = {
+    "duplicate-key": ("---\ntitle: Gamma\ndate: 2020-01-03\nauthor: Ann\ntitle: Gamma Two\n---\nB\n",
+                      "content/gamma.md:5: 'title' is given twice in front matter (first on line "
+                      "2); the last one is used: remove the other"),
+    "slug-path": ('---\ntitle: Gamma\ndate: 2020-01-03\nauthor: Ann\nslug: "../../news/x"\n---\n'
+                  "B\n", "content/gamma.md:5: 'slug' '../../news/x' is a path, but a slug is one "
+                  "part of the URL: sitegen made it 'news-x'; write 'slug: news-x'"),
+    "noncharacter": ('---\ntitle: "Gamma\\uFFFE"\ndate: 2020-01-03\nauthor: Ann\n---\nB\n',
+                     "content/gamma.md:2: 'title' holds the character U+FFFE, which pages and "
+                     "feeds cannot carry; sitegen left it out: remove it"),
+}
+
+
+@pytest.mark.parametrize("name", list(WARNED))
+def test_a_likely_mistake_is_a_warning_with_file_and_line(
+        good: Good, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    text, warning = WARNED[name]
+    write("content/gamma.md", text)(good.site)
+    code, stdout, err = run(capsys, "build", "-s", str(good.site), "-o", str(good.out))
+    assert code == 0, err
+    assert "Built 3 articles" in stdout
+    assert [line for line in err.splitlines() if line.startswith(f"warning: {warning}")], err
+    # A build that reuses the cached article still warns.
+    code, _, again = run(capsys, "build", "-s", str(good.site), "-o", str(good.out))
+    assert code == 0 and f"warning: {warning}" in again, again
+
+
+def test_a_path_as_slug_cannot_leave_its_folder(good: Good,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    write("content/gamma.md", WARNED["slug-path"][0])(good.site)
+    code, _, err = run(capsys, "build", "-s", str(good.site), "-o", str(good.out))
+    assert code == 0, err
+    assert (good.out / "2020" / "01" / "news-x" / "index.html").is_file()
+    assert not (good.out.parent / "news").exists() and not (good.out / "news").exists()

@@ -244,3 +244,35 @@ def test_anchor_ids_are_read_from_attributes_only() -> None:
     html = ('<div data-id="no" id="yes"><h2 id=\'single\'>x</h2><a name="old" href="#">a</a>'
             '<p class="x">say id=&quot;text&quot;</p><span id="a&amp;b"></span></div>')
     assert _ids(html) == {"yes", "single", "old", "a&b"}
+
+
+@pytest.mark.parametrize("date", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"])
+def test_a_date_out_of_range_is_reported_as_json(tmp_path: Path, date: str) -> None:
+    """It was an OverflowError, and `check --format json` printed nothing."""
+    site = write_site(tmp_path / "site", {"a.md": "---\ntitle: Edge\ndate: " + date +
+                                          "\nauthor: Ann\n---\nBody\n"})
+    result = run_cli("check", "-s", str(site), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["errors"] == 1
+    (problem,) = [p for p in report["problems"] if p["severity"] == ERROR]
+    assert (problem["file"], problem["line"], problem["kind"]) == ("content/a.md", 3,
+                                                                   "front-matter")
+    assert "is out of range" in problem["message"]
+
+
+def test_what_reading_notices_is_reported_with_its_kind(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {
+        "a.md": "---\ntitle: A\ndate: 2020-01-01\nauthor: Ann\nsummary: S\nsummary: T\n---\nB\n",
+        "b.md": '---\ntitle: B\ndate: 2020-01-02\nauthor: Ann\nsummary: S\nslug: "a/../b"\n---\nB\n',
+        "c.md": '---\ntitle: "C\\uFFFF"\ndate: 2020-01-03\nauthor: Ann\nsummary: S\n---\nB\n',
+        "d.md": '---\ntitle: D\ndate: 2020-01-04\nauthor: Ann\nsummary: S\ndraft: true\n'
+                'aliases: ["2019/01/d"]\n---\nB\n',  # a draft: check reads it too
+    })
+    report = json.loads(run_cli("check", "-s", str(site), "--format", "json").stdout)
+    found = {(p["file"], p["line"], p["severity"], p["kind"]) for p in report["problems"]}
+    assert found == {("content/a.md", 6, WARNING, "duplicate-key"),
+                     ("content/b.md", 6, WARNING, "unsafe-slug"),
+                     ("content/c.md", 2, WARNING, "invalid-character"),
+                     ("content/d.md", 7, WARNING, "unsafe-slug")}, report["problems"]
+    assert report["errors"] == 0

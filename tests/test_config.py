@@ -443,3 +443,86 @@ def test_values_quoted_in_a_problem_keep_it_on_one_line(tmp_path: Path, toml: st
     text = "\n".join(str(p) for p in problems)
     assert len(text.splitlines()) == len(problems) == 1, text
     assert shown in text, text
+
+
+# --- language: a BCP 47 tag (Pagefind panicked on a long one, or one with a quote) ------------
+
+@pytest.mark.parametrize("tag", ["en", "EN-gb", "pt-BR", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1901",
+                                 "es-419", "sl-rozaj-biske", "en-US-x-twain", "i-klingon",
+                                 "x-private", "hy-Latn-IT-arevela", "zh-yue-HK", "en-a-bbb-x-a"])
+def test_well_formed_language_tags_are_taken(tmp_path: Path, tag: str) -> None:
+    write_config(tmp_path, f'title = "x"\nlanguage = "{tag}"\n')
+    assert load_config(tmp_path).language == tag
+
+
+@pytest.mark.parametrize("tag", ["a" * 300, "en\\\"", "en'", "en US", "", "e", "english-usa",
+                                 "en-", "-en", "en--us", "en-US-", "en_US", "<en>", "en-x",
+                                 "abcdefgh-Latn-419-abcde-a-bcd", "en-\\u00e9"])
+def test_a_malformed_language_tag_is_an_error_at_its_line(tmp_path: Path, tag: str) -> None:
+    problem = only_problem(tmp_path, f'title = "x"\nlanguage = "{tag}"\n')
+    assert problem.line == 2
+    assert "is not a language tag" in problem.message and "BCP 47" in problem.message
+
+
+def test_an_underscore_in_the_language_gets_a_hint(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path, 'title = "x"\nlanguage = "pt_BR"\n')
+    assert "did you mean 'pt-BR'?" in problem.message
+
+
+# --- every configured URL is a site path or an http(s) URL --------------------------------------
+
+BAD_URLS = ["javascript:alert(1)", "JavaScript:alert(1)", "data:image/svg+xml,<svg/onload=x>",
+            "//evil.example/a.png", "/\\\\evil.example/a.png", "https://", "http:/x.png",
+            "vbscript:x", "images/a.png", " /a.png", "/a b.png", "/a\\u0001.png", "ftp://h/a.png"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+@pytest.mark.parametrize(("table", "key"), [('authors."Ann"', "avatar"), ("seo", "logo"),
+                                            ("seo", "image")])
+def test_a_configured_url_must_be_a_site_path_or_web_url(tmp_path: Path, table: str, key: str,
+                                                         url: str) -> None:
+    problems = config_problems(tmp_path, f'title = "x"\n\n[{table}]\n{key} = "{url}"\n')
+    (problem,) = [p for p in problems if "must be a site path" in p.message]
+    assert problem.file == "sitegen.toml" and problem.line == 4
+    assert key in problem.message
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_menu_url_must_be_a_site_path_or_web_url(tmp_path: Path, url: str) -> None:
+    problems = config_problems(tmp_path, f'title = "x"\n\n[[menu]]\nname = "Home"\nurl = "{url}"\n')
+    (problem,) = [p for p in problems if "must be a site path" in p.message]
+    assert problem.line in (3, 5)
+
+
+@pytest.mark.parametrize("url", ["/images/ann.jpg", "https://cdn.example.com/ann.jpg",
+                                 "http://cdn.example.com/a%20b.jpg?x=1#y", "/"])
+def test_site_paths_and_web_urls_are_taken(tmp_path: Path, url: str) -> None:
+    write_config(tmp_path, f'title = "x"\n[authors."Ann"]\navatar = "{url}"\n[seo]\nlogo = "{url}"\n'
+                           f'[[menu]]\nname = "Home"\nurl = "{url}"\n')
+    assert load_config(tmp_path).authors["Ann"].avatar == url
+
+
+def test_the_avatar_that_was_an_img_src_is_refused_by_the_build(tmp_path: Path) -> None:
+    write_config(tmp_path, 'title = "x"\n[authors.X]\navatar = "javascript:alert(1)"\n')
+    problem = only_problem(tmp_path, 'title = "x"\n[authors.X]\navatar = "javascript:alert(1)"\n')
+    assert str(problem) == ("sitegen.toml:3: the avatar of X, 'javascript:alert(1)', must be a "
+                            "site path such as '/images/ann.jpg' or an absolute http(s) URL")
+
+
+# --- characters pages and feeds cannot carry, anywhere in the file -------------------------------
+
+@pytest.mark.parametrize(("text", "key", "line"), [
+    ('title = "News\\uFFFEDesk"\n', "title", 1),
+    ('title = "x"\n[seo]\npublisher = "P\\uFFFF"\n', "seo.publisher", 3),
+    ('title = "x"\n[tags."Jessica Jones"]\ndescription = "\\uFDD0"\n',
+     'tags."Jessica Jones".description', 3),
+    ('title = "x"\n[extra]\ntagline = "a\\u0001b"\n', 'extra."tagline"', 3),
+    ('title = "x"\n[[menu]]\nname = "Ho\\uFFFEme"\nurl = "/"\n', "menu.name", 3),
+    ('title = "x"\n[authors."A\\uFFFF"]\nrole = "Editor"\n', 'authors."A\\uffff"', 2),
+])
+def test_odd_characters_anywhere_in_the_config_are_errors(tmp_path: Path, text: str, key: str,
+                                                          line: int) -> None:
+    problem = only_problem(tmp_path, text)
+    assert f"'{key}' holds the" in problem.message, problem.message
+    assert "which pages and feeds cannot carry" in problem.message
+    assert problem.line == line

@@ -617,3 +617,137 @@ def test_a_file_name_with_a_newline_is_shown_escaped_on_one_line(site: Config) -
         read_source(path, site)
     assert str(info.value.problem).startswith("content/bad\\nname.md:1: no front matter")
     assert "\n" not in str(info.value.problem)
+
+
+# --- the calendar's edges ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("zone", "value", "ok"), [
+    ("UTC", "0001-01-01T00:00:00+00:00", True),
+    ("UTC", "9998-12-31T23:59:59+00:00", True),
+    ("UTC", "9999-01-01", False),
+    ("UTC", "9999-12-31T23:59:59-12:00", False),  # past 9999 in UTC: an OverflowError
+    ("UTC", "0001-01-01T00:00:00+14:00", False),  # before year 1 in UTC
+    ("Asia/Tokyo", "0001-01-01", False),  # midnight in Tokyo is the year 0 in UTC
+    ("America/New_York", "0001-01-01", True),
+    ("Etc/GMT+12", "9998-12-31T23:00:00", False),  # 9999 in UTC
+])
+def test_dates_must_lie_in_the_years_1_to_9998_in_the_sites_zone_and_utc(
+        tmp_path: Path, zone: str, value: str, ok: bool) -> None:
+    config = make_site(tmp_path, f'timezone = "{zone}"\n')
+    text = article(date=value)
+    if ok:
+        source = read_source(write(config, "a.md", text), config)
+        assert source.date.tzinfo is not None
+        return
+    problem = read_error(config, "a.md", text)
+    assert problem.line == 3
+    assert "'date'" in problem.message and "is out of range" in problem.message
+
+
+# --- warnings found while reading (Source.notices) --------------------------------------------
+
+def notices(config: Config, text: str | bytes) -> list[tuple[str, int | None, str]]:
+    source = read_source(write(config, "a.md", text), config)
+    return [(n.kind, n.problem.line, n.problem.message) for n in source.notices]
+
+
+def test_a_duplicate_key_is_noted_at_the_line_of_its_second_use(site: Config) -> None:
+    text = article("summary: First\ntags: [a]\nsummary: Second\n")
+    (kind, line, message), = notices(site, text)
+    assert (kind, line) == ("duplicate-key", 7)
+    assert message == ("'summary' is given twice in front matter (first on line 5); the last "
+                       "one is used: remove the other")
+    assert read_source(site.site_dir / "content" / "a.md", site).summary == "Second"
+
+
+def test_duplicate_keys_inside_a_value_and_a_repeated_title_are_noted(site: Config) -> None:
+    text = ("---\ntitle: One\ndate: 2016-03-08\nauthor: Dana\ncast:\n  lead: Krysten\n"
+            "  lead: Ritter\ntitle: Two\n---\nBody\n")
+    found = notices(site, text)
+    assert [(k, line) for k, line, _ in found] == [("duplicate-key", 7), ("duplicate-key", 8)]
+    assert "'lead' is given twice" in found[0][2] and "(first on line 6)" in found[0][2]
+    assert "'title' is given twice" in found[1][2] and "(first on line 2)" in found[1][2]
+
+
+def test_quoted_and_plain_spellings_of_a_key_are_the_same_key(site: Config) -> None:
+    text = article('"summary": First\nsummary: Second\n')
+    assert [(k, line) for k, line, _ in notices(site, text)] == [("duplicate-key", 6)]
+
+
+def test_each_repeated_key_is_noted_and_distinct_keys_are_not(site: Config) -> None:
+    keys = "".join(f"key{i}: {i}\n" for i in range(5000))
+    assert notices(site, article(keys)) == []
+    repeated = "".join(f"key{i % 2500}: {i}\n" for i in range(5000))
+    assert len(notices(site, article(repeated))) == 2500
+
+
+@pytest.mark.parametrize(("slug", "made"), [
+    ("../../news/x", "news-x"), ("/etc/passwd", "etc-passwd"), ("a/b", "a-b"),
+    ("..\\\\..\\\\x", "x")])
+def test_a_slug_that_is_a_path_is_made_safe_with_a_notice(site: Config, slug: str,
+                                                          made: str) -> None:
+    text = article(f'slug: "{slug}"\n')
+    source = read_source(write(site, "a.md", text), site)
+    assert source.slug == made
+    (kind, line, message), = notices(site, text)
+    assert (kind, line) == ("unsafe-slug", 5)
+    assert f"sitegen made it '{made}'" in message and f"write 'slug: {made}'" in message
+
+
+def test_an_ordinary_slug_gives_no_notice(site: Config) -> None:
+    assert notices(site, article("slug: jessica-jones-renewed\n")) == []
+    assert notices(site, article('slug: "Jessica Jones: Renewed!"\n')) == []
+
+
+def test_an_alias_written_as_a_path_without_its_slash_is_noted(site: Config) -> None:
+    text = article('aliases: ["2015/11/old-slug", "older-slug", "/2014/01/oldest/"]\n')
+    (kind, line, message), = notices(site, text)
+    assert (kind, line) == ("unsafe-slug", 5)
+    assert "'2015-11-old-slug'" in message and "'/2015/11/old-slug'" in message
+
+
+# --- characters pages and feeds cannot carry ------------------------------------------------
+
+@pytest.mark.parametrize(("escape", "char"), [
+    ("\\uFFFE", "\ufffe"), ("\\uFFFF", "\uffff"), ("\\x01", "\x01"), ("\\x85", "\x85"),
+    ("\\uFDD0", "\ufdd0"), ("\\U0001FFFF", "\U0001ffff"), ("\\x0b", "\x0b")])
+def test_escaped_characters_are_left_out_of_every_text_field_with_a_notice(
+        site: Config, escape: str, char: str) -> None:
+    text = ('---\ntitle: "Jessica' + escape + 'Jones"\ndate: 2016-03-08\n'
+            'author: "Dana' + escape + 'Whitfield"\ntags: ["Net' + escape + 'flix", "Drama"]\n'
+            'summary: "A' + escape + 'summary"\ndescription: "D' + escape + '"\n'
+            'subtitle: "S' + escape + '"\ncast: ["' + escape + 'Ritter"]\n---\nBody\n')
+    source = read_source(write(site, "a.md", text), site)
+    values = [source.title, source.author, *source.tags, source.summary, source.description,
+              source.extra["subtitle"], *source.extra["cast"]]
+    assert not any(char in value for value in values), values
+    assert source.title in ("Jessica Jones", "JessicaJones")
+    found = notices(site, text)
+    assert [(k, line) for k, line, _ in found] == [("invalid-character", n) for n in range(2, 10)
+                                                   if n != 3]
+    assert all(f"the character U+{ord(char):04X}, which pages and feeds cannot carry" in m
+               for _, _, m in found)
+
+
+def test_a_lone_surrogate_in_front_matter_is_an_error_at_its_line(site: Config) -> None:
+    """libyaml refuses the escape; what it reads never holds one."""
+    problem = read_error(site, "a.md", article('summary: "half \\ud83d an emoji"\n'))
+    assert problem.line == 5 and "invalid YAML" in problem.message
+    problem = read_error(site, "a.md", '---\ntitle: T\ndate: "\\ud800"\nauthor: A\n---\nB\n')
+    assert problem.line == 3
+
+
+def test_a_raw_noncharacter_in_the_body_is_left_out_with_a_notice(site: Config) -> None:
+    text = article(body="Line one.\nLine \ufffe two \uffff.\n")
+    source = read_source(write(site, "a.md", text), site)
+    assert "\ufffe" not in source.body and "\uffff" not in source.body
+    assert "Line  two ." in source.body
+    (kind, line, message), = notices(site, text)
+    assert (kind, line) == ("invalid-character", 7)  # the second line of the body
+    assert message.startswith("the file holds the character U+FFFE")
+
+
+def test_a_surrogate_written_as_raw_bytes_is_not_utf8_at_its_line(site: Config) -> None:
+    problem = read_error(site, "a.md", b"---\ntitle: Half \xed\xa0\x80 emoji\ndate: 2016-03-08\n"
+                                       b"author: Dana\n---\nBody\n")
+    assert problem.line == 2 and "not UTF-8 text (byte 0xed)" in problem.message

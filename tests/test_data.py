@@ -140,3 +140,23 @@ def test_a_changed_data_file_reaches_the_next_cached_build(tmp_path: Path) -> No
                                                 encoding="utf-8")
     build(options)
     assert "Channel Ten (1990)" in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "text", "line", "char"), [
+    ("shows.json", '{"shows": ["Static",\n "Late\\ufffeDesk"]}', 2, "U+FFFE"),
+    ("shows.json", '{"shows": ["Static",\n "half \\ud83d"]}', 2, "U+D83D"),  # json keeps it
+    ("shows.json", '{"a": 1,\n "k\\u0001": 2}', 2, "U+0001"),  # in a key
+    ("shows.yaml", "shows:\n  - Static\n  - \"Late\\uFFFFDesk\"\n", 3, "U+FFFF"),
+    ("shows.toml", 'a = 1\nshows = ["Static", "Late\\u0001Desk"]\n', 2, "U+0001"),
+    ("shows.toml", 'a = 1\n\nb = "\\U0001FFFE"\n', 3, "U+1FFFE"),
+])
+def test_characters_pages_cannot_carry_in_a_data_file_are_errors(
+        tmp_path: Path, name: str, text: str, line: int, char: str) -> None:
+    site = write_site(tmp_path / "site", {"a.md": article()})
+    (site / "data").mkdir()
+    (site / "data" / name).write_text(text, encoding="utf-8")
+    _, problems = load_data(site)
+    (problem,) = problems
+    assert (problem.file, problem.line) == (f"data/{name}", line)
+    assert problem.message == (f"a value holds the character {char}, which pages and feeds "
+                               "cannot carry; remove it")

@@ -21,6 +21,8 @@ from conftest import (
     write_site,
 )
 
+from sitegen.text import UNWANTED
+
 BASE = "https://small-screen-dispatch.netlify.app"
 
 
@@ -189,6 +191,49 @@ def test_control_characters_do_not_break_feeds(control_built: Built) -> None:
 def test_control_characters_in_title_reach_feeds_as_plain_text(control_built: Built) -> None:
     (entry,) = parse(control_built.output / "atom.xml").entries
     assert " ".join(entry.title.split()) == "Breaking news: renewal confirmed"
+
+
+# Lone surrogates cannot be written to a file as UTF-8, nor read by libyaml as escapes (an
+# error at their line, see test_content.py); what can reach sitegen is noncharacters and
+# controls, as YAML escapes (the article helper writes JSON escapes) or raw in the body.
+ODD = "\ufffe\uffff\ufdd0\x01\x85"
+
+
+@pytest.fixture(scope="module")
+def odd_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Noncharacters and controls in every text field of an article, a data file... and the
+    body, with raw HTML allowed (its character references are decoded by the sanitizer)."""
+    root = tmp_path_factory.mktemp("odd")
+    site = write_site(root / "site", {"odd.md": article(
+        title=f"Jessica{ODD} Jones renewed", author=f"Ann{ODD} Example",
+        tags=[f"Jessica{ODD} Jones", "Drama"], summary=f"A summary{ODD} here",
+        description=f"About{ODD} it", image_alt=f"Alt{ODD}", image="/img/x.png",
+        body=f"Body{ODD} text &#xFFFE; &#xFFFF; <b title='&#xfffe;'>raw</b>.\n\nMore.")},
+        config='title = "Odd Desk"\nbase_url = "https://odd.example.com"\ntimezone = "UTC"\n'
+               '[markdown]\nhtml = true\n')
+    return build_site(site, root / "out")
+
+
+def test_odd_characters_never_reach_pages_or_feeds(odd_built: Built) -> None:
+    files = [p for p in odd_built.output.rglob("*") if p.suffix in (".html", ".xml", ".json")]
+    assert len(files) > 20
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        found = UNWANTED.search(text)
+        assert found is None, (path, hex(ord(found.group())))
+    for path in feed_files(odd_built.output):
+        for entry in parse(path).entries:
+            assert entry.title == "Jessica Jones renewed", path
+    page = (odd_built.output / "2020" / "01" / "jessica-jones-renewed" / "index.html")
+    assert "Jessica Jones renewed" in page.read_text(encoding="utf-8")
+
+
+def test_odd_characters_are_warned_about_at_their_lines(odd_built: Built) -> None:
+    warned = {(w.file, w.line) for w in odd_built.report.warnings
+              if "which pages and feeds cannot carry" in w.message}
+    lines = (odd_built.site / "content" / "odd.md").read_text(encoding="utf-8").split("\n")
+    keys = {lines[line - 1].split(":")[0][:4] for file, line in warned if file == "content/odd.md"}
+    assert keys == {"titl", "auth", "tags", "summ", "desc", "imag", "Body"}  # the body's too
 
 
 def _empty_site(root: Path) -> Path:

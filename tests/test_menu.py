@@ -75,7 +75,7 @@ def test_without_a_menu_the_theme_keeps_its_links(example_built: Built) -> None:
 @pytest.mark.parametrize("entry,message", [
     ('[[menu]]\nname = "Home"\n', "sitegen.toml:3: each [[menu]] entry needs a 'name' and a 'url'"),
     ('[[menu]]\nname = "Home"\nurl = "javascript:alert(1)"\n',
-     "sitegen.toml:3: menu url 'javascript:alert(1)' must be a site path like '/tags/reviews/' "
+     "sitegen.toml:5: menu url 'javascript:alert(1)' must be a site path like '/tags/reviews/' "
      "or an absolute http(s) URL"),
     ('[[menu]]\nname = "Home"\nulr = "/"\n', "sitegen.toml:5: unknown key 'menu.ulr'; did you "
      "mean 'menu.url'? (valid keys: name, url)"),

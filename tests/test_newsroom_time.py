@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -174,3 +175,51 @@ def test_summary_gives_the_next_article_and_expiry_times(timed: Built) -> None:
     assert "1 expired article kept its page but left listings, feeds and sitemaps." in text
     assert "Next scheduled article is due 2024-06-03 08:00 UTC." in text
     assert "Next article expires 2024-06-02 06:00 UTC. (schedule.json" in text
+
+
+# --- the calendar's edges: dates of years 1 to 9998 (in the site's zone and in UTC) build, and
+# --- every feed, sitemap and page dated by them stays valid; beyond, an error at the line.
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_dates_at_the_edges_of_the_range_give_valid_feeds_and_sitemaps(
+        tmp_path: Path, zone: str) -> None:
+    site = write_site(tmp_path / "site", {
+        "first.md": article(title="First", date="0001-01-02", tags=["Edge"],
+                            updated="0001-01-03T00:00:00"),
+        "last.md": article(title="Last", date="9998-12-30T00:00:00", tags=["Edge"],
+                           updated="9998-12-30T12:00:00", expires="9998-12-31"),
+    }, config=f'title = "Edge Desk"\nbase_url = "https://edge.example.com"\ntimezone = "{zone}"\n')
+    built = build_site(site, tmp_path / "out", future=True,
+                       now=datetime(9998, 12, 30, 6, 0, tzinfo=ZoneInfo(zone)))
+    assert built.report.articles == 2
+    feeds = sorted(built.output.rglob("feed.xml")) + sorted(built.output.rglob("atom.xml"))
+    assert len(feeds) == 2 * 3  # the site's, the tag's and the author's
+    for path in feeds:
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path, parsed.bozo_exception)
+        assert [e.title for e in parsed.entries] == ["Last", "First"]
+    for name in ("sitemap.xml", "news-sitemap.xml"):
+        ElementTree.fromstring((built.output / name).read_bytes())
+    assert "9998-12-30T12:00:00" in (built.output / "sitemap.xml").read_text(encoding="utf-8")
+    json.loads((built.output / "schedule.json").read_text(encoding="utf-8"))
+    json.loads((built.output / "feed.json").read_text(encoding="utf-8"))
+    assert not broken_links(built)[0]
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("date", "9999-12-31T23:59:59-12:00"), ("date", "0001-01-01T00:00:00+14:00"),
+    ("date", "9999-01-01"), ("updated", "9999-12-31T23:59:59-12:00"),
+    ("expires", "9999-12-31T23:59:59-12:00"), ("updated", "0001-01-01T00:00:00+14:00")])
+def test_a_date_beyond_the_range_is_an_error_at_its_line(tmp_path: Path, key: str,
+                                                          value: str) -> None:
+    dates = {"date": "2024-05-02", key: value}
+    site = write_site(tmp_path / "site", {"edge.md": (
+        f"---\ntitle: Edge\nauthor: Ann\ndate: {dates['date']}\n"
+        + (f"{key}: {value}\n" if key != "date" else "") + "---\nBody\n")})
+    with pytest.raises(BuildError) as caught:
+        build_site(site, tmp_path / "out", future=True)
+    (problem,) = caught.value.problems
+    lines = (site / "content" / "edge.md").read_text(encoding="utf-8").splitlines()
+    assert problem.file == "content/edge.md" and lines[problem.line - 1].startswith(f"{key}:")
+    assert "is out of range: sitegen takes dates from the year 1 to 9998" in problem.message
+    assert not (tmp_path / "out").exists()

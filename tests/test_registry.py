@@ -3,6 +3,7 @@ a data file, applied where tags are grouped; mistakes in it are reported with th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -187,5 +188,20 @@ def test_group_tags_with_canonical_names() -> None:
                         {"jj": "Jessica Jones", "jessica-jones": "Jessica Jones"})
     assert set(groups) == {"jessica-jones", "netflix"}
     assert groups["jessica-jones"].name == "Jessica Jones"  # not the most used spelling
-    assert groups["jessica-jones"].spellings == ("JJ", "jessica jones", "Jessica-Jones")
+    # All used once: the one in mixed case first, then as first seen
+    assert groups["jessica-jones"].spellings == ("Jessica-Jones", "JJ", "jessica jones")
     assert groups["netflix"].name == "Netflix"
+
+
+@pytest.mark.parametrize("image", ["javascript:alert(1)", "data:image/png;base64,AAAA",
+                                   "//evil.example/x.png", "/\\\\evil.example/x.png",
+                                   "https://", "vbscript:x", " /images/x.png"])
+def test_a_tag_image_in_a_data_file_must_be_a_site_path_or_web_url(tmp_path: Path,
+                                                                   image: str) -> None:
+    site = registry_site(tmp_path, 'title = "Desk"\n')
+    (site / "data").mkdir()
+    (site / "data" / "tags.json").write_text(
+        json.dumps({"Jessica Jones": {"description": "Marvel", "image": image}}, indent=1),
+        encoding="utf-8")
+    (problem,) = problems_of(site)
+    assert problem.startswith("data/tags.json:4: image ") and "must be a site path" in problem

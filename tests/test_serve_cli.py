@@ -218,6 +218,24 @@ def test_a_broken_first_build_still_serves_and_reports(tmp_path: Path) -> None:
     assert server.build_folders() == []
 
 
+def test_a_date_out_of_range_still_serves_and_reports(tmp_path: Path) -> None:
+    """It was an OverflowError, and serve would not start."""
+    site = make_site(tmp_path / "site")
+    article = site / "content" / STORIES[1].name
+    article.write_text("---\ntitle: Edge\nauthor: Ann\ndate: 9999-12-31T23:59:59-12:00\n---\n"
+                       "Body\n", encoding="utf-8")
+    with ServeProcess(site, tmp_path / "tmp") as server:
+        server.start()
+        assert f"content/{STORIES[1].name}:4: 'date'" in server.stderr
+        assert "Traceback" not in server.stderr and "unexpectedly" not in server.stderr
+        home = server.get("/")
+        assert LIVE_TAG in home.text  # the error overlay's script
+        (problem,) = server.state()["problems"]
+        assert (problem["file"], problem["line"]) == (f"content/{STORIES[1].name}", 4)
+        assert "is out of range" in problem["message"]
+        assert server.stop() == 0
+
+
 def _template_with_error(error: str) -> tuple[str, int]:
     """The theme's article.html with `error` inserted as a new line; (text, its line number)."""
     lines = (THEME / "templates" / "article.html").read_text(encoding="utf-8").splitlines(True)

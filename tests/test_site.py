@@ -225,6 +225,21 @@ def test_tag_spellings_merge_with_a_warning_naming_both() -> None:
     assert all(a.tags[0].name == "Jessica Jones" for a in site.articles)
 
 
+def test_a_tag_spelled_three_ways_once_each_is_shown_in_mixed_case_everywhere() -> None:
+    """It took the newest article's spelling: the site showed "jessica jones"."""
+    sources = [source("A", day(2016, 3, 3), tags=["jessica jones"]),
+               source("B", day(2016, 3, 2), tags=["JESSICA JONES"]),
+               source("C", day(2016, 3, 1), tags=["Jessica Jones"])]
+    site, warnings = build_site(sources)
+    (tag,) = site.tags
+    assert (tag.slug, tag.name, tag.count) == ("jessica-jones", "Jessica Jones", 3)
+    assert all(a.tags[0].name == "Jessica Jones" for a in site.articles)
+    (warning,) = warnings
+    assert warning.message.startswith('tag "Jessica Jones" is also spelled "jessica jones", '
+                                      '"JESSICA JONES"'), warning.message
+    assert warning.file == "content/a.md"
+
+
 def test_spelling_warning_lists_at_most_three_files() -> None:
     sources = [source("Main", day(2016, 4, 1), tags=["Netflix"]),
                source("Main 2", day(2016, 4, 2), tags=["Netflix"])]
@@ -368,10 +383,10 @@ def test_select_and_assemble_from_files(tmp_path: Path) -> None:
     site, warnings = build_site(selection.published, config)
     assert [a.title for a in site.articles] == ["Casting", "Renewed"]
     assert site.articles[0].author.role == "Senior TV Editor"
-    # one article each: the tie goes to the spelling of the newer article
-    assert [t.name for t in site.tags] == ["marvel", "Netflix"]
-    assert len(warnings) == 1 and '"Marvel"' in warnings[0].message
-    assert warnings[0].file == "content/a.md"
+    # one article each: the tie goes to the spelling in mixed case, not the newer "marvel"
+    assert [t.name for t in site.tags] == ["Marvel", "Netflix"]
+    assert len(warnings) == 1 and '"marvel"' in warnings[0].message
+    assert warnings[0].file == "content/b.md"
 
 
 def test_an_article_shares_its_rendered_body_instead_of_copying_it() -> None:

@@ -37,9 +37,39 @@ def test_most_used_spelling_wins() -> None:
                                                ("Jessica Jones", "jessica jones", "JESSICA JONES"))
 
 
-def test_tie_goes_to_first_seen_spelling() -> None:
-    assert group_tags([["netflix"], ["Netflix"]])["netflix"].name == "netflix"
-    assert group_tags([["Netflix"], ["netflix"]])["netflix"].name == "Netflix"
+def test_tie_goes_to_first_seen_spelling_of_the_same_case_kind() -> None:
+    assert group_tags([["NETFLIX"], ["netflix"]])["netflix"].name == "NETFLIX"
+    assert group_tags([["netflix"], ["NETFLIX"]])["netflix"].name == "netflix"
+    assert group_tags([["NetFlix"], ["Netflix"]])["netflix"].name == "NetFlix"
+    assert group_tags([["Netflix"], ["NetFlix"]])["netflix"].name == "Netflix"
+
+
+def test_three_spellings_once_each_show_the_mixed_case_one() -> None:
+    """Newest first: the newest article's "jessica jones" used to name the tag."""
+    groups = group_tags([["jessica jones"], ["JESSICA JONES"], ["Jessica Jones"]])
+    assert groups["jessica-jones"] == TagGroup("jessica-jones", "Jessica Jones",
+                                               ("Jessica Jones", "jessica jones", "JESSICA JONES"))
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1),
+                                   (2, 1, 0)])
+def test_on_a_tie_mixed_case_wins_whatever_the_order(order: tuple[int, int, int]) -> None:
+    spellings = ["netflix", "Netflix", "NETFLIX"]
+    assert group_tags([[spellings[i]] for i in order])["netflix"].name == "Netflix"
+
+
+def test_the_most_used_spelling_wins_over_mixed_case() -> None:
+    groups = group_tags([["Jessica Jones"], ["jessica jones"], ["jessica jones"]])
+    assert groups["jessica-jones"].name == "jessica jones"
+    groups = group_tags([["HBO"], ["Hbo"], ["HBO"]])
+    assert groups["hbo"].name == "HBO"
+
+
+def test_a_registered_name_still_wins_over_every_spelling() -> None:
+    groups = group_tags([["jessica jones"], ["JESSICA JONES"], ["Jessica Jones"], ["JJ"]],
+                        {"jessica-jones": "JESSICA JONES", "jj": "JESSICA JONES"})
+    assert groups["jessica-jones"].name == "JESSICA JONES"
+    assert groups["jessica-jones"].spellings[0] == "Jessica Jones"
 
 
 def test_tie_order_of_spellings_follows_first_seen() -> None:
