@@ -17,11 +17,16 @@ from typing import NoReturn
 
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
+from sitegen.cache import CACHE_DIR
 from sitegen.errors import BuildError, OutputError, Problem, SiteError
 from sitegen.parallel import WorkerDied
 from sitegen.progress import ProgressBar
+from sitegen.vcs import TrackedCheck
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+CACHE_TRACKED = ("tracked by git: a build cache holds pickles, which run code when sitegen "
+                 "reads them, so one from elsewhere must never be used; untrack it with "
+                 f"`git rm -r --cached {CACHE_DIR}` (it ignores itself from then on)")
 
 
 def run() -> NoReturn:
@@ -158,9 +163,15 @@ def _options(args: argparse.Namespace) -> BuildOptions:
 
 def _run_build(args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    # The cache is read only by `build`: a committed one is someone else's code (pickles).
+    git = TrackedCheck(args.site, CACHE_DIR) if not args.no_cache else None
     try:
         report = build(_options(args), use_cache=not args.no_cache, progress=bar)
+        if git is not None and git.tracked():
+            report.warnings.append(Problem(f"{CACHE_DIR}/", CACHE_TRACKED))
     finally:
+        if git is not None:
+            git.close()
         if bar is not None:
             bar.close()
     _print_warnings(report.warnings)
