@@ -156,8 +156,7 @@ class _NotForServe(argparse.Action):
 
 def _options(args: argparse.Namespace) -> BuildOptions:
     return BuildOptions(site_dir=args.site, output_dir=getattr(args, "output", None),
-                        drafts=args.drafts,
-                        future=args.future, base_url=args.base_url,
+                        drafts=args.drafts, future=args.future, base_url=args.base_url,
                         workers=max(getattr(args, "jobs", 0), 0))
 
 
