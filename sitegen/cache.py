@@ -13,7 +13,9 @@ Everything is keyed by the configuration too: another configuration starts empty
 On disk the cache is pickles, each behind a header with a format version and a SHA-256 of the
 payload: the sources and bodies (large, and written only when they changed), the output's
 records and the spare's (written by every full build); a damaged, truncated or foreign file is
-detected, ignored and replaced, never trusted. The folder also holds the last build's snapshot
+detected, ignored and replaced, never trusted; so is anything sitegen did not write there (a
+folder, a symbolic link or a pipe in a cache file's place, or a file in the folder's). A cache
+that cannot be saved is a warning, never a failed build. The folder also holds the last build's snapshot
 (snapshot.py, for the quick path) and compiled templates. It is safe to delete at any time.
 """
 
@@ -23,6 +25,8 @@ import hashlib
 import io
 import os
 import pickle
+import shutil
+import stat as stat_module
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -153,20 +157,34 @@ class BuildCache:
         records, problem = read_checked(folder / OUTPUTS_FILE)
         spare, spare_problem = read_checked(folder / SPARE_FILE)
         try:
-            cache._config = pieces[0]  # type: ignore[assignment]
+            # A checksummed file of this format holds what this version wrote; the types are
+            # checked all the same (cheaply): a pickle of anything else is not used.
+            if not isinstance(pieces[0], Config):
+                raise TypeError("not a configuration")
+            cache._config = pieces[0]
             for chunk in pieces[1:]:
                 for path, entry, bodies in chunk:  # type: ignore[attr-defined]
                     if path is not None:
+                        if not (isinstance(path, Path) and isinstance(entry[2], Source)):
+                            raise TypeError("not a source")
                         cache._sources[path] = entry
+                    if not all(isinstance(b, RenderedBody) for b in bodies.values()):
+                        raise TypeError("not a body")
                     cache._bodies.update(bodies)
-            if records is not None:
-                cache.outputs, cache.output_dir = records  # type: ignore[misc]
-                if spare is not None:
-                    cache.spare = dict(spare)  # type: ignore[call-overload]
         except Exception:  # a checksummed file that still does not load: never trust it
             cache.__init__()  # type: ignore[misc]
             cache.problem = "the build cache could not be read; rebuilt it"
             return cache
+        unread = "the build cache could not be read; rebuilt it"
+        outputs = _records(records)
+        if records is not None and outputs is None:
+            problem = problem or unread
+        elif outputs is not None:
+            cache.outputs, cache.output_dir = outputs
+            if isinstance(spare, dict) and _all_records(spare):
+                cache.spare = dict(spare)
+            elif spare is not None:
+                spare_problem = spare_problem or unread
         cache.problem = problem or spare_problem
         cache._changed = False
         return cache
@@ -176,17 +194,24 @@ class BuildCache:
     # source against its file's stamp, a record against the output file).
 
     def save_records(self, site_dir: Path) -> None:
-        """Write the output and spare records (small)."""
-        folder = _folder(site_dir)
-        write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
-        write_checked(folder / SPARE_FILE, self.spare)
+        """Write the output and spare records (small). A cache that cannot be written is a
+        warning (`problem`): the build it describes is done."""
+        try:
+            folder = cache_folder(site_dir)
+            write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
+            write_checked(folder / SPARE_FILE, self.spare)
+        except OSError as exc:
+            self.problem = _unsaved(exc)
 
     def save_sources(self, site_dir: Path) -> None:
         """Write the sources and bodies (large), when they changed."""
-        folder = _folder(site_dir)
-        if self._changed or not (folder / CACHE_FILE).is_file():
-            write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
-            self._changed = False
+        try:
+            folder = cache_folder(site_dir)
+            if self._changed or not _is_file(folder / CACHE_FILE):
+                write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
+                self._changed = False
+        except OSError as exc:
+            self.problem = _unsaved(exc)
 
     def _chunks(self) -> Iterator[list[tuple[Path | None, object, dict[tuple[str, str],
                                                                            RenderedBody]]]]:
@@ -204,20 +229,122 @@ class BuildCache:
             yield entries[start:start + SAVE_CHUNK]
 
 
-def _folder(site_dir: Path) -> Path:
+def _unsaved(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"cannot save the build cache{where}: {exc.strerror}; the next build starts without it"
+
+
+def cache_folder(site_dir: Path) -> Path:
+    """The cache folder, made if missing. Anything else by its name (a file, a broken
+    symbolic link) is no cache: it is removed (a link, never what it points to). A link to a
+    folder is kept: the cache may be put elsewhere on purpose."""
     folder = site_dir / CACHE_DIR
-    folder.mkdir(exist_ok=True)
-    (folder / ".gitignore").write_text("*\n", encoding="utf-8")
+    if not folder.is_dir():
+        discard(folder)
+        folder.mkdir()
+    ignore = folder / ".gitignore"
+    if not _is_file(ignore) or ignore.read_bytes() != b"*\n":
+        discard(ignore)
+        with create(ignore) as handle:
+            handle.write(b"*\n")
     return folder
+
+
+def discard(path: Path) -> None:
+    """Remove whatever is at `path` in the cache: a file, a symbolic link (not what it points
+    to), a folder with all it holds. Nothing there is fine."""
+    try:
+        if stat_module.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+
+
+def create(path: Path) -> BinaryIO:
+    """A new file at `path` to write, whatever was there (never written through a link)."""
+    discard(path)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666),
+                     "wb")
+
+
+def append_to(path: Path) -> BinaryIO:
+    """The file at `path` to append to, made anew if it is missing or not a plain file."""
+    if not _is_file(path):
+        return create(path)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW), "ab")
+
+
+def _is_file(path: Path) -> bool:
+    """A plain file, not a link to one."""
+    try:
+        return stat_module.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+class Damaged(Exception):
+    """A cache file that is not one sitegen wrote: why, for the warning."""
+
+
+def read_file(path: Path) -> bytes | None:
+    """A cache file's bytes; None when there is none. Raises Damaged when something else is
+    in its place or it cannot be read (see `open_file`)."""
+    try:
+        handle = open_file(path)
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise Damaged(f"cannot read {_name(path)}: {exc.strerror}") from None
+
+
+def open_file(path: Path) -> BinaryIO:
+    """A cache file opened to read. Raises FileNotFoundError when there is none, Damaged when
+    something else is in its place (a folder, a symbolic link, a pipe, which would block the
+    build) or it cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except NotADirectoryError:
+        raise Damaged(f"{path.parent.name} is not a folder") from None
+    except OSError as exc:
+        if os.path.islink(path):
+            raise Damaged(f"{_name(path)} is a symbolic link, not a file sitegen wrote") from None
+        raise Damaged(f"cannot read {_name(path)}: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat_module.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat_module.S_ISDIR(mode) else "a pipe or device"
+        raise Damaged(f"{_name(path)} is {kind}, not a file sitegen wrote")
+    return os.fdopen(fd, "rb")
+
+
+def _name(path: Path) -> str:
+    return f"{CACHE_DIR}/{path.name}" if path.parent.name == CACHE_DIR else str(path)
 
 
 def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None] | None:
     """The last build's output records alone (by path, and the output folder), without the
     large sources and bodies file; None if they cannot be trusted."""
     records, _ = read_checked(site_dir / CACHE_DIR / OUTPUTS_FILE)
-    if not (isinstance(records, tuple) and len(records) == 2):
+    return _records(records)
+
+
+def _records(value: object) -> tuple[dict[str, OutputRecord], str | None] | None:
+    """`value` if it is what `save_records` writes (records by path, the folder), else None."""
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
+            and isinstance(value[1], (str, type(None))) and _all_records(value[0])):
         return None
-    return records  # type: ignore[return-value]
+    return value
+
+
+def _all_records(records: dict[object, object]) -> bool:
+    return all(isinstance(r, OutputRecord) for r in records.values())
 
 
 def read_checked(path: Path) -> tuple[object | None, str | None]:
@@ -231,11 +358,11 @@ def read_checked(path: Path) -> tuple[object | None, str | None]:
 def read_pieces(path: Path) -> tuple[list[object] | None, str | None]:
     """The pickles a cache file holds, in order (see `write_pieces`), or None and why not."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = read_file(path)
+    except Damaged as exc:
+        return None, f"the build cache was damaged ({exc}); rebuilt it"
+    if data is None:
         return None, None
-    except OSError as exc:
-        return None, f"cannot read {path}: {exc.strerror}"
     header, _, rest = data.partition(b"\n\n")
     lines = header.split(b"\n")
     if len(lines) != 3 or lines[0] + b"\n" != MAGIC or lines[1] != FORMAT:
@@ -263,7 +390,7 @@ def write_pieces(path: Path, pieces: Iterable[object]) -> None:
     whole, they would grow the build by as much); the digest is filled in at the end. Each
     piece is a pickle of its own: objects are shared within a piece only."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
+    with create(temporary) as handle:
         start = MAGIC + FORMAT + b"\n"
         handle.write(start + b"0" * _DIGEST_LENGTH + b"\n\n")
         hashing = _HashingWriter(handle)
@@ -273,6 +400,16 @@ def write_pieces(path: Path, pieces: Iterable[object]) -> None:
         handle.write(hashing.sha256.hexdigest().encode())
         handle.flush()
         os.fsync(handle.fileno())
+    replace_file(temporary, path)
+
+
+def replace_file(temporary: Path, path: Path) -> None:
+    """Move a finished `temporary` into place, whatever is at `path` (a folder too)."""
+    try:
+        if stat_module.S_ISDIR(os.lstat(path).st_mode):
+            discard(path)
+    except FileNotFoundError:
+        pass
     os.replace(temporary, path)
 
 

@@ -17,11 +17,16 @@ from typing import NoReturn
 
 from sitegen import __version__
 from sitegen.build import BuildOptions, BuildReport, build
+from sitegen.cache import CACHE_DIR
 from sitegen.errors import BuildError, OutputError, Problem, SiteError
 from sitegen.parallel import WorkerDied
 from sitegen.progress import ProgressBar
+from sitegen.vcs import TrackedCheck
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+CACHE_TRACKED = ("tracked by git: a build cache holds pickles, which run code when sitegen "
+                 "reads them, so one from elsewhere must never be used; untrack it with "
+                 f"`git rm -r --cached {CACHE_DIR}` (it ignores itself from then on)")
 
 
 def run() -> NoReturn:
@@ -74,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                            help="ignore and do not update the build cache (.sitegen-cache/)")
     build_cmd.set_defaults(run=_run_build)
     serve_cmd = commands.add_parser("serve", help="preview the site, rebuilt on every save")
-    _add_build_options(serve_cmd)
+    _add_build_options(serve_cmd, output=False)
+    serve_cmd.add_argument("-o", "--output", action=_NotForServe, help=argparse.SUPPRESS)
     serve_cmd.add_argument("--host", default="127.0.0.1",
                            help="address to listen on (default: 127.0.0.1, this machine only)")
     serve_cmd.add_argument("--port", type=_port, default=8000,
@@ -123,11 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_build_options(cmd: argparse.ArgumentParser) -> None:
+def _add_build_options(cmd: argparse.ArgumentParser, output: bool = True) -> None:
+    """The options `build` and `serve` share (`serve` has no output folder: it previews from
+    a private one, so its drafts never reach output/)."""
     cmd.add_argument("-s", "--site", type=Path, default=Path("."), metavar="DIR",
                      help="the site folder (default: the current folder)")
-    cmd.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
-                     help="the output folder (default: output/ in the site folder)")
+    if output:
+        cmd.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                         help="the output folder (default: output/ in the site folder)")
     cmd.add_argument("--drafts", action="store_true", help="include articles marked draft")
     cmd.add_argument("--future", action="store_true", help="include articles dated in the future")
     cmd.add_argument("--base-url", default=None, metavar="URL",
@@ -135,17 +144,33 @@ def _add_build_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
 
 
+class _NotForServe(argparse.Action):
+    """`serve -o DIR` is a usage error that says why, not an option silently ignored."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        parser.error(f"{option_string} is not an option of serve: the preview is built in a "
+                     "private temporary folder and never writes output/; to write a folder, "
+                     "run `sitegen build -o DIR`")
+
+
 def _options(args: argparse.Namespace) -> BuildOptions:
-    return BuildOptions(site_dir=args.site, output_dir=args.output, drafts=args.drafts,
-                        future=args.future, base_url=args.base_url,
+    return BuildOptions(site_dir=args.site, output_dir=getattr(args, "output", None),
+                        drafts=args.drafts, future=args.future, base_url=args.base_url,
                         workers=max(getattr(args, "jobs", 0), 0))
 
 
 def _run_build(args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    # The cache is read only by `build`: a committed one is someone else's code (pickles).
+    git = TrackedCheck(args.site, CACHE_DIR) if not args.no_cache else None
     try:
         report = build(_options(args), use_cache=not args.no_cache, progress=bar)
+        if git is not None and git.tracked():
+            report.warnings.append(Problem(f"{CACHE_DIR}/", CACHE_TRACKED))
     finally:
+        if git is not None:
+            git.close()
         if bar is not None:
             bar.close()
     _print_warnings(report.warnings)

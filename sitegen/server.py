@@ -5,6 +5,10 @@
 - Requests whose Host header is not a local name (or the address the server was told to bind)
   get 403, so a web page elsewhere cannot read the preview by DNS rebinding.
 - No CORS headers are sent.
+- A request target longer than `MAX_TARGET` gets 414, as nginx and Apache answer (8 KiB); a
+  path no file can have (a name over NAME_MAX, a path over PATH_MAX) is 404, never 500.
+- Connections queue up to the system's limit (`SOMAXCONN`) while the server is busy, and one
+  idle for `IDLE_SECONDS` is closed: open sockets cannot pile up threads or stall others.
 - A page requested while a rebuild runs waits for it, so a browser never sees half a site
   (the model is MkDocs' livereload: a build number behind a condition variable). A quick
   rebuild of an edited article publishes its page first and the pages that list it right
@@ -22,6 +26,7 @@ import json
 import mimetypes
 import re
 import socket
+import stat
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -35,6 +40,8 @@ from sitegen.errors import Problem
 LIVE_PREFIX = "/__sitegen/"
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WAIT_SECONDS = 20.0
+MAX_TARGET = 8190  # bytes in the request target: Apache's LimitRequestLine, about nginx's 8k
+IDLE_SECONDS = 5.0  # a connection that sends nothing for this long is closed (Apache's default)
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 
 LIVE_SCRIPT = (Path(__file__).parent / "live.js").read_bytes()
@@ -167,6 +174,9 @@ def inject_live_script(html: bytes, build: int) -> bytes:
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default of 5 dropped connections (a browser opens six at once, and 50
+    # clients saw 1-4 s stalls: the kernel retries a dropped SYN after 1 s, then 3 s).
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, address: tuple[str, int], root: Path, state: BuildState) -> None:
         self.root = root.resolve()
@@ -187,6 +197,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; with Nagle's algorithm on, a keep-alive
     # client's delayed ACK held each response back about 40 ms.
     disable_nagle_algorithm = True
+    # Each connection holds a thread while it waits for a request: an idle one is closed. A
+    # long poll is not idle (the handler waits on the build, not on the socket).
+    timeout = IDLE_SECONDS
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
         """Quiet: the terminal is for build results and errors."""
@@ -201,6 +214,10 @@ class PreviewHandler(BaseHTTPRequestHandler):
         try:
             if not host_allowed(self.headers.get("Host"), self.server.bind_host):
                 self._send(HTTPStatus.FORBIDDEN, b"Forbidden: unknown Host\n", "text/plain",
+                           head)
+                return
+            if len(self.path) > MAX_TARGET:
+                self._send(HTTPStatus.REQUEST_URI_TOO_LONG, b"URI too long\n", "text/plain",
                            head)
                 return
             path = urlsplit(self.path).path
@@ -233,15 +250,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain", head)
 
     def _file(self, head: bool) -> None:
-        root = self.server.root
         try:
-            target = resolve(root, self.path)
+            target = resolve(self.server.root, self.path)
         except UnicodeDecodeError:
             target = None
-        if target is None:
-            self._not_found(head)
-            return
-        if target.is_dir():
+        kind = _kind(target) if target is not None else None
+        if target is not None and kind == "folder":
             if not urlsplit(self.path).path.endswith("/"):
                 self.send_response(HTTPStatus.MOVED_PERMANENTLY)
                 self.send_header("Location", urlsplit(self.path).path + "/")
@@ -249,7 +263,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 self.end_headers()
                 return
             target = target / "index.html"
-        if not target.is_file():
+            kind = _kind(target)
+        if target is None or kind != "file":
             self._not_found(head)
             return
         self._send_file(HTTPStatus.OK, target, head)
@@ -284,3 +299,14 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(data)
+
+
+def _kind(path: Path) -> str | None:
+    """"file", "folder", or None when there is neither: missing, or a path no file can have
+    (a name longer than NAME_MAX, a path longer than PATH_MAX), which the file system refuses
+    with an error rather than "not found"."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else None

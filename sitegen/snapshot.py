@@ -24,9 +24,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
-from sitegen.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
+from sitegen.cache import (
+    CACHE_DIR,
+    Damaged,
+    OutputRecord,
+    append_to,
+    cache_folder,
+    create,
+    discard,
+    open_file,
+    read_checked,
+    read_file,
+    replace_file,
+    write_checked,
+)
 from sitegen.config import CONFIG_NAME, Config
 from sitegen.content import CONTENT_DIR
 from sitegen.model import Article, SiteInfo, Source
@@ -96,8 +109,7 @@ def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: dateti
          search: bool, report: Any, sources: Mapping[Path, tuple[tuple[int, int], str, Source]],
          info: SiteInfo, articles: Sequence[Article], jobs: Sequence[Job]) -> None:
     """Save the build just made. The objects file is written anew."""
-    folder = site_dir / CACHE_DIR
-    folder.mkdir(exist_ok=True)
+    folder = cache_folder(site_dir)
     store = _Objects(folder / OBJECTS_FILE, fresh=True)
     try:
         items = list(sources.values())
@@ -124,7 +136,7 @@ def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: dateti
                         {rel: tuple(indices) for rel, indices in holders.items()},
                         os.urandom(16))
     write_checked(folder / SNAPSHOT_FILE, snapshot)
-    (folder / DELTA_FILE).unlink(missing_ok=True)
+    discard(folder / DELTA_FILE)
 
 
 def _without_body(source: Source) -> Source:
@@ -145,7 +157,7 @@ def _append_delta(path: Path, delta: _Delta) -> None:
     last entry, which `_read_deltas` drops (with it, the quick build it recorded is unknown,
     so the next build sees that article changed and does it again)."""
     data = _dumps(delta)
-    with open(path, "ab") as handle:
+    with append_to(path) as handle:
         handle.write(len(data).to_bytes(8, "big") + _digest(data) + data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -153,8 +165,10 @@ def _append_delta(path: Path, delta: _Delta) -> None:
 
 def _read_deltas(path: Path) -> Iterator[object]:
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_file(path)
+    except Damaged:
+        return  # written anew by the next full build
+    if data is None:
         return
     offset = 0
     while offset + 12 <= len(data):
@@ -190,8 +204,8 @@ def _chunked(store: _Objects, values: Sequence[object]) -> list[Ref]:
 
 def forget(site_dir: Path) -> None:
     """Drop the snapshot (a build that cannot leave one that matches its output)."""
-    (site_dir / CACHE_DIR / SNAPSHOT_FILE).unlink(missing_ok=True)
-    (site_dir / CACHE_DIR / DELTA_FILE).unlink(missing_ok=True)
+    discard(site_dir / CACHE_DIR / SNAPSHOT_FILE)
+    discard(site_dir / CACHE_DIR / DELTA_FILE)
 
 
 class Loaded:
@@ -283,7 +297,7 @@ class Loaded:
         if self._deltas > MAX_DELTAS:
             self.snapshot.token = os.urandom(16)  # the old deltas are in the new index
             write_checked(folder / SNAPSHOT_FILE, self.snapshot)
-            (folder / DELTA_FILE).unlink(missing_ok=True)
+            discard(folder / DELTA_FILE)
         else:
             _append_delta(folder / DELTA_FILE, delta)
 
@@ -300,19 +314,19 @@ class _Objects:
 
     def __init__(self, path: Path, fresh: bool = False, append: bool = False) -> None:
         self._path = path
-        self._handle: io.BufferedRandom | io.BufferedReader | None = None
+        self._handle: BinaryIO | None = None
         self._fresh, self._append = fresh, append
         self._offset = 0
         if fresh:
             self._temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            self._handle = open(self._temporary, "wb")  # noqa: SIM115 (closed in close())
+            self._handle = create(self._temporary)  # closed in close()
         elif append:
-            self._handle = open(path, "ab")  # noqa: SIM115
+            self._handle = append_to(path)
             self._offset = self._handle.tell()
 
     def put(self, data: bytes) -> Blob:
         assert self._handle is not None
-        self._handle.write(data)  # type: ignore[union-attr]
+        self._handle.write(data)
         blob = (self._offset, len(data), _digest(data))
         self._offset += len(data)
         return blob
@@ -320,8 +334,8 @@ class _Objects:
     def get(self, blob: Blob) -> bytes:
         if self._handle is None:
             try:
-                self._handle = open(self._path, "rb")  # noqa: SIM115
-            except OSError as exc:
+                self._handle = open_file(self._path)
+            except (OSError, Damaged) as exc:
                 raise Untrusted(str(exc)) from None
         offset, length, digest = blob
         self._handle.seek(offset)
@@ -336,7 +350,7 @@ class _Objects:
         self._handle.close()
         self._handle = None
         if self._fresh:
-            os.replace(self._temporary, self._path)
+            replace_file(self._temporary, self._path)
 
 
 class _JobPickler:

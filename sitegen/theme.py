@@ -22,6 +22,7 @@ import jinja2.bccache
 from markupsafe import Markup
 
 from sitegen import __version__
+from sitegen.cache import Damaged, discard, open_file
 from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import SiteError
 from sitegen.memo import IdentityMemo
@@ -158,6 +159,19 @@ class _Compiled(jinja2.FileSystemBytecodeCache):
         self._folder = folder
         self._new: list[jinja2.bccache.Bucket] = []
 
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """A template compiled before; anything else in its place (a folder, a link, a pipe,
+        a file that does not load) is no such template: it is compiled again."""
+        try:
+            handle = open_file(Path(self._get_cache_filename(bucket)))
+        except (OSError, Damaged):
+            return
+        with handle:
+            try:
+                bucket.load_bytecode(handle)
+            except Exception:  # noqa: BLE001 (damaged: compile it again)
+                bucket.reset()
+
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._new.append(bucket)
 
@@ -165,10 +179,13 @@ class _Compiled(jinja2.FileSystemBytecodeCache):
         if not self._new:
             return
         try:
+            if not self._folder.is_dir():
+                discard(self._folder)  # a file by the folder's name: no compiled templates
             self._folder.mkdir(parents=True, exist_ok=True)
         except OSError:
             return  # compiling each time is only slower
         for bucket in self._new:
+            discard(Path(self._get_cache_filename(bucket)))  # a folder there would stay
             super().dump_bytecode(bucket)
         self._new.clear()
 

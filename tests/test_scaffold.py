@@ -269,3 +269,26 @@ def test_new_with_a_title_without_letters_is_refused(desk: Path) -> None:
     assert result.returncode == 1
     assert "gives an empty URL slug" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_new_site_s_git_ignores_its_output_and_cache(tmp_path: Path) -> None:
+    """The .gitignore that `init` writes keeps output/, .sitegen-cache/ (a cache from
+    elsewhere runs code when read) and what a build keeps beside output/ (its lock, the spare
+    site) out of the repository, as git itself sees it: after two builds only the sources
+    are there to commit."""
+    if subprocess.run(["git", "--version"], capture_output=True).returncode != 0:
+        pytest.skip("git is not installed")
+    site = tmp_path / "desk"
+    assert sitegen("init", str(site)).returncode == 0
+    sources = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    for _ in range(2):  # the second keeps the first as the spare
+        assert sitegen("build", "-s", str(site)).returncode == 0
+    assert (site / "output" / "index.html").is_file() and (site / ".sitegen-cache").is_dir()
+    subprocess.run(["git", "-C", str(site), "init", "-q"], check=True, timeout=30)
+    untracked = subprocess.run(["git", "-C", str(site), "status", "--porcelain",
+                                "--untracked-files=all"], capture_output=True, text=True,
+                               check=True, timeout=30).stdout.splitlines()
+    assert sorted(line.removeprefix("?? ") for line in untracked) == sorted(sources)
+    for name in ("output", ".sitegen-cache"):
+        assert subprocess.run(["git", "-C", str(site), "check-ignore", "-q", name],
+                              timeout=30).returncode == 0, name

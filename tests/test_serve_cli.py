@@ -1,9 +1,11 @@
 """`sitegen serve` as a user runs it: stopping cleanly, never touching output/, the --drafts,
---future, --base-url, -o and --open options, and starting even when the site is broken."""
+--future, --base-url and --open options, refusing -o, and starting even when the site is
+broken."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -112,8 +114,7 @@ def test_serving_leaves_an_existing_output_unchanged(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", extra={"content/draft.md": DRAFT})
     build(BuildOptions(site_dir=site))
     before = folder_digest(site / "output")
-    other = tmp_path / "elsewhere"
-    with ServeProcess(site, tmp_path / "tmp", "--drafts", "-o", str(other)) as server:
+    with ServeProcess(site, tmp_path / "tmp", "--drafts") as server:
         server.start()
         editor_save(site / "content" / STORIES[2].name, STORIES[2].text(title="Lead Actors Named"))
         server.wait_for_page("/2021/05/lead-actors-named/", lambda r: r.status == 200)
@@ -122,7 +123,30 @@ def test_serving_leaves_an_existing_output_unchanged(tmp_path: Path) -> None:
     assert folder_digest(site / "output") == before
     assert DRAFT_URL.strip("/") not in {p.relative_to(site / "output").parent.as_posix()
                                         for p in (site / "output").rglob("index.html")}
+
+
+@pytest.mark.parametrize("args", [["-o", "/"], ["-o", "{other}"], ["--output", "{other}"],
+                                  ["--output={other}"], ["-o/"], ["-o"]],
+                         ids=["-o /", "-o DIR", "--output DIR", "--output=DIR", "-o/", "-o"])
+def test_serve_refuses_an_output_folder(tmp_path: Path, args: list[str]) -> None:
+    """serve builds into a private folder: an output folder was accepted and ignored, so
+    `serve -o /` looked like it would write there. It is a usage error (exit 2) that says
+    why, and nothing is served or written."""
+    site = make_site(tmp_path / "site")
+    other = tmp_path / "elsewhere"
+    argv = [sys.executable, "-m", "sitegen", "serve", "-s", str(site), "--port", "0",
+            *(a.replace("{other}", str(other)) for a in args)]
+    try:  # a process of its own: a serve that accepted the option would run until stopped
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"serve accepted {args} and ran: {exc.stderr!r}")
+    assert result.returncode == 2, result
+    assert "serve" in result.stderr and ("-o" in result.stderr or "--output" in result.stderr)
+    if args != ["-o"]:
+        assert "not an option of serve" in result.stderr and "sitegen build -o" in result.stderr
+    assert "Serving" not in result.stderr + result.stdout
     assert not other.exists()
+    assert sorted(p.name for p in site.iterdir()) == ["content", "sitegen.toml"]
 
 
 # --- drafts, scheduled articles, base URL -----------------------------------------------------------

@@ -9,8 +9,10 @@ exactly as written here.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -31,7 +33,15 @@ from serve_helpers import (
 )
 
 from sitegen.errors import Problem
-from sitegen.server import BuildState, host_allowed, inject_live_script, resolve
+from sitegen.server import (
+    IDLE_SECONDS,
+    MAX_TARGET,
+    BuildState,
+    PreviewServer,
+    host_allowed,
+    inject_live_script,
+    resolve,
+)
 
 PASSWD_MARK = "root:x:0:0"
 
@@ -393,6 +403,96 @@ def test_many_open_idle_connections_do_not_block_others(served: Served) -> None:
     finally:
         for sock in idle:
             sock.close()
+
+
+# --- long paths, the listen queue, idle connections ----------------------------------------------
+
+def _long_paths() -> list[tuple[str, str]]:
+    """Request paths of many lengths (the issue's 1,000 characters among them): names up to
+    and past NAME_MAX (255), whole paths past PATH_MAX (4096), percent-encoded ones, up to and
+    past the request-target limit. Each with an id."""
+    return [
+        ("1000", "/" + "a" * 1000),
+        ("1000-slash", "/" + "a" * 1000 + "/"),
+        ("1000-under-a-folder", STORIES[0].url + "b" * 1000),
+        ("name-255", "/" + "n" * 255),
+        ("name-256", "/" + "n" * 256),
+        ("name-256-html", "/" + "n" * 251 + ".html"),
+        ("encoded-name-300", "/" + "%61" * 300),
+        ("names-100x50", "/" + "/".join(["d" * 100] * 50)),
+        ("path-4096", "/" + "/".join(["e" * 8] * 455)),
+        ("path-5000-short-names", "/" + "/x" * 2500),
+        ("live-1000", "/__sitegen/" + "w" * 1000),
+        ("at-the-limit", "/" + "f" * (MAX_TARGET - 1)),
+        ("query-at-the-limit", "/?" + "q" * (MAX_TARGET - 2)),
+    ]
+
+
+@pytest.mark.parametrize("path", [p for _, p in _long_paths()], ids=[i for i, _ in _long_paths()])
+def test_a_long_path_is_not_found_never_an_error(served: Served, path: str) -> None:
+    assert len(path) <= MAX_TARGET
+    for method in ("GET", "HEAD"):
+        status = http_request(served.port, path, method).status
+        expected = 200 if path.startswith("/?") else 404
+        assert status == expected, (method, len(path), status)
+    assert http_request(served.port, "/").status == 200
+
+
+@pytest.mark.parametrize("length", [MAX_TARGET + 1, 20_000, 65_000])
+def test_a_request_target_over_the_limit_is_414(served: Served, length: int) -> None:
+    for path in ("/" + "g" * (length - 1), "/" + "%2e" * ((length - 1) // 3 + 1)):
+        for method in ("GET", "HEAD"):
+            assert http_request(served.port, path, method).status == 414, (method, len(path))
+    assert http_request(served.port, "/").status == 200
+
+
+def test_connections_queue_up_while_the_server_is_busy() -> None:
+    """socketserver's listen backlog was 5: with nobody accepting (a busy server), the kernel
+    dropped the seventh client's handshake, and it waited 1 s, then 3 s, to try again. The
+    real PreviewServer, never serving: 100 clients all connect at once."""
+    with tempfile.TemporaryDirectory() as folder:
+        server = PreviewServer(("127.0.0.1", 0), Path(folder), BuildState())
+        clients = []
+        try:
+            for _ in range(100):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", server.server_port))
+                clients.append(sock)
+            _, writable, _ = select.select([], clients, [], 2.0)  # connected: writable
+            connected = [s for s in writable if s.getsockopt(socket.SOL_SOCKET,
+                                                             socket.SO_ERROR) == 0]
+            assert len(connected) == 100
+        finally:
+            for sock in clients:
+                sock.close()
+            server.server_close()
+
+
+def test_idle_connections_are_closed_and_do_not_hold_up_others(served: Served) -> None:
+    """200 connections that never send a request: a request is still served, and the server
+    closes each idle one once IDLE_SECONDS pass (bounded: the test gives up 10 s later)."""
+    idle = [socket.create_connection(("127.0.0.1", served.port), timeout=5) for _ in range(200)]
+    try:
+        opened = time.monotonic()
+        assert http_request(served.port, STORIES[0].url, timeout=5).status == 200
+        open_ = {sock.fileno(): sock for sock in idle}
+        deadline = opened + IDLE_SECONDS + 10
+        while open_ and time.monotonic() < deadline:
+            readable, _, _ = select.select(list(open_.values()), [], [], 0.5)
+            for sock in readable:
+                try:
+                    data = sock.recv(1024)
+                except ConnectionResetError:
+                    data = b""
+                assert data == b"", data  # nothing was asked: nothing is said, only closed
+                del open_[sock.fileno()]
+        assert not open_, f"{len(open_)} of 200 idle connections still open"
+        assert time.monotonic() - opened >= IDLE_SECONDS - 0.5  # not closed at once
+    finally:
+        for sock in idle:
+            sock.close()
+    assert http_request(served.port, "/").status == 200
 
 
 # --- pages, the live script, redirects -----------------------------------------------------------
