@@ -23,9 +23,9 @@ Why this shape:
   versions never share a module. The builds go through the Python API (`BuildOptions`,
   `build`) rather than the `sitegen build` command because the command has no way to fix
   the clock, and the output depends on it (scheduled articles, feeds' dates, the news
-  sitemap's two-day window). The driver looks the API up by name (`sitegen.build`, then any
-  module of the package that defines both), so a tree whose modules moved into sub-packages
-  still builds.
+  sitemap's two-day window). The driver looks the API up by name (`sitegen.build`,
+  `sitegen.cli`, then any module of the package that defines both), so a tree whose modules
+  moved into sub-packages still builds.
 - Each version keeps its own copy of each site, so its build cache (.sitegen-cache/, whose
   format a change may alter) is never read by the other.
 """
@@ -36,6 +36,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,7 +88,7 @@ if not where.is_relative_to(Path(tree).resolve()):
              "that outranks PYTHONPATH?")
 
 def api():
-    for name in ("sitegen.build", "sitegen.pipeline", "sitegen.api", "sitegen"):
+    for name in ("sitegen.build", "sitegen.cli", "sitegen.pipeline", "sitegen.api", "sitegen"):
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -176,11 +177,20 @@ def set_search(site: Path, search: str) -> None:
     if search == "as-is":
         return
     config = site / "sitegen.toml"
-    text = config.read_text(encoding="utf-8")
-    value = "true" if search == "on" else "false"
-    if "search" in tomllib.loads(text):
-        raise BuildFailed(f"{config} has a [search] table already: use --search as-is")
-    config.write_text(text.rstrip("\n") + f"\n\n[search]\nenabled = {value}\n", encoding="utf-8")
+    lines = config.read_text(encoding="utf-8").splitlines()
+    value = search == "on"
+    header = next((i for i, line in enumerate(lines) if re.match(r"\[search\]\s*(#.*)?$", line)),
+                  None)
+    if header is None:
+        lines += ["", "[search]"]
+        header = len(lines) - 1
+    end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+               len(lines))
+    table = [line for line in lines[header + 1:end] if not re.match(r"\s*enabled\s*=", line)]
+    lines[header + 1:end] = [f"enabled = {'true' if value else 'false'}", *table]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if tomllib.loads(config.read_text(encoding="utf-8")).get("search", {}).get("enabled") != value:
+        raise BuildFailed(f"could not set [search] enabled = {value} in {config}")
 
 
 def first_published(site: Path) -> str:
