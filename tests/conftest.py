@@ -376,3 +376,45 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     finally:
         os.chdir(here)
     return subprocess.CompletedProcess(["sitegen", *args], code, out.getvalue(), err.getvalue())
+
+
+# --- markers: the quick set and the slow tests ------------------------------------------------------
+# `python -m pytest -m "not slow"` is the quick set (under a minute on a shared 2-core machine);
+# the whole suite still runs by default. Tests are marked here by name rather than with
+# decorators in each file, so that a file moved to another folder keeps its marks. Chosen with
+# `--durations` on the whole suite: what takes seconds per test goes here (see CONTRIBUTING.md).
+
+# Whole modules: each of their tests runs builds in subprocesses, kills or fills disks, starts
+# a server, a browser, Java or pip, or runs a property or fuzz search.
+SLOW_MODULES = frozenset({
+    "test_faults", "test_properties", "test_fuzz", "test_packaging", "test_netlify",
+    "test_serve_cli", "test_serve_browser", "test_serve_load", "test_html_valid",
+    "test_authoring_html_valid",
+})
+# Single tests (by function name, any parameters) in otherwise quick modules.
+SLOW_TESTS = frozenset({
+    "test_random_edits_match_a_full_build",  # test_live: seeded random walks of edits
+    "test_an_incremental_rebuild_compares_a_linear_number_of_articles",
+    "test_generated_raw_html_never_keeps_a_way_to_run_script",  # test_sanitize: hypothesis
+    "test_generated_raw_html_never_reaches_the_page_when_html_is_off",
+    "test_json_for_script_is_json_dumps_escaped",  # test_seo: hypothesis
+})
+# Headless Chromium (Playwright): whole modules, tests using these fixtures, and single tests.
+BROWSER_MODULES = frozenset({"test_serve_browser"})
+BROWSER_FIXTURES = frozenset({"browser", "tab"})  # test_search's Chromium and its page
+BROWSER_TESTS = frozenset({
+    "test_old_url_resolves_in_a_browser",  # test_redirects
+    "test_no_script_runs_when_chromium_opens_the_built_article",  # test_sanitize
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        name = getattr(item, "originalname", item.name)
+        browser = (module in BROWSER_MODULES or name in BROWSER_TESTS
+                   or not BROWSER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+        if browser:
+            item.add_marker(pytest.mark.browser)
+        if browser or module in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
