@@ -396,7 +396,8 @@ SLOW_MODULES = frozenset({
 SLOW_TESTS = {
     "test_bad_input": {"test_output_guard_refuses_and_the_whole_tree_is_unchanged"},
     "test_build_example": {"test_build_time_does_not_leak_into_output_except_the_given_now",
-                           "test_two_builds_of_the_example_site_are_byte_identical"},
+                           "test_two_builds_of_the_example_site_are_byte_identical",
+                           "test_rebuilding_into_the_same_output_replaces_it_identically"},
     "test_cache": {"test_a_spare_changed_behind_sitegen_s_back_is_never_trusted",
                    "test_an_edited_article_rewrites_only_the_list_pages_that_show_it",
                    "test_builds_through_the_spare_equal_builds_without_the_cache",
@@ -433,7 +434,12 @@ SLOW_TESTS = {
                    "test_an_update_killed_after_its_journal_is_finished_by_the_next_build",
                    "test_anything_but_a_body_edit_takes_the_full_path",
                    "test_successive_body_edits_each_equal_a_fresh_build",
-                   "test_the_news_sitemap_window_and_the_new_year_end_the_quick_path"},
+                   "test_the_news_sitemap_window_and_the_new_year_end_the_quick_path",
+                   "test_an_output_deleted_with_its_folder_is_built_whole",
+                   "test_a_new_year_on_the_build_s_own_clock_ends_the_quick_path",
+                   "test_an_output_file_edited_by_hand_is_put_right_by_the_full_path"},
+    "test_redirects": {"test_redirects_under_a_base_path"},
+    "test_registry": {"test_aliases_file_under_the_canonical_tag"},
     "test_sanitize": {"test_generated_raw_html_never_keeps_a_way_to_run_script",  # hypothesis
                       "test_generated_raw_html_never_reaches_the_page_when_html_is_off"},
     "test_scaffold": {"test_init_makes_a_site_that_builds_and_checks_clean",
@@ -452,6 +458,8 @@ SLOW_TESTS = {
                     "test_wait_reports_problems_then_their_fix",
                     "test_css_edit_is_reported_css_only"},
     "test_sitemap": {"test_sitemap_text_is_what_elementtree_writes"},
+    "test_snapshot": {"test_a_delta_of_another_index_is_ignored"},
+    "test_taxonomy": {"test_related_matches_scoring_every_neighbour"},  # hypothesis
 }
 # Headless Chromium (Playwright): whole modules, tests using these fixtures, and single tests.
 BROWSER_MODULES = frozenset({"test_serve_browser"})
