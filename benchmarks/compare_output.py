@@ -24,8 +24,8 @@ Why this shape:
   `build`) rather than the `sitegen build` command because the command has no way to fix
   the clock, and the output depends on it (scheduled articles, feeds' dates, the news
   sitemap's two-day window). The driver looks the API up by name (`sitegen.build`,
-  `sitegen.cli`, then any module of the package that defines both), so a tree whose modules
-  moved into sub-packages still builds.
+  `sitegen.pipeline.build`, `sitegen.cli`, ..., then any module of the package that defines
+  both), so a tree whose modules moved into sub-packages still builds.
 - Each version keeps its own copy of each site, so its build cache (.sitegen-cache/, whose
   format a change may alter) is never read by the other.
 """
@@ -88,7 +88,8 @@ if not where.is_relative_to(Path(tree).resolve()):
              "that outranks PYTHONPATH?")
 
 def api():
-    for name in ("sitegen.build", "sitegen.cli", "sitegen.pipeline", "sitegen.api", "sitegen"):
+    for name in ("sitegen.build", "sitegen.pipeline.build", "sitegen.pipeline", "sitegen.cli",
+                 "sitegen.commands.cli", "sitegen.api", "sitegen"):
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -96,6 +97,8 @@ def api():
         if hasattr(module, "BuildOptions") and callable(getattr(module, "build", None)):
             return module.BuildOptions, module.build
     for info in pkgutil.walk_packages(sitegen.__path__, "sitegen."):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue  # importing it would run the command line
         try:
             module = importlib.import_module(info.name)
         except Exception:
