@@ -376,3 +376,119 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     finally:
         os.chdir(here)
     return subprocess.CompletedProcess(["sitegen", *args], code, out.getvalue(), err.getvalue())
+
+
+# --- markers: the quick set and the slow tests ------------------------------------------------------
+# `python -m pytest -m "not slow"` is the quick set (under a minute on a shared 2-core machine);
+# the whole suite still runs by default. Tests are marked here by name rather than with
+# decorators in each file, so that a file moved to another folder keeps its marks. Chosen with
+# `--durations` on the whole suite: what takes seconds per test goes here (see CONTRIBUTING.md).
+
+# Whole modules: each of their tests runs builds in subprocesses, kills or fills disks, starts
+# a server, a browser, Java or pip, or runs a property or fuzz search.
+SLOW_MODULES = frozenset({
+    "test_faults", "test_properties", "test_fuzz", "test_packaging", "test_netlify",
+    "test_serve_cli", "test_serve_browser", "test_serve_load", "test_html_valid",
+    "test_authoring_html_valid",
+})
+# Single tests (by module, then function name, any parameters) in otherwise quick modules: each
+# takes a second or more on the loaded shared machine (several builds, a subprocess, a server).
+SLOW_TESTS = {
+    "test_bad_input": {"test_output_guard_refuses_and_the_whole_tree_is_unchanged"},
+    "test_build_example": {"test_build_time_does_not_leak_into_output_except_the_given_now",
+                           "test_two_builds_of_the_example_site_are_byte_identical",
+                           "test_rebuilding_into_the_same_output_replaces_it_identically"},
+    "test_cache": {"test_a_spare_changed_behind_sitegen_s_back_is_never_trusted",
+                   "test_an_edited_article_rewrites_only_the_list_pages_that_show_it",
+                   "test_builds_through_the_spare_equal_builds_without_the_cache",
+                   "test_cache_whose_checksum_matches_but_content_lies_is_not_trusted",
+                   "test_cli_build_twice_then_no_cache",
+                   "test_config_change_starts_from_an_empty_cache",
+                   "test_damaged_cache_is_detected_and_rebuilt_never_trusted",
+                   "test_damaged_output_records_are_detected_and_never_trusted",
+                   "test_no_cache_neither_reads_nor_writes_the_cache",
+                   "test_output_is_identical_with_and_without_the_cache",
+                   "test_output_is_identical_with_one_worker_or_many",
+                   "test_sources_and_bodies_are_written_only_when_they_changed"},
+    "test_check": {"test_example_site_is_clean", "test_text_output_is_file_line_message"},
+    "test_cli": {"test_flags_reach_the_build", "test_python_m_sitegen_build_prints_the_summary",
+                 "test_summary_counts_match_the_output",
+                 "test_the_command_exits_at_once_yet_says_everything"},
+    "test_data": {"test_a_changed_data_file_reaches_the_next_cached_build"},
+    "test_feeds": {"test_each_build_feeds_the_body_it_read",
+                   "test_empty_site_feeds_are_deterministic",
+                   "test_feed_items_setting_limits_every_feed_to_the_newest"},
+    "test_fingerprint": {"test_fingerprints_are_the_same_in_another_process"},
+    "test_live": {"test_random_edits_match_a_full_build",  # seeded random walks of edits
+                  "test_an_incremental_rebuild_compares_a_linear_number_of_articles",
+                  "test_a_broken_first_build_then_a_fix",
+                  "test_a_broken_template_fails_cleanly_then_recovers",
+                  "test_a_front_matter_edit_takes_the_full_path",
+                  "test_an_interrupted_quick_rebuild_leaves_its_lists_to_the_next"},
+    "test_newsroom_time": {"test_build_summary_names_expiries_and_the_schedule_file"},
+    "test_quick": {"test_a_body_edit_rewrites_only_the_files_showing_it_and_equals_a_fresh_build",
+                   "test_a_change_no_page_shows_rewrites_nothing",
+                   "test_a_damaged_snapshot_is_never_trusted",
+                   "test_a_quick_build_whose_re_index_fails_leaves_the_output_as_it_was",
+                   "test_a_search_site_takes_the_quick_path_and_its_index_equals_a_fresh_build_s",
+                   "test_an_update_killed_after_its_journal_is_finished_by_the_next_build",
+                   "test_anything_but_a_body_edit_takes_the_full_path",
+                   "test_successive_body_edits_each_equal_a_fresh_build",
+                   "test_the_news_sitemap_window_and_the_new_year_end_the_quick_path",
+                   "test_an_output_deleted_with_its_folder_is_built_whole",
+                   "test_a_new_year_on_the_build_s_own_clock_ends_the_quick_path",
+                   "test_an_output_file_edited_by_hand_is_put_right_by_the_full_path"},
+    "test_redirects": {"test_redirects_under_a_base_path"},
+    "test_registry": {"test_aliases_file_under_the_canonical_tag"},
+    "test_sanitize": {"test_generated_raw_html_never_keeps_a_way_to_run_script",  # hypothesis
+                      "test_generated_raw_html_never_reaches_the_page_when_html_is_off"},
+    "test_scaffold": {"test_init_makes_a_site_that_builds_and_checks_clean",
+                      "test_init_refuses_a_folder_that_is_not_empty",
+                      "test_new_writes_the_article_and_prints_its_path"},
+    "test_search": {"test_build_without_pagefind_says_how_to_enable_it_and_skips_only_search",
+                    "test_builds_through_the_spare_keep_the_index_equal_to_a_fresh_build",
+                    "test_cached_rebuilds_reuse_the_index_until_a_page_changes"},
+    "test_seo": {"test_json_for_script_is_json_dumps_escaped"},  # hypothesis
+    # `sitegen serve` in a process of its own per test (the module's shared one stays quick)
+    "test_server": {"test_host_0000_warns_and_listens_everywhere",
+                    "test_port_in_use_moves_to_the_next",
+                    "test_sigint_with_a_pending_long_poll_exits_promptly",
+                    "test_many_open_idle_connections_do_not_block_others",
+                    "test_wait_blocks_until_an_edit_rebuilds",
+                    "test_wait_reports_problems_then_their_fix",
+                    "test_css_edit_is_reported_css_only"},
+    "test_sitemap": {"test_sitemap_text_is_what_elementtree_writes"},
+    "test_snapshot": {"test_a_delta_of_another_index_is_ignored"},
+    "test_taxonomy": {"test_related_matches_scoring_every_neighbour"},  # hypothesis
+}
+# Headless Chromium (Playwright): whole modules, tests using these fixtures, and single tests.
+BROWSER_MODULES = frozenset({"test_serve_browser"})
+BROWSER_FIXTURES = frozenset({"browser", "tab"})  # test_search's Chromium and its page
+BROWSER_TESTS = frozenset({
+    "test_old_url_resolves_in_a_browser",  # test_redirects
+    "test_no_script_runs_when_chromium_opens_the_built_article",  # test_sanitize
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        module = item.path.stem
+        name = getattr(item, "originalname", item.name)
+        seen.update({(module, ""), (module, name), ("", name)})
+        browser = (module in BROWSER_MODULES or name in BROWSER_TESTS
+                   or not BROWSER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+        if browser:
+            item.add_marker(pytest.mark.browser)
+        if browser or module in SLOW_MODULES or name in SLOW_TESTS.get(module, ()):
+            item.add_marker(pytest.mark.slow)
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:  # the whole suite collected
+        # A test renamed or moved away from these lists would silently join the quick set.
+        listed = {(m, "") for m in SLOW_MODULES | BROWSER_MODULES} | {("", n) for n in BROWSER_TESTS}
+        listed |= {(m, n) for m, names in SLOW_TESTS.items() for n in names}
+        stale = sorted(f"{m}::{n}".strip(":") for m, n in listed - seen)
+        if stale:
+            import warnings
+            warnings.warn(pytest.PytestConfigWarning(
+                "tests/conftest.py marks tests that no longer exist (renamed or moved?): "
+                + ", ".join(stale)), stacklevel=1)

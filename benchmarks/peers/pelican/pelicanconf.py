@@ -1,5 +1,5 @@
 """Pelican peer for benchmarks/bench_build.py: the same pages, feeds and pagination as sitegen's
-build of the same articles (see the "Benchmarks" section of README.md). Built-in `simple` theme."""
+build of the same articles (see benchmarks/README.md). Built-in `simple` theme."""
 
 SITENAME = "Benchmark News"
 SITEURL = "https://bench.example.com"
