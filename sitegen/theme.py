@@ -204,6 +204,9 @@ def _theme_chain(site_dir: Path, name: str) -> list[Path]:
             data = tomllib.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", f"invalid TOML: {exc}") from None
+        except OSError as exc:
+            raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", f"cannot be read: {why(exc)}") \
+                from None
         parent = data.get("parent", "")
         name = parent if isinstance(parent, str) else ""
     return chain

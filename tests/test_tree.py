@@ -238,6 +238,8 @@ def run_unprivileged(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 UNREADABLE = {  # path made unreadable -> what the error names
+    "sitegen.toml": "sitegen.toml",
+    "themes/local/theme.toml": "themes/local/theme.toml",
     "content": "content",
     "content/sub": "content/sub",
     "content/sub/deeper": "content/sub/deeper",
