@@ -18,6 +18,7 @@ from sitegen.config import CONFIG_NAME
 from sitegen.errors import Problem, SiteError
 
 CONTENT_DIR = "content"
+OUTPUT_DIR = "output"  # where a build writes by default
 
 
 @dataclass
@@ -48,6 +49,10 @@ def require_site(site_dir: Path) -> None:
                         "(title, base_url, time zone) to build; restore the file (from your "
                         "version control or backup), or copy one from a site made with "
                         "`sitegen init`")
+    if not os.path.exists(config):
+        raise SiteError(CONFIG_NAME, f"is a symbolic link to {_shown_link(str(config))}, which "
+                        "does not exist; restore what it points to, or replace the link by "
+                        "the file")
     try:
         with open(config, "rb"):
             pass
@@ -98,7 +103,8 @@ def list_folder(folder: Path, site_dir: Path, skip: tuple[str, ...] = (".",),
                     if target is None:
                         continue
                     if os.path.isdir(target):
-                        if target in seen or target == root or target.startswith(root + os.sep):
+                        if (target in seen or target == root or target.startswith(root + os.sep)
+                                or root.startswith(target + os.sep)):
                             listing.problems.append(Problem(
                                 _rel(Path(entry.path), site_dir),
                                 f"is a link to the folder {_rel(Path(target), site_dir)}, which "
@@ -161,6 +167,14 @@ def _link_target(path: str, site_dir: Path, boundary: str, listing: Listing) -> 
                                         "folder; sitegen follows links only inside the site "
                                         "(so no link can publish a file from elsewhere): copy "
                                         "the file into the site instead"))
+        return None
+    inner = target[len(boundary) + 1:].split(os.sep)
+    if inner[0] == OUTPUT_DIR or any(part.startswith(".") for part in inner):
+        # The built site (copied into itself again at every build), the cache, .git: never
+        # sources, and never to be published.
+        listing.problems.append(Problem(rel, f"is a symbolic link to {_rel(Path(target), site_dir)}"
+                                        ", which is sitegen's output or a hidden file, not a "
+                                        "source of the site; remove the link"))
         return None
     return target
 

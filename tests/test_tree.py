@@ -197,6 +197,13 @@ def test_sitegen_toml_that_is_a_folder_is_an_error(built: Path) -> None:
     _fails_and_keeps_output(built, names="sitegen.toml", says="cannot be read")
 
 
+def test_sitegen_toml_that_is_a_dangling_link_is_an_error(built: Path) -> None:
+    (built / "sitegen.toml").rename(built / "settings.toml")
+    (built / "sitegen.toml").symlink_to("moved.toml")
+    _fails_and_keeps_output(built, names="sitegen.toml", says="is a symbolic link to moved.toml, "
+                            "which does not exist")
+
+
 def test_require_site_accepts_what_sitegen_init_makes(tmp_path: Path) -> None:
     result = run_cli("init", str(tmp_path / "new"))
     assert result.returncode == 0, result.stderr
@@ -357,11 +364,23 @@ def test_a_dangling_link_is_an_error(built: Path, folder: str) -> None:
     _fails_and_keeps_output(built, names=f"{folder}/gone.md", says="which does not exist")
 
 
-@pytest.mark.parametrize("target", [".", "..", "../sub", "deeper"])
+@pytest.mark.parametrize("target", [".", "..", "../..", "../sub", "deeper"])
 def test_a_link_back_into_content_is_an_error_not_a_loop(built: Path, target: str) -> None:
     """Followed, content/again -> . would read every article twice, or forever."""
     (built / "content" / "sub" / "again").symlink_to(target, target_is_directory=True)
     _fails_and_keeps_output(built, names="content/sub/again", says="is read already")
+
+
+@pytest.mark.parametrize("target", ["output", "output/index.html", ".sitegen-cache",
+                                    ".git/config"])
+def test_a_link_into_the_output_or_a_hidden_folder_is_an_error(built: Path, target: str) -> None:
+    """Inside the site, but no source: output/ linked into static/ would be copied into
+    itself at every build, and the cache or .git would be published."""
+    (built / ".git").mkdir()
+    (built / ".git" / "config").write_text("[core]\n", encoding="utf-8")
+    (built / "static" / "linked").symlink_to(built / target)
+    _fails_and_keeps_output(built, names="static/linked: is a symbolic link to " + target,
+                            says="output or a hidden file")
 
 
 def test_links_inside_the_site_are_followed(tmp_path: Path) -> None:
