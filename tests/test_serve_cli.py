@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import tempfile
@@ -295,19 +296,35 @@ def test_a_failed_start_says_why_and_leaves_nothing(tmp_path: Path, case: str) -
 
 # --- sources removed while serving (issue 16) ------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "moved"), [("content", "c"),
-                                             ("sitegen.toml", "sitegen.toml.bak")])
+def _take_away(site: Path, name: str, how: str) -> None:
+    if how == "mv":
+        (site / name).rename(site / f"{name}.moved")
+    else:  # rm -r, keeping a copy to restore
+        shutil.copytree(site / name, site.parent / "kept")
+        shutil.rmtree(site / name)
+
+
+def _put_back(site: Path, name: str, how: str) -> None:
+    if how == "mv":
+        (site / f"{name}.moved").rename(site / name)
+    else:
+        shutil.copytree(site.parent / "kept", site / name)
+
+
+@pytest.mark.parametrize(("name", "how"), [("content", "mv"), ("content", "rm-r"),
+                                           ("sitegen.toml", "mv")])
 def test_a_source_removed_while_serving_shows_the_error_and_keeps_the_preview(
-        tmp_path: Path, name: str, moved: str) -> None:
-    """`mv content c` (or sitegen.toml) while serving: the error shows over the page, the
-    last good preview is still served, and `mv c content` brings the site back."""
+        tmp_path: Path, name: str, how: str) -> None:
+    """`mv content c` (or `rm -r content`, or sitegen.toml moved) while serving: the error
+    shows over the page, the last good preview is still served, and putting it back brings
+    the site back."""
     site = make_site(tmp_path / "site")
     with ServeProcess(site, tmp_path / "tmp") as server:
         server.start()
         page = server.get(STORIES[0].url)
         assert page.status == 200
         n = server.build_number()
-        (site / name).rename(site / moved)
+        _take_away(site, name, how)
         state = wait_until(lambda: (s := server.state())["build"] > n and s["problems"] and s,
                            what=f"the error for the missing {name}")
         assert [p["file"] for p in state["problems"]] == [name], state
@@ -316,7 +333,7 @@ def test_a_source_removed_while_serving_shows_the_error_and_keeps_the_preview(
         assert still.status == 200 and LIVE_TAG in still.text
         assert STORIES[0].title in still.text  # the article, not an empty site
         n = state["build"]
-        (site / moved).rename(site / name)
+        _put_back(site, name, how)
         wait_until(lambda: (s := server.state())["build"] > n and not s["problems"],
                    what=f"the site back after {name} was restored")
         assert server.get(STORIES[0].url).status == 200

@@ -176,6 +176,17 @@ def test_no_site_here_is_an_error_not_an_empty_build(tmp_path: Path, command: st
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no output/, no cache
 
 
+def test_serve_where_there_is_no_site_refuses_to_start(tmp_path: Path) -> None:
+    folder = tmp_path / "somewhere"
+    folder.mkdir()
+    result = subprocess.run([sys.executable, "-m", "sitegen", "serve", "--port", "0"],
+                            cwd=folder, capture_output=True, text=True, timeout=60, check=False,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 1, result.stderr
+    assert "no site here" in result.stderr and "Serving" not in result.stderr
+    assert list(folder.iterdir()) == []
+
+
 def test_a_missing_site_folder_is_an_error(tmp_path: Path) -> None:
     result = run_cli("build", "-s", str(tmp_path / "nowhere"))
     assert result.returncode == 1
