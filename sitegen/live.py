@@ -287,7 +287,7 @@ class LiveSite:
                 try:
                     shutil.copyfile(data, temporary)
                 except FileNotFoundError as exc:
-                    if exc.filename != str(data):
+                    if exc.filename is None or os.fspath(exc.filename) != os.fspath(data):
                         raise
                     self._gone.append(rel)
                     continue

@@ -59,7 +59,7 @@ class Staging:
         try:
             shutil.copyfile(source, target)
         except OSError as exc:
-            if exc.filename == str(source):
+            if exc.filename is not None and os.fspath(exc.filename) == os.fspath(source):
                 raise
             raise OutputError(write_failure(exc, target)) from exc
 
