@@ -17,7 +17,7 @@ from pathlib import Path
 from sitegen import search, snapshot
 from sitegen.cache import CACHE_DIR, BuildCache, OutputRecord
 from sitegen.config import Config, load_config
-from sitegen.content import find_sources, read_source
+from sitegen.content import read_source, scan_sources
 from sitegen.data import load_data
 from sitegen.embeds import MarkupError
 from sitegen.errors import BuildError, Problem, SiteError
@@ -32,6 +32,7 @@ from sitegen.registry import load_registry
 from sitegen.site import Selection, assemble, select
 from sitegen.sitemap import news_changes
 from sitegen.theme import Theme
+from sitegen.tree import require_site, why
 from sitegen.urls import Urls
 from sitegen.writer import Staging, check_output_dir, check_output_location, replacing
 
@@ -85,15 +86,17 @@ class Prepared:
 
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
-            theme: Theme | None = None, progress: Progress | None = None) -> Prepared:
+            theme: Theme | None = None, progress: Progress | None = None,
+            gone_ok: bool = False) -> Prepared:
     """Read, render and plan the site; raises BuildError (or SiteError) on any problem.
 
     `cache` (if any) supplies sources and bodies that did not change; the rest are read and
-    rendered by up to `options.workers` processes."""
+    rendered by up to `options.workers` processes. `gone_ok`: an article deleted between
+    listing and reading is left out (the dev server, which rebuilds once more on the change)
+    rather than a problem (a build, which must not publish a site that lost a page)."""
     workers = options.workers or default_workers()
     site_dir = options.site_dir.resolve()
-    if not site_dir.is_dir():
-        raise SiteError(str(options.site_dir), "site folder not found")
+    require_site(site_dir if site_dir.is_dir() else options.site_dir)
     config = load_config(site_dir, options.base_url)
     cache = cache or BuildCache()
     cache.use_config(config)
@@ -103,7 +106,7 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     registry, registry_problems = load_registry(config, data)
     problems += registry_problems
     try:
-        sources = _read(config, cache, workers, progress)
+        sources = _read(config, cache, workers, progress, gone_ok)
     except BuildError as exc:  # every problem at once: data, registry and articles
         raise BuildError(problems + exc.problems) from None
     if problems:
@@ -134,10 +137,11 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
 
 
 def _read(config: Config, cache: BuildCache, workers: int,
-          progress: Progress | None) -> list[Source]:
-    """Every article's Source, from the cache where its file is unchanged."""
-    paths = find_sources(config.site_dir)
-    found = [cache.cached_source(path) for path in paths]
+          progress: Progress | None, gone_ok: bool = False) -> list[Source]:
+    """Every article's Source, from the cache where its file is unchanged. A file that
+    cannot be read, or vanished since content/ was listed, is a problem (see `prepare`)."""
+    paths, problems = scan_sources(config.site_dir)
+    found = [_cached(cache, path) for path in paths]
     todo = [i for i, source in enumerate(found) if source is None]
 
     def read(k: int) -> Source | Problem:
@@ -146,16 +150,29 @@ def _read(config: Config, cache: BuildCache, workers: int,
         except SiteError as exc:
             return exc.problem
 
-    problems = []
     results = run_indexed(read, len(todo), workers, _stage(progress, "reading", len(todo)))
     for index, result in zip(todo, results, strict=True):
-        if isinstance(result, Problem):
+        path = paths[index]
+        if isinstance(result, Source):
+            try:
+                found[index] = cache.store_source(path, result)
+                continue
+            except OSError as exc:  # vanished right after it was read
+                result = Problem(result.rel_path, f"cannot be read: {why(exc)}")
+        if not (gone_ok and not os.path.lexists(path)):
             problems.append(result)
-        else:
-            found[index] = cache.store_source(paths[index], result)
     if problems:
         raise BuildError(problems)
     return [source for source in found if source is not None]
+
+
+def _cached(cache: BuildCache, path: Path) -> Source | None:
+    """The cache's Source for `path`, unless the file is gone or cannot be read now (chmod
+    changes no modification time): then reading it reports why, as without the cache."""
+    try:
+        return cache.cached_source(path) if os.access(path, os.R_OK) else None
+    except OSError:
+        return None
 
 
 def _render(config: Config, published: Sequence[Source], cache: BuildCache,
@@ -207,6 +224,7 @@ def build(options: BuildOptions, use_cache: bool = True,
     bodies changed, the quick path (`quick.py`) rewrites just the files that show them."""
     started = time.perf_counter()
     site_dir = options.site_dir.resolve()
+    require_site(site_dir if site_dir.is_dir() else options.site_dir)
     output = check_output_location(options.output_dir or site_dir / "output", site_dir)
     key = _options_key(options, output)
     if use_cache and site_dir.is_dir():
@@ -344,7 +362,11 @@ def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
             return fingerprint, None
         try:
             if isinstance(job, CopyJob):
-                staging.copy(job.path, job.source)
+                try:
+                    staging.copy(job.path, job.source)
+                except OSError as exc:  # the static file, unreadable or gone since listed
+                    raise SiteError(_shown(job.source, theme.site_dir),
+                                    f"cannot be read: {why(exc)}") from None
             else:
                 staging.write(job.path, render_job(job, theme))
         except SiteError as exc:
@@ -359,6 +381,10 @@ def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
     staging.files.extend(job.path for job in jobs)
     return {job.path: fingerprint for job, (fingerprint, _) in zip(jobs, results, strict=True)
             if fingerprint}
+
+
+def _shown(path: Path, site_dir: Path) -> str:
+    return path.relative_to(site_dir).as_posix() if path.is_relative_to(site_dir) else str(path)
 
 
 def _stage(progress: Progress | None, name: str, total: int) -> Callable[[int], None] | None:

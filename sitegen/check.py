@@ -37,6 +37,7 @@ from sitegen.registry import TagRegistry, load_registry
 from sitegen.site import assemble, select
 from sitegen.slugs import slugify
 from sitegen.theme import Theme
+from sitegen.tree import require_site
 from sitegen.urls import UnsafePath, Urls
 
 ERROR, WARNING = "error", "warning"
@@ -68,11 +69,16 @@ class CheckReport:
 
 
 def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
-    """Check the site in `site_dir`; raises SiteError only when there is no site folder."""
+    """Check the site in `site_dir`; raises SiteError only when there is no site there."""
     site_dir = site_dir.resolve()
-    if not site_dir.is_dir():
-        raise SiteError(str(site_dir), "site folder not found")
     found = _Findings()
+    try:
+        require_site(site_dir)
+    except SiteError as exc:
+        if exc.problem.file != CONFIG_NAME:  # no site folder, or nothing of a site in it
+            raise
+        found.errors([exc.problem], "config")
+        return found.report(0)
     try:
         config = load_config(site_dir)
     except BuildError as exc:
@@ -98,6 +104,9 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
     except SiteError as exc:
         found.errors([exc.problem], "theme")
         theme = None
+    except BuildError as exc:  # theme files that cannot be read
+        found.errors(exc.problems, "theme")
+        theme = None
     images = LocalImages(theme.static_files if theme else {}, config.base_path, config.base_url)
     site = plan = None
     try:
@@ -120,6 +129,7 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
             remaining = kept
     if theme is None:
         return found.report(len(sources))
+    found.errors(theme.unreadable(), "theme")
     if site is not None:
         try:
             plan = make_plan(site, config, theme.static_files, now,

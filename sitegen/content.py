@@ -20,12 +20,12 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from sitegen.config import Config
-from sitegen.errors import Problem, SiteError
+from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.model import Notice, Source
 from sitegen.slugs import slugify
 from sitegen.text import clean, code_point, escaped, find_unwanted, first_unwanted
+from sitegen.tree import CONTENT_DIR, Listing, list_folder, readable, why
 
-CONTENT_DIR = "content"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
 MAX_YAML_DEPTH = 50
 
@@ -97,49 +97,55 @@ _HANDLER = _FrontMatter()
 
 
 def find_sources(site_dir: Path) -> list[Path]:
-    """Every article file under content/, in a stable order; editor backups and hidden files skipped."""
-    return [Path(path) for path in _walk_sources(site_dir, ordered=True)]
+    """Every article file under content/, in a stable order; editor backups and hidden files
+    skipped. Raises BuildError when content/ or a file or folder in it cannot be listed."""
+    paths, problems = scan_sources(site_dir)
+    if problems:
+        raise BuildError(problems)
+    return paths
 
 
-def source_stamps(site_dir: Path) -> dict[str, tuple[int, int]]:
+def scan_sources(site_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """Every article file under content/ (as `find_sources`), and what could not be listed:
+    content/ missing or no folder, a folder that cannot be read, a link leading outside the
+    site, nowhere or in a loop."""
+    listing = _listing(site_dir)
+    return [Path(path) for path in listing.paths()], listing.problems
+
+
+def source_stamps(site_dir: Path) -> dict[str, tuple[int, int]] | None:
     """Every article file's path string, modification time and size (in no set order): all
-    a quick build needs to see which files changed."""
+    a quick build needs to see which files changed. None when content/ cannot be listed
+    whole (the full path reports why)."""
+    listing = _listing(site_dir)
+    if listing.problems:
+        return None
     stamps = {}
-    for path in _walk_sources(site_dir):
-        stat = os.stat(path)  # quicker here than DirEntry.stat()
+    for _, path in listing.files:
+        try:
+            stat = os.stat(path)  # quicker here than DirEntry.stat()
+        except OSError:
+            return None
+        # chmod changes no modification time: a file made unreadable must not pass as
+        # unchanged (the full path reports it).
+        if not readable(path, stat.st_mode):
+            return None
         stamps[path] = (stat.st_mtime_ns, stat.st_size)
     return stamps
 
 
-def _walk_sources(site_dir: Path, ordered: bool = False) -> list[str]:
-    """Folders linked in are not followed; files linked in are articles like any other.
-    `ordered`: by path parts, as pathlib orders paths."""
-    found: list[tuple[list[str], str]] = []
-    pending = [(str(site_dir / CONTENT_DIR), [])]
-    while pending:
-        folder, parts = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith((".", "_")):
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                pending.append((entry.path, [*parts, entry.name]))
-            elif entry.name.endswith(".md") and entry.is_file():
-                found.append((parts, entry.path) if not ordered else
-                             ([*parts, entry.name], entry.path))
-    if ordered:
-        found.sort()
-    return [path for _, path in found]
+def _listing(site_dir: Path) -> Listing:
+    """content/'s articles; files and folders starting with "." or "_" are left out."""
+    listing = list_folder(site_dir / CONTENT_DIR, site_dir, skip=(".", "_"), required=True)
+    listing.files = [item for item in listing.files if item[0][-1].endswith(".md")]
+    return listing
 
 
 def read_sources(config: Config) -> tuple[list[Source], list[Problem]]:
     """Read every article of the site, in one process; problems are collected, not raised."""
     sources: list[Source] = []
-    problems: list[Problem] = []
-    for path in find_sources(config.site_dir):
+    paths, problems = scan_sources(config.site_dir)
+    for path in paths:
         try:
             sources.append(read_source(path, config))
         except SiteError as exc:
@@ -230,14 +236,19 @@ def _date_error_at(fm_text: str, opening: int) -> tuple[str, int]:
 
 
 def _read_text(path: Path, rel: str) -> tuple[str, tuple[str, int] | None]:
-    """The file's text, with line breaks made "\n" and the characters pages cannot carry
+    """The file's text, with line breaks made "
+" and the characters pages cannot carry
     replaced (see text.clean); with the first of those and its line, if any."""
-    size = path.stat().st_size
-    if size > MAX_SOURCE_BYTES:
-        raise SiteError(rel, f"file is {size / 1048576:.1f} MiB, over the limit of "
-                             f"{MAX_SOURCE_BYTES // 1048576} MiB for one article; split it or "
-                             "move large data out of content/")
-    raw = path.read_bytes()
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > MAX_SOURCE_BYTES:
+                raise SiteError(rel, f"file is {size / 1048576:.1f} MiB, over the limit of "
+                                     f"{MAX_SOURCE_BYTES // 1048576} MiB for one article; split "
+                                     "it or move large data out of content/")
+            raw = file.read()
+    except OSError as exc:  # unreadable, or deleted or renamed since it was listed
+        raise SiteError(rel, f"cannot be read: {why(exc)}") from None
     if raw.startswith(b"\xef\xbb\xbf"):  # a byte order mark some editors write
         raw = raw[3:]
     try:

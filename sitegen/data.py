@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copyreg
 import json
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import yaml
 
 from sitegen.errors import Problem
 from sitegen.text import code_point, first_unwanted, line_of_char
+from sitegen.tree import list_folder, why
 
 DATA_DIR = "data"
 SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -48,16 +50,16 @@ EMPTY = SiteData(MappingProxyType({}), MappingProxyType({}))
 def load_data(site_dir: Path) -> tuple[SiteData, list[Problem]]:
     """Read every data file of the site; problems are collected, not raised."""
     root = site_dir / DATA_DIR
-    if not root.is_dir():
+    if not os.path.lexists(root):
         return EMPTY, []
+    listing = list_folder(root, site_dir, skip=(".", "_"))
     tree = _Folder()
     files: dict[str, str] = {}
     claimed: dict[tuple[str, ...], str] = {}
-    problems: list[Problem] = []
-    for path in sorted(root.rglob("*"), key=lambda p: p.as_posix()):
-        rel_parts = path.relative_to(root).parts
-        if (path.suffix.lower() not in SUFFIXES or not path.is_file() or path.is_symlink()
-                or any(part.startswith((".", "_")) for part in rel_parts)):
+    problems: list[Problem] = listing.problems
+    for rel_parts, found in sorted(listing.files, key=lambda item: "/".join(item[0])):
+        path = Path(found)
+        if path.suffix.lower() not in SUFFIXES:
             continue
         rel = path.relative_to(site_dir).as_posix()
         key = (*rel_parts[:-1], path.stem)
@@ -113,11 +115,16 @@ class _Unreadable(Exception):
 
 
 def _read(path: Path, rel: str) -> Any:
-    if path.stat().st_size > MAX_DATA_BYTES:
-        raise _Unreadable(Problem(rel, f"file is over the limit of {MAX_DATA_BYTES // 1048576} "
-                                       "MiB for a data file"))
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size > MAX_DATA_BYTES:
+                raise _Unreadable(Problem(rel, "file is over the limit of "
+                                               f"{MAX_DATA_BYTES // 1048576} MiB for a data file"))
+            raw = file.read()
+    except OSError as exc:  # unreadable, or deleted or renamed since it was listed
+        raise _Unreadable(Problem(rel, f"cannot be read: {why(exc)}")) from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _Unreadable(Problem(rel, f"not UTF-8 text ({exc.reason}); save it as UTF-8")) from None
     value = _parse(path.suffix.lower(), text, rel)

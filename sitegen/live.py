@@ -102,6 +102,7 @@ class LiveSite:
         self._theme: Theme | None = None
         self._last: Last | None = None  # what the quick path works from
         self._deferred: list[int] = []  # jobs of the last plan an interrupted rebuild left
+        self._gone: list[str] = []  # static files the last write found deleted
         self.indexer = search.BackgroundIndexer(self.folder)
 
     def rebuild(self, everything: bool = False, paths: Iterable[Path] = (),
@@ -125,7 +126,8 @@ class LiveSite:
         self._last = None  # until this rebuild succeeds, the quick path has no footing
         everything = everything or self._theme is None
         try:
-            prepared = prepare(self.options, self.cache, theme=None if everything else self._theme)
+            prepared = prepare(self.options, self.cache, theme=None if everything else self._theme,
+                               gone_ok=True)  # a file deleted meanwhile: its own event follows
             outputs, prints = self._render_changed(prepared, everything)
         except BuildError as exc:
             return Outcome(False, tuple(exc.problems), seconds=time.perf_counter() - started)
@@ -135,6 +137,8 @@ class LiveSite:
         new_jobs = {job.path: job for job in prepared.plan.jobs}
         removed = self._remove(set(self._jobs) - set(new_jobs))
         self._search(prepared, written + removed)
+        for rel in self._gone:  # copied by the next rebuild, which its deletion triggers
+            new_jobs.pop(rel, None)
         self._jobs, self._prints, self._theme = new_jobs, prints, prepared.theme
         seconds = time.perf_counter() - started
         assert prepared.now is not None
@@ -272,17 +276,25 @@ class LiveSite:
 
     def _write(self, outputs: dict[str, bytes | Path]) -> tuple[str, ...]:
         """Write each file beside its target and rename it into place: a reader sees the old
-        file or the new one, never half of one."""
+        file or the new one, never half of one. A static file deleted or renamed since it
+        was listed (an editor's save) is left as it was, and noted in `_gone`."""
+        self._gone = []
         for rel, data in outputs.items():
             target = self.folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.sitegen-tmp")
             if isinstance(data, Path):
-                shutil.copyfile(data, temporary)
+                try:
+                    shutil.copyfile(data, temporary)
+                except FileNotFoundError as exc:
+                    if exc.filename is None or os.fspath(exc.filename) != os.fspath(data):
+                        raise
+                    self._gone.append(rel)
+                    continue
             else:
                 temporary.write_bytes(data)
             os.replace(temporary, target)
-        return tuple(sorted(outputs))
+        return tuple(sorted(set(outputs).difference(self._gone)))
 
     def _remove(self, gone: set[str]) -> tuple[str, ...]:
         """Delete outputs that no longer exist in the site (a deleted or renamed article)."""

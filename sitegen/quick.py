@@ -169,6 +169,8 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
     if salt != snapshot.inputs.theme:
         return None
     stamps = source_stamps(site_dir)
+    if stamps is None:
+        return None  # content/ missing or not readable whole: the full path reports it
     if len(stamps) != len(snapshot.sources) or any(p not in snapshot.sources for p in stamps):
         return None  # an article added, removed or renamed
     restamped = {}

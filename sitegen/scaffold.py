@@ -118,7 +118,11 @@ def new_article(site_dir: Path, title: str, tags: list[str] | tuple[str, ...] = 
     registry, registry_problems = load_registry(config, data)
     if problems or registry_problems:
         raise BuildError(problems + registry_problems)
-    sources, _ = read_sources(config)  # a broken article elsewhere does not stop a new one
+    # A broken article elsewhere does not stop a new one; a content/ folder that is gone does:
+    # a new one holding just this article would build as a site that lost all the others.
+    sources, problems = read_sources(config)
+    if gone := [p for p in problems if p.file == CONTENT_DIR]:
+        raise BuildError(gone)
 
     title = _one_line(title)
     if not title:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TextIO
 
 from sitegen.build import BuildOptions
-from sitegen.errors import SiteError
 from sitegen.live import LiveSite, Outcome
 from sitegen.server import BuildState, PreviewServer
+from sitegen.tree import require_site
 from sitegen.watch import Changes, Watcher
 
 PORT_TRIES = 20
@@ -123,9 +123,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     the start fails, the first build is interrupted or the preview is stopped, the folder
     (drafts included) is removed."""
     site_dir = options.site_dir.resolve()
-    if not site_dir.is_dir():
-        raise SiteError(str(options.site_dir), "site folder not found; give the folder that "
-                        "holds sitegen.toml with -s")
+    require_site(site_dir if site_dir.is_dir() else options.site_dir)
     if host in ("0.0.0.0", "::"):
         print("warning: serving on every network interface: anyone who can reach this machine "
               "can read the preview, drafts included.", file=log)

@@ -44,6 +44,7 @@ from sitegen.config import CONFIG_NAME, Config
 from sitegen.content import CONTENT_DIR
 from sitegen.model import Article, SiteInfo, Source
 from sitegen.plan import FeedJob, Job, PageJob
+from sitegen.tree import readable
 from sitegen.writer import SOURCE_FOLDERS
 
 SNAPSHOT_FILE = "snapshot.pickle"  # the index
@@ -415,10 +416,16 @@ def site_files(site_dir: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def _stamps(folder: Path, prefix: str, only: set[Path]) -> Iterator[tuple[str, int, int]]:
-    """Stamps of the files under `folder` (of just the files in `only`, if any)."""
+    """Stamps of the files under `folder` (of just the files in `only`, if any). A folder
+    that cannot be listed, a file that cannot be read (chmod changes no modification time)
+    and a link that leads nowhere get a stamp no readable file has, so a quick build does
+    not pass them as unchanged: the full path reports them."""
     try:
         entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return  # a site need not have the folder
     except OSError:
+        yield (prefix, -1, -1)
         return
     for entry in entries:
         if entry.name.startswith(".") or (only and Path(entry.path) not in only):
@@ -429,5 +436,9 @@ def _stamps(folder: Path, prefix: str, only: set[Path]) -> Iterator[tuple[str, i
             try:
                 stat = entry.stat()
             except OSError:
+                yield (f"{prefix}{entry.name}", -1, -1)
+                continue
+            if not readable(entry.path, stat.st_mode):
+                yield (f"{prefix}{entry.name}", -1, -1)
                 continue
             yield (f"{prefix}{entry.name}", stat.st_mtime_ns, stat.st_size)

@@ -9,7 +9,6 @@ see the build's objects.
 from __future__ import annotations
 
 import hashlib
-import os
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime
@@ -24,8 +23,9 @@ from markupsafe import Markup
 from sitegen import __version__
 from sitegen.cache import Damaged, discard, open_file
 from sitegen.config import CONFIG_NAME, Config, config_line
-from sitegen.errors import SiteError
+from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.memo import IdentityMemo
+from sitegen.tree import list_folder, unopenable, why
 
 THEMES_DIR = "themes"
 MAX_THEME_DEPTH = 5
@@ -46,7 +46,12 @@ class Theme:
         # Earlier folders win: the site's static/ overrides the theme's.
         self.static_dirs = [d for d in [config.site_dir / "static",
                                         *(t / "static" for t in self.theme_dirs)] if d.is_dir()]
-        self.static_files = _static_files(self.static_dirs)
+        problems: list[Problem] = []
+        self.static_files = _static_files(self.static_dirs, config.site_dir, problems)
+        # Listed now, so a template that cannot be read is reported before anything renders.
+        self._templates = _template_files(self.template_dirs, config.site_dir, problems)
+        if problems:
+            raise BuildError(problems)
         self._hashes: dict[str, str] = {}
         self._fingerprint: bytes | None = None
         base_path = config.base_path
@@ -85,6 +90,9 @@ class Theme:
         except jinja2.TemplateNotFound as exc:
             raise SiteError(THEMES_DIR, f"template '{exc.name}' not found in "
                             f"{', '.join(self._rel(str(d)) for d in self.template_dirs)}") from None
+        except OSError as exc:  # a template that cannot be read, or vanished since listed
+            raise SiteError(self._rel(str(exc.filename or template)),
+                            f"cannot be read: {why(exc)}") from None
         except Exception as exc:  # an error inside a template: point at the template's line
             file, line = self._template_frame(exc.__traceback__)
             if file is None:
@@ -109,15 +117,18 @@ class Theme:
         if self._fingerprint is not None:
             return self._fingerprint
         digest = hashlib.sha256(f"sitegen {__version__} {self._base_path}".encode())
-        for folder in self.template_dirs:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    digest.update(str(path.relative_to(folder)).encode() + b"\0")
-                    digest.update(path.read_bytes())
+        for rel, path in self._templates:
+            digest.update(rel.encode() + b"\0" + self._read(path))
         for rel, path in sorted(self.static_files.items()):
-            digest.update(rel.encode() + b"\0" + path.read_bytes())
+            digest.update(rel.encode() + b"\0" + self._read(path))
         self._fingerprint = digest.digest()
         return self._fingerprint
+
+    def unreadable(self) -> list[Problem]:
+        """The templates and static files that cannot be opened now (for `sitegen check`,
+        which renders pages but copies no file)."""
+        return unopenable([(self._rel(str(path)), path) for path in
+                           [*(p for _, p in self._templates), *self.static_files.values()]])
 
     def _asset_url(self, path: str) -> str:
         """The URL of a static file with a content hash, so it can be cached for a year."""
@@ -127,8 +138,14 @@ class Theme:
             if source is None:
                 raise SiteError(THEMES_DIR, f"asset('{path}'): no such file in "
                                 + ", ".join(self._rel(str(d)) for d in self.static_dirs))
-            self._hashes[path] = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
+            self._hashes[path] = hashlib.sha256(self._read(source)).hexdigest()[:10]
         return f"{self._base_path}/{path}?v={self._hashes[path]}"
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as exc:  # unreadable, or deleted or renamed since it was listed
+            raise SiteError(self._rel(str(path)), f"cannot be read: {why(exc)}") from None
 
     def _template_frame(self, tb: TracebackType | None) -> tuple[str | None, int | None]:
         found: tuple[str | None, int | None] = (None, None)
@@ -204,6 +221,9 @@ def _theme_chain(site_dir: Path, name: str) -> list[Path]:
             data = tomllib.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", f"invalid TOML: {exc}") from None
+        except OSError as exc:
+            raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", f"cannot be read: {why(exc)}") \
+                from None
         parent = data.get("parent", "")
         name = parent if isinstance(parent, str) else ""
     return chain
@@ -223,21 +243,34 @@ def _find_theme(site_dir: Path, name: str) -> Path:
                     config_line(site_dir, "theme"))
 
 
-def _static_files(dirs: list[Path]) -> dict[str, Path]:
+def _static_files(dirs: list[Path], site_dir: Path, problems: list[Problem]) -> dict[str, Path]:
     """Every static file by its path in the output; the first folder to hold a path wins.
 
-    Hidden files and symbolic links are skipped: a link could publish a file from anywhere.
-    """
+    Hidden files are skipped; links are followed only inside the site (or, for a theme that
+    comes with sitegen, inside the theme), so no link can publish a file from anywhere."""
     files: dict[str, Path] = {}
     for folder in dirs:
-        for root, subdirs, names in os.walk(folder):
-            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-            for name in sorted(names):
-                path = Path(root) / name
-                if name.startswith(".") or path.is_symlink() or not path.is_file():
-                    continue
-                files.setdefault(path.relative_to(folder).as_posix(), path)
+        listing = list_folder(folder, site_dir, inside=_boundary(folder, site_dir))
+        problems.extend(listing.problems)
+        for parts, path in sorted(listing.files):
+            files.setdefault("/".join(parts), Path(path))
     return files
+
+
+def _template_files(dirs: list[Path], site_dir: Path,
+                    problems: list[Problem]) -> list[tuple[str, Path]]:
+    """Every template file (for the theme's fingerprint), by its name, in a stable order."""
+    found = []
+    for folder in dirs:
+        listing = list_folder(folder, site_dir, skip=(), inside=_boundary(folder, site_dir))
+        problems.extend(listing.problems)
+        found += sorted(("/".join(parts), Path(path)) for parts, path in listing.files)
+    return found
+
+
+def _boundary(folder: Path, site_dir: Path) -> Path:
+    """Where links in `folder` may lead: the site, or a built-in theme's own folder."""
+    return site_dir if folder.is_relative_to(site_dir) else folder.parent
 
 
 def _builtin_themes() -> Path:

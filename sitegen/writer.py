@@ -53,10 +53,14 @@ class Staging:
             raise OutputError(write_failure(exc, target)) from exc
 
     def copy(self, rel: str, source: Path) -> None:
+        """Copy `source` to `rel`. An OSError naming `source` (it cannot be read, or vanished
+        since it was listed) is raised as it is, for the caller to name the site's file."""
         target = self._target(rel)
         try:
             shutil.copyfile(source, target)
         except OSError as exc:
+            if exc.filename is not None and os.fspath(exc.filename) == os.fspath(source):
+                raise
             raise OutputError(write_failure(exc, target)) from exc
 
     def link(self, rel: str, existing: Path) -> None:

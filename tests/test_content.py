@@ -13,7 +13,7 @@ import pytest
 
 from sitegen.config import Config, load_config
 from sitegen.content import MAX_SOURCE_BYTES, find_sources, read_source, read_sources
-from sitegen.errors import Problem, SiteError
+from sitegen.errors import BuildError, Problem, SiteError
 
 NEW_YORK = ZoneInfo("America/New_York")
 SAFE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -522,8 +522,12 @@ def test_find_sources_skips_hidden_underscore_and_non_markdown(site: Config) -> 
     assert [p.relative_to(site.site_dir / "content").as_posix() for p in found] == sorted(keep)
 
 
-def test_find_sources_without_content_folder_is_empty(tmp_path: Path) -> None:
-    assert find_sources(tmp_path) == []
+def test_find_sources_without_content_folder_is_an_error(tmp_path: Path) -> None:
+    """Not an empty list: a build would publish an empty site (issue 16)."""
+    with pytest.raises(BuildError) as info:
+        find_sources(tmp_path)
+    (problem,) = info.value.problems
+    assert problem.file == "content" and "folder not found" in problem.message
 
 
 def test_find_sources_ignores_underscore_in_site_path_above_content(tmp_path: Path) -> None:

@@ -487,3 +487,89 @@ def test_an_incremental_rebuild_compares_a_linear_number_of_articles(
     assert outcome.ok
     assert calls <= 20 * count, (f"one body edit compared {calls} articles on a site of {count} "
                                  "(one tag, one author, one article per page)")
+
+
+# --- sources gone while serving (issue 16) ---------------------------------------------------------
+
+def _hide_content(site: Path) -> None:
+    (site / "content").rename(site / "c")
+
+
+def _unhide_content(site: Path) -> None:
+    (site / "c").rename(site / "content")
+
+
+def _hide_config(site: Path) -> None:
+    (site / "sitegen.toml").rename(site / "sitegen.toml.bak")
+
+
+def _unhide_config(site: Path) -> None:
+    (site / "sitegen.toml.bak").rename(site / "sitegen.toml")
+
+
+@pytest.mark.parametrize(("hide", "unhide", "named"), [
+    (_hide_content, _unhide_content, "content"),
+    (_hide_config, _unhide_config, "sitegen.toml"),
+], ids=["content", "sitegen.toml"])
+def test_a_source_removed_while_serving_fails_and_keeps_the_last_good_site(
+        pair: Pair, hide: Callable[[Path], None], unhide: Callable[[Path], None],
+        named: str) -> None:
+    """Removing content/ used to rebuild the preview as an empty site (and sitegen.toml, as
+    one with the default settings). Now the rebuild fails naming it, every file of the last
+    good preview stays, and putting it back brings the site back."""
+    before = folder_digest(pair.folder)
+    hide(pair.site)
+    outcome = pair.rebuild()
+    assert not outcome.ok
+    (problem,) = outcome.problems
+    assert problem.file == named, problem
+    assert folder_digest(pair.folder) == before
+    unhide(pair.site)
+    pair.check(named == "sitegen.toml", f"{named} restored")
+
+
+def test_an_article_deleted_between_listing_and_reading_is_left_out_while_serving(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While serving, a file deleted after content/ was listed is treated as gone (its own
+    change event rebuilds again): no crash, no failed preview."""
+    from sitegen import build as build_module
+
+    victim = pair.site / "content" / STORIES[2].name
+    victim.write_text(STORIES[2].text(title="Harbor Lights Renewed Again"), encoding="utf-8")
+    real_scan = build_module.scan_sources
+
+    def scan_then_delete(site_dir: Path):  # type: ignore[no-untyped-def]
+        found = real_scan(site_dir)
+        victim.unlink(missing_ok=True)
+        return found
+
+    monkeypatch.setattr(build_module, "scan_sources", scan_then_delete)
+    outcome = pair.rebuild()
+    assert outcome.ok, outcome.problems
+    assert not (pair.folder / STORIES[2].url.strip("/")).exists()
+    monkeypatch.undo()
+    pair.check(False, "after the deletion")  # and the preview equals a full build
+
+
+def test_a_static_file_deleted_between_listing_and_copying_is_copied_next_time(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sitegen import live as live_module
+
+    media = pair.site / "static" / "rundown.txt"
+    media.parent.mkdir(exist_ok=True)
+    media.write_text("Tonight's rundown.\n", encoding="utf-8")
+    real_copy = live_module.shutil.copyfile
+
+    def delete_then_copy(source, target):  # type: ignore[no-untyped-def]
+        if Path(source) == media and media.exists():
+            media.unlink()
+        return real_copy(source, target)
+
+    monkeypatch.setattr(live_module.shutil, "copyfile", delete_then_copy)
+    outcome = pair.rebuild(everything=True)
+    assert outcome.ok, outcome.problems
+    assert not (pair.folder / "rundown.txt").exists()
+    monkeypatch.undo()
+    media.write_text("Tonight's rundown, saved again.\n", encoding="utf-8")
+    pair.check(True, "saved again")
+    assert (pair.folder / "rundown.txt").read_text(encoding="utf-8").endswith("again.\n")

@@ -264,6 +264,15 @@ def test_new_outside_a_site_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "content").exists()
 
 
+def test_new_refuses_a_site_whose_content_folder_is_gone(desk: Path) -> None:
+    """Else `mv content c; sitegen new X; sitegen build` publishes a site of one article."""
+    (desk / "content").rename(desk / "c")
+    result = run_cli("new", "Hello", "--author", "Dana Whitfield", cwd=desk)
+    assert result.returncode == 1
+    assert "content: folder not found" in result.stderr, result.stderr
+    assert not (desk / "content").exists()
+
+
 def test_new_with_a_title_without_letters_is_refused(desk: Path) -> None:
     result = run_cli("new", "!!!", cwd=desk)
     assert result.returncode == 1

@@ -4,6 +4,7 @@ broken."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -333,3 +334,67 @@ def test_a_failed_start_says_why_and_leaves_nothing(tmp_path: Path, case: str) -
     assert "unexpectedly" not in server.stderr, server.stderr
     assert "still serving" not in server.stderr, server.stderr
     assert server.build_folders() == [], "the temporary folder was left behind"
+
+
+# --- sources removed while serving (issue 16) ------------------------------------------------------
+
+def _take_away(site: Path, name: str, how: str) -> None:
+    if how == "mv":
+        (site / name).rename(site / f"{name}.moved")
+    else:  # rm -r, keeping a copy to restore
+        shutil.copytree(site / name, site.parent / "kept")
+        shutil.rmtree(site / name)
+
+
+def _put_back(site: Path, name: str, how: str) -> None:
+    if how == "mv":
+        (site / f"{name}.moved").rename(site / name)
+    else:
+        shutil.copytree(site.parent / "kept", site / name)
+
+
+@pytest.mark.parametrize(("name", "how"), [("content", "mv"), ("content", "rm-r"),
+                                           ("sitegen.toml", "mv")])
+def test_a_source_removed_while_serving_shows_the_error_and_keeps_the_preview(
+        tmp_path: Path, name: str, how: str) -> None:
+    """`mv content c` (or `rm -r content`, or sitegen.toml moved) while serving: the error
+    shows over the page, the last good preview is still served, and putting it back brings
+    the site back."""
+    site = make_site(tmp_path / "site")
+    with ServeProcess(site, tmp_path / "tmp") as server:
+        server.start()
+        page = server.get(STORIES[0].url)
+        assert page.status == 200
+        n = server.build_number()
+        _take_away(site, name, how)
+        state = wait_until(lambda: (s := server.state())["build"] > n and s["problems"] and s,
+                           what=f"the error for the missing {name}")
+        assert [p["file"] for p in state["problems"]] == [name], state
+        server.wait_for_line(r"^Build failed: 1 error; still serving the last good site")
+        still = server.get(STORIES[0].url)
+        assert still.status == 200 and LIVE_TAG in still.text
+        assert STORIES[0].title in still.text  # the article, not an empty site
+        n = state["build"]
+        _put_back(site, name, how)
+        wait_until(lambda: (s := server.state())["build"] > n and not s["problems"],
+                   what=f"the site back after {name} was restored")
+        assert server.get(STORIES[0].url).status == 200
+        assert "unexpectedly" not in server.stderr and "Traceback" not in server.stderr
+        assert server.stop() == 0
+
+
+def test_a_static_link_out_of_the_site_is_refused_while_serving(tmp_path: Path) -> None:
+    """The build refuses a static/ link leading outside the site, naming it, and the file
+    it points to is never served."""
+    secret = tmp_path / f"secret-{uuid.uuid4().hex}.txt"
+    secret.write_text("TOP-SECRET\n", encoding="utf-8")
+    site = make_site(tmp_path / "site")
+    (site / "static").mkdir()
+    (site / "static" / "leak.txt").symlink_to(secret)
+    with ServeProcess(site, tmp_path / "tmp") as server:
+        server.start()
+        (problem,) = server.state()["problems"]
+        assert problem["file"] == "static/leak.txt" and "outside the site" in problem["message"]
+        leak = server.get("/leak.txt")
+        assert leak.status == 404 and "TOP-SECRET" not in leak.text
+        assert server.stop() == 0
