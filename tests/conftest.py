@@ -1,9 +1,10 @@
 """Shared helpers for the end-to-end tests: build real sites into temporary folders and read them.
 
-Everything here builds with `sitegen.build` or `sitegen.cli.main` exactly as a user would, with a
-fixed `now` so that output is reproducible. The helpers are plain functions (imported by the test
-modules with `from conftest import ...`) plus a few session fixtures for the sites that many tests
-only read: the repository's example site, the seed article's site and one Nu HTML Checker run.
+Everything here builds with `sitegen.pipeline.build` or `sitegen.commands.cli.main` exactly as a
+user would, with a fixed `now` so that output is reproducible. The helpers are plain functions
+(imported by the test modules with `from conftest import ...`) plus a few session fixtures for
+the sites that many tests only read: the repository's example site, the seed article's site and
+one Nu HTML Checker run.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 
-from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.config import load_config
+from sitegen.pipeline.build import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -356,12 +357,12 @@ def vnu_errors(by_file: dict[Path, list[dict]], under: Path) -> list[str]:
 # --- the command line, in-process ----------------------------------------------------------------
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`sitegen ARGS` through sitegen.cli.main in this process (a subprocess start costs about a
+    """`sitegen ARGS` through sitegen.commands.cli.main in this process (a subprocess start costs about a
     second), with its exit code, stdout and stderr as `python -m sitegen` would give them."""
     import contextlib
     import io
 
-    from sitegen.cli import main
+    from sitegen.commands.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     here = Path.cwd()

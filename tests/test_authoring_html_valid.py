@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import article, build_site, html_files, require_vnu, run_vnu, vnu_errors, write_site
 
-from sitegen.cli import main
+from sitegen.commands.cli import main
 
 CONFIG = '''title = "Desk & <Co>"
 base_url = "https://desk.example.com"

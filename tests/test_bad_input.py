@@ -1,7 +1,7 @@
 """Broken sites and dangerous output folders, through the command line as a user meets them.
 
 Each case first builds a good site into out/ and records every file's hash, then breaks the
-site, runs `sitegen build` (sitegen.cli.main) and checks: exit code 1, a message naming the
+site, runs `sitegen build` (sitegen.commands.cli.main) and checks: exit code 1, a message naming the
 file (and line) with a useful phrase, no traceback, and out/ byte for byte as it was.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import MANIFEST, article, file_hashes, write_site
 
-from sitegen import snapshot
-from sitegen.cli import main
+from sitegen.commands.cli import main
+from sitegen.incremental import snapshot
 
 GOOD_ARTICLES = {
     "alpha.md": article(title="Alpha", date="2020-01-01", tags=["Drama"]),

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, file_hashes
 
-from sitegen import cache as cache_module
-from sitegen import snapshot
-from sitegen.build import BuildOptions, build
-from sitegen.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
 from sitegen.config import load_config
+from sitegen.incremental import cache as cache_module
+from sitegen.incremental import snapshot
+from sitegen.incremental.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
 from sitegen.model import Source
-from sitegen.writer import spare_of
+from sitegen.pipeline.build import BuildOptions, build
+from sitegen.write.writer import spare_of
 
 ARTICLE = """---
 title: "{title}"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, REPO, TESTS, article, copy_example_site, file_hashes, run_cli, write_site
 
-from sitegen.check import ERROR, WARNING, check_site
-from sitegen.cli import main
+from sitegen.commands.check import ERROR, WARNING, check_site
+from sitegen.commands.cli import main
 
 PROBLEMS_SITE = TESTS / "sites" / "check-problems"
 
@@ -239,7 +239,7 @@ def test_check_of_a_copy_of_the_example_site_finds_a_new_broken_link(tmp_path: P
 
 
 def test_anchor_ids_are_read_from_attributes_only() -> None:
-    from sitegen.check import _ids
+    from sitegen.commands.check import _ids
 
     html = ('<div data-id="no" id="yes"><h2 id=\'single\'>x</h2><a name="old" href="#">a</a>'
             '<p class="x">say id=&quot;text&quot;</p><span id="a&amp;b"></span></div>')

@@ -1,4 +1,4 @@
-"""The command line: `python -m sitegen` as a subprocess, and sitegen.cli.main in-process."""
+"""The command line: `python -m sitegen` as a subprocess, and sitegen.commands.cli.main in-process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from conftest import DRAFT_URL, REPO, SCHEDULED_URL, article, file_hashes, write_site
 
 from sitegen import __version__
-from sitegen.cli import main
+from sitegen.commands.cli import main
 
 
 def sitegen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -437,7 +437,7 @@ def test_values_quoted_in_a_problem_keep_it_on_one_line(tmp_path: Path, toml: st
     """Found by the property tests: a value with a line break split the message in two."""
     write_config(tmp_path, toml)
     with pytest.raises((BuildError, SiteError)) as info:
-        from sitegen.theme import Theme
+        from sitegen.render.theme import Theme
         Theme(load_config(tmp_path))
     problems = info.value.problems if isinstance(info.value, BuildError) else [info.value.problem]
     text = "\n".join(str(p) for p in problems)

@@ -9,10 +9,10 @@ from types import MappingProxyType
 import pytest
 from conftest import FIXED_NOW, article, build_site, parse_html, text_of, write_site
 
-from sitegen.build import BuildOptions, prepare
-from sitegen.data import load_data
+from sitegen.content.data import load_data
 from sitegen.errors import BuildError
-from sitegen.live import LiveSite
+from sitegen.pipeline.build import BuildOptions, prepare
+from sitegen.serve.live import LiveSite
 
 SCHEDULE_TEMPLATE = """{% extends "base.html" %}
 {% block content %}
@@ -128,7 +128,7 @@ def test_a_changed_data_file_reaches_the_next_live_rebuild(tmp_path: Path) -> No
 
 
 def test_a_changed_data_file_reaches_the_next_cached_build(tmp_path: Path) -> None:
-    from sitegen.build import build
+    from sitegen.pipeline.build import build
 
     site = data_site(tmp_path)
     options = BuildOptions(site_dir=site, output_dir=tmp_path / "out", now=FIXED_NOW)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from conftest import FIXED_NOW, article, write_site
 
-from sitegen.build import BuildOptions, prepare
-from sitegen.cache import BuildCache
 from sitegen.config import load_config
-from sitegen.content import read_source
-from sitegen.edits import reread, with_new_bodies
-from sitegen.images import LocalImages
-from sitegen.site import source_urls
+from sitegen.content.content import read_source
+from sitegen.content.images import LocalImages
+from sitegen.incremental.cache import BuildCache
+from sitegen.incremental.edits import reread, with_new_bodies
+from sitegen.pipeline.build import BuildOptions, prepare
+from sitegen.site.site import source_urls
 
 
 def setup(tmp_path: Path):  # type: ignore[no-untyped-def]

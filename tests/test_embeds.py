@@ -1,4 +1,4 @@
-"""Video embeds and figures in Markdown (sitegen.embeds), and local image sizes: the plugin on
+"""Video embeds and figures in Markdown (sitegen.content.embeds), and local image sizes: the plugin on
 its own, then in real builds. Markdown-in, HTML-out pairs live in fixtures/markdown
 (embeds.md, figures.md) and run with the other fixtures in test_markdown.py."""
 
@@ -13,9 +13,9 @@ import pytest
 from conftest import article, build_site, parse_html, write_site
 
 from sitegen.config import MarkdownConfig
-from sitegen.embeds import MarkupError, parse_params, video_for
+from sitegen.content.embeds import MarkupError, parse_params, video_for
+from sitegen.content.markdown import MarkdownRenderer
 from sitegen.errors import BuildError
-from sitegen.markdown import MarkdownRenderer
 
 PAGE = "https://example.com/2020/01/page/"
 YT = "aqz-KE-bpKQ"

@@ -32,8 +32,10 @@ from pathlib import Path
 import pytest
 from conftest import MANIFEST, REPO, article, file_hashes, write_site
 
-from sitegen import build as build_module
-from sitegen import cli, snapshot, writer
+from sitegen.commands import cli
+from sitegen.incremental import snapshot
+from sitegen.pipeline import build as build_module
+from sitegen.write import writer
 
 IS_ROOT = os.geteuid() == 0
 KILLS_PER_MODE = 12

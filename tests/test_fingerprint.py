@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from markupsafe import Markup
 
-from sitegen.fingerprint import Fingerprints
-from sitegen.plan import DataJob, PageJob
+from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.render.plan import DataJob, PageJob
 
 
 @dataclass(frozen=True)

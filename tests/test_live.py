@@ -4,7 +4,7 @@ full build of the same sources, file for file and byte for byte.
 A seeded random walk edits a small TV-news site (bodies, titles, tags, new, deleted and renamed
 articles, slugs, drafts, future dates, authors, CSS, a template override, the configuration,
 and broken YAML that is then fixed); after each step it rebuilds incrementally and compares
-with `sitegen.build` into another folder. Only the manifest, which full builds alone write,
+with `sitegen.pipeline.build` into another folder. Only the manifest, which full builds alone write,
 is left out of the comparison.
 """
 
@@ -28,8 +28,8 @@ from serve_helpers import (
     make_site,
 )
 
-from sitegen.build import BuildOptions, build
-from sitegen.live import LiveSite, Outcome
+from sitegen.pipeline.build import BuildOptions, build
+from sitegen.serve.live import LiveSite, Outcome
 
 TITLE_WORDS = ("Harbor", "Relay", "Lantern", "Salt", "Midnight", "Signal", "Anchor", "Pilot",
                "Ratings", "Finale", "Premiere", "Studio", "Newsroom", "Weather", "Morning",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sitegen.config import MarkdownConfig
-from sitegen.markdown import RESERVED_IDS, MarkdownRenderer, RenderedBody, is_safe_url
+from sitegen.content.markdown import RESERVED_IDS, MarkdownRenderer, RenderedBody, is_safe_url
 
 FIXTURES = Path(__file__).parent / "fixtures" / "markdown"
 PAGE = "https://example.com/2016/03/fixture/"

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import REPO, copy_tracked_files, file_hashes
 
-from sitegen.cli import main
+from sitegen.commands.cli import main
 from sitegen.config import load_config
 
 NETLIFY = shutil.which("netlify")

@@ -23,7 +23,7 @@ from conftest import (
     write_site,
 )
 
-from sitegen.cli import summary
+from sitegen.commands.cli import summary
 from sitegen.errors import BuildError
 
 UTC = ZoneInfo("UTC")

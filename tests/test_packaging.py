@@ -39,7 +39,7 @@ def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(venv_python: Path,
                                                             tmp_path: Path) -> None:
-    result = run(venv_python, "-c", "import sitegen, sitegen.theme as t; "
+    result = run(venv_python, "-c", "import sitegen, sitegen.render.theme as t; "
                  "print(sitegen.__file__); print(t.BUILTIN_THEMES)", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     module, themes = result.stdout.splitlines()

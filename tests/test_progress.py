@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from sitegen import progress
-from sitegen.progress import ProgressBar
+from sitegen.commands import progress
+from sitegen.commands.progress import ProgressBar
 
 
 def test_short_builds_draw_nothing() -> None:

@@ -35,8 +35,8 @@ from conftest import run_vnu, vnu_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.cli import main
-from sitegen.content import read_source
+from sitegen.commands.cli import main
+from sitegen.content.content import read_source
 from sitegen.errors import SiteError
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")

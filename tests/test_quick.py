@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import FIXED_NOW, article, file_hashes, write_site
 
-from sitegen import search, snapshot, writer
-from sitegen.build import BuildOptions, BuildReport, build
-from sitegen.cache import CACHE_DIR
-from sitegen.cli import summary
+from sitegen.commands.cli import summary
 from sitegen.errors import BuildError, SiteError
+from sitegen.incremental import snapshot
+from sitegen.incremental.cache import CACHE_DIR
+from sitegen.pipeline.build import BuildOptions, BuildReport, build
+from sitegen.write import search, writer
 
 # Search is off, as Pagefind takes most of a quick build's time; search_desk turns it on.
 CONFIG = ('title = "Test Desk"\nbase_url = "https://test-desk.example.com"\ntimezone = "UTC"\n'

@@ -18,8 +18,8 @@ import feedparser
 import pytest
 from conftest import Built, article, build_site, parse_html, text_of, write_site
 
-from sitegen.build import BuildOptions, build
 from sitegen.errors import BuildError
+from sitegen.pipeline.build import BuildOptions, build
 
 CONFIG = '''title = "Desk"
 base_url = "https://desk.example.com"

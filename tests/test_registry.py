@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, article, build_site, parse_html, text_of, write_site
 
-from sitegen.build import BuildOptions, prepare
 from sitegen.config import load_config
-from sitegen.data import load_data
+from sitegen.content.data import load_data
+from sitegen.content.registry import load_registry
 from sitegen.errors import BuildError
-from sitegen.registry import load_registry
-from sitegen.taxonomy import group_tags
+from sitegen.pipeline.build import BuildOptions, prepare
+from sitegen.site.taxonomy import group_tags
 
 CONFIG = '''title = "Desk"
 base_url = "https://desk.example.com"

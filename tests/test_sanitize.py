@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen.config import MarkdownConfig
-from sitegen.markdown import MarkdownRenderer
-from sitegen.sanitize import sanitize_html
+from sitegen.content.markdown import MarkdownRenderer
+from sitegen.content.sanitize import sanitize_html
 
 PAGE = "https://example.com/2016/03/fixture/"
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data", "background",

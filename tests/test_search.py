@@ -32,15 +32,15 @@ from conftest import (
     write_site,
 )
 
-from sitegen import search
-from sitegen.build import BuildOptions, build
+from sitegen.pipeline.build import BuildOptions, build
+from sitegen.write import search
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 EMBED_URL = "/2017/03/why-our-video-embeds-wait-for-you/"
 STRANGER = "/2016/08/how-europe-binged-stranger-things/"
-NO_PAGEFIND = "import sys; sys.modules['pagefind'] = None; from sitegen.cli import main; " \
+NO_PAGEFIND = "import sys; sys.modules['pagefind'] = None; from sitegen.commands.cli import main; " \
               "raise SystemExit(main(sys.argv[1:]))"
 
 
@@ -399,7 +399,7 @@ def test_without_javascript_the_embed_is_a_link_to_the_video(browser: Any, site_
 
 def test_preview_rebuilds_keep_the_search_index_current(tmp_path: Path) -> None:
     require_pagefind()
-    from sitegen.live import LiveSite
+    from sitegen.serve.live import LiveSite
 
     site = write_site(tmp_path / "site", {"a.md": article(title="First")})
     live = LiveSite(BuildOptions(site_dir=site, now=FIXED_NOW), tmp_path / "preview")

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 
 from sitegen.config import load_config
-from sitegen.seo import HEADLINE_MAX, headline, json_for_script
+from sitegen.render.seo import HEADLINE_MAX, headline, json_for_script
 
 BASE = "https://small-screen-dispatch.netlify.app"
 EMBED_URL = "/2017/03/why-our-video-embeds-wait-for-you/"

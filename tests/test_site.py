@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sitegen.config import AuthorConfig, Config, load_config
-from sitegen.content import read_source
+from sitegen.content.content import read_source
+from sitegen.content.markdown import MarkdownRenderer
 from sitegen.errors import BuildError, Problem
-from sitegen.markdown import MarkdownRenderer
 from sitegen.model import Site, Source
-from sitegen.site import assemble, select, source_urls, with_body
+from sitegen.site.site import assemble, select, source_urls, with_body
+from sitegen.site.urls import Urls
 from sitegen.slugs import slugify
-from sitegen.urls import Urls
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2017, 8, 18, 12, 0, tzinfo=TZ)

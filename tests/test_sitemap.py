@@ -25,7 +25,7 @@ from conftest import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sitegen.sitemap import IMAGES_MAX, SitemapEntry, render_sitemap
+from sitegen.render.sitemap import IMAGES_MAX, SitemapEntry, render_sitemap
 
 BASE = "https://small-screen-dispatch.netlify.app"
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}

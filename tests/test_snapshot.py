@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXED_NOW, article, write_site
 
-from sitegen import snapshot
-from sitegen.build import BuildOptions, build, prepare
-from sitegen.cache import CACHE_DIR, BuildCache
+from sitegen.incremental import snapshot
+from sitegen.incremental.cache import CACHE_DIR, BuildCache
+from sitegen.incremental.snapshot import Loaded, Untrusted
 from sitegen.model import Article
-from sitegen.plan import PageJob
-from sitegen.snapshot import Loaded, Untrusted
+from sitegen.pipeline.build import BuildOptions, build, prepare
+from sitegen.render.plan import PageJob
 
 CONFIG = ('title = "Desk"\nbase_url = "https://desk.example.com"\ntimezone = "UTC"\n'
           "per_page = 2\n\n[search]\nenabled = false\n")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sitegen.site.taxonomy import RELATED_COUNT, TagGroup, group_tags, related
 from sitegen.slugs import slugify
-from sitegen.taxonomy import RELATED_COUNT, TagGroup, group_tags, related
 
 
 def related_for(tag_lists: list[list[str]], **kwargs: int) -> list[list[int]]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import theme as theme_module
 from sitegen.config import load_config
-from sitegen.theme import Theme
+from sitegen.render import theme as theme_module
+from sitegen.render.theme import Theme
 
 CARD = '<li class="card">{{ tick() }}<a href="{{ item.url }}">{{ item.name }}</a>' \
        '{% if lead is defined and lead %} (lead){% endif %}</li>\n'

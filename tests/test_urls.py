@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sitegen.config import Config
-from sitegen.urls import UnsafePath, Urls
+from sitegen.site.urls import UnsafePath, Urls
 
 DATE = datetime(2016, 3, 8, 9, 15, tzinfo=ZoneInfo("America/New_York"))
 

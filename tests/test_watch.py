@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from serve_helpers import STORIES, THEME, editor_save, make_site
 
-from sitegen.watch import Changes, Watcher, relevant
+from sitegen.serve.watch import Changes, Watcher, relevant
 
 DELIVERY = 5.0  # seconds a change may take to arrive
 

@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen import __version__
 from sitegen.config import CONFIG_NAME, Config, load_config
-from sitegen.content import CONTENT_DIR, read_sources
-from sitegen.data import load_data
+from sitegen.content.content import CONTENT_DIR, read_sources
+from sitegen.content.data import load_data
+from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.model import Source
-from sitegen.registry import TagRegistry, load_registry
+from sitegen.site.urls import Urls
 from sitegen.slugs import slugify
-from sitegen.urls import Urls
 
 SKELETON = Path(__file__).resolve().parent / "skeleton"
 DEFAULT_TITLE = "My TV News Site"

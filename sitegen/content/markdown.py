@@ -25,8 +25,8 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from sitegen.config import MarkdownConfig
-from sitegen.embeds import embeds_plugin
-from sitegen.sanitize import sanitize_html
+from sitegen.content.embeds import embeds_plugin
+from sitegen.content.sanitize import sanitize_html
 from sitegen.slugs import slugify
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)

@@ -26,12 +26,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sitegen.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
 from sitegen.config import CONFIG_NAME, Config
-from sitegen.content import CONTENT_DIR
+from sitegen.content.content import CONTENT_DIR
+from sitegen.incremental.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
 from sitegen.model import Article, SiteInfo, Source
-from sitegen.plan import FeedJob, Job, PageJob
-from sitegen.writer import SOURCE_FOLDERS
+from sitegen.render.plan import FeedJob, Job, PageJob
+from sitegen.write.writer import SOURCE_FOLDERS
 
 SNAPSHOT_FILE = "snapshot.pickle"  # the index
 OBJECTS_FILE = "snapshot.objects"  # the articles and jobs, one pickle each

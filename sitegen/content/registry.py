@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sitegen.config import CONFIG_NAME, Config, TagConfig, config_line
-from sitegen.data import SiteData
+from sitegen.content.data import SiteData
 from sitegen.errors import Problem
 from sitegen.slugs import slugify
 

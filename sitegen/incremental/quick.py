@@ -26,27 +26,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sitegen import search
-from sitegen.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
 from sitegen.config import load_config
-from sitegen.content import source_stamps
-from sitegen.edits import reread, with_new_bodies
+from sitegen.content.content import source_stamps
+from sitegen.content.images import LocalImages
 from sitegen.errors import SiteError
-from sitegen.fingerprint import Fingerprints
-from sitegen.images import LocalImages
+from sitegen.incremental.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
+from sitegen.incremental.edits import reread, with_new_bodies
+from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.incremental.snapshot import Loaded, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside
-from sitegen.plan import Job, Plan, article_page, render_job, with_articles
-from sitegen.snapshot import Loaded, site_files
-from sitegen.theme import Theme
-from sitegen.writer import (
-    MANIFEST,
-    Update,
-    manifest_data,
-    manifest_files,
-    scratch_prefix,
-    updating,
-)
+from sitegen.render.plan import Job, Plan, article_page, render_job, with_articles
+from sitegen.render.theme import Theme
+from sitegen.write import search
+from sitegen.write.writer import MANIFEST, Update, manifest_data, manifest_files, scratch_prefix, updating
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from sitegen.config import Config
-from sitegen.content import read_source
-from sitegen.embeds import MarkupError
+from sitegen.content.content import read_source
+from sitegen.content.embeds import MarkupError
+from sitegen.content.images import LocalImages
+from sitegen.content.markdown import MarkdownRenderer
 from sitegen.errors import SiteError
-from sitegen.images import LocalImages
-from sitegen.markdown import MarkdownRenderer
 from sitegen.model import Article, Source
-from sitegen.site import with_body
-from sitegen.urls import Urls
+from sitegen.site.site import with_body
+from sitegen.site.urls import Urls
 
 
 def reread(old: Source, config: Config) -> Source | None:

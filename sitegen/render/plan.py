@@ -16,22 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.config import Config
+from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem
-from sitegen.feeds import FeedSpec, feed_links, feed_specs, render_feed
-from sitegen.images import LocalImages
+from sitegen.incremental.swap import Swapper
 from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site, SiteInfo
-from sitegen.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
-from sitegen.seo import json_for_script, news_article, robots
-from sitegen.sitemap import (
+from sitegen.render.feeds import FeedSpec, feed_links, feed_specs, render_feed
+from sitegen.render.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
+from sitegen.render.seo import json_for_script, news_article, robots
+from sitegen.render.sitemap import (
     SitemapEntry,
     news_articles,
     render_news_sitemap,
     render_robots,
     render_sitemap,
 )
-from sitegen.swap import Swapper
-from sitegen.theme import Theme
-from sitegen.urls import UnsafePath, Urls
+from sitegen.render.theme import Theme
+from sitegen.site.urls import UnsafePath, Urls
 
 SCHEDULE_FILE = "schedule.json"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from sitegen import __version__
-from sitegen.build import BuildOptions, BuildReport, build
+from sitegen.commands.progress import ProgressBar
 from sitegen.errors import BuildError, OutputError, Problem, SiteError
 from sitegen.parallel import WorkerDied
-from sitegen.progress import ProgressBar
+from sitegen.pipeline.build import BuildOptions, BuildReport, build
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -165,15 +165,15 @@ def _port(text: str) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from sitegen.serve import serve  # the server and watcher load only when serving
+    from sitegen.serve.serve import serve  # the server and watcher load only when serving
 
     return serve(_options(args), host=args.host, port=args.port, open_browser=args.open,
                  poll=args.poll)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from sitegen.check import check_site
-    from sitegen.check_format import format_check
+    from sitegen.commands.check import check_site
+    from sitegen.commands.check_format import format_check
 
     report = check_site(args.site)
     _say(format_check(report, args.format, args.strict), end="")
@@ -181,7 +181,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_init(args: argparse.Namespace) -> int:
-    from sitegen.scaffold import SiteSettings, init_site
+    from sitegen.commands.scaffold import SiteSettings, init_site
 
     made = init_site(args.folder, SiteSettings.choose(args.title, args.base_url, args.timezone,
                                                       args.author))
@@ -195,7 +195,7 @@ def _run_init(args: argparse.Namespace) -> int:
 
 
 def _run_new(args: argparse.Namespace) -> int:
-    from sitegen.scaffold import new_article
+    from sitegen.commands.scaffold import new_article
 
     made = new_article(args.site, args.title, tags=args.tag, author=args.author,
                        slug=args.slug, draft=args.draft)

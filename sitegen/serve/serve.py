@@ -20,11 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from sitegen.build import BuildOptions
 from sitegen.errors import SiteError
-from sitegen.live import LiveSite, Outcome
-from sitegen.server import BuildState, PreviewServer
-from sitegen.watch import Changes, Watcher
+from sitegen.pipeline.build import BuildOptions
+from sitegen.serve.live import LiveSite, Outcome
+from sitegen.serve.server import BuildState, PreviewServer
+from sitegen.serve.watch import Changes, Watcher
 
 PORT_TRIES = 20
 SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before others may run

@@ -20,11 +20,11 @@ from markupsafe import Markup, escape
 
 from sitegen import __version__
 from sitegen.config import Config
-from sitegen.data import EMPTY, SiteData
+from sitegen.content.data import EMPTY, SiteData
+from sitegen.content.images import LocalImages
+from sitegen.content.markdown import RenderedBody, link_source_files
+from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
-from sitegen.feeds import feed_links
-from sitegen.images import LocalImages
-from sitegen.markdown import RenderedBody, link_source_files
 from sitegen.model import (
     ArchiveMonth,
     ArchiveYear,
@@ -40,10 +40,10 @@ from sitegen.model import (
     Tag,
     TagRef,
 )
-from sitegen.registry import TagRegistry
+from sitegen.render.feeds import feed_links
+from sitegen.site.taxonomy import group_tags, related
+from sitegen.site.urls import Urls
 from sitegen.slugs import slugify
-from sitegen.taxonomy import group_tags, related
-from sitegen.urls import Urls
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")

@@ -22,7 +22,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from sitegen.plan import CopyJob, DataJob, FeedJob, Job, PageJob
+from sitegen.render.plan import CopyJob, DataJob, FeedJob, Job, PageJob
 
 _Handler = Callable[[Any, list[str]], None]
 _SHARED_LENGTH = 16  # tuples this long are memoized by id: walking one costs more than a look-up

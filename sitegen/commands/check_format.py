@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sitegen.check import ERROR, CheckReport
+from sitegen.commands.check import ERROR, CheckReport
 
 
 def format_check(report: CheckReport, style: str, strict: bool = False) -> str:

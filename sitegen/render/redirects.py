@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from sitegen.model import Site
-from sitegen.urls import Urls
+from sitegen.site.urls import Urls
 
 NETLIFY_FILE = "_redirects"
 

@@ -29,7 +29,7 @@ from typing import BinaryIO, NamedTuple
 
 from sitegen import __version__
 from sitegen.config import Config
-from sitegen.markdown import RenderedBody
+from sitegen.content.markdown import RenderedBody
 from sitegen.model import Source
 
 CACHE_DIR = ".sitegen-cache"

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from sitegen.errors import Problem, SiteError
-from sitegen.writer import Staging
+from sitegen.write.writer import Staging
 
 BUNDLE_DIR = "pagefind"
 INSTALL = "pip install 'pagefind[bin]'"

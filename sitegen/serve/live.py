@@ -31,24 +31,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from sitegen import search
-from sitegen.build import (
-    BuildOptions,
-    BuildReport,
-    Prepared,
-    prepare,
-    report,
-)
-from sitegen.cache import BuildCache
-from sitegen.edits import reread, with_new_bodies
+from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem, SiteError
-from sitegen.fingerprint import Fingerprints
-from sitegen.images import LocalImages
+from sitegen.incremental.cache import BuildCache
+from sitegen.incremental.edits import reread, with_new_bodies
+from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.incremental.swap import holders
 from sitegen.model import Article, Source
-from sitegen.plan import CopyJob, Job, PageJob, Plan, render_job, with_articles
-from sitegen.site import source_urls
-from sitegen.swap import holders
-from sitegen.theme import Theme
+from sitegen.pipeline.build import BuildOptions, BuildReport, Prepared, prepare, report
+from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job, with_articles
+from sitegen.render.theme import Theme
+from sitegen.site.site import source_urls
+from sitegen.write import search
 
 
 @dataclass(frozen=True)

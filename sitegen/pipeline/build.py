@@ -14,26 +14,27 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from sitegen import search, snapshot
-from sitegen.cache import CACHE_DIR, BuildCache, OutputRecord
 from sitegen.config import Config, load_config
-from sitegen.content import find_sources, read_source
-from sitegen.data import load_data
-from sitegen.embeds import MarkupError
+from sitegen.content.content import find_sources, read_source
+from sitegen.content.data import load_data
+from sitegen.content.embeds import MarkupError
+from sitegen.content.images import LocalImages
+from sitegen.content.markdown import MarkdownRenderer, RenderedBody
+from sitegen.content.registry import load_registry
 from sitegen.errors import BuildError, Problem, SiteError
-from sitegen.fingerprint import Fingerprints
-from sitegen.images import LocalImages
-from sitegen.markdown import MarkdownRenderer, RenderedBody
+from sitegen.incremental import snapshot
+from sitegen.incremental.cache import CACHE_DIR, BuildCache, OutputRecord
+from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.incremental.quick import QuickBuild, quick_build
 from sitegen.model import Site, Source
 from sitegen.parallel import beside, default_workers, run_indexed
-from sitegen.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
-from sitegen.quick import QuickBuild, quick_build
-from sitegen.registry import load_registry
-from sitegen.site import Selection, assemble, select
-from sitegen.sitemap import news_changes
-from sitegen.theme import Theme
-from sitegen.urls import Urls
-from sitegen.writer import Staging, check_output_dir, check_output_location, replacing
+from sitegen.render.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
+from sitegen.render.sitemap import news_changes
+from sitegen.render.theme import Theme
+from sitegen.site.site import Selection, assemble, select
+from sitegen.site.urls import Urls
+from sitegen.write import search
+from sitegen.write.writer import Staging, check_output_dir, check_output_location, replacing
 
 
 @dataclass(frozen=True)

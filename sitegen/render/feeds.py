@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 from feedgen.feed import FeedGenerator
 
 from sitegen import __version__
-from sitegen.markdown import absolute_urls
+from sitegen.content.markdown import absolute_urls
 from sitegen.memo import IdentityMemo
 from sitegen.model import Article, FeedLink
 

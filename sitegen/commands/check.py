@@ -23,21 +23,21 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from sitegen.build import render_bodies
 from sitegen.config import CONFIG_NAME, Config, config_line, load_config
-from sitegen.content import KNOWN_KEYS, read_sources
-from sitegen.data import load_data
+from sitegen.content.content import KNOWN_KEYS, read_sources
+from sitegen.content.data import load_data
+from sitegen.content.images import LocalImages
+from sitegen.content.markdown import MORE, MarkdownRenderer, Reference, source_link_target
+from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.errors import BuildError, Problem, SiteError
-from sitegen.images import LocalImages
-from sitegen.markdown import MORE, MarkdownRenderer, Reference, source_link_target
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed
-from sitegen.plan import CopyJob, PageJob, Plan, make_plan, render_job
-from sitegen.registry import TagRegistry, load_registry
-from sitegen.site import assemble, select
+from sitegen.pipeline.build import render_bodies
+from sitegen.render.plan import CopyJob, PageJob, Plan, make_plan, render_job
+from sitegen.render.theme import Theme
+from sitegen.site.site import assemble, select
+from sitegen.site.urls import UnsafePath, Urls
 from sitegen.slugs import slugify
-from sitegen.theme import Theme
-from sitegen.urls import UnsafePath, Urls
 
 ERROR, WARNING = "error", "warning"
 _ANCHOR = "which has no anchor"
