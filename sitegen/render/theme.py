@@ -227,7 +227,7 @@ def _builtin_themes() -> Path:
     """The themes that come with sitegen: installed with the package as sitegen/themes/
     (pyproject maps the repository's themes/ there), or in a checkout (and an editable
     install) the repository's own themes/."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # sitegen/, this module is in sitegen/render/
     installed = package / THEMES_DIR
     return installed if installed.is_dir() else package.parent / THEMES_DIR
 
