@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sitegen.incremental.swap import Swapper, holders
+from sitegen.incremental.substitute import Swapper, holders
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from sitegen.config import Config
 from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem
-from sitegen.incremental.swap import Swapper
+from sitegen.incremental.substitute import Swapper
 from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site, SiteInfo
 from sitegen.render.feeds import FeedSpec, feed_links, feed_specs, render_feed
 from sitegen.render.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of

@@ -36,7 +36,7 @@ from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental.cache import BuildCache
 from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.incremental.swap import holders
+from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
 from sitegen.pipeline.build import BuildOptions, BuildReport, Prepared, prepare, report
 from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job, with_articles
