@@ -165,7 +165,7 @@ def _port(text: str) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from sitegen.serve.serve import serve  # the server and watcher load only when serving
+    from sitegen.serve.command import serve  # the server and watcher load only when serving
 
     return serve(_options(args), host=args.host, port=args.port, open_browser=args.open,
                  poll=args.poll)
