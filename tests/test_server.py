@@ -31,7 +31,7 @@ from serve_helpers import (
 )
 
 from sitegen.errors import Problem
-from sitegen.serve.server import BuildState, host_allowed, inject_live_script, resolve
+from sitegen.serve.http import BuildState, host_allowed, inject_live_script, resolve
 
 PASSWD_MARK = "root:x:0:0"
 

@@ -22,8 +22,8 @@ from typing import TextIO
 
 from sitegen.errors import SiteError
 from sitegen.pipeline.build import BuildOptions
+from sitegen.serve.http import BuildState, PreviewServer
 from sitegen.serve.live import LiveSite, Outcome
-from sitegen.serve.server import BuildState, PreviewServer
 from sitegen.serve.watch import Changes, Watcher
 
 PORT_TRIES = 20
