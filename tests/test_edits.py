@@ -12,7 +12,7 @@ from sitegen.content.images import LocalImages
 from sitegen.incremental.cache import BuildCache
 from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.pipeline.build import BuildOptions, prepare
-from sitegen.site.site import source_urls
+from sitegen.site.assemble import source_urls
 
 
 def setup(tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from sitegen.content.content import read_source
 from sitegen.content.markdown import MarkdownRenderer
 from sitegen.errors import BuildError, Problem
 from sitegen.model import Site, Source
-from sitegen.site.site import assemble, select, source_urls, with_body
+from sitegen.site.assemble import assemble, select, source_urls, with_body
 from sitegen.site.urls import Urls
 from sitegen.slugs import slugify
 

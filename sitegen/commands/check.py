@@ -35,7 +35,7 @@ from sitegen.parallel import default_workers, run_indexed
 from sitegen.pipeline.build import render_bodies
 from sitegen.render.plan import CopyJob, PageJob, Plan, make_plan, render_job
 from sitegen.render.theme import Theme
-from sitegen.site.site import assemble, select
+from sitegen.site.assemble import assemble, select
 from sitegen.site.urls import UnsafePath, Urls
 from sitegen.slugs import slugify
 

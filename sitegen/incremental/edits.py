@@ -19,7 +19,7 @@ from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MarkdownRenderer
 from sitegen.errors import SiteError
 from sitegen.model import Article, Source
-from sitegen.site.site import with_body
+from sitegen.site.assemble import with_body
 from sitegen.site.urls import Urls
 
 

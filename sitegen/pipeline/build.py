@@ -31,7 +31,7 @@ from sitegen.parallel import beside, default_workers, run_indexed
 from sitegen.render.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
 from sitegen.render.sitemap import news_changes
 from sitegen.render.theme import Theme
-from sitegen.site.site import Selection, assemble, select
+from sitegen.site.assemble import Selection, assemble, select
 from sitegen.site.urls import Urls
 from sitegen.write import search
 from sitegen.write.writer import Staging, check_output_dir, check_output_location, replacing

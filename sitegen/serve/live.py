@@ -41,7 +41,7 @@ from sitegen.model import Article, Source
 from sitegen.pipeline.build import BuildOptions, BuildReport, Prepared, prepare, report
 from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job, with_articles
 from sitegen.render.theme import Theme
-from sitegen.site.site import source_urls
+from sitegen.site.assemble import source_urls
 from sitegen.write import search
 
 
