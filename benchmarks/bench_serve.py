@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from sitegen.config import load_config
-from sitegen.content.content import find_sources, read_source
+from sitegen.content.sources import find_sources, read_source
 from sitegen.site.urls import Urls
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -98,7 +98,7 @@ class Target:
     def check(self, data: bytes) -> None:
         """Raise on anything that counts as a crash; return quietly otherwise."""
         from sitegen.config import load_config
-        from sitegen.content.content import read_source
+        from sitegen.content.sources import read_source
         from sitegen.errors import BuildError, SiteError
         from sitegen.pipeline.build import prepare, render_job
         from sitegen.render.plan import FeedJob, PageJob

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sitegen.config import Config, load_config
-from sitegen.content.content import MAX_SOURCE_BYTES, find_sources, read_source, read_sources
+from sitegen.content.sources import MAX_SOURCE_BYTES, find_sources, read_source, read_sources
 from sitegen.errors import Problem, SiteError
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -426,7 +426,7 @@ def test_very_deep_nesting_does_not_crash_the_interpreter(site: Config) -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "from sitegen.config import load_config\n"
-        "from sitegen.content.content import read_source\n"
+        "from sitegen.content.sources import read_source\n"
         "from sitegen.errors import SiteError\n"
         "config = load_config(Path(sys.argv[1]))\n"
         "try:\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 from conftest import FIXED_NOW, article, write_site
 
 from sitegen.config import load_config
-from sitegen.content.content import read_source
 from sitegen.content.images import LocalImages
+from sitegen.content.sources import read_source
 from sitegen.incremental.cache import BuildCache
 from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.pipeline.build import BuildOptions, prepare

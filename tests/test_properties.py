@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen.commands.cli import main
-from sitegen.content.content import read_source
+from sitegen.content.sources import read_source
 from sitegen.errors import SiteError
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")

@@ -13,7 +13,7 @@ import pytest
 from conftest import article, file_hashes, parse_html, run_cli, text_of, write_site
 
 from sitegen.config import load_config
-from sitegen.content.content import read_source
+from sitegen.content.sources import read_source
 
 
 def sitegen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sitegen.config import AuthorConfig, Config, load_config
-from sitegen.content.content import read_source
 from sitegen.content.markdown import MarkdownRenderer
+from sitegen.content.sources import read_source
 from sitegen.errors import BuildError, Problem
 from sitegen.model import Site, Source
 from sitegen.site.assemble import assemble, select, source_urls, with_body

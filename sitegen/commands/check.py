@@ -24,11 +24,11 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from sitegen.config import CONFIG_NAME, Config, config_line, load_config
-from sitegen.content.content import KNOWN_KEYS, read_sources
 from sitegen.content.data import load_data
 from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MORE, MarkdownRenderer, Reference, source_link_target
 from sitegen.content.registry import TagRegistry, load_registry
+from sitegen.content.sources import KNOWN_KEYS, read_sources
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed

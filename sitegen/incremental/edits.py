@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from sitegen.config import Config
-from sitegen.content.content import read_source
 from sitegen.content.embeds import MarkupError
 from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MarkdownRenderer
+from sitegen.content.sources import read_source
 from sitegen.errors import SiteError
 from sitegen.model import Article, Source
 from sitegen.site.assemble import with_body

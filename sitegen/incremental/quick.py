@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.config import load_config
-from sitegen.content.content import source_stamps
 from sitegen.content.images import LocalImages
+from sitegen.content.sources import source_stamps
 from sitegen.errors import SiteError
 from sitegen.incremental.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
 from sitegen.incremental.edits import reread, with_new_bodies

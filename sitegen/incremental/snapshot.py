@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sitegen.config import CONFIG_NAME, Config
-from sitegen.content.content import CONTENT_DIR
+from sitegen.content.sources import CONTENT_DIR
 from sitegen.incremental.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
 from sitegen.model import Article, SiteInfo, Source
 from sitegen.render.plan import FeedJob, Job, PageJob

@@ -15,12 +15,12 @@ from datetime import datetime
 from pathlib import Path
 
 from sitegen.config import Config, load_config
-from sitegen.content.content import find_sources, read_source
 from sitegen.content.data import load_data
 from sitegen.content.embeds import MarkupError
 from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MarkdownRenderer, RenderedBody
 from sitegen.content.registry import load_registry
+from sitegen.content.sources import find_sources, read_source
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import CACHE_DIR, BuildCache, OutputRecord

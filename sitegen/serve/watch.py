@@ -19,7 +19,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from sitegen.config import CONFIG_NAME
-from sitegen.content.content import CONTENT_DIR
+from sitegen.content.sources import CONTENT_DIR
 
 LOOK_AND_FEEL = ("templates", "static", "themes")
 WATCHED = (CONTENT_DIR, *LOOK_AND_FEEL, "data")
