@@ -31,12 +31,12 @@ from sitegen.content.images import LocalImages
 from sitegen.content.sources import source_stamps
 from sitegen.errors import SiteError
 from sitegen.incremental.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
-from sitegen.incremental.edits import reread, with_new_bodies
+from sitegen.incremental.edits import reread, with_articles, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.snapshot import Loaded, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside
-from sitegen.render.plan import Job, Plan, article_page, render_job, with_articles
+from sitegen.render.plan import Job, Plan, article_page, render_job
 from sitegen.render.theme import Theme
 from sitegen.write import search
 from sitegen.write.writer import MANIFEST, Update, manifest_data, manifest_files, scratch_prefix, updating

@@ -8,7 +8,7 @@ could leave the output folder; only a plan that passed is handed to rendering an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from math import ceil
@@ -18,7 +18,6 @@ from typing import Any
 from sitegen.config import Config
 from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem
-from sitegen.incremental.substitute import Swapper
 from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site, SiteInfo
 from sitegen.render.feeds import FeedSpec, feed_links, feed_specs, render_feed
 from sitegen.render.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
@@ -152,27 +151,6 @@ def render_job(job: Job, theme: Theme) -> bytes:
     if isinstance(job, DataJob):
         return job.data
     raise TypeError(f"cannot render {job!r}")
-
-
-def with_articles(plan: Plan, info: SiteInfo, config: Config, static_files: Mapping[str, Path],
-                  built_at: datetime, replacements: Mapping[int, Article],
-                  indices: Iterable[int]) -> Plan:
-    """`plan` with articles replaced in the jobs at `indices` (the jobs that hold them):
-    `replacements` maps the id of an old Article to its new version. An article's own page
-    is planned again (its head tags and JSON-LD come from the article); in any other job the
-    new article takes the old one's place. For the dev server's quick path, where only bodies
-    changed, so URLs, order and the site's lists are as before."""
-    swapper = Swapper(replacements, opaque=(Article,))
-    jobs = list(plan.jobs)
-    for index in indices:
-        job = jobs[index]
-        own = job.context.get("article") if isinstance(job, PageJob) else None
-        if own is not None and id(own) in replacements:
-            jobs[index] = article_page(replacements[id(own)], info, config, static_files,
-                                       built_at)
-        else:
-            jobs[index] = swapper(job)
-    return Plan(tuple(jobs))
 
 
 def article_page(article: Article, info: SiteInfo, config: Config,

@@ -34,12 +34,12 @@ from pathlib import Path
 from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental.cache import BuildCache
-from sitegen.incremental.edits import reread, with_new_bodies
+from sitegen.incremental.edits import reread, with_articles, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
 from sitegen.pipeline.build import BuildOptions, BuildReport, Prepared, prepare, report
-from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job, with_articles
+from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job
 from sitegen.render.theme import Theme
 from sitegen.site.assemble import source_urls
 from sitegen.write import search
