@@ -21,29 +21,14 @@ from feedgen.feed import FeedGenerator
 from sitegen import __version__
 from sitegen.content.markdown import absolute_urls
 from sitegen.memo import IdentityMemo
-from sitegen.model import Article, FeedLink
+from sitegen.model import Article
+from sitegen.site.urls import FORMATS
 
 # Characters XML 1.0 forbids; they can arrive from pasted text and would make feeds unparseable.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-@dataclass(frozen=True)
-class FeedFormat:
-    name: str  # feedgen's: "rss" or "atom"
-    file: str  # the file in the listing's folder
-    mime: str
-    label: str
-
-
-FORMATS = (FeedFormat("rss", "feed.xml", "application/rss+xml", "RSS"),
-           FeedFormat("atom", "atom.xml", "application/atom+xml", "Atom"),
-           FeedFormat("json", "feed.json", "application/feed+json", "JSON Feed"))
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-
-
-def feed_links(title: str, folder_url: str) -> tuple[FeedLink, ...]:
-    """The feeds published in the folder `folder_url` (absolute), for page heads."""
-    return tuple(FeedLink(f"{title} ({f.label})", folder_url + f.file, f.mime) for f in FORMATS)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sitegen.config import Config
 from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem
 from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site, SiteInfo
-from sitegen.render.feeds import FeedSpec, feed_links, feed_specs, render_feed
+from sitegen.render.feeds import FeedSpec, feed_specs, render_feed
 from sitegen.render.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
 from sitegen.render.seo import json_for_script, news_article, robots
 from sitegen.render.sitemap import (
@@ -30,7 +30,7 @@ from sitegen.render.sitemap import (
     render_sitemap,
 )
 from sitegen.render.theme import Theme
-from sitegen.site.urls import UnsafePath, Urls
+from sitegen.site.urls import UnsafePath, Urls, feed_links
 
 SCHEDULE_FILE = "schedule.json"
 

@@ -40,9 +40,8 @@ from sitegen.model import (
     Tag,
     TagRef,
 )
-from sitegen.render.feeds import feed_links
 from sitegen.site.taxonomy import group_tags, related
-from sitegen.site.urls import Urls
+from sitegen.site.urls import Urls, feed_links
 from sitegen.slugs import slugify
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",

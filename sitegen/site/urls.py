@@ -6,9 +6,11 @@ so a site deployed under /news/ works; `output_file` maps a URL back to the file
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sitegen.config import Config
+from sitegen.model import FeedLink
 
 
 class UnsafePath(ValueError):
@@ -66,3 +68,22 @@ class Urls:
 
 
 _UNSAFE_PARTS = frozenset(("", ".", ".."))
+
+
+# Each listing's feeds are files in its folder; page heads link them, feeds.py writes them.
+@dataclass(frozen=True)
+class FeedFormat:
+    name: str  # feedgen's: "rss" or "atom"
+    file: str  # the file in the listing's folder
+    mime: str
+    label: str
+
+
+FORMATS = (FeedFormat("rss", "feed.xml", "application/rss+xml", "RSS"),
+           FeedFormat("atom", "atom.xml", "application/atom+xml", "Atom"),
+           FeedFormat("json", "feed.json", "application/feed+json", "JSON Feed"))
+
+
+def feed_links(title: str, folder_url: str) -> tuple[FeedLink, ...]:
+    """The feeds published in the folder `folder_url` (absolute), for page heads."""
+    return tuple(FeedLink(f"{title} ({f.label})", folder_url + f.file, f.mime) for f in FORMATS)
