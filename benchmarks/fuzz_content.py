@@ -71,7 +71,7 @@ class Target:
     """Sites on a RAM disk, one per configuration, and the check of one input."""
 
     def __init__(self, plant_bug: bool) -> None:
-        from sitegen.pipeline.build import BuildOptions  # imported here: atheris instruments first
+        from sitegen.report import BuildOptions  # imported here: atheris instruments first
 
         self.plant_bug = plant_bug
         base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())

@@ -11,7 +11,8 @@ below it, and never a private (`_name`) name from another package (tests/test_la
     render       plan, theme, feeds, sitemaps, SEO, redirects
     site         selection and assembly, taxonomy, URLs
     content      sources and front matter, data, tag registry, Markdown, embeds, sanitizer, images
-    (base)       the modules directly in sitegen/: errors, model, config, slugs, memo, parallel
+    (base)       the modules directly in sitegen/: errors, model, config, slugs, memo, parallel,
+                 report (build options and report)
 """
 
 __version__ = "0.1.0"

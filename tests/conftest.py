@@ -28,7 +28,8 @@ import lxml.html
 import pytest
 
 from sitegen.config import load_config
-from sitegen.pipeline.build import BuildOptions, BuildReport, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions, BuildReport
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"

@@ -17,7 +17,8 @@ from sitegen.incremental import cache as cache_module
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
 from sitegen.model import Source
-from sitegen.pipeline.build import BuildOptions, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions
 from sitegen.write.writer import spare_of
 
 ARTICLE = """---

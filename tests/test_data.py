@@ -11,7 +11,8 @@ from conftest import FIXED_NOW, article, build_site, parse_html, text_of, write_
 
 from sitegen.content.data import load_data
 from sitegen.errors import BuildError
-from sitegen.pipeline.build import BuildOptions, prepare
+from sitegen.pipeline.build import prepare
+from sitegen.report import BuildOptions
 from sitegen.serve.live import LiveSite
 
 SCHEDULE_TEMPLATE = """{% extends "base.html" %}

@@ -11,7 +11,8 @@ from sitegen.content.images import LocalImages
 from sitegen.content.sources import read_source
 from sitegen.incremental.cache import BuildCache
 from sitegen.incremental.edits import reread, with_new_bodies
-from sitegen.pipeline.build import BuildOptions, prepare
+from sitegen.pipeline.build import prepare
+from sitegen.report import BuildOptions
 from sitegen.site.assemble import source_urls
 
 

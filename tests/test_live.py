@@ -28,7 +28,8 @@ from serve_helpers import (
     make_site,
 )
 
-from sitegen.pipeline.build import BuildOptions, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions
 from sitegen.serve.live import LiveSite, Outcome
 
 TITLE_WORDS = ("Harbor", "Relay", "Lantern", "Salt", "Midnight", "Signal", "Anchor", "Pilot",

@@ -20,7 +20,8 @@ from sitegen.commands.cli import summary
 from sitegen.errors import BuildError, SiteError
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import CACHE_DIR
-from sitegen.pipeline.build import BuildOptions, BuildReport, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions, BuildReport
 from sitegen.write import search, writer
 
 # Search is off, as Pagefind takes most of a quick build's time; search_desk turns it on.

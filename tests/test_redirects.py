@@ -19,7 +19,8 @@ import pytest
 from conftest import Built, article, build_site, parse_html, text_of, write_site
 
 from sitegen.errors import BuildError
-from sitegen.pipeline.build import BuildOptions, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions
 
 CONFIG = '''title = "Desk"
 base_url = "https://desk.example.com"

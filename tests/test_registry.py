@@ -12,7 +12,8 @@ from sitegen.config import load_config
 from sitegen.content.data import load_data
 from sitegen.content.registry import load_registry
 from sitegen.errors import BuildError
-from sitegen.pipeline.build import BuildOptions, prepare
+from sitegen.pipeline.build import prepare
+from sitegen.report import BuildOptions
 from sitegen.site.taxonomy import group_tags
 
 CONFIG = '''title = "Desk"

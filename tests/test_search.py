@@ -32,7 +32,8 @@ from conftest import (
     write_site,
 )
 
-from sitegen.pipeline.build import BuildOptions, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions
 from sitegen.write import search
 
 CHROMIUM = Path("/usr/bin/chromium")

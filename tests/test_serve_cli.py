@@ -23,7 +23,8 @@ from serve_helpers import (
     wait_until,
 )
 
-from sitegen.pipeline.build import BuildOptions, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions
 
 DRAFT = article_text("Exclusive: Harbor Lights Spin-off in Early Talks", "2021-08-02",
                      tags=["Renewals"], body="Nothing is signed yet, two people close to the "

@@ -14,8 +14,9 @@ from sitegen.incremental import snapshot
 from sitegen.incremental.cache import CACHE_DIR, BuildCache
 from sitegen.incremental.snapshot import Loaded, Untrusted
 from sitegen.model import Article
-from sitegen.pipeline.build import BuildOptions, build, prepare
+from sitegen.pipeline.build import build, prepare
 from sitegen.render.plan import PageJob
+from sitegen.report import BuildOptions
 
 CONFIG = ('title = "Desk"\nbase_url = "https://desk.example.com"\ntimezone = "UTC"\n'
           "per_page = 2\n\n[search]\nenabled = false\n")

@@ -19,7 +19,8 @@ from sitegen import __version__
 from sitegen.commands.progress import ProgressBar
 from sitegen.errors import BuildError, OutputError, Problem, SiteError
 from sitegen.parallel import WorkerDied
-from sitegen.pipeline.build import BuildOptions, BuildReport, build
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions, BuildReport
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sitegen.config import load_config
 from sitegen.content.images import LocalImages
@@ -38,6 +37,7 @@ from sitegen.model import Article, Source
 from sitegen.parallel import beside
 from sitegen.render.plan import Job, Plan, article_page, render_job
 from sitegen.render.theme import Theme
+from sitegen.report import BuildReport
 from sitegen.write import search
 from sitegen.write.writer import MANIFEST, Update, manifest_data, manifest_files, scratch_prefix, updating
 
@@ -47,7 +47,7 @@ class QuickBuild:
     """What a quick build did, and the last full build's report (it changes no count)."""
 
     written: tuple[str, ...]  # the pages and feeds that show the changed bodies
-    report: Any  # a BuildReport
+    report: BuildReport
     index: tuple[str, ...] = ()  # the search index's files it replaced or added
 
 

@@ -31,6 +31,7 @@ from sitegen.content.sources import CONTENT_DIR
 from sitegen.incremental.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
 from sitegen.model import Article, SiteInfo, Source
 from sitegen.render.plan import FeedJob, Job, PageJob
+from sitegen.report import BuildReport
 from sitegen.write.writer import SOURCE_FOLDERS
 
 SNAPSHOT_FILE = "snapshot.pickle"  # the index
@@ -61,7 +62,7 @@ class Snapshot:
     built_at: datetime
     valid_until: datetime | None  # from then on the site changes by itself: build it whole
     search: bool  # the site has a search index (a quick build that changes a page re-indexes)
-    report: Any  # the last full build's BuildReport (build.py), which a quick build repeats
+    report: BuildReport  # the last full build's, which a quick build repeats
     # Every article file by its path: modification time, size, content digest, and where its
     # Source is kept (without its body: that is what a quick build compares).
     sources: dict[str, tuple[int, int, str, Ref]]
@@ -93,7 +94,7 @@ class _Delta:
 
 
 def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: datetime | None,
-         search: bool, report: Any, sources: Mapping[Path, tuple[tuple[int, int], str, Source]],
+         search: bool, report: BuildReport, sources: Mapping[Path, tuple[tuple[int, int], str, Source]],
          info: SiteInfo, articles: Sequence[Article], jobs: Sequence[Job]) -> None:
     """Save the build just made. The objects file is written anew."""
     folder = site_dir / CACHE_DIR

@@ -10,7 +10,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -31,43 +31,11 @@ from sitegen.parallel import beside, default_workers, run_indexed
 from sitegen.render.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
 from sitegen.render.sitemap import news_changes
 from sitegen.render.theme import Theme
+from sitegen.report import BuildOptions, BuildReport
 from sitegen.site.assemble import Selection, assemble, select
 from sitegen.site.urls import Urls
 from sitegen.write import search
 from sitegen.write.writer import Staging, check_output_dir, check_output_location, replacing
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    site_dir: Path = Path(".")
-    output_dir: Path | None = None  # default: output/ in the site folder
-    drafts: bool = False
-    future: bool = False
-    base_url: str | None = None
-    now: datetime | None = None  # the moment that decides what is scheduled; default: now
-    workers: int = 0  # processes for reading and rendering; 0: one per core
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    output_dir: Path
-    articles: int
-    pages: int
-    tags: int
-    authors: int
-    feeds: int
-    files: int
-    drafts_skipped: int
-    scheduled_skipped: int
-    next_due: datetime | None
-    seconds: float
-    warnings: list[Problem] = field(default_factory=list)
-    expired: int = 0  # articles past `expires`: pages kept, out of listings and feeds
-    next_expiry: datetime | None = None
-    search: bool = False  # a search index was built
-    quick: bool = False  # only article bodies changed: just the files showing them were written
-    rewritten: int = 0  # quick: how many files that was
-    reindexed: int = 0  # quick: files of the search index it replaced or added (indexed anew)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sitegen.errors import SiteError
-from sitegen.pipeline.build import BuildOptions
+from sitegen.report import BuildOptions
 from sitegen.serve.http import BuildState, PreviewServer
 from sitegen.serve.live import LiveSite, Outcome
 from sitegen.serve.watch import Changes, Watcher

@@ -38,9 +38,10 @@ from sitegen.incremental.edits import reread, with_articles, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
-from sitegen.pipeline.build import BuildOptions, BuildReport, Prepared, prepare, report
+from sitegen.pipeline.build import Prepared, prepare, report
 from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job
 from sitegen.render.theme import Theme
+from sitegen.report import BuildOptions, BuildReport
 from sitegen.site.assemble import source_urls
 from sitegen.write import search
 
