@@ -10,7 +10,7 @@ news sitemap's window, a new year); and every output file exactly as the last bu
 Anything else, and any doubt (a damaged snapshot, a body that does not render), takes the
 full path, which also reports the problems. On a site with search, a quick build that
 changed a page has Pagefind index the pages anew (it cannot update an index) and replaces
-the index files that changed. The output is the same either way: tests/test_quick.py builds
+the index files that changed. The output is the same either way: tests/incremental/test_quick.py builds
 both and compares them file by file.
 """
 

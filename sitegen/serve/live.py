@@ -17,7 +17,7 @@ feed's articles, or a static file) and the theme. Two paths keep the folder curr
   (found through an index of which jobs hold which article), and only those jobs are
   rendered: the article's page first, then (after `publish`) the lists and feeds.
 
-Both give byte-identical results to a full build (tests/test_live.py checks each against
+Both give byte-identical results to a full build (tests/serve/test_live.py checks each against
 one). A failed rebuild writes nothing, so the last good site stays served.
 """
 

@@ -11,7 +11,7 @@ import pytest
 from sitegen.config import MarkdownConfig
 from sitegen.content.markdown import RESERVED_IDS, MarkdownRenderer, RenderedBody, is_safe_url
 
-FIXTURES = Path(__file__).parent / "fixtures" / "markdown"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "markdown"
 PAGE = "https://example.com/2016/03/fixture/"
 DANGEROUS_SCHEMES = {"javascript", "vbscript", "data", "file"}
 
@@ -386,7 +386,7 @@ def test_links_already_under_the_base_path_are_left_alone() -> None:
     assert url_attributes(str(body.html)) == ["/news/2016/01/x/", "/news/newsroom/"]
 
 
-# --- found by the property tests (tests/test_properties.py) ---------------------------------
+# --- found by the property tests (tests/e2e/test_properties.py) ---------------------------------
 
 @pytest.mark.parametrize("markdown", ["![A still]()", "![A still](<>)", "![A still]( )"])
 def test_image_without_a_source_becomes_its_alt_text(markdown: str) -> None:

@@ -583,7 +583,7 @@ def test_expires_is_read_in_the_site_timezone(site: Config) -> None:
     assert expires is not None and expires.tzinfo is not None
     assert (expires.day, expires.hour) == (9, 18) and expires.utcoffset() == site.tz.utcoffset(
         expires.replace(tzinfo=None))
-# --- found by the property tests (tests/test_properties.py) ---------------------------------
+# --- found by the property tests (tests/e2e/test_properties.py) ---------------------------------
 
 def test_nul_written_as_a_yaml_escape_becomes_a_space(site: Config) -> None:
     source = read_source(write(site, "a.md", article('summary: "Stop\\0here"\n',

@@ -4,7 +4,7 @@ in tests/golden/expected/, byte for byte.
 Any intended change to the output (templates, theme CSS, feeds, Markdown rendering) shows up
 here; review it, then regenerate the expected tree with
 
-    SITEGEN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py
+    SITEGEN_UPDATE_GOLDEN=1 python -m pytest tests/e2e/test_golden.py
 
 and commit tests/golden/expected/ with the change.
 """
@@ -52,7 +52,7 @@ def test_golden_site_builds_to_the_committed_output(golden_built: Built) -> None
         shutil.copytree(golden_built.output, EXPECTED)
         pytest.skip(f"SITEGEN_UPDATE_GOLDEN=1: rewrote {EXPECTED}; review `git diff` and commit")
     assert EXPECTED.is_dir(), (f"{EXPECTED} is missing; create it with "
-                               "SITEGEN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py")
+                               "SITEGEN_UPDATE_GOLDEN=1 python -m pytest tests/e2e/test_golden.py")
     expected, actual = file_hashes(EXPECTED), file_hashes(golden_built.output)
     missing = sorted(set(expected) - set(actual))
     extra = sorted(set(actual) - set(expected))
@@ -65,7 +65,7 @@ def test_golden_site_builds_to_the_committed_output(golden_built: Built) -> None
             report.append(_diff(changed[0], EXPECTED / changed[0],
                                 golden_built.output / changed[0])[:6000])
         report.append("If the change is intended: SITEGEN_UPDATE_GOLDEN=1 python -m pytest "
-                      "tests/test_golden.py, then commit tests/golden/expected/")
+                      "tests/e2e/test_golden.py, then commit tests/golden/expected/")
         pytest.fail("\n".join(r for r in report if r))
     assert len(expected) > 30
 

@@ -95,10 +95,10 @@ def test_salt_path_and_data_all_count() -> None:
 
 def test_fingerprints_are_the_same_in_another_process() -> None:
     """No hash() of a str (seeded per process) may reach the digest."""
-    script = ("from tests.test_fingerprint import item, of; "
+    script = ("from tests.incremental.test_fingerprint import item, of; "
               "print(of(item(extra={'k': {'a', 'b'}, 'z': frozenset({'q', 'r'})})))")
     runs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           check=True, cwd=Path(__file__).parent.parent,
+                           check=True, cwd=Path(__file__).parents[2],
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout
             for seed in ("1", "2")}
     assert len(runs) == 1

@@ -134,5 +134,5 @@ def test_a_css_save_restyles_without_reloading(page, preview: ServeProcess) -> N
 
 def test_the_theme_is_never_touched() -> None:
     """These tests edit only their own copy of the stylesheet."""
-    theme_css = Path(__file__).resolve().parents[1] / "themes/newsroom/static/css/style.css"
+    theme_css = Path(__file__).resolve().parents[2] / "themes/newsroom/static/css/style.css"
     assert "rgb(1, 2, 3)" not in theme_css.read_text(encoding="utf-8")
