@@ -12,7 +12,7 @@ below it, and never a private (`_name`) name from another package (tests/test_la
     site         selection and assembly, taxonomy, URLs
     content      sources and front matter, data, tag registry, Markdown, embeds, sanitizer, images
     (base)       the modules directly in sitegen/: errors, model, config, slugs, memo, parallel,
-                 report (build options and report)
+                 report (build options and report), folders (the site's folder names)
 """
 
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ PACKAGE = Path(sitegen.__file__).resolve().parent
 LAYERS = ("commands", "serve", "pipeline", "incremental", "write", "render", "site", "content",
           "base")
 BASE = ("sitegen", "sitegen.errors", "sitegen.model", "sitegen.config", "sitegen.slugs",
-        "sitegen.memo", "sitegen.parallel", "sitegen.report")
+        "sitegen.memo", "sitegen.parallel", "sitegen.report", "sitegen.folders")
 
 
 def layer_of(module: str) -> str:

@@ -24,8 +24,9 @@ from sitegen import __version__
 from sitegen.config import CONFIG_NAME, Config, load_config
 from sitegen.content.data import load_data
 from sitegen.content.registry import TagRegistry, load_registry
-from sitegen.content.sources import CONTENT_DIR, read_sources
+from sitegen.content.sources import read_sources
 from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.folders import CONTENT_DIR
 from sitegen.model import Source
 from sitegen.site.urls import Urls
 from sitegen.slugs import slugify

@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from sitegen.errors import Problem
+from sitegen.folders import DATA_DIR
 
-DATA_DIR = "data"
 SUFFIXES = (".toml", ".yaml", ".yml", ".json")
 MAX_DATA_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 50

@@ -27,6 +27,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from sitegen.config import MarkdownConfig
 from sitegen.content.embeds import embeds_plugin
 from sitegen.content.sanitize import sanitize_html
+from sitegen.folders import CONTENT_DIR
 from sitegen.slugs import slugify
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
@@ -121,11 +122,11 @@ def source_link_target(href: str, source_rel: str, base_path: str = "") -> str |
     if path.startswith("/"):
         if base_path and path.startswith(base_path + "/"):
             path = path[len(base_path):]
-        joined = "content" + path
+        joined = CONTENT_DIR + path
     else:
         joined = posixpath.join(posixpath.dirname(source_rel), path)
     normal = posixpath.normpath(joined)
-    return normal if normal.startswith("content/") else None
+    return normal if normal.startswith(CONTENT_DIR + "/") else None
 
 
 @dataclass(frozen=True)

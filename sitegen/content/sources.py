@@ -21,10 +21,10 @@ from frontmatter.default_handlers import YAMLHandler
 
 from sitegen.config import Config
 from sitegen.errors import Problem, SiteError
+from sitegen.folders import CONTENT_DIR
 from sitegen.model import Source
 from sitegen.slugs import slugify
 
-CONTENT_DIR = "content"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
 MAX_YAML_DEPTH = 50
 

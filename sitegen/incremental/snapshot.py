@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sitegen.config import CONFIG_NAME, Config
-from sitegen.content.sources import CONTENT_DIR
+from sitegen.folders import CONTENT_DIR, SOURCE_FOLDERS
 from sitegen.incremental.cache import CACHE_DIR, OutputRecord, read_checked, write_checked
 from sitegen.model import Article, SiteInfo, Source
 from sitegen.render.plan import FeedJob, Job, PageJob
 from sitegen.report import BuildReport
-from sitegen.write.writer import SOURCE_FOLDERS
 
 SNAPSHOT_FILE = "snapshot.pickle"  # the index
 OBJECTS_FILE = "snapshot.objects"  # the articles and jobs, one pickle each

@@ -24,9 +24,9 @@ from markupsafe import Markup
 from sitegen import __version__
 from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import SiteError
+from sitegen.folders import STATIC_DIR, TEMPLATES_DIR, THEMES_DIR
 from sitegen.memo import IdentityMemo
 
-THEMES_DIR = "themes"
 MAX_THEME_DEPTH = 5
 MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
 _PLAIN = (str, int, float, bool, type(None))
@@ -39,12 +39,12 @@ class Theme:
         compiled now are added by `save_compiled()`, once the build succeeded."""
         self.site_dir = config.site_dir
         self.theme_dirs = _theme_chain(config.site_dir, config.theme)
-        self.template_dirs = [d for d in [config.site_dir / "templates",
-                                          *(t / "templates" for t in self.theme_dirs)]
+        self.template_dirs = [d for d in [config.site_dir / TEMPLATES_DIR,
+                                          *(t / TEMPLATES_DIR for t in self.theme_dirs)]
                               if d.is_dir()]
         # Earlier folders win: the site's static/ overrides the theme's.
-        self.static_dirs = [d for d in [config.site_dir / "static",
-                                        *(t / "static" for t in self.theme_dirs)] if d.is_dir()]
+        self.static_dirs = [d for d in [config.site_dir / STATIC_DIR,
+                                        *(t / STATIC_DIR for t in self.theme_dirs)] if d.is_dir()]
         self.static_files = _static_files(self.static_dirs)
         self._hashes: dict[str, str] = {}
         self._fingerprint: bytes | None = None

@@ -19,10 +19,10 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from sitegen.config import CONFIG_NAME
-from sitegen.content.sources import CONTENT_DIR
+from sitegen.folders import CONTENT_DIR, DATA_DIR, STATIC_DIR, TEMPLATES_DIR, THEMES_DIR
 
-LOOK_AND_FEEL = ("templates", "static", "themes")
-WATCHED = (CONTENT_DIR, *LOOK_AND_FEEL, "data")
+LOOK_AND_FEEL = (TEMPLATES_DIR, STATIC_DIR, THEMES_DIR)
+WATCHED = (CONTENT_DIR, *LOOK_AND_FEEL, DATA_DIR)
 DEBOUNCE_SECONDS = 0.03  # quiet time that ends a burst
 MAX_DELAY_SECONDS = 0.3  # a steady stream of events still rebuilds this often
 

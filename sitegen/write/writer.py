@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.errors import OutputError
+from sitegen.folders import SOURCE_FOLDERS
 
 MANIFEST = ".sitegen-manifest.json"
-SOURCE_FOLDERS = ("content", "templates", "static", "themes", "data")
 
 
 class Staging:
