@@ -8,12 +8,13 @@ environment that sees this machine's packages for sitegen's dependencies only.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import copy_tracked_files
+from conftest import REPO, copy_tracked_files
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,10 @@ def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The venv's python without PYTHONPATH, which would put a checkout before the wheel."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run([str(python), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False)
+                          timeout=300, check=False, env=env)
 
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(venv_python: Path,
@@ -63,3 +66,23 @@ def test_init_then_build_and_check_work_from_a_wheel(venv_python: Path, tmp_path
     assert (site / "output" / "tags" / "renewals" / "feed.xml").is_file()
     checked = run(venv_python, "-m", "sitegen", "check", cwd=site)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_wheel_holds_every_module_and_live_js(venv_python: Path, tmp_path: Path) -> None:
+    """Each sub-package must be listed in pyproject (setuptools does not find them by itself);
+    one left out would fail only when its command runs (serve, say)."""
+    script = ("import importlib, pkgutil, sitegen\n"
+              "from importlib.resources import files\n"
+              "names = [m.name for m in pkgutil.walk_packages(sitegen.__path__, 'sitegen.')\n"
+              "         if m.name != 'sitegen.__main__']  # that one runs the command line\n"
+              "for name in names: importlib.import_module(name)\n"
+              "print(' '.join(sorted(names)))\n"
+              "print(len(files('sitegen.serve').joinpath('live.js').read_bytes()))\n")
+    result = run(venv_python, "-c", script, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    installed, live_js = result.stdout.splitlines()
+    repo = REPO / "sitegen"
+    here = {".".join(("sitegen", *p.relative_to(repo).with_suffix("").parts)).removesuffix(".__init__")
+            for p in repo.rglob("*.py") if p.name != "__main__.py"} - {"sitegen"}
+    assert set(installed.split()) >= here
+    assert int(live_js) == (repo / "serve" / "live.js").stat().st_size > 0
