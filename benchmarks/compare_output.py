@@ -45,8 +45,10 @@ print("quick" if report.quick else "full")
 
 def build(code: Path, site: Path, output: Path) -> str:
     env = {**os.environ, "PYTHONPATH": str(code)}
-    done = subprocess.run([sys.executable, "-c", DRIVER, str(site), str(output), NOW], env=env,
-                          capture_output=True, text=True, check=False)
+    # -P and the site as the working folder: `python -c` would otherwise put the working
+    # folder first on sys.path, and from the repository that is the working tree's sitegen.
+    done = subprocess.run([sys.executable, "-P", "-c", DRIVER, str(site), str(output), NOW],
+                          env=env, cwd=site, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"build of {site} with {code} failed:\n{done.stderr}")
     return done.stdout.strip()
