@@ -4,15 +4,13 @@ without reading, assembling or planning the rest of the site again.
 Both quick paths stand on this: the dev server's (the last plan in memory, `live.py`) and the
 command line's (the last build's snapshot on disk, `quick.py`). The front matter is as it was,
 so no URL, title, date, tag, order or list changes; the caller swaps each new Article into the
-jobs that hold the old one (`with_articles`).
+jobs that hold the old one (`replan.with_articles`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
-from pathlib import Path
 
 from sitegen.config import Config
 from sitegen.content.embeds import MarkupError
@@ -20,9 +18,7 @@ from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MarkdownRenderer
 from sitegen.content.sources import read_source
 from sitegen.errors import SiteError
-from sitegen.incremental.substitute import Swapper
-from sitegen.model import Article, SiteInfo, Source
-from sitegen.render.plan import PageJob, Plan, article_page
+from sitegen.model import Article, Source
 from sitegen.site.assemble import with_body
 from sitegen.site.urls import Urls
 
@@ -57,24 +53,3 @@ def with_new_bodies(edits: Sequence[tuple[Article, Source]], config: Config,
             return None
         replacements[id(article)] = updated
     return replacements
-
-
-def with_articles(plan: Plan, info: SiteInfo, config: Config, static_files: Mapping[str, Path],
-                  built_at: datetime, replacements: Mapping[int, Article],
-                  indices: Iterable[int]) -> Plan:
-    """`plan` with articles replaced in the jobs at `indices` (the jobs that hold them):
-    `replacements` maps the id of an old Article to its new version. An article's own page
-    is planned again (its head tags and JSON-LD come from the article); in any other job the
-    new article takes the old one's place. For the dev server's quick path, where only bodies
-    changed, so URLs, order and the site's lists are as before."""
-    swapper = Swapper(replacements, opaque=(Article,))
-    jobs = list(plan.jobs)
-    for index in indices:
-        job = jobs[index]
-        own = job.context.get("article") if isinstance(job, PageJob) else None
-        if own is not None and id(own) in replacements:
-            jobs[index] = article_page(replacements[id(own)], info, config, static_files,
-                                       built_at)
-        else:
-            jobs[index] = swapper(job)
-    return Plan(tuple(jobs))

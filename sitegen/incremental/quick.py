@@ -30,8 +30,9 @@ from sitegen.content.images import LocalImages
 from sitegen.content.sources import source_stamps
 from sitegen.errors import SiteError
 from sitegen.incremental.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
-from sitegen.incremental.edits import reread, with_articles, with_new_bodies
+from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.incremental.replan import with_articles
 from sitegen.incremental.snapshot import Loaded, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside

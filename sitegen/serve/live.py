@@ -34,8 +34,9 @@ from pathlib import Path
 from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental.cache import BuildCache
-from sitegen.incremental.edits import reread, with_articles, with_new_bodies
+from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.incremental.replan import with_articles
 from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
 from sitegen.pipeline.build import Prepared, prepare, report
