@@ -95,7 +95,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's sitegen, which the builds below run too
 
-from sitegen.writer import spare_of  # noqa: E402 (after the path is set)
+from sitegen.write.writer import spare_of  # noqa: E402 (after the path is set)
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
 PEERS = Path(__file__).resolve().parent / "peers"

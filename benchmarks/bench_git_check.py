@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What `sitegen build`'s check for a committed .sitegen-cache/ costs (sitegen/vcs.py).
+"""What `sitegen build`'s check for a committed .sitegen-cache/ costs (sitegen/commands/vcs.py).
 
     python benchmarks/bench_git_check.py                 # 1,000 articles
     python benchmarks/bench_git_check.py --count 200 --runs 30
@@ -29,9 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sitegen import vcs  # noqa: E402
-from sitegen.cache import CACHE_DIR  # noqa: E402
-from sitegen.cli import main  # noqa: E402
+from sitegen.commands import vcs  # noqa: E402
+from sitegen.commands.cli import main  # noqa: E402
+from sitegen.incremental.cache import CACHE_DIR  # noqa: E402
 
 MAKE_CORPUS = REPO.parent / "shared" / "bench" / "make_corpus.py"
 

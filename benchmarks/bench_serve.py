@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 
 from sitegen.config import load_config
-from sitegen.content import find_sources, read_source
-from sitegen.urls import Urls
+from sitegen.content.sources import find_sources, read_source
+from sitegen.site.urls import Urls
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_corpus.py"

@@ -7,7 +7,7 @@
 
 Each input is the bytes of one article file (its first byte picks a site configuration:
 raw HTML on or off, typographer, linkify, a base path). It is read, rendered and planned
-exactly as `sitegen build` does (`sitegen.build.prepare`, the theme reused between inputs),
+exactly as `sitegen build` does (`sitegen.pipeline.build.prepare`, the theme reused between inputs),
 then the article page, the front page and the site feeds are rendered. A crash is:
 - any exception but sitegen's own SiteError/BuildError (those are the author's problems);
 - a problem message that is not one line naming the file, or a line outside the file;
@@ -71,7 +71,7 @@ class Target:
     """Sites on a RAM disk, one per configuration, and the check of one input."""
 
     def __init__(self, plant_bug: bool) -> None:
-        from sitegen.build import BuildOptions  # imported here: atheris instruments first
+        from sitegen.report import BuildOptions  # imported here: atheris instruments first
 
         self.plant_bug = plant_bug
         base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
@@ -97,12 +97,12 @@ class Target:
 
     def check(self, data: bytes) -> None:
         """Raise on anything that counts as a crash; return quietly otherwise."""
-        from sitegen.build import prepare, render_job
         from sitegen.config import load_config
-        from sitegen.content import read_source
+        from sitegen.content.sources import read_source
         from sitegen.errors import BuildError, SiteError
-        from sitegen.plan import FeedJob, PageJob
-        from sitegen.theme import Theme
+        from sitegen.pipeline.build import prepare, render_job
+        from sitegen.render.plan import FeedJob, PageJob
+        from sitegen.render.theme import Theme
 
         self.inputs += 1
         variant = data[0] % len(CONFIGS) if data else 0
@@ -253,8 +253,8 @@ def run_atheris(recorder: Recorder, plant_bug: bool, seconds: float, work: Path)
 
     with atheris.instrument_imports(include=["sitegen", "markdown_it", "mdit_py_plugins",
                                              "linkify_it", "frontmatter"]):
-        import sitegen.build  # noqa: F401  (instrumented on import)
-        import sitegen.theme  # noqa: F401
+        import sitegen.pipeline.build  # noqa: F401  (instrumented on import)
+        import sitegen.render.theme  # noqa: F401
     target = Target(plant_bug)
     corpus = work / "corpus"
     corpus.mkdir()

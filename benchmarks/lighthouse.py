@@ -29,7 +29,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sitegen.build import BuildOptions, build  # noqa: E402 (after the path is set)
+from sitegen.pipeline.build import build  # noqa: E402 (after the path is set)
+from sitegen.report import BuildOptions  # noqa: E402 (after the path is set)
 
 CHROMIUM = "/usr/bin/chromium"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")

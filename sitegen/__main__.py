@@ -1,5 +1,5 @@
 """`python -m sitegen` runs the command line."""
 
-from sitegen.cli import run
+from sitegen.commands.cli import run
 
 run()

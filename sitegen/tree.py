@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sitegen.config import CONFIG_NAME
 from sitegen.errors import Problem, SiteError
+from sitegen.folders import CONTENT_DIR
 
-CONTENT_DIR = "content"
 OUTPUT_DIR = "output"  # where a build writes by default
 
 

@@ -1,9 +1,10 @@
 """Shared helpers for the end-to-end tests: build real sites into temporary folders and read them.
 
-Everything here builds with `sitegen.build` or `sitegen.cli.main` exactly as a user would, with a
-fixed `now` so that output is reproducible. The helpers are plain functions (imported by the test
-modules with `from conftest import ...`) plus a few session fixtures for the sites that many tests
-only read: the repository's example site, the seed article's site and one Nu HTML Checker run.
+Everything here builds with `sitegen.pipeline.build` or `sitegen.commands.cli.main` exactly as a
+user would, with a fixed `now` so that output is reproducible. The helpers are plain functions
+(imported by the test modules with `from conftest import ...`) plus a few session fixtures for
+the sites that many tests only read: the repository's example site, the seed article's site and
+one Nu HTML Checker run.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 
-from sitegen.build import BuildOptions, BuildReport, build
 from sitegen.config import load_config
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions, BuildReport
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -356,12 +358,12 @@ def vnu_errors(by_file: dict[Path, list[dict]], under: Path) -> list[str]:
 # --- the command line, in-process ----------------------------------------------------------------
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`sitegen ARGS` through sitegen.cli.main in this process (a subprocess start costs about a
+    """`sitegen ARGS` through sitegen.commands.cli.main in this process (a subprocess start costs about a
     second), with its exit code, stdout and stderr as `python -m sitegen` would give them."""
     import contextlib
     import io
 
-    from sitegen.cli import main
+    from sitegen.commands.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     here = Path.cwd()
@@ -388,7 +390,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 # a server, a browser, Java or pip, or runs a property or fuzz search.
 SLOW_MODULES = frozenset({
     "test_faults", "test_properties", "test_fuzz", "test_packaging", "test_netlify",
-    "test_serve_cli", "test_serve_browser", "test_serve_load", "test_html_valid",
+    "test_command", "test_serve_browser", "test_serve_load", "test_html_valid",
     "test_authoring_html_valid",
 })
 # Single tests (by module, then function name, any parameters) in otherwise quick modules: each
@@ -450,7 +452,7 @@ SLOW_TESTS = {
                     "test_cached_rebuilds_reuse_the_index_until_a_page_changes"},
     "test_seo": {"test_json_for_script_is_json_dumps_escaped"},  # hypothesis
     # `sitegen serve` in a process of its own per test (the module's shared one stays quick)
-    "test_server": {"test_host_0000_warns_and_listens_everywhere",
+    "test_http": {"test_host_0000_warns_and_listens_everywhere",
                     "test_port_in_use_moves_to_the_next",
                     "test_sigint_with_a_pending_long_poll_exits_promptly",
                     "test_many_open_idle_connections_do_not_block_others",

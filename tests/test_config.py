@@ -401,7 +401,7 @@ def test_bad_seo_and_search_values_name_the_key_and_line(tmp_path: Path, text: s
                                                          key: str) -> None:
     problem = only_problem(tmp_path, text)
     assert key in problem.message and problem.line == 2
-# --- found by the property tests (tests/test_properties.py) ---------------------------------
+# --- found by the property tests (tests/e2e/test_properties.py) ---------------------------------
 
 def test_empty_site_title_is_an_error_not_a_crash_in_the_feeds(tmp_path: Path) -> None:
     problem = only_problem(tmp_path, 'base_url = "https://x.example.com"\ntitle = "  "\n')
@@ -437,7 +437,7 @@ def test_values_quoted_in_a_problem_keep_it_on_one_line(tmp_path: Path, toml: st
     """Found by the property tests: a value with a line break split the message in two."""
     write_config(tmp_path, toml)
     with pytest.raises((BuildError, SiteError)) as info:
-        from sitegen.theme import Theme
+        from sitegen.render.theme import Theme
         Theme(load_config(tmp_path))
     problems = info.value.problems if isinstance(info.value, BuildError) else [info.value.problem]
     text = "\n".join(str(p) for p in problems)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sitegen.config import Config
 from sitegen.model import PageLink, Paginator
-from sitegen.urls import Urls
+from sitegen.site.urls import Urls
 
 
 def paginator(number: int, total: int) -> Paginator:

@@ -30,11 +30,12 @@ from conftest import (
     write_site,
 )
 
-from sitegen import build as build_module
-from sitegen import quick as quick_module
-from sitegen import snapshot
-from sitegen.build import BuildOptions, build
 from sitegen.errors import BuildError, SiteError
+from sitegen.incremental import quick as quick_module
+from sitegen.incremental import snapshot
+from sitegen.pipeline import build as build_module
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions
 from sitegen.tree import list_folder, require_site
 
 ARTICLES = {
@@ -524,7 +525,7 @@ def test_a_static_file_deleted_between_listing_and_copying_is_reported(
 
 def test_a_data_file_deleted_between_listing_and_reading_is_reported(
         built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sitegen import data as data_module
+    from sitegen.content import data as data_module
 
     real_list = data_module.list_folder
 

@@ -1,0 +1,402 @@
+"""Markdown to HTML with markdown-it-py: CommonMark plus the extensions a newsroom uses.
+
+One `MarkdownRenderer` per build (it holds a configured markdown-it instance). Each article is
+parsed once and its tokens rendered twice: as written for the page, and with every URL made
+absolute for feeds, where relative links would point nowhere. With raw HTML allowed the
+result passes through `sanitize.sanitize_html`, so no author's markup can run script.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from html import unescape
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from markupsafe import Markup, escape
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+from sitegen.config import MarkdownConfig
+from sitegen.content.embeds import embeds_plugin
+from sitegen.content.sanitize import sanitize_html
+from sitegen.folders import CONTENT_DIR
+from sitegen.slugs import slugify
+from sitegen.text import clean
+
+MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
+# Ids the default theme gives its own elements (archive years are y2016 and so on), and
+# footnotes' ids (fn1, fnref1).
+RESERVED_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search",
+                          "related-heading"})
+_RESERVED_ID = re.compile(r"y\d+|fn\d+|fnref\d+(?::\d+)?")
+SAFE_SCHEMES = ("http", "https", "mailto", "tel", "")
+
+
+class RenderedBody:
+    """HTML of one article body, its summary, words and headings. Plain values only, so it
+    can be cached on disk and sent between processes."""
+
+    __slots__ = ("html", "summary_html", "words", "headings", "page_url", "images", "embeds",
+                 "feed_body")
+
+    def __init__(self, html: str, summary_html: str, words: int,
+                 headings: tuple[tuple[int, str, str], ...], page_url: str,
+                 images: tuple[str, ...] = (), embeds: int = 0, feed_body: str | None = None) -> None:
+        self.html = Markup(html)
+        self.summary_html = Markup(summary_html)
+        self.words = words
+        self.headings = headings
+        self.page_url = page_url
+        self.images = images  # absolute URLs of the body's images, in order
+        self.embeds = embeds  # video embeds in the body
+        self.feed_body = Markup(feed_body) if feed_body is not None else None  # when it differs
+
+    @property
+    def feed_html(self) -> Markup:
+        """The body as feeds carry it (embeds as links), with every URL absolute."""
+        return absolute_urls(self.feed_body or self.html, self.page_url)
+
+
+_URL_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
+
+
+def absolute_urls(html: str, page_url: str) -> Markup:
+    """Make every href and src in HTML that sitegen rendered absolute against `page_url`.
+
+    Relative links in a feed would resolve against the reader's page; in-page anchors
+    ("#fn1") must name the article. markdown-it writes every attribute double-quoted and
+    escaped, so a pattern over them is exact; raw HTML (when allowed) is taken as written.
+    """
+    def fix(match: re.Match[str]) -> str:
+        url = urljoin(page_url, unescape(match.group(2)))
+        return f'{match.group(1)}="{escape(url)}"'
+
+    return Markup(_URL_ATTRIBUTE.sub(fix, html))
+
+
+def as_markup(html: str) -> Markup:
+    """`html` as Markup, without a copy when it is one already (`Markup(markup)` copies the
+    string, and every article's body would then be held twice)."""
+    return html if type(html) is Markup else Markup(html)
+
+
+_SOURCE_LINK = re.compile(r'\bhref="([^"#?]*\.md)((?:[#?][^"]*)?)"')
+
+
+def link_source_files(html: str, source_rel: str, url_of: Mapping[str, str],
+                      base_path: str = "") -> Markup:
+    """Turn links an author wrote to another article's file ("../reviews/foo.md#cast") into
+    that article's URL. `url_of` maps source paths ("content/reviews/foo.md") to URLs; a link
+    to a file that is not a published article is left as written (`sitegen check` reports it)."""
+    if ".md" not in html:
+        return as_markup(html)
+
+    def fix(match: re.Match[str]) -> str:
+        target = source_link_target(unescape(match.group(1)), source_rel, base_path)
+        url = url_of.get(target) if target else None
+        if url is None:
+            return match.group(0)
+        return f'href="{escape(url + unescape(match.group(2)))}"'
+
+    return Markup(_SOURCE_LINK.sub(fix, html))
+
+
+def source_link_target(href: str, source_rel: str, base_path: str = "") -> str | None:
+    """The source file (relative to the site, like "content/reviews/foo.md") a link to a
+    Markdown file means: relative to the linking article's folder, or with a leading "/"
+    relative to content/. None when the link is not to a local .md file."""
+    try:
+        parts = urlsplit(href)
+    except ValueError:
+        return None
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or not path.endswith(".md"):
+        return None
+    if path.startswith("/"):
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path):]
+        joined = CONTENT_DIR + path
+    else:
+        joined = posixpath.join(posixpath.dirname(source_rel), path)
+    normal = posixpath.normpath(joined)
+    return normal if normal.startswith(CONTENT_DIR + "/") else None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A link or image in an article body, for checking: where it is and what it names."""
+
+    kind: str  # "link" or "image"
+    url: str  # as written
+    line: int  # 0-based line in the body
+    text: str  # the link text, or the image's alt text
+
+
+def is_safe_url(url: str) -> bool:
+    """Allow web, mail and phone links and relative URLs; refuse javascript:, data: and the like."""
+    cleaned = "".join(ch for ch in url if ch > " ").lower()
+    try:
+        scheme = urlsplit(cleaned).scheme
+    except ValueError:
+        return False
+    return scheme in SAFE_SCHEMES
+
+
+class MarkdownRenderer:
+    """`base_path` (the path of base_url, like "/news") is put in front of site-relative
+    links an author writes ("/2016/01/foo/"), so they work wherever the site is deployed;
+    links that already start with it are left alone."""
+
+    def __init__(self, options: MarkdownConfig, base_path: str = "",
+                 image_size: Callable[[str], tuple[int, int] | None] | None = None) -> None:
+        """`image_size` gives the width and height of a local image by its URL, if known."""
+        self._base_path = base_path
+        self._image_size = image_size
+        self._raw_html = options.html  # authors' own HTML passes, so it must be sanitized
+        md = MarkdownIt("commonmark", {"html": options.html, "typographer": options.typographer,
+                                       "linkify": options.linkify, "xhtmlOut": False})
+        md.enable(["table", "strikethrough"])
+        if options.typographer:
+            md.enable(["replacements", "smartquotes"])
+        if options.linkify:
+            md.enable("linkify")
+            md.linkify = _QuickLinkify(md.linkify)
+        md.use(footnote_plugin)
+        md.use(embeds_plugin)
+        if options.anchors:
+            md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_anchor_slug)
+        if options.highlight:
+            md.options["highlight"] = _highlight
+        md.core.ruler.push("alignment_classes", _alignment_classes)
+        md.validateLink = is_safe_url  # type: ignore[method-assign]
+        for rule, attr in (("link_open", "href"), ("image", "src")):
+            md.add_render_rule(rule, _url_rule(md.renderer, rule, attr, self._image_size))
+        self._md = md
+
+    def render(self, body: str, page_url: str) -> RenderedBody:
+        """Render one article body; `page_url` (the article's absolute URL) is kept so feeds
+        can resolve its relative links. Raises embeds.MarkupError for a broken embed or figure."""
+        env: dict[str, Any] = {"base_path": self._base_path}
+        tokens = self._md.parse(body, env)
+        more = _more_marker(body, tokens)
+        if more:
+            body = body[:more.start()] + body[more.end():]
+            env = {"base_path": self._base_path}
+            tokens = self._md.parse(body, env)
+        env["images"] = {}
+        html = self._md.renderer.render(tokens, self._md.options, env)
+        images = tuple(urljoin(page_url, src) for src in env["images"])
+        embeds = int(env.get("embeds", 0))
+        feed_body = self._md.renderer.render(tokens, self._md.options, {**env, "feed": True,
+                                                                          "images": {}}) \
+            if embeds else None
+        if more:
+            summary = self._blocks_before(tokens, env, body.count("\n", 0, more.start()))
+        else:
+            summary = self._first_paragraph(tokens, env)
+        words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
+        if self._raw_html:
+            html, summary = _sanitized(html), _sanitized(summary)
+            feed_body = _sanitized(feed_body) if feed_body is not None else None
+        return RenderedBody(html, summary, words, _headings(tokens), page_url, images, embeds,
+                            feed_body)
+
+    def references(self, body: str) -> list[Reference]:
+        """Every link and image an author wrote in `body` (not bare URLs linkify found)."""
+        found = []
+        for block in self._md.parse(body, {"base_path": ""}):
+            if block.type != "inline" or not block.map or not block.children:
+                continue
+            line = block.map[0]
+            children = block.children
+            for i, token in enumerate(children):
+                if token.type in ("softbreak", "hardbreak"):
+                    line += 1
+                elif token.type == "link_open" and token.markup != "linkify":
+                    text = []
+                    for child in children[i + 1:]:
+                        if child.type == "link_close":
+                            break
+                        text.append(child.content)
+                    found.append(Reference("link", str(token.attrGet("href") or ""), line,
+                                           "".join(text)))
+                elif token.type == "image":
+                    found.append(Reference("image", str(token.attrGet("src") or ""), line,
+                                           token.content))
+        return found
+
+    def render_inline(self, text: str) -> Markup:
+        html = self._md.renderInline(text)
+        return Markup(_sanitized(html) if self._raw_html else html)
+
+    def _first_paragraph(self, tokens: Sequence[Token], env: EnvType) -> str:
+        start = next((i for i, t in enumerate(tokens)
+                      if t.type == "paragraph_open" and t.level == 0), None)
+        if start is None:
+            return ""
+        end = next(i for i in range(start, len(tokens)) if tokens[i].type == "paragraph_close")
+        return self._render_excerpt(tokens[start:end + 1], env)
+
+    def _blocks_before(self, tokens: Sequence[Token], env: EnvType, line: int) -> str:
+        """The top-level blocks that start above source line `line` (where <!--more--> stood)."""
+        end = next((i for i, t in enumerate(tokens)
+                    if t.level == 0 and t.map and t.map[0] >= line), len(tokens))
+        return self._render_excerpt(tokens[:end], env)
+
+    def _render_excerpt(self, tokens: Sequence[Token], env: EnvType) -> str:
+        # Footnote references would point at notes an excerpt does not carry.
+        return self._md.renderer.render(_without_footnote_refs(tokens), self._md.options, env)
+
+
+# Every link linkify-it can find has a scheme's "//", an "@", or a host name's "x.yz".
+_LINK_HINT = re.compile(r"//|@|\w\.\w\w")
+
+
+class _QuickLinkify:
+    """linkify-it behind a quick test that rules out most paragraphs of news prose before its
+    costly pretest runs (half the Markdown time, otherwise); what it links is unchanged."""
+
+    def __init__(self, linkify: Any) -> None:
+        self._linkify = linkify
+
+    def pretest(self, text: str) -> bool:
+        return bool(_LINK_HINT.search(text)) and self._linkify.pretest(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._linkify, name)
+
+
+def _more_marker(body: str, tokens: Sequence[Token]) -> re.Match[str] | None:
+    """The first <!--more--> line that is not inside a code block."""
+    code = [t.map for t in tokens if t.type in ("fence", "code_block") and t.map]
+    for match in MORE.finditer(body):
+        line = body.count("\n", 0, match.start())
+        if not any(start <= line < end for start, end in code):
+            return match
+    return None
+
+
+def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
+    out = []
+    for token in tokens:
+        if token.children:
+            token = token.copy(children=[c for c in token.children if c.type != "footnote_ref"])
+        out.append(token)
+    return out
+
+
+def _alignment_classes(state: Any) -> None:
+    """Table column alignment as a class (align-left, align-center, align-right), not an inline
+    style: a Content-Security-Policy without 'unsafe-inline' (netlify.toml's) drops inline
+    styles, and the numbers in a ratings table would lose their alignment."""
+    for token in state.tokens:
+        if token.type == "inline" or token.type not in ("th_open", "td_open"):
+            continue
+        style = str(token.attrGet("style") or "")
+        if style.startswith("text-align:"):
+            del token.attrs["style"]
+            token.attrSet("class", f"align-{style.removeprefix('text-align:')}")
+
+
+def _url_rule(renderer: RendererHTML, name: str, attr: str,
+              image_size: Callable[[str], tuple[int, int] | None] | None = None
+              ) -> Callable[..., str]:
+    """Wrap a render rule so that site-relative URLs get the base path; images load lazily,
+    get their width and height where the file is the site's own, and are noted in
+    env["images"]."""
+    default = renderer.rules.get(name)
+
+    def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+             env: EnvType) -> str:
+        token = tokens[idx]
+        original = token.attrGet(attr)
+        if name == "image":
+            if not str(original or "").strip():  # ![alt]() : an <img src=""> is invalid HTML
+                return str(escape(token.content))
+            token.attrSet("loading", "lazy")
+            token.attrSet("decoding", "async")
+            size = image_size(original) if image_size and isinstance(original, str) else None
+            if size:
+                token.attrSet("width", str(size[0]))
+                token.attrSet("height", str(size[1]))
+        if isinstance(original, str):
+            url = original
+            base_path = env.get("base_path")
+            if base_path and url.startswith("/") and not url.startswith(("//", base_path + "/")):
+                url = base_path + url
+            token.attrSet(attr, url)
+            if name == "image" and isinstance(env.get("images"), dict):
+                env["images"][url] = None
+        try:
+            if default is not None:
+                return default(tokens, idx, options, env)
+            return self.renderToken(tokens, idx, options, env)
+        finally:
+            if isinstance(original, str):
+                token.attrSet(attr, original)
+
+    return rule
+
+
+def _anchor_slug(text: str) -> str:
+    """Heading ids; never one the theme uses for its own landmarks."""
+    slug = slugify(text) or "section"
+    reserved = slug in RESERVED_IDS or _RESERVED_ID.fullmatch(slug)
+    return f"{slug}-section" if reserved else slug
+
+
+def _headings(tokens: Sequence[Token]) -> tuple[tuple[int, str, str], ...]:
+    out = []
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.attrGet("id"):
+            out.append((int(token.tag[1]), str(token.attrGet("id")), tokens[i + 1].content))
+    return tuple(out)
+
+
+def _lexer(name: str) -> Any:
+    # Pygments is imported here, not above: loading it scans the installed packages for
+    # plugins, a tenth of a quick build's time, and few articles hold code.
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
+_formatter: Any = None
+
+
+def _pygments_html(code: str, lexer: Any) -> str:
+    global _formatter
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    if _formatter is None:
+        _formatter = HtmlFormatter(nowrap=True)
+    return str(highlight(code, lexer, _formatter))
+
+
+def _highlight(code: str, lang: str, attrs: str) -> str:
+    """Pygments for fenced code with a known language; plain escaped code otherwise."""
+    name = lang.split()[0] if lang.strip() else ""
+    lexer = _lexer(name) if name else None
+    inner = str(escape(code)) if lexer is None else _pygments_html(code, lexer)
+    cls = f' class="language-{escape(slugify(name))}"' if name and slugify(name) else ""
+    return f'<pre class="highlight"><code{cls}>{inner}</code></pre>'
+
+
+def _sanitized(html: str) -> str:
+    """Authors' own HTML made safe. The sanitizer writes the characters that character
+    references in it stand for, and `&#xFFFE;` is one HTML and XML cannot carry (Markdown's
+    own references already become U+FFFD)."""
+    return clean(sanitize_html(html))

@@ -1,0 +1,330 @@
+"""Memos of per-article work and of the last build's outputs, so a build redoes only what
+changed: in memory for the dev server, on disk (`.sitegen-cache/`) between builds.
+
+- A source is re-read only when its file changed: same size and modification time is a
+  hit; otherwise the file's content hash decides (a checkout that only touches files costs
+  nothing).
+- A body is re-rendered only when its Markdown or its URL changed.
+- An output file is reused (hard-linked into the new site, or left in place in the spare
+  folder that becomes the new site) only when its job's fingerprint is the one recorded for
+  it and the file is still exactly as sitegen wrote it.
+Everything is keyed by the configuration too: another configuration starts empty.
+
+On disk the cache is pickles, each behind a header with a format version and a SHA-256 of the
+payload: the sources and bodies (large, and written only when they changed), the output's
+records and the spare's (written by every full build); a damaged, truncated or foreign file is
+detected, ignored and replaced, never trusted; so is anything sitegen did not write there (a
+folder, a symbolic link or a pipe in a cache file's place, or a file in the folder's). A cache
+that cannot be saved is a warning, never a failed build. The folder also holds the last build's snapshot
+(snapshot.py, for the quick path) and compiled templates. It is safe to delete at any time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+from sitegen import __version__
+from sitegen.cachefiles import (
+    Damaged,
+    cache_folder,
+    create,
+    is_file,
+    read_file,
+    replace_file,
+)
+from sitegen.config import Config
+from sitegen.content.markdown import RenderedBody
+from sitegen.folders import CACHE_DIR
+from sitegen.model import Source
+
+CACHE_FILE = "build.pickle"  # configuration, sources and bodies
+COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
+OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
+SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
+MAGIC = b"sitegen-cache\n"
+FORMAT = f"14 {__version__}".encode()  # 14: a Source keeps the warnings reading found
+SAVE_CHUNK = 200  # sources (with their bodies) per pickle in the build file
+
+
+class OutputRecord(NamedTuple):  # a tuple: tens of thousands load quickly
+    fingerprint: str
+    size: int
+    mtime_ns: int
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class BuildCache:
+    def __init__(self) -> None:
+        self._config: Config | None = None
+        self._sources: dict[Path, tuple[tuple[int, int], str, Source]] = {}
+        self._bodies: dict[tuple[str, str], RenderedBody] = {}
+        self.outputs: dict[str, OutputRecord] = {}  # the last build's files, by output path
+        self.output_dir: str | None = None  # where those files are
+        self.spare: dict[str, OutputRecord] = {}  # the build before's files, now in the spare
+        self._used_sources: set[Path] = set()
+        self._used_bodies: set[tuple[str, str]] = set()
+        self.problem: str | None = None  # why a cache file on disk was not used
+        self._changed = True  # sources or bodies differ from the file on disk
+
+    def use_config(self, config: Config) -> None:
+        """Forget everything made under another configuration."""
+        if config != self._config:
+            self._config = config
+            self._changed = True
+            self._sources.clear()
+            self._bodies.clear()
+            self.outputs.clear()
+            self.spare.clear()
+
+    def cached_source(self, path: Path) -> Source | None:
+        """The Source read from `path` before, if the file has not changed since."""
+        self._used_sources.add(path)
+        hit = self._sources.get(path)
+        if hit is None:
+            return None
+        current = stamp(path)
+        if hit[0] == current:
+            return hit[2]
+        if hit[1] == digest(path):  # touched, not changed
+            self._sources[path] = (current, hit[1], hit[2])
+            self._changed = True
+            return hit[2]
+        return None
+
+    def store_source(self, path: Path, source: Source) -> Source:
+        self._used_sources.add(path)
+        self._sources[path] = (stamp(path), digest(path), source)
+        self._changed = True
+        return source
+
+    def sources(self) -> dict[Path, tuple[tuple[int, int], str, Source]]:
+        """Each article file's stamp (modification time, size), content digest and Source."""
+        return dict(self._sources)
+
+    def cached_body(self, markdown: str, url: str) -> RenderedBody | None:
+        self._used_bodies.add((markdown, url))
+        return self._bodies.get((markdown, url))
+
+    def store_body(self, markdown: str, url: str, body: RenderedBody) -> RenderedBody:
+        self._used_bodies.add((markdown, url))
+        self._bodies[(markdown, url)] = body
+        self._changed = True
+        return body
+
+    def prune(self) -> None:
+        """Drop what the last build did not use (deleted files, old versions of edited bodies),
+        so a long preview session does not grow without bound. Call after each build."""
+        sources = {p: v for p, v in self._sources.items() if p in self._used_sources}
+        bodies = {k: v for k, v in self._bodies.items() if k in self._used_bodies}
+        if len(sources) < len(self._sources) or len(bodies) < len(self._bodies):
+            self._changed = True
+        self._sources, self._bodies = sources, bodies
+        self._used_sources.clear()
+        self._used_bodies.clear()
+
+    def record_outputs(self, folder: Path, fingerprints: dict[str, str],
+                       spared: bool = False) -> None:
+        """Remember the files just written to `folder` and what made them. `spared`: the
+        site they replaced was kept as the spare, so its records (the last ones for this
+        folder) now describe the spare."""
+        records = {}
+        for path, fingerprint in fingerprints.items():
+            stat = os.stat(folder / path)
+            records[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+        same = self.output_dir == str(folder)
+        self.spare = self.outputs if spared and same else {}
+        self.outputs, self.output_dir = records, str(folder)
+
+    # On disk.
+
+    @classmethod
+    def load(cls, site_dir: Path) -> BuildCache:
+        """The cache saved in `site_dir`, or an empty one (with `problem` set) if it is
+        missing, from another version of sitegen, or damaged."""
+        cache = cls()
+        folder = site_dir / CACHE_DIR
+        pieces, cache.problem = read_pieces(folder / CACHE_FILE)
+        if pieces is None:
+            return cache
+        records, problem = read_checked(folder / OUTPUTS_FILE)
+        spare, spare_problem = read_checked(folder / SPARE_FILE)
+        try:
+            # A checksummed file of this format holds what this version wrote; the types are
+            # checked all the same (cheaply): a pickle of anything else is not used.
+            if not isinstance(pieces[0], Config):
+                raise TypeError("not a configuration")
+            cache._config = pieces[0]
+            for chunk in pieces[1:]:
+                for path, entry, bodies in chunk:  # type: ignore[attr-defined]
+                    if path is not None:
+                        if not (isinstance(path, Path) and isinstance(entry[2], Source)):
+                            raise TypeError("not a source")
+                        cache._sources[path] = entry
+                    if not all(isinstance(b, RenderedBody) for b in bodies.values()):
+                        raise TypeError("not a body")
+                    cache._bodies.update(bodies)
+        except Exception:  # a checksummed file that still does not load: never trust it
+            cache.__init__()  # type: ignore[misc]
+            cache.problem = "the build cache could not be read; rebuilt it"
+            return cache
+        unread = "the build cache could not be read; rebuilt it"
+        outputs = _records(records)
+        if records is not None and outputs is None:
+            problem = problem or unread
+        elif outputs is not None:
+            cache.outputs, cache.output_dir = outputs
+            if isinstance(spare, dict) and _all_records(spare):
+                cache.spare = dict(spare)
+            elif spare is not None:
+                spare_problem = spare_problem or unread
+        cache.problem = problem or spare_problem
+        cache._changed = False
+        return cache
+
+    # Each file is written atomically, so a killed build leaves each one old or new. Any mix
+    # is safe: every entry is checked against what it stands for before it is used (a
+    # source against its file's stamp, a record against the output file).
+
+    def save_records(self, site_dir: Path) -> None:
+        """Write the output and spare records (small). A cache that cannot be written is a
+        warning (`problem`): the build it describes is done."""
+        try:
+            folder = cache_folder(site_dir)
+            write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
+            write_checked(folder / SPARE_FILE, self.spare)
+        except OSError as exc:
+            self.problem = _unsaved(exc)
+
+    def save_sources(self, site_dir: Path) -> None:
+        """Write the sources and bodies (large), when they changed."""
+        try:
+            folder = cache_folder(site_dir)
+            if self._changed or not is_file(folder / CACHE_FILE):
+                write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
+                self._changed = False
+        except OSError as exc:
+            self.problem = _unsaved(exc)
+
+    def _chunks(self) -> Iterator[list[tuple[Path | None, object, dict[tuple[str, str],
+                                                                           RenderedBody]]]]:
+        """The sources, each with the bodies rendered from its Markdown, in chunks: each
+        chunk is pickled on its own, so the pickler's memo (which keeps every object it
+        wrote alive, a copy of each body's HTML among them) never holds more than a chunk's
+        worth, while a source's Markdown and its bodies' keys stay one string on disk."""
+        by_markdown: dict[str, dict[tuple[str, str], RenderedBody]] = {}
+        for key, body in self._bodies.items():
+            by_markdown.setdefault(key[0], {})[key] = body
+        entries = [(path, entry, by_markdown.pop(entry[2].body, {}))
+                   for path, entry in self._sources.items()]
+        entries += [(None, None, bodies) for bodies in by_markdown.values()]  # sources gone
+        for start in range(0, len(entries), SAVE_CHUNK):
+            yield entries[start:start + SAVE_CHUNK]
+
+
+def _unsaved(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"cannot save the build cache{where}: {exc.strerror}; the next build starts without it"
+
+
+def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None] | None:
+    """The last build's output records alone (by path, and the output folder), without the
+    large sources and bodies file; None if they cannot be trusted."""
+    records, _ = read_checked(site_dir / CACHE_DIR / OUTPUTS_FILE)
+    return _records(records)
+
+
+def _records(value: object) -> tuple[dict[str, OutputRecord], str | None] | None:
+    """`value` if it is what `save_records` writes (records by path, the folder), else None."""
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
+            and isinstance(value[1], (str, type(None))) and _all_records(value[0])):
+        return None
+    return value
+
+
+def _all_records(records: dict[object, object]) -> bool:
+    return all(isinstance(r, OutputRecord) for r in records.values())
+
+
+def read_checked(path: Path) -> tuple[object | None, str | None]:
+    """A cache file's contents, or None and why not (None too when there is no file)."""
+    pieces, problem = read_pieces(path)
+    if pieces is not None and len(pieces) != 1:
+        return None, "the build cache could not be read; rebuilt it"
+    return (pieces[0] if pieces else None), problem
+
+
+def read_pieces(path: Path) -> tuple[list[object] | None, str | None]:
+    """The pickles a cache file holds, in order (see `write_pieces`), or None and why not."""
+    try:
+        data = read_file(path)
+    except Damaged as exc:
+        return None, f"the build cache was damaged ({exc}); rebuilt it"
+    if data is None:
+        return None, None
+    header, _, rest = data.partition(b"\n\n")
+    lines = header.split(b"\n")
+    if len(lines) != 3 or lines[0] + b"\n" != MAGIC or lines[1] != FORMAT:
+        return None, "the build cache is from another version of sitegen; rebuilt it"
+    if hashlib.sha256(rest).hexdigest().encode() != lines[2]:
+        return None, "the build cache was damaged (checksum mismatch); rebuilt it"
+    stream = io.BytesIO(rest)
+    pieces = []
+    try:
+        while stream.tell() < len(rest):
+            pieces.append(pickle.load(stream))  # noqa: S301 (our own file, checksummed)
+    except Exception:  # a checksummed file that still does not load: never trust it
+        return None, "the build cache could not be read; rebuilt it"
+    return pieces, None
+
+
+def write_checked(path: Path, state: object) -> None:
+    """Pickle `state` to `path` behind the header, atomically."""
+    write_pieces(path, [state])
+
+
+def write_pieces(path: Path, pieces: Iterable[object]) -> None:
+    """Pickle each piece to `path` in turn, behind the header, atomically. The pickles
+    stream into the file (the sources and bodies at 10,000 articles are some 80 MB: held
+    whole, they would grow the build by as much); the digest is filled in at the end. Each
+    piece is a pickle of its own: objects are shared within a piece only."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with create(temporary) as handle:
+        start = MAGIC + FORMAT + b"\n"
+        handle.write(start + b"0" * _DIGEST_LENGTH + b"\n\n")
+        hashing = _HashingWriter(handle)
+        for piece in pieces:
+            pickle.dump(piece, hashing, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.seek(len(start))
+        handle.write(hashing.sha256.hexdigest().encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+    replace_file(temporary, path)
+
+
+_DIGEST_LENGTH = 64  # a SHA-256 in hex
+
+
+class _HashingWriter:
+    """A file to write to that hashes what passes through it."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        return self._handle.write(data)

@@ -1,0 +1,181 @@
+"""Fingerprints of render jobs: a digest of everything a job's output depends on.
+
+A page is a pure function of its template set and the plain data it is given, so two builds
+whose job for a path has the same fingerprint write the same bytes there, and the second can
+reuse the first's file instead of rendering it. The digest walks the job's data; objects
+met again (an article on many list pages, a tag on each of its pages) are digested once per
+build and then stand in by their digest.
+
+The walk runs for every job of every cached build, so it is kept cheap: it writes the data
+as one string of self-delimiting tokens (a string's length before it, a ";" after any other
+atom) and hashes that once, and it picks each value's handler by its exact type from a table
+filled on first sight of the type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from sitegen.render.plan import CopyJob, DataJob, FeedJob, Job, PageJob
+
+_Handler = Callable[[Any, list[str]], None]
+_SHARED_LENGTH = 16  # tuples this long are memoized by id: walking one costs more than a look-up
+
+
+class Fingerprints:
+    def __init__(self, salt: bytes) -> None:
+        """`salt`: what every output depends on besides its own data (templates, assets,
+        sitegen's version)."""
+        self._salt = salt
+        self._memo: dict[int, str] = {}  # id of a dataclass object or long tuple -> digest
+        self._keep: list[Any] = []  # memo keys are ids: keep the objects alive
+        self._handlers: dict[type, _Handler] = {
+            str: _string, int: _atom, bool: _atom, float: _atom, type(None): _atom,
+            datetime: _moment, date: _moment, tuple: self._tuple, list: self._sequence,
+            dict: self._mapping}
+        self._fields: dict[type, Callable[[Any], tuple[Any, ...]]] = {}  # a dataclass's values
+
+    def of(self, job: Job) -> str:
+        digest = hashlib.blake2b(self._salt, digest_size=20)
+        path = job.path.encode()
+        digest.update(b"%d:%s" % (len(path), path))
+        if isinstance(job, PageJob):
+            out = ["page"]
+            _string(job.template, out)
+            self._walk(job.context, out)
+            digest.update(_encode(out))
+        elif isinstance(job, FeedJob):
+            out = ["feed"]
+            self._walk(job.spec, out)
+            digest.update(_encode(out))
+        elif isinstance(job, DataJob):
+            digest.update(job.data)
+        elif isinstance(job, CopyJob):
+            digest.update(job.source.read_bytes())
+        return digest.hexdigest()
+
+    def _walk(self, value: Any, out: list[str]) -> None:
+        self._walk_all((value,), out)
+
+    def _walk_all(self, values: Iterable[Any], out: list[str]) -> None:
+        """Write each of `values`. Strings, None and objects already digested, the most
+        common, are written here, without a call."""
+        handlers, memo = self._handlers, self._memo
+        for value in values:
+            kind = type(value)
+            if kind is str:
+                out += ("s", str(len(value)), ":", value)
+            elif value is None:
+                out.append("None;")
+            elif (known := memo.get(id(value))) is not None:
+                out += ("o", known)
+            else:
+                handler = handlers.get(kind)
+                if handler is None:
+                    handler = handlers[kind] = self._handler(kind)
+                handler(value, out)
+
+    def _handler(self, kind: type) -> _Handler:
+        """How to write a value of a type met for the first time: by what it is an instance
+        of, so a subclass of tuple or dict is written as one (a str subclass, Markup, keeps
+        its name: a template escapes a str, not Markup)."""
+        for base, handler in ((str, _text), (bool, _atom), (int, _atom), (float, _atom),
+                              (datetime, _moment), (date, _moment), (tuple, self._tuple),
+                              (list, self._sequence), (dict, self._mapping),
+                              (set, self._set), (frozenset, self._set)):
+            if issubclass(kind, base):
+                return handler
+        if dataclasses.is_dataclass(kind):
+            names = [item.name for item in dataclasses.fields(kind)]
+            # attrgetter gives a tuple of the values, of one name the value alone
+            self._fields[kind] = attrgetter(*names) if len(names) > 1 \
+                else lambda value: (getattr(value, names[0]),)
+            return self._object
+        if issubclass(kind, Path):
+            return _path
+        return _other
+
+    def _sequence(self, value: tuple[Any, ...] | list[Any], out: list[str]) -> None:
+        out += ("(", str(len(value)), ";")
+        self._walk_all(value, out)
+
+    def _tuple(self, value: tuple[Any, ...], out: list[str]) -> None:
+        """A long tuple is digested once and then stands in by its digest, like an object:
+        a paginated list's page URLs are one tuple on each of its (maybe 1,000) pages."""
+        if len(value) < _SHARED_LENGTH:
+            self._sequence(value, out)
+        else:
+            inner: list[str] = []
+            self._sequence(value, inner)
+            self._remember(value, inner, out)
+
+    def _mapping(self, value: dict[Any, Any], out: list[str]) -> None:
+        """Keys in their order: a template that loops over a dict shows that order."""
+        out += ("{", str(len(value)), ";")
+        for pair in value.items():
+            self._walk_all(pair, out)
+
+    def _set(self, value: set[Any] | frozenset[Any], out: list[str]) -> None:
+        """Members in the order of their tokens: a set's own order follows str hashes, which
+        differ between processes."""
+        members = []
+        for member in value:
+            tokens: list[str] = []
+            self._walk(member, tokens)
+            members.append("".join(tokens))
+        out += ("{", str(len(value)), "|", *sorted(members))
+
+    def _object(self, value: Any, out: list[str]) -> None:
+        kind = type(value)
+        inner: list[str] = []
+        _string(kind.__qualname__, inner)
+        self._walk_all(self._fields[kind](value), inner)
+        self._remember(value, inner, out)
+
+    def _remember(self, value: Any, inner: list[str], out: list[str]) -> None:
+        """Write the digest of `inner`, `value`'s tokens, and note it by the id of `value`:
+        `_walk_all` writes it when it meets the object again."""
+        known = self._memo[id(value)] = _digest(inner)
+        self._keep.append(value)
+        out += ("o", known)
+
+
+def _encode(tokens: list[str]) -> bytes:
+    return "".join(tokens).encode("utf-8", "surrogatepass")
+
+
+def _digest(tokens: list[str]) -> str:
+    return hashlib.blake2b(_encode(tokens), digest_size=20).hexdigest()
+
+
+def _string(value: str, out: list[str]) -> None:
+    out += ("s", str(len(value)), ":", value)
+
+
+def _text(value: str, out: list[str]) -> None:
+    """A str subclass: Markup is not escaped where a str with the same text would be."""
+    out += ("S", type(value).__qualname__, ":", str(len(value)), ":", value)
+
+
+def _atom(value: bool | int | float | None, out: list[str]) -> None:
+    out += (repr(value), ";")  # no such repr holds a ";"
+
+
+def _moment(value: date, out: list[str]) -> None:
+    out += ("t", value.isoformat(), ";")
+
+
+def _path(value: Path, out: list[str]) -> None:
+    out += ("p", str(len(str(value))), ":", str(value))
+
+
+def _other(value: Any, out: list[str]) -> None:
+    """Anything else that reaches a template: its repr must be stable to be used."""
+    text = type(value).__qualname__ + repr(value)
+    out += ("r", str(len(text)), ":", text)

@@ -1,0 +1,248 @@
+"""The quick path of `sitegen build`: when only the Markdown of published articles changed
+since the last build, render those bodies and the pages and feeds that show them, and replace
+just those files in the output.
+
+Whether it applies is decided from the last build's snapshot (`snapshot.py`) and a stat of
+each article file, without reading the rest of the site: the build's options, configuration,
+theme and the site's other files must be as they were; no article added, removed or changed
+in its front matter; nothing due to change by itself yet (a scheduled article, an expiry, the
+news sitemap's window, a new year); and every output file exactly as the last build left it.
+Anything else, and any doubt (a damaged snapshot, a body that does not render), takes the
+full path, which also reports the problems. On a site with search, a quick build that
+changed a page has Pagefind index the pages anew (it cannot update an index) and replaces
+the index files that changed. The output is the same either way: tests/incremental/test_quick.py builds
+both and compares them file by file.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import gc
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sitegen.config import load_config
+from sitegen.content.images import LocalImages
+from sitegen.content.sources import source_stamps
+from sitegen.errors import SiteError
+from sitegen.incremental.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
+from sitegen.incremental.edits import reread, with_new_bodies
+from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.incremental.replan import with_articles
+from sitegen.incremental.snapshot import Loaded, site_files
+from sitegen.model import Article, Source
+from sitegen.parallel import beside
+from sitegen.render.plan import Job, Plan, article_page, render_job
+from sitegen.render.theme import Theme
+from sitegen.report import BuildReport
+from sitegen.write import search
+from sitegen.write.writer import MANIFEST, Update, manifest_data, manifest_files, scratch_prefix, updating
+
+
+@dataclass(frozen=True)
+class QuickBuild:
+    """What a quick build did, and the last full build's report (it changes no count)."""
+
+    written: tuple[str, ...]  # the pages and feeds that show the changed bodies
+    report: BuildReport
+    index: tuple[str, ...] = ()  # the search index's files it replaced or added
+
+
+@dataclass
+class _Work:
+    """A quick build decided and rendered, not yet written."""
+
+    files: dict[str, bytes]
+    prints: dict[str, str]  # by output path
+    restamped: dict[str, tuple[int, int, str]]  # article files: mtime, size, digest
+    articles: list[Article]
+    jobs: dict[int, Job]  # the snapshot's job index -> the job as it is now
+    theme: Theme
+    index: str | None = None  # when pages changed on a site with search: Pagefind's glob
+    records: Mapping[str, OutputRecord] | None = None  # every output file sitegen wrote
+
+
+def quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
+                base_url: str | None, now: datetime | None) -> QuickBuild | None:
+    """Bring `output` up to date the quick way, or return None (nothing written) when the
+    full path must run. `options` are the build's options as `snapshot.Inputs` keeps them.
+    Raises OutputError when the files cannot be written."""
+    # The collector would walk the snapshot's hundred thousand objects again and again while
+    # they load (a tenth of a quick build); nothing here makes cycles worth collecting.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _quick_build(site_dir, output, options, base_url, now)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
+                 base_url: str | None, now: datetime | None) -> QuickBuild | None:
+    loaded = Loaded.load(site_dir) if output.is_dir() else None
+    if loaded is None:
+        return None
+    try:
+        with updating(output) as update:
+            try:
+                work = _decide(loaded, site_dir, output, options, base_url, now)
+            except Exception:  # noqa: BLE001 (it only reads: on any doubt the full path runs)
+                work = None
+            if work is None:
+                return None
+            before = {path: (output / path).read_bytes() for path in work.files} \
+                if work.index is not None else {}
+            if work.files:
+                update(work.files, ())
+            index: list[str] = []
+            removed: list[str] = []
+            if work.index is not None and work.records is not None:
+                try:
+                    index, removed = _reindex(output, update, work.records, work.index)
+                except SiteError:
+                    update(before, ())  # the pages as they were: a failed build changes nothing
+                    raise
+    finally:
+        loaded.close()
+    work.theme.save_compiled()
+    if work.files or work.restamped:
+        prints = {**work.prints, **dict.fromkeys(index, "")}  # the index is checked by stat
+        written = {}
+        for path, fingerprint in prints.items():
+            stat = os.stat(output / path)
+            written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+        loaded.update(work.restamped, work.articles, work.jobs, written, removed)
+    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report, tuple(index))
+
+
+def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object, ...],
+            base_url: str | None, now: datetime | None) -> _Work | None:
+    snapshot = loaded.snapshot
+    if snapshot.inputs.options != options:
+        return None
+    last = read_outputs(site_dir)
+    if last is None or last[1] != str(output):
+        return None
+    records = {**last[0], **snapshot.records}  # the last full build's, and quick builds' since
+    for path in snapshot.gone:
+        records.pop(path, None)
+    # Every output file is checked against its record while the rest is decided and
+    # rendered. In a thread, its loop contended with the build's for the GIL, and at 16,000
+    # files it was the quick build's longest part.
+    intact = beside(lambda: _intact(output, records))
+    try:
+        work = _render(loaded, site_dir, output, base_url, now)
+    finally:
+        checked = intact()  # waited for even when rendering failed: no process left behind
+    if work is None or not checked:
+        return None
+    work.records = records
+    return work
+
+
+def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
+            now: datetime | None) -> _Work | None:
+    snapshot = loaded.snapshot
+    config = load_config(site_dir, base_url)
+    if config != snapshot.inputs.config:
+        return None
+    now = now or datetime.now(config.tz)
+    if snapshot.valid_until is not None and now >= snapshot.valid_until:
+        return None
+    if now.year != snapshot.built_at.year:  # the footer's year, in whatever zone `now` is
+        return None
+    if site_files(site_dir) != snapshot.inputs.files:
+        return None
+    theme = Theme(config, site_dir / COMPILED_DIR)
+    salt = theme.fingerprint()
+    if salt != snapshot.inputs.theme:
+        return None
+    stamps = source_stamps(site_dir)
+    if stamps is None:
+        return None  # content/ missing or not readable whole: the full path reports it
+    if len(stamps) != len(snapshot.sources) or any(p not in snapshot.sources for p in stamps):
+        return None  # an article added, removed or renamed
+    restamped = {}
+    edited: list[Source] = []
+    for path, stamp in stamps.items():
+        mtime, size, old_digest, _ = snapshot.sources[path]
+        if stamp == (mtime, size):
+            continue
+        new_digest = digest(Path(path))
+        restamped[path] = (*stamp, new_digest)
+        if new_digest == old_digest:
+            continue  # touched, not changed
+        source = reread(loaded.source(path), config)
+        if source is None:
+            return None
+        if source.rel_path in snapshot.articles:  # a draft's or future article's body: no page
+            edited.append(source)
+    index = None
+    if edited and snapshot.search:  # pages change: the search index is built anew over all
+        if search.unavailable() is not None:
+            return None  # Pagefind is gone: the full path says so and builds without search
+        index = search.pages_glob(config.permalink)
+    images = LocalImages(theme.static_files, config.base_path, config.base_url)
+    replacements = with_new_bodies([(loaded.article(s.rel_path), s) for s in edited], config,
+                                   images, snapshot.by_source)
+    if replacements is None:
+        return None
+    indices = sorted({i for s in edited for i in snapshot.holders.get(s.rel_path, ())})
+    plan = with_articles(Plan(tuple(loaded.job(i) for i in indices)), snapshot.info, config,
+                         theme.static_files, snapshot.built_at, replacements,
+                         range(len(indices)))
+    own = [article_page(article, snapshot.info, config, theme.static_files, snapshot.built_at)
+           for article in replacements.values()]
+    jobs = [*own, *plan.jobs]
+    prints = Fingerprints(salt)
+    files = {job.path: render_job(job, theme) for job in jobs}
+    return _Work(files, {job.path: prints.of(job) for job in jobs}, restamped,
+                 list(replacements.values()), dict(zip(indices, plan.jobs, strict=True)), theme,
+                 index)
+
+
+def _reindex(output: Path, update: Update, records: Mapping[str, OutputRecord],
+             glob: str) -> tuple[list[str], list[str]]:
+    """Index the output's pages (those matching `glob`) anew and bring its pagefind/ folder up
+    to date: files that changed are replaced, new ones added, those no longer in the bundle
+    removed, and the manifest lists the bundle as it now is. Returns the files written and
+    those removed. Raises SiteError when Pagefind fails."""
+    prefix = search.BUNDLE_DIR + "/"
+    current = {path for path in records if path.startswith(prefix)}  # sitegen's, not a reader's
+    listed = manifest_files(output)
+    if listed is None:
+        raise SiteError(MANIFEST, "the output's manifest cannot be read; build again with "
+                        "--no-cache to write the whole site anew")
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix(output), dir=output.parent) as temporary:
+        fresh = Path(temporary) / search.BUNDLE_DIR
+        search.build_bundle(output, fresh, glob)
+        bundle = search.bundle_files(fresh)
+        changed = {path: file.read_bytes() for path, file in bundle.items()
+                   if path not in current or not filecmp.cmp(output / path, file, shallow=False)}
+        removed = sorted(current - bundle.keys())
+        update({**changed, MANIFEST: manifest_data(set(listed).difference(removed) | bundle.keys())},
+               removed)
+    return sorted(changed), removed
+
+
+def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:
+    """Every file the last build wrote is there as it wrote it (none edited or deleted)."""
+    if not (output / MANIFEST).is_file():
+        return False
+    folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for rel, record in records.items():
+            try:
+                stat = os.stat(rel, dir_fd=folder, follow_symlinks=False)
+            except OSError:
+                return False
+            if stat.st_size != record.size or stat.st_mtime_ns != record.mtime_ns:
+                return False
+    finally:
+        os.close(folder)
+    return True

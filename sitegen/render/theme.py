@@ -1,0 +1,285 @@
+"""Themes: find the templates and static files, and render pages with Jinja.
+
+Lookup order is the site's own `templates/` and `static/`, then the theme's, then its parent
+theme's (a theme names its parent in `theme.toml`), so a site can override one template and
+extend the rest. Templates get plain data and two helpers, `url()` and `asset()`; they never
+see the build's objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+import jinja2.bccache
+from markupsafe import Markup
+
+from sitegen import __version__
+from sitegen.cachefiles import Damaged, discard, open_file
+from sitegen.config import CONFIG_NAME, Config, config_line
+from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.folders import STATIC_DIR, TEMPLATES_DIR, THEMES_DIR
+from sitegen.memo import IdentityMemo
+from sitegen.tree import list_folder, unopenable, why
+
+MAX_THEME_DEPTH = 5
+MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class Theme:
+    def __init__(self, config: Config, compiled: Path | None = None) -> None:
+        """`compiled`: a folder where Jinja keeps compiled templates between builds (checked
+        against each template's source, so an edited template is compiled again); templates
+        compiled now are added by `save_compiled()`, once the build succeeded."""
+        self.site_dir = config.site_dir
+        self.theme_dirs = _theme_chain(config.site_dir, config.theme)
+        self.template_dirs = [d for d in [config.site_dir / TEMPLATES_DIR,
+                                          *(t / TEMPLATES_DIR for t in self.theme_dirs)]
+                              if d.is_dir()]
+        # Earlier folders win: the site's static/ overrides the theme's.
+        self.static_dirs = [d for d in [config.site_dir / STATIC_DIR,
+                                        *(t / STATIC_DIR for t in self.theme_dirs)] if d.is_dir()]
+        problems: list[Problem] = []
+        self.static_files = _static_files(self.static_dirs, config.site_dir, problems)
+        # Listed now, so a template that cannot be read is reported before anything renders.
+        self._templates = _template_files(self.template_dirs, config.site_dir, problems)
+        if problems:
+            raise BuildError(problems)
+        self._hashes: dict[str, str] = {}
+        self._fingerprint: bytes | None = None
+        base_path = config.base_path
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
+            autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+            lstrip_blocks=True, keep_trailing_newline=True,
+            # A Theme lives for one build, or in `serve` until a template changes (then a new
+            # one is made), so templates are never stale: no stat of the file at each include.
+            auto_reload=False,
+            bytecode_cache=_Compiled(compiled) if compiled is not None else None,
+        )
+        env.globals["url"] = lambda path: base_path + path
+        # A URL from the data (which already carries the base path) made absolute.
+        origin = config.base_url.rstrip("/")[:len(config.base_url.rstrip("/")) - len(base_path)]
+        env.globals["absolute"] = lambda site_url: origin + site_url
+        env.globals["asset"] = self._asset_url
+        env.globals["partial"] = self._partial
+        self._partials: IdentityMemo[Markup] = IdentityMemo(MAX_PARTIALS)
+        env.filters["datefmt"] = format_date
+        env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
+        self._base_path = base_path
+        self.env = env
+
+    def save_compiled(self) -> None:
+        """Keep the templates compiled by this build for the next (see `compiled`)."""
+        if isinstance(self.env.bytecode_cache, _Compiled):
+            self.env.bytecode_cache.save()
+
+    def render(self, template: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.env.get_template(template).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise SiteError(self._rel(exc.filename or template),
+                            f"template syntax error: {exc.message}", exc.lineno) from None
+        except jinja2.TemplateNotFound as exc:
+            raise SiteError(THEMES_DIR, f"template '{exc.name}' not found in "
+                            f"{', '.join(self._rel(str(d)) for d in self.template_dirs)}") from None
+        except OSError as exc:  # a template that cannot be read, or vanished since listed
+            raise SiteError(self._rel(str(exc.filename or template)),
+                            f"cannot be read: {why(exc)}") from None
+        except Exception as exc:  # an error inside a template: point at the template's line
+            file, line = self._template_frame(exc.__traceback__)
+            if file is None:
+                raise
+            raise SiteError(file, f"template error: {exc}", line) from None
+
+    def _partial(self, name: str, **context: Any) -> Markup:
+        """Template `name` rendered with only `context` (and the globals), once per distinct
+        context, like Hugo's partialCached: an article's card shows on its front page, tag and
+        author pages, and is rendered once. Values that are not plain (an Article) are told
+        apart by identity (see memo.py); the site's data is read-only, so the same object
+        gives the same HTML."""
+        key = (name, *((k, v if isinstance(v, _PLAIN) else id(v))
+                       for k, v in sorted(context.items())))
+        return self._partials.get(key, tuple(context.values()), lambda: Markup(
+            self.env.get_template(name).render(context)))
+
+    def fingerprint(self) -> bytes:
+        """A digest of everything every page depends on besides its data: the templates,
+        the static files (asset URLs carry their hashes) and sitegen's version. Worked out
+        once per Theme: a build asks for it to fingerprint jobs and again for its snapshot."""
+        if self._fingerprint is not None:
+            return self._fingerprint
+        digest = hashlib.sha256(f"sitegen {__version__} {self._base_path}".encode())
+        for rel, path in self._templates:
+            digest.update(rel.encode() + b"\0" + self._read(path))
+        for rel, path in sorted(self.static_files.items()):
+            digest.update(rel.encode() + b"\0" + self._read(path))
+        self._fingerprint = digest.digest()
+        return self._fingerprint
+
+    def unreadable(self) -> list[Problem]:
+        """The templates and static files that cannot be opened now (for `sitegen check`,
+        which renders pages but copies no file)."""
+        return unopenable([(self._rel(str(path)), path) for path in
+                           [*(p for _, p in self._templates), *self.static_files.values()]])
+
+    def _asset_url(self, path: str) -> str:
+        """The URL of a static file with a content hash, so it can be cached for a year."""
+        path = path.lstrip("/")
+        if path not in self._hashes:
+            source = self.static_files.get(path)
+            if source is None:
+                raise SiteError(THEMES_DIR, f"asset('{path}'): no such file in "
+                                + ", ".join(self._rel(str(d)) for d in self.static_dirs))
+            self._hashes[path] = hashlib.sha256(self._read(source)).hexdigest()[:10]
+        return f"{self._base_path}/{path}?v={self._hashes[path]}"
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as exc:  # unreadable, or deleted or renamed since it was listed
+            raise SiteError(self._rel(str(path)), f"cannot be read: {why(exc)}") from None
+
+    def _template_frame(self, tb: TracebackType | None) -> tuple[str | None, int | None]:
+        found: tuple[str | None, int | None] = (None, None)
+        roots = [str(d) for d in self.template_dirs]
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if any(filename.startswith(root) for root in roots):
+                found = (self._rel(filename), tb.tb_lineno)
+            tb = tb.tb_next
+        return found
+
+    def _rel(self, filename: str) -> str:
+        path = Path(filename)
+        return path.relative_to(self.site_dir).as_posix() if path.is_relative_to(
+            self.site_dir) else str(path)
+
+
+def format_date(value: datetime) -> str:
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+class _Compiled(jinja2.FileSystemBytecodeCache):
+    """Compiled templates from earlier builds; new ones are held until `save()`, so a build
+    that fails leaves nothing new on disk."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self._folder = folder
+        self._new: list[jinja2.bccache.Bucket] = []
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """A template compiled before; anything else in its place (a folder, a link, a pipe,
+        a file that does not load) is no such template: it is compiled again."""
+        try:
+            handle = open_file(Path(self._get_cache_filename(bucket)))
+        except (OSError, Damaged):
+            return
+        with handle:
+            try:
+                bucket.load_bytecode(handle)
+            except Exception:  # noqa: BLE001 (damaged: compile it again)
+                bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._new.append(bucket)
+
+    def save(self) -> None:
+        if not self._new:
+            return
+        try:
+            if not self._folder.is_dir():
+                discard(self._folder)  # a file by the folder's name: no compiled templates
+            self._folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return  # compiling each time is only slower
+        for bucket in self._new:
+            discard(Path(self._get_cache_filename(bucket)))  # a folder there would stay
+            super().dump_bytecode(bucket)
+        self._new.clear()
+
+
+def _theme_chain(site_dir: Path, name: str) -> list[Path]:
+    """The theme folder and its parents, nearest first."""
+    chain: list[Path] = []
+    while name:
+        folder = _find_theme(site_dir, name)
+        if folder in chain or len(chain) >= MAX_THEME_DEPTH:
+            raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", "themes name each other as parent "
+                            "in a loop; remove one 'parent ='")
+        chain.append(folder)
+        meta = folder / "theme.toml"
+        try:
+            data = tomllib.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", f"invalid TOML: {exc}") from None
+        except OSError as exc:
+            raise SiteError(f"{THEMES_DIR}/{name}/theme.toml", f"cannot be read: {why(exc)}") \
+                from None
+        parent = data.get("parent", "")
+        name = parent if isinstance(parent, str) else ""
+    return chain
+
+
+def _find_theme(site_dir: Path, name: str) -> Path:
+    """A theme of the site, else one shipped with sitegen's repository (the default theme)."""
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise SiteError(CONFIG_NAME, f"theme '{name}' must be a folder name under themes/",
+                        config_line(site_dir, "theme"))
+    for root in (site_dir / THEMES_DIR, BUILTIN_THEMES):
+        if (root / name).is_dir():
+            return root / name
+    builtin = ", ".join(sorted(p.name for p in BUILTIN_THEMES.glob("*") if p.is_dir()))
+    raise SiteError(CONFIG_NAME, f"theme '{name}' not found: expected a folder "
+                    f"{THEMES_DIR}/{name}/ in the site (built-in themes: {builtin})",
+                    config_line(site_dir, "theme"))
+
+
+def _static_files(dirs: list[Path], site_dir: Path, problems: list[Problem]) -> dict[str, Path]:
+    """Every static file by its path in the output; the first folder to hold a path wins.
+
+    Hidden files are skipped; links are followed only inside the site (or, for a theme that
+    comes with sitegen, inside the theme), so no link can publish a file from anywhere."""
+    files: dict[str, Path] = {}
+    for folder in dirs:
+        listing = list_folder(folder, site_dir, inside=_boundary(folder, site_dir))
+        problems.extend(listing.problems)
+        for parts, path in sorted(listing.files):
+            files.setdefault("/".join(parts), Path(path))
+    return files
+
+
+def _template_files(dirs: list[Path], site_dir: Path,
+                    problems: list[Problem]) -> list[tuple[str, Path]]:
+    """Every template file (for the theme's fingerprint), by its name, in a stable order."""
+    found = []
+    for folder in dirs:
+        listing = list_folder(folder, site_dir, skip=(), inside=_boundary(folder, site_dir))
+        problems.extend(listing.problems)
+        found += sorted(("/".join(parts), Path(path)) for parts, path in listing.files)
+    return found
+
+
+def _boundary(folder: Path, site_dir: Path) -> Path:
+    """Where links in `folder` may lead: the site, or a built-in theme's own folder."""
+    return site_dir if folder.is_relative_to(site_dir) else folder.parent
+
+
+def _builtin_themes() -> Path:
+    """The themes that come with sitegen: installed with the package as sitegen/themes/
+    (pyproject maps the repository's themes/ there), or in a checkout (and an editable
+    install) the repository's own themes/."""
+    package = Path(__file__).resolve().parents[1]  # sitegen/, this module is in sitegen/render/
+    installed = package / THEMES_DIR
+    return installed if installed.is_dir() else package.parent / THEMES_DIR
+
+
+BUILTIN_THEMES = _builtin_themes()

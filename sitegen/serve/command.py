@@ -1,0 +1,189 @@
+"""`sitegen serve`: build into a private folder, serve it, rebuild on every save.
+
+Three threads cooperate: the watcher reports debounced batches of changes, one builder
+thread runs one rebuild at a time (changes that arrive meanwhile queue up and trigger the
+next), and the HTTP server answers requests, holding any page request while a rebuild runs.
+The preview is built into a temporary folder of its own, so drafts shown while writing never
+end up in the output/ that gets deployed.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import webbrowser
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from sitegen.report import BuildOptions
+from sitegen.serve.http import BuildState, PreviewServer
+from sitegen.serve.live import LiveSite, Outcome
+from sitegen.serve.watch import Changes, Watcher
+from sitegen.tree import require_site
+
+PORT_TRIES = 20
+SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before others may run
+
+
+class Builder:
+    """Runs rebuilds one at a time on its own thread, merging requests that queue up."""
+
+    def __init__(self, live: LiveSite, state: BuildState, log: TextIO) -> None:
+        self.live, self.state, self.log = live, state, log
+        self._pending: Changes | None = None
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="sitegen-build", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=30)
+
+    def request(self, changes: Changes) -> None:
+        with self._cond:
+            old = self._pending
+            self._pending = changes if old is None else Changes(
+                old.paths | changes.paths, old.everything or changes.everything,
+                old.css_only and changes.css_only)
+            self._cond.notify_all()
+
+    def build_now(self, everything: bool, css_only: bool = False,
+                  paths: frozenset[Path] = frozenset()) -> Outcome:
+        self.state.start()
+        outcome = self.live.rebuild(everything, paths, publish=self.state.publish,
+                                    interrupted=lambda: self._pending is not None)
+        self.state.finish(outcome.problems, css_only=css_only, pending=outcome.pending)
+        self._say(outcome)
+        return outcome
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._stopped)
+                if self._stopped:
+                    return
+                changes, self._pending = self._pending, None
+            assert changes is not None
+            try:
+                self.build_now(changes.everything, changes.css_only, changes.paths)
+            except Exception as exc:  # a bug in sitegen: report it, keep the preview alive
+                self.state.finish()
+                print(f"error: rebuild failed unexpectedly: {exc!r}", file=self.log, flush=True)
+
+    def _say(self, outcome: Outcome) -> None:
+        for warning in outcome.warnings:
+            print(f"warning: {warning}", file=self.log)
+        if outcome.ok:
+            changed = len(outcome.written) + len(outcome.removed)
+            first = "" if outcome.published_seconds is None else \
+                f" (the edited page first, in {outcome.published_seconds * 1000:.0f} ms)"
+            print(f"Rebuilt in {outcome.seconds * 1000:.0f} ms: {changed} "
+                  f"file{'' if changed == 1 else 's'} changed{first}.", file=self.log, flush=True)
+        else:
+            for problem in outcome.problems:
+                print(str(problem), file=self.log)
+            count = len(outcome.problems)
+            print(f"Build failed: {count} error{'' if count == 1 else 's'}; still serving the "
+                  "last good site. Fix and save to try again.", file=self.log, flush=True)
+
+
+def bind(host: str, port: int, state: BuildState, root: Path, log: TextIO) -> PreviewServer:
+    """Bind the preview server; if the port is taken, the next free one (and say so)."""
+    for candidate in range(port, port + PORT_TRIES):
+        try:
+            server = PreviewServer((host, candidate), root, state)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or port == 0:
+                raise
+            continue
+        if candidate != port:
+            print(f"Port {port} is in use; using {candidate} instead.", file=log)
+        return server
+    raise OSError(errno.EADDRINUSE, f"ports {port} to {port + PORT_TRIES - 1} are all in use; "
+                  "choose another with --port")
+
+
+def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
+          open_browser: bool = False, poll: bool = False, log: TextIO = sys.stderr,
+          ready: threading.Event | None = None) -> int:
+    """Run the preview until interrupted (Ctrl-C), then clean up; returns the exit code.
+
+    Everything after the temporary folder is made runs inside one try/finally, so whether
+    the start fails, the first build is interrupted or the preview is stopped, the folder
+    (drafts included) is removed."""
+    site_dir = options.site_dir.resolve()
+    require_site(site_dir if site_dir.is_dir() else options.site_dir)
+    if host in ("0.0.0.0", "::"):
+        print("warning: serving on every network interface: anyone who can reach this machine "
+              "can read the preview, drafts included.", file=log)
+    # The builder thread is CPU-bound while it renders list pages; with Python's default 5 ms
+    # switch interval each system call of a request waits that long for the GIL, and a page
+    # request took some 60 ms. A short interval keeps the preview answering promptly.
+    previous_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
+    # Ctrl-C or SIGTERM between making the folder and entering the try would leave it behind:
+    # the signals wait until the try/finally that removes it is in force.
+    stops = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops) if on_main else None
+    folder = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
+    server: PreviewServer | None = None
+    live: LiveSite | None = None
+    builder: Builder | None = None
+    watcher: Watcher | None = None
+    try:
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        state = BuildState()
+        server = bind(host, port, state, folder, log)
+        shown_host = f"[{host}]" if ":" in host else host
+        url = f"http://{shown_host}:{server.server_port}"
+        # One process: forking while the server and watcher threads run is not safe.
+        live = LiveSite(replace(options, site_dir=site_dir, output_dir=folder, workers=1,
+                                base_url=options.base_url or url), folder)
+        builder = Builder(live, state, log)
+        builder.build_now(everything=True)
+        watcher = Watcher(site_dir, builder.request, poll=poll,
+                          ignored=[folder, site_dir / "output", *(
+                              [options.output_dir] if options.output_dir else [])])
+        builder.start()
+        watcher.start()
+        print(f"Serving {site_dir} at {url}/ (Ctrl-C to stop)", file=log, flush=True)
+        if open_browser:
+            webbrowser.open(url + "/")
+        if ready is not None:
+            ready.set()
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        print("\nStopping.", file=log)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        if builder is not None:
+            builder.stop()
+        if live is not None:
+            live.indexer.close()
+        if server is not None:
+            server.server_close()
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        sys.setswitchinterval(previous_interval)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the preview as cleanly as Ctrl-C."""
+    raise KeyboardInterrupt

@@ -1,0 +1,310 @@
+"""Incremental rebuilds for the dev server: keep a folder equal to what a full build writes.
+
+Each output is a pure function of its job (template name plus the plain data it gets, or the
+feed's articles, or a static file) and the theme. Two paths keep the folder current:
+
+- The full path plans the whole site again (sources and rendered bodies come from the cache)
+  and re-renders only the jobs that differ from last time, compared by fingerprint (a digest
+  of the job's data in which a tag or article shared by many pages is digested once, so it
+  stays linear in the site's size; a static file by its job, as a change to one re-renders
+  everything). That catches every dependency (an article's page, the lists and feeds that
+  show it, neighbours' previous/next links, related articles, the sitemap) without a
+  hand-kept dependency graph. A template, static file or configuration change re-renders
+  everything.
+- The quick path, for the commonest save: only the bodies of published articles changed
+  (front matter as it was, so no URL, title, date, tag, order or list changes). The new
+  bodies are rendered, the new Articles take the old ones' places in the last plan's jobs
+  (found through an index of which jobs hold which article), and only those jobs are
+  rendered: the article's page first, then (after `publish`) the lists and feeds.
+
+Both give byte-identical results to a full build (tests/serve/test_live.py checks each against
+one). A failed rebuild writes nothing, so the last good site stays served.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from sitegen.content.images import LocalImages
+from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.incremental.cache import BuildCache
+from sitegen.incremental.edits import reread, with_new_bodies
+from sitegen.incremental.fingerprint import Fingerprints
+from sitegen.incremental.replan import with_articles
+from sitegen.incremental.substitute import holders
+from sitegen.model import Article, Source
+from sitegen.pipeline.build import Prepared, prepare, report
+from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job
+from sitegen.render.theme import Theme
+from sitegen.report import BuildOptions, BuildReport
+from sitegen.site.assemble import source_urls
+from sitegen.write import search
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rebuild did."""
+
+    ok: bool
+    problems: tuple[Problem, ...] = ()
+    written: tuple[str, ...] = ()  # output paths rewritten
+    removed: tuple[str, ...] = ()  # output paths deleted
+    seconds: float = 0.0
+    report: BuildReport | None = None
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    quick: bool = False  # only article bodies changed, and only the jobs showing them ran
+    published_seconds: float | None = None  # quick path: when the articles' pages were written
+    pending: frozenset[str] = frozenset()  # quick path, interrupted: files still to be written
+
+
+@dataclass
+class Last:
+    """The last good build, as the quick path needs it. Its `prepared.site` is kept for URLs
+    and site info only: after a quick rebuild the current articles are in `articles` and in
+    the plan's jobs, not in the site's lists."""
+
+    prepared: Prepared
+    report: BuildReport
+    built_at: datetime
+    images: LocalImages
+    sources: dict[Path, Source]  # published sources by path
+    articles: dict[str, Article]  # the current article of each source path
+    holders: dict[int, list[int]]  # by an Article's id: the indices of the jobs that hold it
+    by_source: dict[str, str]  # every article's URL by its source path
+
+    @classmethod
+    def of(cls, prepared: Prepared, report: BuildReport, built_at: datetime) -> Last:
+        site, config = prepared.site, prepared.config
+        return cls(prepared, report, built_at,
+                   LocalImages(prepared.theme.static_files, config.base_path, config.base_url),
+                   {s.path: s for s in prepared.selection.published},
+                   {a.source_path: a for a in (*site.articles, *site.unlisted)},
+                   holders(list(prepared.plan.jobs), Article), source_urls(site))
+
+
+class LiveSite:
+    def __init__(self, options: BuildOptions, folder: Path) -> None:
+        self.options = options
+        self.folder = folder.resolve()
+        self.cache = BuildCache()
+        self._jobs: dict[str, Job] = {}
+        self._prints: dict[str, str] = {}  # the last good build's fingerprint of each page
+        self._theme: Theme | None = None
+        self._last: Last | None = None  # what the quick path works from
+        self._deferred: list[int] = []  # jobs of the last plan an interrupted rebuild left
+        self._gone: list[str] = []  # static files the last write found deleted
+        self.indexer = search.BackgroundIndexer(self.folder)
+
+    def rebuild(self, everything: bool = False, paths: Iterable[Path] = (),
+                publish: Callable[[frozenset[str]], None] | None = None,
+                interrupted: Callable[[], bool] | None = None) -> Outcome:
+        """Bring the folder up to date. `everything`: templates, static files or the config
+        changed, so every page must be rendered again. `paths`: the files that changed, if
+        known; when they are only the bodies of published articles, the quick path runs, and
+        calls `publish` once the articles' own pages are written, with the output paths it
+        is still to write (the pages and feeds that list them). While it writes those, it
+        stops when `interrupted()` says another change is waiting: the outcome's `pending`
+        files are then written by the next rebuild, which serves its own article first."""
+        started = time.perf_counter()
+        paths = frozenset(paths)
+        if paths and not everything and self._last is not None:
+            quick = self._quick(self._last, paths, started, publish, interrupted)
+            if quick is not None:
+                return quick
+        if self._last is not None and self._deferred:
+            self._write_deferred(self._last)  # the last good site, whole, before planning anew
+        self._last = None  # until this rebuild succeeds, the quick path has no footing
+        everything = everything or self._theme is None
+        try:
+            prepared = prepare(self.options, self.cache, theme=None if everything else self._theme,
+                               gone_ok=True)  # a file deleted meanwhile: its own event follows
+            outputs, prints = self._render_changed(prepared, everything)
+        except BuildError as exc:
+            return Outcome(False, tuple(exc.problems), seconds=time.perf_counter() - started)
+        except SiteError as exc:
+            return Outcome(False, (exc.problem,), seconds=time.perf_counter() - started)
+        written = self._write(outputs)
+        new_jobs = {job.path: job for job in prepared.plan.jobs}
+        removed = self._remove(set(self._jobs) - set(new_jobs))
+        self._search(prepared, written + removed)
+        for rel in self._gone:  # copied by the next rebuild, which its deletion triggers
+            new_jobs.pop(rel, None)
+        self._jobs, self._prints, self._theme = new_jobs, prints, prepared.theme
+        seconds = time.perf_counter() - started
+        assert prepared.now is not None
+        self._last = Last.of(prepared, report(prepared, self.folder, seconds), prepared.now)
+        failed = (self.indexer.problem,) if self.indexer.problem else ()
+        return Outcome(True, written=written, removed=removed, seconds=seconds,
+                       report=self._last.report, warnings=(*prepared.warnings, *failed))
+
+    def _quick(self, last: Last, paths: frozenset[Path], started: float,
+               publish: Callable[[frozenset[str]], None] | None,
+               interrupted: Callable[[], bool] | None) -> Outcome | None:
+        """Only article bodies changed: render the new bodies, put the new articles in the
+        last plan's jobs in place of the old, and render only the jobs that hold them. None
+        when the change is anything else, or fails: the full path then decides and reports."""
+        config = last.prepared.config
+        now = self.options.now or datetime.now(config.tz)
+        selection = last.prepared.selection
+        if any(t is not None and t <= now for t in (selection.next_due, selection.next_expiry)):
+            return None  # an article came due or expired: the lists change
+        pairs = []
+        for path in paths:
+            old = last.sources.get(path)
+            new = reread(old, config) if old is not None else None
+            if new is None:
+                return None
+            pairs.append((old, new))
+        replacements = with_new_bodies([(last.articles[old.rel_path], new) for old, new in pairs],
+                                       config, last.images, last.by_source)
+        if replacements is None:
+            return None
+        changed = sorted({i for key in replacements for i in last.holders.get(key, ())})
+        # The edited articles' own pages first: that is what the author is looking at.
+        before = last.prepared.plan
+        first = [i for i in changed if isinstance(job := before.jobs[i], PageJob)
+                 and id(job.context.get("article")) in replacements]
+        # Then the lists and feeds that hold the articles, and any an interrupted rebuild
+        # left (those are planned already).
+        lists = sorted(set(changed) - set(first))
+        rest = sorted(set(lists) | set(self._deferred))
+        plan = _replan(last, before, replacements, first)
+        try:
+            self._render_some(plan, last.prepared.theme, first, None)
+        except SiteError:
+            return None
+        written = tuple(sorted(plan.jobs[i].path for i in first))
+        published = time.perf_counter() - started
+        if publish is not None:
+            publish(frozenset(before.jobs[i].path for i in rest))
+        plan = _replan(last, plan, replacements, lists)
+        # From here the new plan is the last good one, whatever is still to be written.
+        for index in changed:
+            job = plan.jobs[index]
+            self._jobs[job.path] = job
+            self._prints.pop(job.path, None)  # the next full rebuild renders it again
+        for old, new in pairs:
+            last.sources[old.path] = new
+        for key, article in replacements.items():
+            last.holders[id(article)] = last.holders.pop(key)
+            last.articles[article.source_path] = article
+        last.prepared = replace(last.prepared, plan=plan)
+        try:
+            self._deferred = self._render_some(plan, last.prepared.theme, rest, interrupted)
+        except SiteError as exc:  # a list page fails on the new text: the next rebuild is full
+            self._last, self._prints, self._deferred = None, {}, []
+            return Outcome(False, (exc.problem,), written=written,
+                           seconds=time.perf_counter() - started)
+        left = set(self._deferred)
+        done = [plan.jobs[i].path for i in rest if i not in left]
+        written = tuple(sorted({*written, *done}))
+        self._search(last.prepared, written)
+        seconds = time.perf_counter() - started
+        failed = (self.indexer.problem,) if self.indexer.problem else ()
+        return Outcome(True, written=written, seconds=seconds,
+                       report=replace(last.report, seconds=seconds),
+                       warnings=(*last.prepared.warnings, *failed), quick=True,
+                       published_seconds=published,
+                       pending=frozenset(plan.jobs[i].path for i in self._deferred))
+
+    def _render_some(self, plan: Plan, theme: Theme, indices: list[int],
+                     interrupted: Callable[[], bool] | None) -> list[int]:
+        """Render and write the jobs at `indices` until `interrupted()`; returns the indices
+        not reached. Raises SiteError from a template."""
+        outputs: dict[str, bytes | Path] = {}
+        done = 0
+        while done < len(indices) and not (interrupted is not None and done and interrupted()):
+            job = plan.jobs[indices[done]]
+            outputs[job.path] = render_job(job, theme)
+            done += 1
+        self._write(outputs)
+        return list(indices[done:])
+
+    def _write_deferred(self, last: Last) -> None:
+        """Write what an interrupted quick rebuild left, so a rebuild that cannot be quick
+        starts from (and, if it fails, leaves) a whole site."""
+        try:
+            self._render_some(last.prepared.plan, last.prepared.theme, self._deferred, None)
+        except SiteError:
+            self._prints = {}  # left stale: the full path renders every page again
+        self._deferred = []
+
+    def _search(self, prepared: Prepared, changed: tuple[str, ...]) -> None:
+        """Re-index the preview in the background when a page changed (or search was just
+        switched on); the rebuild does not wait for it."""
+        bundle = self.folder / search.BUNDLE_DIR
+        if not prepared.search:
+            self.indexer.wait()
+            if bundle.is_dir():
+                shutil.rmtree(bundle)
+        elif not bundle.is_dir() or any(rel.endswith(".html") for rel in changed):
+            self.indexer.request(search.pages_glob(prepared.config.permalink))
+
+    def _render_changed(self, prepared: Prepared, everything: bool
+                        ) -> tuple[dict[str, bytes | Path], dict[str, str]]:
+        """Render every job that differs from the last good build; raise on any problem.
+        Returns the outputs and every rendered job's fingerprint."""
+        outputs: dict[str, bytes | Path] = {}
+        problems: dict[Problem, None] = {}
+        fingerprints = Fingerprints(b"")  # the theme is the same, or everything is rendered
+        prints: dict[str, str] = {}
+        for job in prepared.plan.jobs:
+            if isinstance(job, CopyJob):
+                if everything or self._jobs.get(job.path) != job:
+                    outputs[job.path] = job.source
+                continue
+            prints[job.path] = fingerprints.of(job)
+            if not everything and self._prints.get(job.path) == prints[job.path]:
+                continue
+            try:
+                outputs[job.path] = render_job(job, prepared.theme)
+            except SiteError as exc:
+                problems.setdefault(exc.problem)
+        if problems:
+            raise BuildError(list(problems))
+        return outputs, prints
+
+    def _write(self, outputs: dict[str, bytes | Path]) -> tuple[str, ...]:
+        """Write each file beside its target and rename it into place: a reader sees the old
+        file or the new one, never half of one. A static file deleted or renamed since it
+        was listed (an editor's save) is left as it was, and noted in `_gone`."""
+        self._gone = []
+        for rel, data in outputs.items():
+            target = self.folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.sitegen-tmp")
+            if isinstance(data, Path):
+                try:
+                    shutil.copyfile(data, temporary)
+                except FileNotFoundError as exc:
+                    if exc.filename is None or os.fspath(exc.filename) != os.fspath(data):
+                        raise
+                    self._gone.append(rel)
+                    continue
+            else:
+                temporary.write_bytes(data)
+            os.replace(temporary, target)
+        return tuple(sorted(set(outputs).difference(self._gone)))
+
+    def _remove(self, gone: set[str]) -> tuple[str, ...]:
+        """Delete outputs that no longer exist in the site (a deleted or renamed article)."""
+        for rel in gone:
+            target = self.folder / rel
+            target.unlink(missing_ok=True)
+            parent = target.parent
+            while parent != self.folder and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        return tuple(sorted(gone))
+
+
+def _replan(last: Last, plan: Plan, replacements: dict[int, Article], indices: list[int]) -> Plan:
+    prepared = last.prepared
+    return with_articles(plan, prepared.site.info, prepared.config, prepared.theme.static_files,
+                         last.built_at, replacements, indices)

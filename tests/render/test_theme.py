@@ -1,0 +1,101 @@
+"""Theme: template lookup and rendering, and `partial()`, which renders a template once per
+distinct context (an article's card shows on many list pages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sitegen.config import load_config
+from sitegen.render import theme as theme_module
+from sitegen.render.theme import Theme
+
+CARD = '<li class="card">{{ tick() }}<a href="{{ item.url }}">{{ item.name }}</a>' \
+       '{% if lead is defined and lead %} (lead){% endif %}</li>\n'
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    url: str
+
+
+class Ticks:
+    """A template global that counts the times a template really ran."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> str:
+        self.count += 1
+        return ""
+
+
+def make_theme(root: Path) -> tuple[Theme, Ticks]:
+    (root / "templates").mkdir(parents=True)
+    (root / "sitegen.toml").write_text('title = "T"\nbase_url = "https://t.example.com"\n',
+                                       encoding="utf-8")
+    templates = {
+        "card.html": CARD,
+        "by_include.html": "<ul>{% for item in items %}{% set lead = loop.first %}"
+                           '{% include "card.html" %}{% endfor %}</ul>\n',
+        "by_partial.html": "<ul>{% for item in items %}"
+                           '{{ partial("card.html", item=item, lead=loop.first) }}'
+                           "{% endfor %}</ul>\n",
+        "numbers.html": '{{ partial("number.html", n=n) }}{{ partial("number.html", n=n) }}',
+        "number.html": "{{ tick() }}<b>{{ n }}</b>",
+    }
+    for name, text in templates.items():
+        (root / "templates" / name).write_text(text, encoding="utf-8")
+    theme = Theme(load_config(root))
+    ticks = Ticks()
+    theme.env.globals["tick"] = ticks
+    return theme, ticks
+
+
+def test_partial_renders_what_an_include_renders(tmp_path: Path) -> None:
+    theme, _ = make_theme(tmp_path)
+    items = [Item("Daredevil <2>", "/a/"), Item("Luke & Cage", "/b/"), Item("Iron Fist", "/c/")]
+    by_partial = theme.render("by_partial.html", {"items": items})
+    assert by_partial == theme.render("by_include.html", {"items": items})
+    assert "Daredevil &lt;2&gt;</a> (lead)" in by_partial  # escaped once, not twice
+    assert "Luke &amp; Cage</a></li>" in by_partial
+
+
+def test_partial_renders_each_object_once_and_tells_equal_objects_apart(tmp_path: Path) -> None:
+    theme, ticks = make_theme(tmp_path)
+    one = Item("One", "/1/")
+    theme.render("by_partial.html", {"items": [one, one, one]})
+    assert ticks.count == 2  # once as the lead, once not
+    theme.render("by_partial.html", {"items": [one, one]})
+    assert ticks.count == 2  # both contexts were seen before
+    theme.render("by_partial.html", {"items": [one, Item("One", "/1/")]})
+    assert ticks.count == 3  # an equal but new object is rendered for itself
+
+
+def test_partial_keys_plain_values_by_value(tmp_path: Path) -> None:
+    theme, ticks = make_theme(tmp_path)
+    assert theme.render("numbers.html", {"n": 7}) == "<b>7</b><b>7</b>"
+    assert theme.render("numbers.html", {"n": 8}) == "<b>8</b><b>8</b>"
+    assert ticks.count == 2
+
+
+def test_a_new_object_never_gets_an_old_objects_partial(tmp_path: Path) -> None:
+    """`serve` keeps its Theme while articles are replaced by new objects: each must show
+    itself, even when Python would reuse a freed object's id."""
+    theme, _ = make_theme(tmp_path)
+    for n in range(300):
+        html = theme.render("by_partial.html", {"items": [Item(f"Version {n}", f"/{n}/")]})
+        assert f"Version {n}</a>" in html
+
+
+def test_partials_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(theme_module, "MAX_PARTIALS", 4)
+    theme, ticks = make_theme(tmp_path)
+    items = [Item(f"N{n}", f"/{n}/") for n in range(10)]
+    first = theme.render("by_partial.html", {"items": items})
+    assert ticks.count == 10
+    assert theme.render("by_partial.html", {"items": items}) == first
+    assert ticks.count > 10  # forgotten ones were rendered again, the same
