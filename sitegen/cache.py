@@ -19,6 +19,8 @@ detected, ignored and replaced, never trusted. The folder also holds the last bu
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -29,6 +31,7 @@ from typing import BinaryIO, NamedTuple
 
 from sitegen import __version__
 from sitegen.config import Config
+from sitegen.errors import Problem
 from sitegen.markdown import RenderedBody
 from sitegen.model import Source
 
@@ -204,6 +207,51 @@ class BuildCache:
             yield entries[start:start + SAVE_CHUNK]
 
 
+def save_failure(exc: OSError, output: Path) -> Problem:
+    """The warning when the cache cannot be saved after the new site was committed: the
+    site is in place, only the next build's head start is lost."""
+    reason = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    advice = "; free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""
+    return Problem(f"{CACHE_DIR}/", f"the new site is in place in {output}, but the build "
+                   f"cache could not be saved ({reason}{where}); the next build will not "
+                   f"reuse this one's work{advice}")
+
+
+def discard_records(site_dir: Path) -> None:
+    """After a save that failed: drop what may describe an output that is no longer there
+    (the last build's records), so the next build trusts none of it. Best effort."""
+    for name in (OUTPUTS_FILE, SPARE_FILE):
+        with contextlib.suppress(OSError):
+            (site_dir / CACHE_DIR / name).unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(site_dir: Path) -> None:
+    """Remove the temporary files of saves that killed runs left (`.NAME.PID.tmp`, the
+    PID no longer running); a run's own are removed when its save fails."""
+    try:
+        entries = list(os.scandir(site_dir / CACHE_DIR))
+    except OSError:
+        return
+    for entry in entries:
+        parts = entry.name.rsplit(".", 2)
+        if not (entry.name.startswith(".") and len(parts) == 3 and parts[2] == "tmp"
+                and parts[1].isdigit()) or _running(int(parts[1])):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def _folder(site_dir: Path) -> Path:
     folder = site_dir / CACHE_DIR
     folder.mkdir(exist_ok=True)
@@ -263,17 +311,22 @@ def write_pieces(path: Path, pieces: Iterable[object]) -> None:
     whole, they would grow the build by as much); the digest is filled in at the end. Each
     piece is a pickle of its own: objects are shared within a piece only."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
-        start = MAGIC + FORMAT + b"\n"
-        handle.write(start + b"0" * _DIGEST_LENGTH + b"\n\n")
-        hashing = _HashingWriter(handle)
-        for piece in pieces:
-            pickle.dump(piece, hashing, protocol=pickle.HIGHEST_PROTOCOL)
-        handle.seek(len(start))
-        handle.write(hashing.sha256.hexdigest().encode())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            start = MAGIC + FORMAT + b"\n"
+            handle.write(start + b"0" * _DIGEST_LENGTH + b"\n\n")
+            hashing = _HashingWriter(handle)
+            for piece in pieces:
+                pickle.dump(piece, hashing, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.seek(len(start))
+            handle.write(hashing.sha256.hexdigest().encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk, say: no temporary file outlives the save
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise
 
 
 _DIGEST_LENGTH = 64  # a SHA-256 in hex
