@@ -129,8 +129,12 @@ class Staging:
                 self._made.add(target.parent)
             if self.reused:
                 temporary = target.with_name(f".{target.name}.sitegen-tmp")
-                make(temporary)
-                os.replace(temporary, target)
+                try:
+                    make(temporary)
+                    os.replace(temporary, target)
+                except OSError:
+                    temporary.unlink(missing_ok=True)  # a full disk: no half file stays
+                    raise
                 if linking:  # both names were links to one file: rename did nothing (POSIX)
                     temporary.unlink(missing_ok=True)
             else:
@@ -424,7 +428,11 @@ def _commit(output: Path, new: Path, differ: list[str] | None) -> None:
     """The journal, then the commit point: `new` takes the output's place whole."""
     old = _identity(output) if output.is_dir() else None
     _write_journal(output, {"new": _identity(new), "old": old, "differ": differ})
-    _swap(new, output)
+    try:
+        _swap(new, output)
+    except OSError:  # not committed (a mount point cannot be renamed): the journal is moot
+        _distrust(output)
+        raise
 
 
 def _settle(output: Path, old: Path, replaced: bool) -> bool:
