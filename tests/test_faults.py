@@ -37,6 +37,8 @@ from conftest import MANIFEST, REPO, article, file_hashes, write_site
 
 from sitegen import build as build_module
 from sitegen import cli, snapshot, writer
+from sitegen.build import BuildOptions
+from sitegen.live import LiveSite
 
 IS_ROOT = os.geteuid() == 0
 KILLS_PER_MODE = 12
@@ -57,9 +59,13 @@ class ForkedBuild:
     """
 
     def __init__(self, *argv: str, kill_at: int = 0, fallback: bool = False,
-                 pagefind_for: float | None = None) -> None:
+                 pagefind_for: float | None = None,
+                 task: Callable[[], Callable[[], int]] | None = None) -> None:
         self.argv, self.kill_at, self.fallback = list(argv), kill_at, fallback
         self.pagefind_for = pagefind_for
+        # `task`, when given, runs in the child before counting starts and returns what is
+        # counted (and perhaps killed) instead of `sitegen build ARGV`: serve's rebuilds.
+        self.task = task
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in wait())
             prefix="sitegen-child-", suffix=".log")
         self.pid = os.fork()
@@ -73,6 +79,8 @@ class ForkedBuild:
     def _child(self) -> int:
         log = open(self._log.name, "w", encoding="utf-8")  # noqa: SIM115 (the child exits)
         sys.stdout = sys.stderr = log
+        counted = self.task() if self.task is not None else (
+            lambda: cli.main(["build", *self.argv]))
         count = 0
 
         def change() -> None:
@@ -112,7 +120,7 @@ class ForkedBuild:
 
         writer._exchange = exchange  # type: ignore[assignment]
         sys.addaudithook(hook)
-        code = cli.main(["build", *self.argv])
+        code = counted()
         print(f"changes={count}", file=log)
         log.flush()
         return code
@@ -253,6 +261,7 @@ def kill_at_sampled_changes(versions: Versions, counting_log: str,
     `counting_log`), each time into `output(point)`, a folder as the previous build left it.
     Each kill must leave the old output or the new, and both must occur."""
     total = int(counting_log.rsplit("changes=", 1)[1])
+    print(f"full build{' (two-rename swap)' if fallback else ''}: {total} changes")
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     # The last changes are the manifest, the swap and the clean-up: always try those.
@@ -267,6 +276,15 @@ def kill_at_sampled_changes(versions: Versions, counting_log: str,
         assert code == -signal.SIGKILL, f"{where}: {log}"
         left.append(versions.check_recovery(out, where))
     assert "old" in left and "new" in left, left  # kills fell before and after the swap
+    for attempt in range(2):  # and while Pagefind indexes the new site (or soon after)
+        delay = rng.uniform(0.0, 0.6)
+        out = output(-1 - attempt)
+        code, log = build("-s", str(versions.site), "-o", str(out), pagefind_for=delay,
+                          fallback=fallback)
+        where = f"kill {delay:.3f} s after Pagefind started (seed {seed})"
+        assert code in (0, -signal.SIGKILL), f"{where}: {log}"
+        assert "search skipped" in log or "changes=" in log or code != 0, log
+        versions.check_recovery(out, where)
 
 
 class SpareVersions(Versions):
@@ -404,6 +422,91 @@ def test_sigkill_at_any_change_of_a_quick_build_leaves_old_or_new_output_and_the
         assert code == 0 and file_hashes(out) == v2, f"{where}: {log}"
         assert beside_output(out) == [], where
     assert left == {"old", "new"}, left
+
+
+def serve_rebuild(site: Path, folder: Path, first: bool, edit: Callable[[Path], list[Path]]
+                  ) -> Callable[[], Callable[[], int]]:
+    """A task for ForkedBuild: serve's LiveSite builds the preview into `folder` (`first`),
+    the site is edited, and the rebuild that follows is what is counted."""
+    def setup() -> Callable[[], int]:
+        live = LiveSite(BuildOptions(site_dir=site, output_dir=folder), folder)
+        if not first:
+            return lambda: 0 if live.rebuild(everything=True).ok else 1
+        assert live.rebuild(everything=True).ok
+        paths = edit(site)
+        return lambda: 0 if live.rebuild(paths=paths).ok else 1
+    return setup
+
+
+def edit_body(site: Path) -> list[Path]:
+    story = site / "content" / "story-0.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("Paragraph", "New paragraph"),
+                     encoding="utf-8")
+    return [story]
+
+
+def edit_add_remove(site: Path) -> list[Path]:
+    make_v2(site)
+    return [site / "content" / name for name in ("story-0.md", "story-1.md", "late-news.md")]
+
+
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_sigkill_at_any_change_of_a_serve_rebuild_leaves_the_preview_old_or_new(
+        tmp_path: Path, mode: str) -> None:
+    """serve's preview is written through the same transaction. Its quick rebuild commits
+    twice (the edited article's page first, then the lists and feeds that show it), its
+    full rebuild once (here: an article edited, one removed, one added); killed at a sample
+    of its changes, the preview is one of those states, whole. The next transaction on the
+    folder (a new LiveSite's full rebuild) finishes or undoes the killed one and is right."""
+    pristine = write_site(tmp_path / "pristine", v1_articles(),
+                          'title = "Test Desk"\nbase_url = "https://test-desk.example.com"\n'
+                          'timezone = "UTC"\n\n[search]\nenabled = false\n')
+    site = tmp_path / "site"
+    edit = edit_body if mode == "quick" else edit_add_remove
+
+    def run(name: str, kill_at: int = 0, first: bool = True) -> tuple[int, str, Path]:
+        if first:
+            shutil.rmtree(site, ignore_errors=True)
+            shutil.copytree(pristine, site)
+        folder = tmp_path / name / "site"
+        folder.parent.mkdir(exist_ok=True)
+        code, log = ForkedBuild(kill_at=kill_at, task=serve_rebuild(site, folder, first, edit)
+                                ).wait()
+        return code, log, folder
+
+    code, log, counting = run("counting")
+    assert code == 0, log
+    v2 = file_hashes(counting)
+    total = int(log.rsplit("changes=", 1)[1])
+    print(f"serve's {mode} rebuild: {total} changes")
+    code, _, before = run("before", kill_at=1)
+    assert code == -signal.SIGKILL
+    v1 = file_hashes(before)
+    assert v1 != v2
+    states = [v1, v2]
+    if mode == "quick":
+        page = "2021/01/story-0/index.html"
+        states.append({**v1, page: v2[page]})  # the first commit: the article's own page
+    rng = random.Random(total)
+    points = sorted(set(rng.sample(range(1, total - 4), min(10, total - 5))) |
+                    set(range(total - 4, total + 1)))
+    left = set()
+    for point in points:
+        code, log, folder = run(f"out-{point}", kill_at=point)
+        where = f"kill at change {point} of {total}"
+        assert code == -signal.SIGKILL, f"{where}: {log}"
+        state = file_hashes(folder)
+        assert state in states, f"{where}: a mix"
+        left.add(states.index(state))
+        code, log, _ = run(f"out-{point}", first=False)
+        assert code == 0, f"{where}: {log}"
+        state = file_hashes(folder)
+        # A new LiveSite knows of no earlier files to delete: a removed article's stay.
+        assert {path: state.get(path) for path in v2} == v2, where
+        assert set(state) - set(v2) <= set(v1), where
+        assert sorted(p.name for p in folder.parent.iterdir()) == [
+            ".site.sitegen-journal", ".site.sitegen-spare", "site"], where
+    assert {0, 1} <= left, left  # old and new both occurred
 
 
 def test_sigkill_at_random_moments_of_a_larger_build(tmp_path: Path) -> None:
