@@ -1,17 +1,20 @@
 """The quick path of `sitegen build`: when only the Markdown of published articles changed
-since the last build, render those bodies and the pages and feeds that show them, and replace
-just those files in the output.
+since the last build, render those bodies and the pages and feeds that show them, and write
+just those files, into a copy of the output that the output transaction (writer.py) then
+commits whole.
 
 Whether it applies is decided from the last build's snapshot (`snapshot.py`) and a stat of
 each article file, without reading the rest of the site: the build's options, configuration,
 theme and the site's other files must be as they were; no article added, removed or changed
 in its front matter; nothing due to change by itself yet (a scheduled article, an expiry, the
-news sitemap's window, a new year); and every output file exactly as the last build left it.
+news sitemap's window, a new year); and the output holding exactly the files the last build
+left there, each as it left it (the commit replaces the folder: a file someone added would
+otherwise leave with the old site).
 Anything else, and any doubt (a damaged snapshot, a body that does not render), takes the
 full path, which also reports the problems. On a site with search, a quick build that
-changed a page has Pagefind index the pages anew (it cannot update an index) and replaces
-the index files that changed. The output is the same either way: tests/test_quick.py builds
-both and compares them file by file.
+changed a page has Pagefind index the new pages in that copy (it cannot update an index),
+before the commit, so pages, index and manifest change together. The output is the same
+either way: tests/test_quick.py builds both and compares them file by file.
 """
 
 from __future__ import annotations

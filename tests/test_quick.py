@@ -397,3 +397,18 @@ def test_an_output_deleted_with_its_folder_is_built_whole(tmp_path: Path) -> Non
     append(site / "content" / "story-1.md", "\nMore.\n")
     assert not run(site, output=out).quick
     assert file_hashes(out) == fresh(site, tmp_path / "fresh")
+
+
+def test_a_file_dropped_into_the_output_is_never_carried_off_by_a_quick_build(
+        tmp_path: Path) -> None:
+    """A quick build commits a whole new folder, so the old one (with anything someone put
+    there) would become the spare: it takes the full path instead, which refuses clearly."""
+    site = desk(tmp_path / "site")
+    out = site / "output"
+    run(site)
+    (out / "notes-for-the-editor.txt").write_text("keep me", encoding="utf-8")
+    before = file_hashes(out)
+    append(site / "content" / "story-2.md", "\nMore.\n")
+    with pytest.raises(OutputError, match="notes-for-the-editor.txt"):
+        run(site)
+    assert file_hashes(out) == before
