@@ -458,6 +458,8 @@ def _settle(output: Path, old: Path, replaced: bool) -> bool:
                                     "differ": []})
         return True
     except OSError:
+        if not replaced:
+            shutil.rmtree(old, ignore_errors=True)  # a copy half made: no temporary stays
         return False
 
 
