@@ -29,6 +29,7 @@ Why this shape:
 - Each version keeps its own copy of each site, so its build cache (.sitegen-cache/, whose
   format a change may alter) is never read by the other.
 """
+# relayout: skip (it finds the build API in the old layout and the new one, on purpose)
 
 from __future__ import annotations
 

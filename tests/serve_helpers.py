@@ -371,9 +371,10 @@ class ServeProcess:
     # the private build folder
 
     def build_folders(self) -> list[Path]:
-        """The server's private build folder(s) in its TMPDIR (normally one while it runs)."""
+        """The folder(s) the server serves, each inside its private folder in its TMPDIR
+        (normally one while it runs; none once it has stopped and removed it)."""
         assert self.tmpdir is not None
-        return sorted(self.tmpdir.glob("sitegen-serve-*"))
+        return sorted(private / "site" for private in self.tmpdir.glob("sitegen-serve-*"))
 
     # HTTP
 

@@ -21,6 +21,8 @@ that cannot be saved is a warning, never a failed build. The folder also holds t
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -40,6 +42,7 @@ from sitegen.cachefiles import (
 )
 from sitegen.config import Config
 from sitegen.content.markdown import RenderedBody
+from sitegen.errors import Problem
 from sitegen.folders import CACHE_DIR
 from sitegen.model import Source
 
@@ -200,24 +203,19 @@ class BuildCache:
     # source against its file's stamp, a record against the output file).
 
     def save_records(self, site_dir: Path) -> None:
-        """Write the output and spare records (small). A cache that cannot be written is a
-        warning (`problem`): the build it describes is done."""
-        try:
-            folder = cache_folder(site_dir)
-            write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
-            write_checked(folder / SPARE_FILE, self.spare)
-        except OSError as exc:
-            self.problem = _unsaved(exc)
+        """Write the output and spare records (small). Raises OSError when they cannot be
+        written: the build, whose site is in place by then, warns (`save_failure`)."""
+        folder = cache_folder(site_dir)
+        write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
+        write_checked(folder / SPARE_FILE, self.spare)
 
     def save_sources(self, site_dir: Path) -> None:
-        """Write the sources and bodies (large), when they changed."""
-        try:
-            folder = cache_folder(site_dir)
-            if self._changed or not is_file(folder / CACHE_FILE):
-                write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
-                self._changed = False
-        except OSError as exc:
-            self.problem = _unsaved(exc)
+        """Write the sources and bodies (large), when they changed. Raises OSError as
+        `save_records` does."""
+        folder = cache_folder(site_dir)
+        if self._changed or not is_file(folder / CACHE_FILE):
+            write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
+            self._changed = False
 
     def _chunks(self) -> Iterator[list[tuple[Path | None, object, dict[tuple[str, str],
                                                                            RenderedBody]]]]:
@@ -235,9 +233,49 @@ class BuildCache:
             yield entries[start:start + SAVE_CHUNK]
 
 
-def _unsaved(exc: OSError) -> str:
-    where = f" ({exc.filename})" if exc.filename else ""
-    return f"cannot save the build cache{where}: {exc.strerror}; the next build starts without it"
+def save_failure(exc: OSError, output: Path) -> Problem:
+    """The warning when the cache cannot be saved after the new site was committed: the
+    site is in place, only the next build's head start is lost."""
+    reason = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    advice = "; free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""
+    return Problem(f"{CACHE_DIR}/", f"the new site is in place in {output}, but sitegen "
+                   f"cannot save the build cache ({reason}{where}); the next build will not "
+                   f"reuse this one's work{advice}")
+
+
+def discard_records(site_dir: Path) -> None:
+    """After a save that failed: drop what may describe an output that is no longer there
+    (the last build's records), so the next build trusts none of it. Best effort."""
+    for name in (OUTPUTS_FILE, SPARE_FILE):
+        with contextlib.suppress(OSError):
+            (site_dir / CACHE_DIR / name).unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(site_dir: Path) -> None:
+    """Remove the temporary files of saves that killed runs left (`.NAME.PID.tmp`, the
+    PID no longer running); a run's own are removed when its save fails."""
+    try:
+        entries = list(os.scandir(site_dir / CACHE_DIR))
+    except OSError:
+        return
+    for entry in entries:
+        parts = entry.name.rsplit(".", 2)
+        if not (entry.name.startswith(".") and len(parts) == 3 and parts[2] == "tmp"
+                and parts[1].isdigit()) or _running(int(parts[1])):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def read_outputs(site_dir: Path) -> tuple[dict[str, OutputRecord], str | None] | None:
@@ -302,17 +340,22 @@ def write_pieces(path: Path, pieces: Iterable[object]) -> None:
     whole, they would grow the build by as much); the digest is filled in at the end. Each
     piece is a pickle of its own: objects are shared within a piece only."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with create(temporary) as handle:
-        start = MAGIC + FORMAT + b"\n"
-        handle.write(start + b"0" * _DIGEST_LENGTH + b"\n\n")
-        hashing = _HashingWriter(handle)
-        for piece in pieces:
-            pickle.dump(piece, hashing, protocol=pickle.HIGHEST_PROTOCOL)
-        handle.seek(len(start))
-        handle.write(hashing.sha256.hexdigest().encode())
-        handle.flush()
-        os.fsync(handle.fileno())
-    replace_file(temporary, path)
+    try:
+        with create(temporary) as handle:
+            start = MAGIC + FORMAT + b"\n"
+            handle.write(start + b"0" * _DIGEST_LENGTH + b"\n\n")
+            hashing = _HashingWriter(handle)
+            for piece in pieces:
+                pickle.dump(piece, hashing, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.seek(len(start))
+            handle.write(hashing.sha256.hexdigest().encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        replace_file(temporary, path)
+    except BaseException:  # a full disk, say: no temporary file outlives the save
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise
 
 
 _DIGEST_LENGTH = 64  # a SHA-256 in hex

@@ -1,25 +1,27 @@
 """The quick path of `sitegen build`: when only the Markdown of published articles changed
-since the last build, render those bodies and the pages and feeds that show them, and replace
-just those files in the output.
+since the last build, render those bodies and the pages and feeds that show them, and write
+just those files, into a copy of the output that the output transaction (writer.py) then
+commits whole.
 
 Whether it applies is decided from the last build's snapshot (`snapshot.py`) and a stat of
 each article file, without reading the rest of the site: the build's options, configuration,
 theme and the site's other files must be as they were; no article added, removed or changed
 in its front matter; nothing due to change by itself yet (a scheduled article, an expiry, the
-news sitemap's window, a new year); and every output file exactly as the last build left it.
+news sitemap's window, a new year); and the output holding exactly the files the last build
+left there, each as it left it (the commit replaces the folder: a file someone added would
+otherwise leave with the old site).
 Anything else, and any doubt (a damaged snapshot, a body that does not render), takes the
 full path, which also reports the problems. On a site with search, a quick build that
-changed a page has Pagefind index the pages anew (it cannot update an index) and replaces
-the index files that changed. The output is the same either way: tests/incremental/test_quick.py builds
-both and compares them file by file.
+changed a page has Pagefind index the new pages in that copy (it cannot update an index),
+before the commit, so pages, index and manifest change together. The output is the same
+either way: tests/incremental/test_quick.py builds both and compares them file by file.
 """
 
 from __future__ import annotations
 
-import filecmp
+import contextlib
 import gc
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,19 +30,26 @@ from pathlib import Path
 from sitegen.config import load_config
 from sitegen.content.images import LocalImages
 from sitegen.content.sources import source_stamps
-from sitegen.errors import SiteError
-from sitegen.incremental.cache import COMPILED_DIR, OutputRecord, digest, read_outputs
+from sitegen.errors import Problem, SiteError
+from sitegen.incremental.cache import (
+    COMPILED_DIR,
+    OutputRecord,
+    digest,
+    read_outputs,
+    remove_stale_temporaries,
+    save_failure,
+)
 from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.replan import with_articles
-from sitegen.incremental.snapshot import Loaded, site_files
+from sitegen.incremental.snapshot import Loaded, forget, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside
 from sitegen.render.plan import Job, Plan, article_page, render_job
 from sitegen.render.theme import Theme
 from sitegen.report import BuildReport
 from sitegen.write import search
-from sitegen.write.writer import MANIFEST, Update, manifest_data, manifest_files, scratch_prefix, updating
+from sitegen.write.writer import MANIFEST, Staging, manifest_data, manifest_files, updating
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class QuickBuild:
     written: tuple[str, ...]  # the pages and feeds that show the changed bodies
     report: BuildReport
     index: tuple[str, ...] = ()  # the search index's files it replaced or added
+    problems: tuple[Problem, ...] = ()  # the cache could not be saved after the commit
 
 
 @dataclass
@@ -84,40 +94,45 @@ def quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
 
 def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
                  base_url: str | None, now: datetime | None) -> QuickBuild | None:
-    loaded = Loaded.load(site_dir) if output.is_dir() else None
+    if not (output / MANIFEST).is_file():
+        return None  # not a folder sitegen wrote (the full path says so): not even a lock
+    loaded = Loaded.load(site_dir)
     if loaded is None:
         return None
+    index: list[str] = []
+    removed: list[str] = []
     try:
-        with updating(output) as update:
+        # One transaction: the pages, the search index Pagefind makes of them and the
+        # manifest are committed together, or nothing is (writer.py).
+        with updating(output) as staging:
             try:
                 work = _decide(loaded, site_dir, output, options, base_url, now)
             except Exception:  # noqa: BLE001 (it only reads: on any doubt the full path runs)
                 work = None
             if work is None:
                 return None
-            before = {path: (output / path).read_bytes() for path in work.files} \
-                if work.index is not None else {}
-            if work.files:
-                update(work.files, ())
-            index: list[str] = []
-            removed: list[str] = []
+            for path, data in sorted(work.files.items()):
+                staging.write(path, data)
             if work.index is not None and work.records is not None:
-                try:
-                    index, removed = _reindex(output, update, work.records, work.index)
-                except SiteError:
-                    update(before, ())  # the pages as they were: a failed build changes nothing
-                    raise
+                index, removed = _reindex(output, staging, work.records, work.index)
     finally:
         loaded.close()
-    work.theme.save_compiled()
-    if work.files or work.restamped:
-        prints = {**work.prints, **dict.fromkeys(index, "")}  # the index is checked by stat
-        written = {}
-        for path, fingerprint in prints.items():
-            stat = os.stat(output / path)
-            written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
-        loaded.update(work.restamped, work.articles, work.jobs, written, removed)
-    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report, tuple(index))
+    problems: tuple[Problem, ...] = ()
+    try:
+        remove_stale_temporaries(site_dir)
+        work.theme.save_compiled()
+        if work.files or work.restamped:
+            prints = {**work.prints, **dict.fromkeys(index, "")}  # the index: checked by stat
+            written = {}
+            for path, fingerprint in prints.items():
+                stat = os.stat(output / path)
+                written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+            loaded.update(work.restamped, work.articles, work.jobs, written, removed)
+    except OSError as exc:  # after the commit: the new site is in place, whatever happens here
+        with contextlib.suppress(OSError):
+            forget(site_dir)
+        problems = (save_failure(exc, output),)
+    return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report, tuple(index), problems)
 
 
 def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object, ...],
@@ -206,43 +221,52 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
                  index)
 
 
-def _reindex(output: Path, update: Update, records: Mapping[str, OutputRecord],
+def _reindex(output: Path, staging: Staging, records: Mapping[str, OutputRecord],
              glob: str) -> tuple[list[str], list[str]]:
-    """Index the output's pages (those matching `glob`) anew and bring its pagefind/ folder up
-    to date: files that changed are replaced, new ones added, those no longer in the bundle
-    removed, and the manifest lists the bundle as it now is. Returns the files written and
-    those removed. Raises SiteError when Pagefind fails."""
+    """Index the new pages (in `staging`, a copy of the output on its way in) anew and bring
+    its pagefind/ folder up to date; the manifest lists the bundle as it now is. Returns the
+    index files written and those removed. Raises SiteError when Pagefind fails."""
     prefix = search.BUNDLE_DIR + "/"
     current = {path for path in records if path.startswith(prefix)}  # sitegen's, not a reader's
     listed = manifest_files(output)
     if listed is None:
         raise SiteError(MANIFEST, "the output's manifest cannot be read; build again with "
                         "--no-cache to write the whole site anew")
-    with tempfile.TemporaryDirectory(prefix=scratch_prefix(output), dir=output.parent) as temporary:
-        fresh = Path(temporary) / search.BUNDLE_DIR
-        search.build_bundle(output, fresh, glob)
-        bundle = search.bundle_files(fresh)
-        changed = {path: file.read_bytes() for path, file in bundle.items()
-                   if path not in current or not filecmp.cmp(output / path, file, shallow=False)}
-        removed = sorted(current - bundle.keys())
-        update({**changed, MANIFEST: manifest_data(set(listed).difference(removed) | bundle.keys())},
-               removed)
-    return sorted(changed), removed
+    changed, removed = search.update_index(staging, output, glob, current)
+    if changed or removed:
+        added = {path for path in changed if path not in current}
+        staging.write(MANIFEST, manifest_data(set(listed).difference(removed) | added))
+    return changed, removed
 
 
 def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:
-    """Every file the last build wrote is there as it wrote it (none edited or deleted)."""
-    if not (output / MANIFEST).is_file():
-        return False
-    folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for rel, record in records.items():
-            try:
-                stat = os.stat(rel, dir_fd=folder, follow_symlinks=False)
-            except OSError:
-                return False
-            if stat.st_size != record.size or stat.st_mtime_ns != record.mtime_ns:
-                return False
-    finally:
-        os.close(folder)
-    return True
+    """The output holds exactly the files the last build wrote (and its manifest), each as
+    it wrote it: none edited, deleted or added. A commit replaces the whole folder, so a file
+    someone dropped into the output would otherwise go with the replaced site."""
+    seen = 0
+    pending = [(str(output), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            return False
+        with entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, rel + "/"))
+                    continue
+                if rel == MANIFEST and not prefix:
+                    continue
+                record = records.get(rel)
+                if record is None:
+                    return False
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    return False
+                if stat.st_size != record.size or stat.st_mtime_ns != record.mtime_ns:
+                    return False
+                seen += 1
+    return seen == len(records)

@@ -127,8 +127,10 @@ def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: dateti
                     for rel in dict.fromkeys(pickler.shown):
                         holders.setdefault(rel, []).append(len(stored))
                     stored.append((job.path, store.put(data)))
-    finally:
-        store.close()
+    except BaseException:
+        store.discard()
+        raise
+    store.close()
     snapshot = Snapshot(inputs, built_at, valid_until, search, report, stubs, info,
                         {a.source_path: a.url for a in articles}, saved, stored,
                         {rel: tuple(indices) for rel, indices in holders.items()},
@@ -342,13 +344,27 @@ class _Objects:
             raise Untrusted("an object's digest does not match")
         return data
 
+    def discard(self) -> None:
+        """Close a fresh file unfinished, and remove it."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self._fresh:
+            self._temporary.unlink(missing_ok=True)
+
     def close(self) -> None:
         if self._handle is None:
             return
-        self._handle.close()
-        self._handle = None
-        if self._fresh:
+        handle, self._handle = self._handle, None
+        if not self._fresh:
+            handle.close()
+            return
+        try:
+            handle.close()  # flushes: a full disk fails here
             replace_file(self._temporary, self._path)
+        except BaseException:  # no temporary file outlives the save
+            self._temporary.unlink(missing_ok=True)
+            raise
 
 
 class _JobPickler:

@@ -6,6 +6,7 @@ written into a staging folder that replaces the output only when all of them suc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -23,7 +24,14 @@ from sitegen.content.registry import load_registry
 from sitegen.content.sources import read_source, scan_sources
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental import snapshot
-from sitegen.incremental.cache import CACHE_DIR, BuildCache, OutputRecord
+from sitegen.incremental.cache import (
+    CACHE_DIR,
+    BuildCache,
+    OutputRecord,
+    discard_records,
+    remove_stale_temporaries,
+    save_failure,
+)
 from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.quick import QuickBuild, quick_build
 from sitegen.model import Site, Source
@@ -217,25 +225,52 @@ def build(options: BuildOptions, use_cache: bool = True,
                                   options.workers or default_workers(),
                                   reuse if use_cache else None, progress, kept)
         if prepared.search:
-            _add_search(staging, fingerprints, search.pages_glob(prepared.config.permalink),
+            _add_search(staging, output, fingerprints,
+                        search.pages_glob(prepared.config.permalink),
                         reuse if use_cache else None, kept)
             staging.prune(set(staging.files))  # an index built anew leaves files of the old
         files = len(staging.files)
     result = replace(report(prepared, output, time.perf_counter() - started), files=files,
                      search=prepared.search)
     if use_cache:
-        snapshot.forget(site_dir)  # it describes the output just replaced
-        cache.record_outputs(output, fingerprints, spared=staging.spared)
-        cache.save_records(site_dir)
-        # The snapshot (for the next build's quick path) is taken in a forked process while
-        # this one saves the sources and bodies: at 10,000 articles each takes over a second.
-        # Should it fail, there is no snapshot, and the next build takes the full path.
-        taken = beside(lambda: _take_snapshot(site_dir, key, prepared, cache, result))
-        cache.save_sources(site_dir)
-        taken()
+        # Committed: the new site is in place, so a cache that cannot be saved (a full disk)
+        # is a warning that says so, never an error claiming the output is unchanged.
+        try:
+            result = _save_cache(site_dir, output, key, prepared, cache, result,
+                                 staging.spared, fingerprints)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                snapshot.forget(site_dir)
+            discard_records(site_dir)
+            result.warnings.append(save_failure(exc, output))
         result = replace(result, seconds=time.perf_counter() - started)
     if cache.problem:
         result.warnings.append(Problem(f"{CACHE_DIR}/", cache.problem))
+    return result
+
+
+def _save_cache(site_dir: Path, output: Path, key: tuple[object, ...], prepared: Prepared,
+                cache: BuildCache, result: BuildReport, spared: bool,
+                fingerprints: dict[str, str]) -> BuildReport:
+    """Keep what the next build reuses: the output's records, the sources and bodies, and
+    the snapshot for its quick path. Raises OSError when they cannot be written."""
+    remove_stale_temporaries(site_dir)
+    snapshot.forget(site_dir)  # it describes the output just replaced
+    cache.record_outputs(output, fingerprints, spared=spared)
+    cache.save_records(site_dir)
+    # The snapshot (for the next build's quick path) is taken in a forked process while
+    # this one saves the sources and bodies: at 10,000 articles each takes over a second.
+    # Should it fail, there is no snapshot, and the next build takes the full path.
+    taken = beside(lambda: _take_snapshot(site_dir, key, prepared, cache, result))
+    try:
+        cache.save_sources(site_dir)
+    finally:
+        snapped = taken()  # waited for even when the save failed: no process left behind
+    if not snapped:
+        snapshot.forget(site_dir)
+        result.warnings.append(Problem(f"{CACHE_DIR}/", "the snapshot for the next build's "
+                                       "quick path could not be saved; the next build takes "
+                                       "the full path"))
     return result
 
 
@@ -262,7 +297,8 @@ def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
 
 def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport:
     report: BuildReport = done.report
-    return replace(report, output_dir=output, seconds=seconds, warnings=list(report.warnings),
+    return replace(report, output_dir=output, seconds=seconds,
+                   warnings=[*report.warnings, *done.problems],
                    quick=True, rewritten=len(done.written), reindexed=len(done.index))
 
 
@@ -274,7 +310,7 @@ class Reuse:
     records: dict[str, OutputRecord]
 
 
-def _add_search(staging: Staging, fingerprints: dict[str, str], glob: str,
+def _add_search(staging: Staging, output: Path, fingerprints: dict[str, str], glob: str,
                 reuse: Reuse | None, kept: Reuse | None = None) -> None:
     """Add the search index: the last build's, when no page changed, else a fresh one.
 
@@ -292,7 +328,8 @@ def _add_search(staging: Staging, fingerprints: dict[str, str], glob: str,
         staging.files.extend(previous)
         written = previous
     else:
-        written = search.add_index(staging, glob, reuse.folder if reuse is not None else None)
+        written = search.add_index(staging, glob, output,
+                                   reuse.folder if reuse is not None else None)
     if pages:
         fingerprints.update(dict.fromkeys(written, key))
 

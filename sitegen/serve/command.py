@@ -138,7 +138,10 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     # the signals wait until the try/finally that removes it is in force.
     stops = {signal.SIGINT, signal.SIGTERM}
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops) if on_main else None
-    folder = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
+    private = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
+    # The preview is a folder inside a private one: the output transaction keeps its spare,
+    # journal and lock beside the folder it replaces (writer.py), and all go with it.
+    folder = private / "site"
     server: PreviewServer | None = None
     live: LiveSite | None = None
     builder: Builder | None = None
@@ -146,6 +149,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     try:
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        folder.mkdir()
         state = BuildState()
         server = bind(host, port, state, folder, log)
         shown_host = f"[{host}]" if ":" in host else host
@@ -156,7 +160,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
         builder = Builder(live, state, log)
         builder.build_now(everything=True)
         watcher = Watcher(site_dir, builder.request, poll=poll,
-                          ignored=[folder, site_dir / "output", *(
+                          ignored=[private, site_dir / "output", *(
                               [options.output_dir] if options.output_dir else [])])
         builder.start()
         watcher.start()
@@ -177,7 +181,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             live.indexer.close()
         if server is not None:
             server.server_close()
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         sys.setswitchinterval(previous_interval)

@@ -24,7 +24,6 @@ one). A failed rebuild writes nothing, so the last good site stays served.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -45,6 +44,7 @@ from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions, BuildReport
 from sitegen.site.assemble import source_urls
 from sitegen.write import search
+from sitegen.write.writer import updating
 
 
 @dataclass(frozen=True)
@@ -129,9 +129,8 @@ class LiveSite:
             return Outcome(False, tuple(exc.problems), seconds=time.perf_counter() - started)
         except SiteError as exc:
             return Outcome(False, (exc.problem,), seconds=time.perf_counter() - started)
-        written = self._write(outputs)
         new_jobs = {job.path: job for job in prepared.plan.jobs}
-        removed = self._remove(set(self._jobs) - set(new_jobs))
+        written, removed = self._commit(outputs, set(self._jobs) - set(new_jobs))
         self._search(prepared, written + removed)
         for rel in self._gone:  # copied by the next rebuild, which its deletion triggers
             new_jobs.pop(rel, None)
@@ -223,7 +222,7 @@ class LiveSite:
             job = plan.jobs[indices[done]]
             outputs[job.path] = render_job(job, theme)
             done += 1
-        self._write(outputs)
+        self._commit(outputs)
         return list(indices[done:])
 
     def _write_deferred(self, last: Last) -> None:
@@ -241,8 +240,7 @@ class LiveSite:
         bundle = self.folder / search.BUNDLE_DIR
         if not prepared.search:
             self.indexer.wait()
-            if bundle.is_dir():
-                shutil.rmtree(bundle)
+            search.remove_index(self.folder)
         elif not bundle.is_dir() or any(rel.endswith(".html") for rel in changed):
             self.indexer.request(search.pages_glob(prepared.config.permalink))
 
@@ -270,38 +268,30 @@ class LiveSite:
             raise BuildError(list(problems))
         return outputs, prints
 
-    def _write(self, outputs: dict[str, bytes | Path]) -> tuple[str, ...]:
-        """Write each file beside its target and rename it into place: a reader sees the old
-        file or the new one, never half of one. A static file deleted or renamed since it
-        was listed (an editor's save) is left as it was, and noted in `_gone`."""
+    def _commit(self, outputs: dict[str, bytes | Path], gone: Iterable[str] = ()
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Write `outputs` and delete `gone` (a deleted or renamed article's files) in one
+        output transaction (writer.py), as every build does: the server, reading the folder
+        meanwhile, sees the site before or after, never between. A static file deleted or
+        renamed since it was listed (an editor's save) is left as it was, and noted in
+        `_gone`. Returns what was written and what deleted, sorted."""
+        gone = sorted(gone)
         self._gone = []
-        for rel, data in outputs.items():
-            target = self.folder / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.sitegen-tmp")
-            if isinstance(data, Path):
-                try:
-                    shutil.copyfile(data, temporary)
-                except FileNotFoundError as exc:
-                    if exc.filename is None or os.fspath(exc.filename) != os.fspath(data):
-                        raise
-                    self._gone.append(rel)
-                    continue
-            else:
-                temporary.write_bytes(data)
-            os.replace(temporary, target)
-        return tuple(sorted(set(outputs).difference(self._gone)))
-
-    def _remove(self, gone: set[str]) -> tuple[str, ...]:
-        """Delete outputs that no longer exist in the site (a deleted or renamed article)."""
-        for rel in gone:
-            target = self.folder / rel
-            target.unlink(missing_ok=True)
-            parent = target.parent
-            while parent != self.folder and parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
-                parent = parent.parent
-        return tuple(sorted(gone))
+        if outputs or gone:
+            with updating(self.folder, wait=True) as staging:
+                for rel, data in outputs.items():
+                    if not isinstance(data, Path):
+                        staging.write(rel, data)
+                        continue
+                    try:
+                        staging.copy(rel, data)
+                    except FileNotFoundError as exc:  # raised as is only when it names `data`
+                        if exc.filename is None or os.fspath(exc.filename) != os.fspath(data):
+                            raise
+                        self._gone.append(rel)
+                for rel in gone:
+                    staging.remove(rel)
+        return tuple(sorted(set(outputs).difference(self._gone))), tuple(gone)
 
 
 def _replan(last: Last, plan: Plan, replacements: dict[int, Article], indices: list[int]) -> Plan:

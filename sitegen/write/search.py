@@ -9,17 +9,19 @@ Pagefind the build says how to get it and leaves search out; nothing else change
 
 from __future__ import annotations
 
+import ctypes
 import filecmp
 import re
 import shutil
+import signal
 import subprocess
-import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sitegen.errors import Problem, SiteError
 from sitegen.folders import BUNDLE_DIR
-from sitegen.write.writer import Staging
+from sitegen.write.writer import Staging, scratch, updating
 
 INSTALL = "pip install 'pagefind[bin]'"
 SECONDS = 900  # a stuck Pagefind must not hang the build for ever
@@ -61,14 +63,16 @@ def pages_glob(permalink: str) -> str:
     return re.sub(r"\{\w+\}", "*", permalink).lstrip("/") + "index.html"
 
 
-def add_index(staging: Staging, glob: str, previous: Path | None = None) -> list[str]:
+def add_index(staging: Staging, glob: str, output: Path, previous: Path | None = None
+              ) -> list[str]:
     """Index the pages written into `staging` that match `glob` (`pages_glob`) and add the
-    bundle under pagefind/; returns the bundle's paths. A file equal to the one at the same
-    path under `previous` (the last site) is linked from there, as unchanged pages are.
-    Raises SiteError if Pagefind fails."""
+    bundle under pagefind/; returns the bundle's paths. Pagefind writes into scratch space
+    beside `output`, where the next build finds and removes it should this one be killed.
+    A file equal to the one at the same path under `previous` (the last site) is linked
+    from there, as unchanged pages are. Raises SiteError if Pagefind fails."""
     written = []
-    with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as temporary:
-        bundle = Path(temporary) / BUNDLE_DIR
+    with scratch(output) as temporary:
+        bundle = temporary / BUNDLE_DIR
         build_bundle(staging.path, bundle, glob)
         for rel, file in sorted(bundle_files(bundle).items()):
             old = previous / rel if previous is not None else None
@@ -80,6 +84,28 @@ def add_index(staging: Staging, glob: str, previous: Path | None = None) -> list
             written.append(rel)
     staging.files.extend(written)  # for the manifest: sitegen wrote them
     return written
+
+
+def update_index(staging: Staging, output: Path, glob: str,
+                 current: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Index the pages of `staging` (a copy of the output on its way in) anew and bring its
+    pagefind/ folder up to date: files that changed are replaced, new ones added, those of
+    `current` (the bundle's files now) no longer in it removed. Returns the files written
+    and those removed. Raises SiteError when Pagefind fails."""
+    with scratch(output) as temporary:
+        fresh = temporary / BUNDLE_DIR
+        build_bundle(staging.path, fresh, glob)
+        bundle = bundle_files(fresh)
+        changed = []
+        for path, file in sorted(bundle.items()):
+            existing = staging.path / path
+            if not (existing.is_file() and filecmp.cmp(existing, file, shallow=False)):
+                staging.copy(path, file)
+                changed.append(path)
+        removed = sorted(set(current) - bundle.keys())
+        for path in removed:
+            staging.remove(path)
+    return changed, removed
 
 
 def bundle_files(bundle: Path) -> dict[str, Path]:
@@ -144,16 +170,36 @@ class BackgroundIndexer:
 
 
 def refresh_index(folder: Path, glob: str) -> None:
-    """Rebuild the bundle of a site folder in place (the dev server's preview): built beside
-    it, then swapped in, so a search never reads half an index."""
-    target = folder / BUNDLE_DIR
-    with tempfile.TemporaryDirectory(prefix=".sitegen-pagefind-", dir=folder.parent) as temporary:
-        fresh = Path(temporary) / BUNDLE_DIR
+    """Rebuild the bundle of a site folder (the dev server's preview) through the output
+    transaction, as every write to an output goes: Pagefind reads the folder as it is and
+    writes into scratch space beside it, then the bundle's changed files are committed at
+    once, so a search never reads half an index. Waits for a rebuild that holds the folder."""
+    with scratch(folder) as temporary:
+        fresh = temporary / BUNDLE_DIR
         build_bundle(folder, fresh, glob)
-        if target.exists():
-            old = Path(temporary) / "old"
-            target.rename(old)
-        fresh.rename(target)
+        bundle = bundle_files(fresh)
+        with updating(folder, wait=True) as staging:
+            target = folder / BUNDLE_DIR
+            current = {f"{BUNDLE_DIR}/{file.relative_to(target).as_posix()}"
+                       for file in target.rglob("*") if file.is_file()} \
+                if target.is_dir() else set()
+            for path, file in sorted(bundle.items()):
+                existing = folder / path
+                if not (existing.is_file() and filecmp.cmp(existing, file, shallow=False)):
+                    staging.copy(path, file)
+            for path in sorted(current - bundle.keys()):
+                staging.remove(path)
+
+
+def remove_index(folder: Path) -> None:
+    """Take the bundle out of a site folder (search was switched off while serving)."""
+    target = folder / BUNDLE_DIR
+    if not target.is_dir():
+        return
+    with updating(folder, wait=True) as staging:
+        for file in sorted(target.rglob("*")):
+            if file.is_file():
+                staging.remove(f"{BUNDLE_DIR}/{file.relative_to(target).as_posix()}")
 
 
 def build_bundle(site: Path, bundle: Path, glob: str) -> None:
@@ -184,9 +230,11 @@ def _pagefind(binary: Path, site: Path, bundle: Path, glob: str) -> str | None:
                "--silent"]
     try:
         # In an empty folder, so no pagefind.yml lying around changes what is indexed.
-        with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-cwd-") as cwd:
-            result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                                    timeout=SECONDS, check=False)
+        # In the scratch folder that holds `bundle` (nothing else there yet), so no
+        # pagefind.yml lying around changes what is indexed, and nothing is left in the
+        # system's temporary folder should the build be killed.
+        result = subprocess.run(command, cwd=bundle.parent, capture_output=True, text=True,
+                                timeout=SECONDS, check=False, preexec_fn=_die_with_parent())
     except subprocess.TimeoutExpired as exc:  # not tried again: that could take as long
         raise SiteError("search", f"Pagefind could not build the search index: {exc}; set "
                         "[search] enabled = false in sitegen.toml to build without search"
@@ -199,3 +247,21 @@ def _pagefind(binary: Path, site: Path, bundle: Path, glob: str) -> str | None:
     if result is None or result.returncode != 0 or not (bundle / "pagefind.js").is_file():
         return reason or f"it exited with code {result.returncode if result else '?'}"
     return None
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """Pagefind ends when the build that started it is killed (Linux PR_SET_PDEATHSIG), so
+    it cannot write on into scratch space the next build removes. Only from the main
+    thread: a function run between fork and exec is unsafe where other threads run, and
+    the signal is tied to the thread that started the child (serve's indexer thread lives
+    as long as its Pagefind)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1

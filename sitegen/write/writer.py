@@ -1,18 +1,42 @@
-"""Writing the output folder safely: build a fresh folder beside it, then swap it in at once.
+"""The one way sitegen writes an output folder: a transaction with one commit point.
+
+Every path writes through it: a full build (`replacing`), a quick build, serve's preview and
+the preview's search index (`updating`). The new state is made whole in a folder beside the
+output (the spare, or a fresh one), then takes the output's place in one atomic exchange of
+the two folders (Linux renameat2; two renames elsewhere). That exchange is the commit point:
+before it nothing a reader of the output sees has changed; after it the new state is there
+whole, pages, search index and manifest together.
 
 Promises kept here, and nowhere else:
 - a folder that holds anything sitegen did not write is never deleted or replaced; sitegen
-  knows its own output by a manifest file listing every file it wrote;
+  knows its own output by a manifest file listing every file it wrote (a full build checks
+  the folder against it; a partial update's caller checks that the output holds exactly the
+  files it recorded, see quick.py, or owns the folder outright, as serve does);
 - the output can never be the site itself, a source folder, an ancestor of the site, the home
   folder or the file system root, nor reached through a symbolic link;
-- a failed build leaves the previous output byte for byte as it was: the new site is written
-  into a staging folder and exchanged with the old one in one atomic rename;
-- the site before last is kept as a spare (`.<output>.sitegen-spare`, beside the output) and
-  becomes the next staging folder: only the files that differ from it are written, and
-  nothing is deleted wholesale, so a build that changed little costs little;
-- two builds of one output at once are refused with a clear message (a lock file);
+- a failed or killed build leaves the previous output byte for byte as it was;
+- the replaced site is kept as the spare (`.<output>.sitegen-spare`, beside the output) and
+  becomes the next transaction's folder, so only what differs is written: a full build
+  brings it up to date by its records, a partial update by the journal's list of the files
+  in which the spare differs from the output;
+- two builds of one output at once are refused with a clear message (a lock file, there only
+  while a transaction runs); serve's threads wait for each other instead;
 - a write that fails (a full disk, a read-only or unwritable folder) is an OutputError that
   says what happened and what to do, and leaves the previous output as it was.
+
+The journal (`.<output>.sitegen-journal`, replaced by a rename) is written just before the
+commit. It names, by device and inode, the folder that becomes the output and the one it
+replaces, and lists the files in which they differ. The next transaction reads it first. If
+the output is the new folder, the commit happened: it rolls forward, and the replaced folder,
+now the spare, is trusted to differ from the output only in the listed files. If the output
+is still the old folder, the commit did not happen: it rolls back, trusting nothing of the
+half-made folder (a full build checks its files against their records; a partial update
+starts from a fresh copy of the output). Forward after the exchange, because the new state is
+whole and already visible; back before it, because the output was never touched. Without
+renameat2 a kill between the two renames leaves no output: the replaced site, in an `-old-`
+folder, is renamed back (the new one had not yet taken the output's name: roll back). Every
+folder a run makes beside the output carries its process id, and the next transaction
+removes those of other processes, so no temporary file outlives a run.
 """
 
 from __future__ import annotations
@@ -23,7 +47,8 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,46 +58,73 @@ from sitegen.folders import MANIFEST, SOURCE_FOLDERS
 
 
 class Staging:
-    """The folder the new site is written into before it replaces the output: a fresh one, or
-    the spare (`reused`), which holds the site before last and is brought up to date."""
+    """The folder a transaction makes the output's next state in.
 
-    def __init__(self, path: Path, reused: bool = False) -> None:
-        self.path = path
-        self.reused = reused
-        self.spared = False  # after the swap: the replaced site was kept as the spare
+    A full build (`replacing`) writes every file into a fresh folder or into the spare
+    (`reused`), listing them in `files` for the manifest. A partial update (`updating`)
+    starts from a copy of the output, made when first needed (on `path`), and writes and
+    removes only what changes (`changed`). A file already there may be a hard link to the
+    output's: it is replaced by a rename, never written into."""
+
+    def __init__(self, path: Path | None, reused: bool = False,
+                 opener: Callable[[], Path] | None = None) -> None:
+        self._path = path
+        self._opener = opener
+        self.reused = reused or opener is not None
+        self.spared = False  # after the commit: the replaced site was kept as the spare
         self.files: list[str] = []  # every file of the new site, for the manifest
+        self.changed: set[str] = set()  # a partial update: the files written or removed
         self._made: set[Path] = set()
 
+    @property
+    def opened(self) -> bool:
+        return self._path is not None
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            assert self._opener is not None
+            self._path = self._opener()
+        return self._path
+
     def write(self, rel: str, data: bytes) -> None:
-        target = self._target(rel)
-        try:
-            target.write_bytes(data)
-        except OSError as exc:
-            raise OutputError(write_failure(exc, target)) from exc
+        self._put(rel, lambda target: target.write_bytes(data))
 
     def copy(self, rel: str, source: Path) -> None:
         """Copy `source` to `rel`. An OSError naming `source` (it cannot be read, or vanished
         since it was listed) is raised as it is, for the caller to name the site's file."""
-        target = self._target(rel)
-        try:
-            shutil.copyfile(source, target)
-        except OSError as exc:
-            if exc.filename is not None and os.fspath(exc.filename) == os.fspath(source):
+
+        def make(target: Path) -> None:
+            try:
+                shutil.copyfile(source, target)
+            except OSError as exc:
+                if exc.filename is not None and os.fspath(exc.filename) == os.fspath(source):
+                    raise _SourceFailed(exc) from exc
                 raise
-            raise OutputError(write_failure(exc, target)) from exc
+
+        try:
+            self._put(rel, make)
+        except _SourceFailed as failed:
+            raise failed.error from None
 
     def link(self, rel: str, existing: Path) -> None:
         """Reuse a file of the previous site as it is (a hard link: not rewritten)."""
-        target = self._target(rel)
+        self._put(rel, lambda target: _link(existing, target), linking=True)
+
+    def remove(self, rel: str) -> None:
+        """Remove a file (a partial update), and the folders it leaves empty."""
+        target = _inside(self.path, rel)
         try:
-            os.link(existing, target)
-        except OSError:  # a file system without hard links
-            shutil.copy2(existing, target)
+            target.unlink(missing_ok=True)
+            _prune_parents(target.parent, self.path)
+        except OSError as exc:
+            raise OutputError(write_failure(exc, target)) from exc
+        self.changed.add(rel)
 
     def prune(self, wanted: set[str]) -> None:
         """Delete the spare's files that are not in `wanted` (the new site's), and folders
         left empty. Everything in the spare is sitegen's: it was a checked output."""
-        if not self.reused:
+        if not self.reused or self._opener is not None:
             return
         files, folders = _scan(self.path)
         for rel in files - wanted:
@@ -81,22 +133,40 @@ class Staging:
             if not any(folder.iterdir()):
                 folder.rmdir()
 
-    def _target(self, rel: str) -> Path:
+    def _put(self, rel: str, make: Callable[[Path], object], linking: bool = False) -> None:
         target = _inside(self.path, rel)
-        if target.parent not in self._made:
-            try:
+        try:
+            if target.parent not in self._made:
                 target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise OutputError(write_failure(exc, target)) from exc
-            self._made.add(target.parent)
-        if self.reused:
-            # The spare's file may be a hard link to a file of the live output: never write
-            # into it, replace it.
-            try:
-                target.unlink(missing_ok=True)
-            except OSError as exc:
-                raise OutputError(write_failure(exc, target)) from exc
-        return target
+                self._made.add(target.parent)
+            if self.reused:
+                temporary = target.with_name(f".{target.name}.sitegen-tmp")
+                try:
+                    make(temporary)
+                    os.replace(temporary, target)
+                except OSError:
+                    temporary.unlink(missing_ok=True)  # a full disk: no half file stays
+                    raise
+                if linking:  # both names were links to one file: rename did nothing (POSIX)
+                    temporary.unlink(missing_ok=True)
+            else:
+                make(target)
+        except OSError as exc:
+            raise OutputError(write_failure(exc, target)) from exc
+        self.changed.add(rel)
+
+
+def _link(existing: Path, target: Path) -> None:
+    try:
+        os.link(existing, target, follow_symlinks=False)
+    except OSError:  # a file system without hard links
+        shutil.copy2(existing, target)
+
+
+def _prune_parents(folder: Path, top: Path) -> None:
+    while folder != top and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def _inside(folder: Path, rel: str) -> Path:
@@ -233,129 +303,290 @@ def _check_owned(folder: Path) -> None:
 
 
 def spare_of(output: Path) -> Path:
-    """Where the site before last is kept for the next build to start from."""
+    """Where the replaced site is kept for the next transaction to start from."""
     return output.parent / f".{output.name}.sitegen-spare"
+
+
+def scratch_prefix(output: Path) -> str:
+    """The name of a folder beside the output for work on its way in (a new search index)
+    begins so; the next transaction removes one a killed run left behind."""
+    return f".{output.name}.sitegen-scratch-"
+
+
+@contextmanager
+def scratch(output: Path) -> Iterator[Path]:
+    """A folder of this run's own beside the output (the search index is built there), gone
+    when the block ends, or with the next transaction should this run be killed."""
+    with tempfile.TemporaryDirectory(prefix=f"{scratch_prefix(output)}{os.getpid()}-",
+                                     dir=output.parent) as folder:
+        yield Path(folder)
 
 
 @contextmanager
 def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
-    """Yield a staging folder; on normal exit it replaces `output`, on error it is discarded.
+    """Yield a staging folder to write the whole new site into; on normal exit it replaces
+    `output` (the commit), on error it is discarded and the output is as it was.
 
     With `keep_spare` the staging folder is the spare when there is one (`staging.reused`; the
     caller knows what it holds and writes only what differs), and the replaced site becomes
-    the spare instead of being deleted. A failure leaves the spare half brought up to date,
-    which is harmless: the caller trusts none of its files without checking them."""
+    the spare instead of being deleted; a first build makes the spare a linked copy of the
+    new site. A failure leaves the spare half brought up to date, which is harmless: the
+    caller trusts none of its files without checking them, and the journal no longer vouches
+    for it."""
     _writing(output, lambda: output.parent.mkdir(parents=True, exist_ok=True))
     with _lock(output):
-        _remove_stale_staging(output)
-        _finish_update(output)
-        spare = spare_of(output)
-        if keep_spare and spare.is_dir() and not spare.is_symlink() and output.is_dir():
+        _writing(output, _recover, output)
+        spare, fresh = spare_of(output), _fresh(output)
+        if keep_spare and _is_folder(spare) and output.is_dir():
+            _writing(output, _distrust, output)
             staging = Staging(spare, reused=True)
         else:
-            staging = Staging(output.parent / f".{output.name}.sitegen-new-{os.getpid()}")
-            _writing(output, staging.path.mkdir)
+            staging = Staging(fresh)
+            _writing(output, fresh.mkdir)
         try:
             yield staging
             _writing(output, _write_manifest, staging)
             if output.is_dir():  # checked before the build too; files may have come since
                 _check_owned(output)
             replaced = output.is_dir()
-            _writing(output, _swap, staging.path, output)
-            if keep_spare and replaced and not staging.reused:
-                _writing(output, _keep_as_spare, staging.path, spare)
-            staging.spared = keep_spare and replaced
+            differ = _differences(output, staging) if keep_spare and replaced else None
+            _writing(output, _commit, output, staging.path, differ)
+            # Committed: what follows only keeps the spare, and may fail without harm.
+            if keep_spare:
+                staging.spared = _settle(output, staging.path, replaced) and replaced
         finally:
-            # After the swap this is the previous site; a folder that cannot be removed now
-            # carries our name pattern and goes with the next build.
-            if not staging.reused:
-                shutil.rmtree(staging.path, ignore_errors=True)
-
-
-Update = Callable[[Mapping[str, bytes], Sequence[str]], None]
+            shutil.rmtree(fresh, ignore_errors=True)  # after the commit: the previous site
 
 
 @contextmanager
-def updating(output: Path) -> Iterator[Update]:
-    """Hold the output's lock (as `replacing` does) and yield a function that replaces some of
-    the files sitegen wrote there where they are, adds new ones and removes some (a quick
-    build: a few pages, and the search index's files that changed). The rest of the output
-    stays as it is; the manifest is one of the files the caller replaces when the list of
-    files changes.
+def updating(output: Path, wait: bool = False) -> Iterator[Staging]:
+    """Yield a staging folder that is a copy of `output` (made when first used: the spare,
+    brought up to date through the journal's list, or else a fresh folder of hard links), in
+    which the caller replaces, adds and removes some files (a quick build: a few pages, the
+    search index's changed files and the manifest; serve: whatever a rebuild changed). On
+    normal exit it replaces the output whole (the commit), and the replaced site becomes the
+    spare; on error the output is as it was. Nothing is committed when nothing was written.
 
-    The new files are written whole beside the output first, then a journal naming them and
-    the files to remove, then each is renamed over its old file and the others removed, so a
-    reader sees each file old or new, never half. A kill before the journal leaves the output
-    as it was; one after it leaves some files new, and the next build, before anything else,
-    completes the journal."""
-    with _lock(output):
-        _remove_stale_staging(output)
-        _writing(output, _finish_update, output)
-        yield lambda files, removed=(): _writing(output, _update, output, files, removed)
+    The caller vouches that the output holds only sitegen's files (quick.py checks each file
+    against its record; serve's folder is its own). `wait`: wait for another transaction on
+    the output (serve's threads) instead of refusing."""
+    with _lock(output, wait):
+        trusted = _writing_value(output, _recover, output)
+        spare, fresh = spare_of(output), _fresh(output)
+
+        def start() -> Path:
+            if trusted is not None:  # the spare differs from the output only there
+                _distrust(output)
+                _bring_up(output, spare, trusted)
+                return spare
+            fresh.mkdir()
+            if output.is_dir():
+                _link_copy(output, fresh)
+            return fresh
+
+        staging = Staging(None, opener=lambda: _writing_value(output, start))
+        try:
+            yield staging
+            if staging.opened:
+                replaced = output.is_dir()
+                changed = sorted(staging.changed)
+                _writing(output, _commit, output, staging.path, changed if replaced else None)
+                staging.spared = _settle(output, staging.path, replaced) and replaced
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
 
 
-def _update(output: Path, files: Mapping[str, bytes], removed: Sequence[str] = ()) -> None:
-    waiting = output.parent / f".{output.name}.sitegen-update"
-    if waiting.is_dir():
-        shutil.rmtree(waiting)
-    waiting.mkdir()
-    moves = []
-    for number, (rel, data) in enumerate(sorted(files.items())):
-        target = _inside(output, rel)
-        target.parent.mkdir(parents=True, exist_ok=True)  # a new file may be in a new folder
-        if not os.access(target.parent, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target.parent))
-        (waiting / str(number)).write_bytes(data)
-        moves.append((str(number), rel))
-    for rel in removed:
-        _inside(output, rel)  # checked now, not when the journal is carried out
-    journal = _journal(output)
-    temporary = journal.with_name(journal.name + ".tmp")
-    temporary.write_text(json.dumps({"moves": moves, "removes": sorted(removed)}),
-                         encoding="utf-8")
-    os.replace(temporary, journal)  # from here on the update is done, by this build or the next
-    _finish_update(output)
+Identity = list[int]  # a folder's device and inode: it keeps them when renamed
+
+
+def _identity(folder: Path) -> Identity:
+    stat = os.stat(folder)
+    return [stat.st_dev, stat.st_ino]
+
+
+def _is_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _fresh(output: Path) -> Path:
+    return output.parent / f".{output.name}.sitegen-new-{os.getpid()}"
 
 
 def _journal(output: Path) -> Path:
     return output.parent / f".{output.name}.sitegen-journal"
 
 
-def _finish_update(output: Path) -> None:
-    """Complete an update a kill interrupted after its journal, or drop one killed before."""
-    waiting = output.parent / f".{output.name}.sitegen-update"
+def _write_journal(output: Path, entry: dict[str, Any]) -> None:
     journal = _journal(output)
-    if journal.is_file() and output.is_dir():
-        try:
-            entries = json.loads(journal.read_text(encoding="utf-8"))
-            moves, removes = entries["moves"], entries.get("removes", [])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
-            moves, removes = [], []  # written by rename, so never half: not ours
-        for name, rel in moves:
-            source = waiting / str(name)
-            if source.is_file():
-                os.replace(source, _inside(output, str(rel)))
-        for rel in removes:
-            _inside(output, str(rel)).unlink(missing_ok=True)
-    journal.unlink(missing_ok=True)
-    journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
-    if waiting.is_dir():
-        shutil.rmtree(waiting)
+    temporary = journal.with_name(journal.name + ".tmp")
+    temporary.write_text(json.dumps(entry), encoding="utf-8")
+    os.replace(temporary, journal)
 
 
-def _keep_as_spare(previous: Path, spare: Path) -> None:
-    """Keep the replaced site as the spare, in place of any older one (ours by its name)."""
-    if spare.is_symlink() or spare.is_file():
-        spare.unlink()
-    elif spare.is_dir():
-        shutil.rmtree(spare)
-    os.rename(previous, spare)
-
-
-def _writing(output: Path, step: Callable[..., None], *args: Any) -> None:
-    """Run one step of replacing the output; a failure becomes a clear OutputError."""
+def _read_journal(output: Path) -> dict[str, Any] | None:
     try:
-        step(*args)
+        entry = json.loads(_journal(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _distrust(output: Path) -> None:
+    """The spare is about to change: no journal vouches for it until the next commit."""
+    _journal(output).unlink(missing_ok=True)
+
+
+def _commit(output: Path, new: Path, differ: list[str] | None) -> None:
+    """The journal, then the commit point: `new` takes the output's place whole."""
+    old = _identity(output) if output.is_dir() else None
+    _write_journal(output, {"new": _identity(new), "old": old, "differ": differ})
+    try:
+        _swap(new, output)
+    except OSError:  # not committed (a mount point cannot be renamed): the journal is moot
+        _distrust(output)
+        raise
+
+
+def _settle(output: Path, old: Path, replaced: bool) -> bool:
+    """After the commit: keep the replaced site (now at `old`) as the spare, or, with none
+    replaced, a linked copy of the new site. Best effort: on failure there is no trusted
+    spare, and the next transaction starts from a fresh copy. True when the spare is kept."""
+    spare = spare_of(output)
+    try:
+        if replaced and old == spare:
+            return True
+        if not replaced:
+            old = output.parent / f"{_fresh(output).name}-spare"
+            shutil.rmtree(old, ignore_errors=True)
+            old.mkdir()
+            _link_copy(output, old)
+        if _is_folder(spare):
+            shutil.rmtree(spare)
+        elif spare.exists() or spare.is_symlink():
+            spare.unlink()
+        os.rename(old, spare)
+        if not replaced:
+            _write_journal(output, {"new": _identity(output), "old": _identity(spare),
+                                    "differ": []})
+        return True
+    except OSError:
+        if not replaced:
+            shutil.rmtree(old, ignore_errors=True)  # a copy half made: no temporary stays
+        return False
+
+
+def _recover(output: Path) -> list[str] | None:
+    """Finish or undo what a killed transaction left (see the module's docstring), remove
+    what killed runs left beside the output, and return the files in which the spare differs
+    from the output when the journal vouches for it (else None)."""
+    journal = _read_journal(output)
+    old = journal.get("old") if journal else None
+    if not output.exists():  # killed between the two renames of the fallback swap: roll back
+        for folder in output.parent.glob(f".{output.name}.sitegen-old-*"):
+            if (old is not None and _identity(folder) == old) or (folder / MANIFEST).is_file():
+                os.rename(folder, output)
+                break
+    _remove_stale(output)
+    spare = spare_of(output)
+    if journal is None or not output.is_dir() or not _is_folder(spare):
+        return None
+    differ = journal.get("differ")
+    if journal.get("new") != _identity(output) or old != _identity(spare) or \
+            not isinstance(differ, list) or not all(isinstance(p, str) for p in differ):
+        return None  # not committed (roll back), or no spare to vouch for
+    return differ
+
+
+def _remove_stale(output: Path) -> None:
+    """Folders and files of ours that other runs (killed ones: the lock is ours) left."""
+    own = str(os.getpid())
+    for suffix in ("new-", "old-", "scratch-"):
+        prefix = f".{output.name}.sitegen-{suffix}"
+        for stale in output.parent.glob(prefix + "*"):
+            if stale.name[len(prefix):].split("-")[0] == own:
+                continue  # this process's own (serve: the search index on its way in)
+            if _is_folder(stale):
+                shutil.rmtree(stale, ignore_errors=True)
+            elif stale.is_file() or stale.is_symlink():
+                stale.unlink(missing_ok=True)
+    # The journal's temporary file, and the update folder of sitegen before version 0.x.
+    _journal(output).with_name(_journal(output).name + ".tmp").unlink(missing_ok=True)
+    shutil.rmtree(output.parent / f".{output.name}.sitegen-update", ignore_errors=True)
+
+
+def _differences(output: Path, staging: Staging) -> list[str] | None:
+    """The files in which the new site (in `staging`) and the output differ: present in one
+    only, or not the very same file (a hard link). None when the output's manifest cannot
+    say what it holds."""
+    before = manifest_files(output)
+    if before is None:
+        return None
+    differ = []
+    for rel in {*before, *staging.files, MANIFEST}:
+        try:
+            old, new = _inside(output, rel), _inside(staging.path, rel)
+        except OutputError:
+            return None
+        try:
+            a = os.lstat(old)
+            b = os.lstat(new)
+        except OSError:
+            differ.append(rel)
+            continue
+        if a.st_ino != b.st_ino or a.st_dev != b.st_dev:
+            differ.append(rel)
+    return sorted(differ)
+
+
+def _bring_up(output: Path, spare: Path, differ: Iterable[str]) -> None:
+    """Make the spare equal to the output, given the files in which they differ: removals
+    first (a file may have become a folder), then links to the output's files."""
+    present = []
+    for rel in differ:
+        source = _inside(output, rel)
+        if source.is_file() and not source.is_symlink():
+            present.append(rel)
+        else:
+            target = _inside(spare, rel)
+            if _is_folder(target):
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+            _prune_parents(target.parent, spare)
+    for rel in present:
+        target = _inside(spare, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if _is_folder(target):
+            shutil.rmtree(target)
+        temporary = target.with_name(f".{target.name}.sitegen-tmp")
+        temporary.unlink(missing_ok=True)
+        _link(_inside(output, rel), temporary)
+        os.replace(temporary, target)
+        temporary.unlink(missing_ok=True)  # both were links to one file: rename did nothing
+
+
+def _link_copy(source: Path, target: Path) -> None:
+    """Fill the empty folder `target` with hard links to every file under `source`."""
+    pending = [(source, target)]
+    while pending:
+        current, copy = pending.pop()
+        with os.scandir(current) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    os.mkdir(copy / entry.name)
+                    pending.append((Path(entry.path), copy / entry.name))
+                else:
+                    _link(Path(entry.path), copy / entry.name)
+
+
+def _writing(output: Path, step: Callable[..., object], *args: Any) -> None:
+    """Run one step of replacing the output; a failure becomes a clear OutputError."""
+    _writing_value(output, step, *args)
+
+
+def _writing_value(output: Path, step: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return step(*args)
     except OSError as exc:
         raise OutputError(write_failure(exc, output)) from exc
 
@@ -416,40 +647,39 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextmanager
-def _lock(output: Path) -> Iterator[None]:
+def _lock(output: Path, wait: bool = False) -> Iterator[None]:
+    """Hold the output's lock file for the block; it exists only while held. A run that
+    opened the file just as its holder removed it locks a dead file: it checks, and tries
+    again on the new one."""
     path = output.parent / f".{output.name}.sitegen-lock"
-    try:
-        handle = open(path, "a")  # noqa: SIM115 (closed below; "a": never truncates)
-    except OSError as exc:
-        raise OutputError(write_failure(exc, output)) from exc
-    with handle:
+    while True:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            handle = open(path, "a")  # noqa: SIM115 (closed below; "a": never truncates)
+        except OSError as exc:
+            raise OutputError(write_failure(exc, output)) from exc
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            handle.close()
             raise OutputError(f"another sitegen build is writing {output}; wait for it to "
                               "finish and try again") from None
+        try:
+            held = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            held = False
+        if held:
+            break
+        handle.close()
+    try:
         yield
+    finally:
+        path.unlink(missing_ok=True)  # while still holding it: see above
+        handle.close()
 
 
-def scratch_prefix(output: Path) -> str:
-    """The name of a folder beside the output for work on its way in (a quick build's new
-    search index) begins so; the next build removes one a kill left behind."""
-    return f".{output.name}.sitegen-scratch-"
+class _SourceFailed(Exception):
+    """A copy's source could not be read: carried past `_put`, which names write failures."""
 
-
-def _remove_stale_staging(output: Path) -> None:
-    """Clean up after a killed build: staging folders are ours (they carry our name pattern).
-
-    Where a kill fell between the two renames of the fallback swap, the previous site is in
-    an -old- folder and no output exists: put it back first.
-    """
-    if not output.exists():
-        for old in output.parent.glob(f".{output.name}.sitegen-old-*"):
-            if (old / MANIFEST).is_file():
-                os.rename(old, output)
-                break
-    for pattern in (f".{output.name}.sitegen-new-*", f".{output.name}.sitegen-old-*",
-                    scratch_prefix(output) + "*"):
-        for stale in output.parent.glob(pattern):
-            if stale.is_dir() and not stale.is_symlink():
-                shutil.rmtree(stale, ignore_errors=True)
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -16,6 +16,8 @@ Full disk and read-only folders use a small tmpfs mounted for the test, so they 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import resource
@@ -24,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +38,8 @@ from conftest import MANIFEST, REPO, article, file_hashes, write_site
 from sitegen.commands import cli
 from sitegen.incremental import snapshot
 from sitegen.pipeline import build as build_module
+from sitegen.report import BuildOptions
+from sitegen.serve.live import LiveSite
 from sitegen.write import writer
 
 IS_ROOT = os.geteuid() == 0
@@ -55,8 +60,14 @@ class ForkedBuild:
     file system without renameat2. The child reports how many changes it made.
     """
 
-    def __init__(self, *argv: str, kill_at: int = 0, fallback: bool = False) -> None:
+    def __init__(self, *argv: str, kill_at: int = 0, fallback: bool = False,
+                 pagefind_for: float | None = None,
+                 task: Callable[[], Callable[[], int]] | None = None) -> None:
         self.argv, self.kill_at, self.fallback = list(argv), kill_at, fallback
+        self.pagefind_for = pagefind_for
+        # `task`, when given, runs in the child before counting starts and returns what is
+        # counted (and perhaps killed) instead of `sitegen build ARGV`: serve's rebuilds.
+        self.task = task
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in wait())
             prefix="sitegen-child-", suffix=".log")
         self.pid = os.fork()
@@ -70,6 +81,8 @@ class ForkedBuild:
     def _child(self) -> int:
         log = open(self._log.name, "w", encoding="utf-8")  # noqa: SIM115 (the child exits)
         sys.stdout = sys.stderr = log
+        counted = self.task() if self.task is not None else (
+            lambda: cli.main(["build", *self.argv]))
         count = 0
 
         def change() -> None:
@@ -77,6 +90,14 @@ class ForkedBuild:
             count += 1
             if count == self.kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
+
+        def pagefind_started() -> None:
+            """Pagefind runs in a child process: with `pagefind_for`, the build is killed
+            that many seconds after it starts, while it indexes, not at a change of ours."""
+            change()
+            if self.pagefind_for is not None and count >= self.kill_at:
+                threading.Timer(self.pagefind_for, os.kill,
+                                (os.getpid(), signal.SIGKILL)).start()
 
         def hook(event: str, args: tuple) -> None:  # type: ignore[type-arg]
             if event == "open":
@@ -86,6 +107,8 @@ class ForkedBuild:
                     change()
             elif event in CHANGE_EVENTS:
                 change()
+            elif event == "subprocess.Popen" and "pagefind" in str(args[0]):
+                pagefind_started()
 
         real_exchange = writer._exchange
 
@@ -99,7 +122,7 @@ class ForkedBuild:
 
         writer._exchange = exchange  # type: ignore[assignment]
         sys.addaudithook(hook)
-        code = cli.main(["build", *self.argv])
+        code = counted()
         print(f"changes={count}", file=log)
         log.flush()
         return code
@@ -146,6 +169,11 @@ def sitegen(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sitegen", *argv], capture_output=True,
                           text=True, timeout=RUN_TIMEOUT, env=child_env(), check=False,
                           **kwargs)  # type: ignore[call-overload]
+
+
+def holding(out: Path) -> bool:
+    """A transaction holds the output: its lock file exists only meanwhile."""
+    return (out.parent / f".{out.name}.sitegen-lock").exists()
 
 
 def leftovers(out: Path) -> list[str]:
@@ -235,6 +263,7 @@ def kill_at_sampled_changes(versions: Versions, counting_log: str,
     `counting_log`), each time into `output(point)`, a folder as the previous build left it.
     Each kill must leave the old output or the new, and both must occur."""
     total = int(counting_log.rsplit("changes=", 1)[1])
+    print(f"full build{' (two-rename swap)' if fallback else ''}: {total} changes")
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     # The last changes are the manifest, the swap and the clean-up: always try those.
@@ -249,6 +278,15 @@ def kill_at_sampled_changes(versions: Versions, counting_log: str,
         assert code == -signal.SIGKILL, f"{where}: {log}"
         left.append(versions.check_recovery(out, where))
     assert "old" in left and "new" in left, left  # kills fell before and after the swap
+    for attempt in range(2):  # and while Pagefind indexes the new site (or soon after)
+        delay = rng.uniform(0.0, 0.6)
+        out = output(-1 - attempt)
+        code, log = build("-s", str(versions.site), "-o", str(out), pagefind_for=delay,
+                          fallback=fallback)
+        where = f"kill {delay:.3f} s after Pagefind started (seed {seed})"
+        assert code in (0, -signal.SIGKILL), f"{where}: {log}"
+        assert "search skipped" in log or "changes=" in log or code != 0, log
+        versions.check_recovery(out, where)
 
 
 class SpareVersions(Versions):
@@ -292,15 +330,46 @@ def test_sigkill_while_the_spare_becomes_the_new_site_leaves_old_or_new_output(
     kill_at_sampled_changes(versions, log, lambda point: versions.restore(), fallback)
 
 
+def copy_tree(source: Path, target: Path) -> None:
+    """`cp -a`: mtimes kept (the records still hold) and the hard links between the output
+    and its spare too. The folders' inodes, by which the journal knows them, are new."""
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+
+
+def copy_state(source: Path, target: Path, out_name: str = "out") -> None:
+    """`copy_tree`, and the copy's journal made to name the copied folders as the original's
+    named the originals, so the copy is the state a build left, trusted spare and all."""
+    copy_tree(source, target)
+    journal = target / f".{out_name}.sitegen-journal"
+    if not journal.is_file():
+        return
+    entry = json.loads(journal.read_text(encoding="utf-8"))
+    moved = {}
+    for name in (out_name, f".{out_name}.sitegen-spare"):
+        if (source / name).exists():
+            before, after = os.stat(source / name), os.stat(target / name)
+            moved[(before.st_dev, before.st_ino)] = [after.st_dev, after.st_ino]
+    for key in ("new", "old"):
+        if entry.get(key):
+            entry[key] = moved.get(tuple(entry[key]), entry[key])
+    journal.write_text(json.dumps(entry), encoding="utf-8")
+
+
+def beside_output(out: Path) -> list[str]:
+    """What sits beside the output but for the spare and the journal, which the next
+    transaction starts from (the lock file exists only while a build runs)."""
+    return sorted(p.name for p in out.parent.glob(f".{out.name}.sitegen-*")
+                  if p.name not in (f".{out.name}.sitegen-spare", f".{out.name}.sitegen-journal"))
+
+
 @pytest.mark.parametrize("search", [False, True])
-def test_sigkill_at_any_change_of_a_quick_build_leaves_whole_files_and_the_next_build_right(
+def test_sigkill_at_any_change_of_a_quick_build_leaves_old_or_new_output_and_the_next_build_right(
         tmp_path: Path, search: bool) -> None:
-    """A build that finds only an article body changed replaces a few files where they are
-    (writer.updating); with search, it then replaces the index files that changed, adds new
-    ones and removes old ones. Killed before a journal, it leaves the output as it was; after,
-    some files may be new, each of them whole, and the next build completes the journal first.
-    Either way the next build, left alone, is right and leaves nothing behind. With search
-    (Pagefind runs in each build) the kills fall at a sample of the changes."""
+    """A build that finds only an article body changed makes the new state in the spare
+    (brought up to date through the journal), with search has Pagefind index it there, and
+    commits pages, index and manifest at once. Killed at any change (with search: a sample
+    of them, and moments while Pagefind runs), the output is the old site or the new one,
+    whole, and the next build, left alone, is right and leaves nothing behind."""
     work, pristine = tmp_path / "work", tmp_path / "pristine"
     site = write_site(work / "site", v1_articles(),
                       'title = "Test Desk"\nbase_url = "https://test-desk.example.com"\n'
@@ -311,43 +380,135 @@ def test_sigkill_at_any_change_of_a_quick_build_leaves_whole_files_and_the_next_
         assert code == 0, log
     if search and "search skipped" in log:
         pytest.skip("Pagefind is not installed (.ci/run installs it)")
+    story = site / "content" / "story-0.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nA first correction.\n",
+                     encoding="utf-8")
+    code, log = build("-s", str(site), "-o", str(out))  # a quick build: the spare is trusted
+    assert code == 0 and "Only article bodies changed" in log, log
     v1 = file_hashes(out)
-    shutil.copytree(work, pristine, symlinks=True)  # keeps mtimes: the records still hold
+    copy_state(work, pristine)
 
     def restore_and_edit() -> None:
         shutil.rmtree(work)
-        shutil.copytree(pristine, work, symlinks=True)
-        story = site / "content" / "story-0.md"
+        copy_state(pristine, work)
         story.write_text(story.read_text(encoding="utf-8").replace("Paragraph", "New paragraph"),
                          encoding="utf-8")
 
     restore_and_edit()
+    started = time.perf_counter()
     code, log = build("-s", str(site), "-o", str(out))
+    seconds = time.perf_counter() - started
     assert code == 0 and "Only article bodies changed" in log, log
     v2 = file_hashes(out)
     assert v2 != v1
     assert (set(v2) != set(v1)) if search else (set(v2) == set(v1))  # new index fragments
     total = int(log.rsplit("changes=", 1)[1])
-    points = range(1, total + 1)
+    print(f"quick build{' with search' if search else ''}: {total} changes")
+    points = [(point, None) for point in range(1, total + 1)]
     if search:
         rng = random.Random(total)
-        points = sorted(set(rng.sample(range(1, total - 4), min(10, total - 5))) |
-                        set(range(total - 4, total + 1)))
+        points = [(point, None) for point in sorted(
+            set(rng.sample(range(1, total - 4), min(10, total - 5))) |
+            set(range(total - 4, total + 1)))]
+        points += [(0, rng.uniform(0.0, seconds)) for _ in range(3)]  # while Pagefind runs
     left = set()
-    for point in points:
+    for point, delay in points:
         restore_and_edit()
-        code, log = build("-s", str(site), "-o", str(out), kill_at=point)
-        where = f"kill at change {point} of {total}"
-        assert code == -signal.SIGKILL, f"{where}: {log}"
+        code, log = build("-s", str(site), "-o", str(out), kill_at=point, pagefind_for=delay)
+        where = f"kill at change {point} of {total}" if delay is None else \
+            f"kill {delay:.3f} s into Pagefind"
         state = file_hashes(out)
-        assert set(v1) & set(v2) <= set(state) <= set(v1) | set(v2), where
-        assert all(state[path] in (v1.get(path), v2.get(path)) for path in state), where
-        left.add("old" if state == v1 else "new" if state == v2 else "some new")
+        assert state in (v1, v2), f"{where}: a mix of old and new ({code})"
+        left.add("old" if state == v1 else "new")
         code, log = build("-s", str(site), "-o", str(out))
         assert code == 0 and file_hashes(out) == v2, f"{where}: {log}"
-        assert not [p.name for p in out.parent.glob(".out.sitegen-*")
-                    if p.name not in (".out.sitegen-lock", ".out.sitegen-spare")], where
-    assert {"old", "new"} <= left, left
+        assert beside_output(out) == [], where
+    assert left == {"old", "new"}, left
+
+
+def serve_rebuild(site: Path, folder: Path, first: bool, edit: Callable[[Path], list[Path]]
+                  ) -> Callable[[], Callable[[], int]]:
+    """A task for ForkedBuild: serve's LiveSite builds the preview into `folder` (`first`),
+    the site is edited, and the rebuild that follows is what is counted."""
+    def setup() -> Callable[[], int]:
+        live = LiveSite(BuildOptions(site_dir=site, output_dir=folder), folder)
+        if not first:
+            return lambda: 0 if live.rebuild(everything=True).ok else 1
+        assert live.rebuild(everything=True).ok
+        paths = edit(site)
+        return lambda: 0 if live.rebuild(paths=paths).ok else 1
+    return setup
+
+
+def edit_body(site: Path) -> list[Path]:
+    story = site / "content" / "story-0.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("Paragraph", "New paragraph"),
+                     encoding="utf-8")
+    return [story]
+
+
+def edit_add_remove(site: Path) -> list[Path]:
+    make_v2(site)
+    return [site / "content" / name for name in ("story-0.md", "story-1.md", "late-news.md")]
+
+
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_sigkill_at_any_change_of_a_serve_rebuild_leaves_the_preview_old_or_new(
+        tmp_path: Path, mode: str) -> None:
+    """serve's preview is written through the same transaction. Its quick rebuild commits
+    twice (the edited article's page first, then the lists and feeds that show it), its
+    full rebuild once (here: an article edited, one removed, one added); killed at a sample
+    of its changes, the preview is one of those states, whole. The next transaction on the
+    folder (a new LiveSite's full rebuild) finishes or undoes the killed one and is right."""
+    pristine = write_site(tmp_path / "pristine", v1_articles(),
+                          'title = "Test Desk"\nbase_url = "https://test-desk.example.com"\n'
+                          'timezone = "UTC"\n\n[search]\nenabled = false\n')
+    site = tmp_path / "site"
+    edit = edit_body if mode == "quick" else edit_add_remove
+
+    def run(name: str, kill_at: int = 0, first: bool = True) -> tuple[int, str, Path]:
+        if first:
+            shutil.rmtree(site, ignore_errors=True)
+            shutil.copytree(pristine, site)
+        folder = tmp_path / name / "site"
+        folder.parent.mkdir(exist_ok=True)
+        code, log = ForkedBuild(kill_at=kill_at, task=serve_rebuild(site, folder, first, edit)
+                                ).wait()
+        return code, log, folder
+
+    code, log, counting = run("counting")
+    assert code == 0, log
+    v2 = file_hashes(counting)
+    total = int(log.rsplit("changes=", 1)[1])
+    print(f"serve's {mode} rebuild: {total} changes")
+    code, _, before = run("before", kill_at=1)
+    assert code == -signal.SIGKILL
+    v1 = file_hashes(before)
+    assert v1 != v2
+    states = [v1, v2]
+    if mode == "quick":
+        page = "2021/01/story-0/index.html"
+        states.append({**v1, page: v2[page]})  # the first commit: the article's own page
+    rng = random.Random(total)
+    points = sorted(set(rng.sample(range(1, total - 4), min(10, total - 5))) |
+                    set(range(total - 4, total + 1)))
+    left = set()
+    for point in points:
+        code, log, folder = run(f"out-{point}", kill_at=point)
+        where = f"kill at change {point} of {total}"
+        assert code == -signal.SIGKILL, f"{where}: {log}"
+        state = file_hashes(folder)
+        assert state in states, f"{where}: a mix"
+        left.add(states.index(state))
+        code, log, _ = run(f"out-{point}", first=False)
+        assert code == 0, f"{where}: {log}"
+        state = file_hashes(folder)
+        # A new LiveSite knows of no earlier files to delete: a removed article's stay.
+        assert {path: state.get(path) for path in v2} == v2, where
+        assert set(state) - set(v2) <= set(v1), where
+        assert sorted(p.name for p in folder.parent.iterdir()) == [
+            ".site.sitegen-journal", ".site.sitegen-spare", "site"], where
+    assert {0, 1} <= left, left  # old and new both occurred
 
 
 def test_sigkill_at_random_moments_of_a_larger_build(tmp_path: Path) -> None:
@@ -373,7 +534,7 @@ def test_sigkill_of_python_m_sitegen_mid_write(tmp_path: Path) -> None:
     child = subprocess.Popen([sys.executable, "-m", "sitegen", "build", "-s",
                               str(versions.site), "-o", str(out)], env=child_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: leftovers(out) or child.poll() is not None)
+    wait_for(lambda: holding(out) or child.poll() is not None)
     child.kill()
     assert child.wait(timeout=RUN_TIMEOUT) == -signal.SIGKILL
     assert file_hashes(out) == versions.v1
@@ -425,11 +586,67 @@ def test_full_disk_gives_a_clear_error_and_changes_nothing(tmp_path: Path) -> No
         result = sitegen("build", "-s", str(site), "-o", str(out))
         assert_clean_failure(result, "the disk is full")
         assert "No space left on device" in result.stderr
-        assert file_hashes(disk, dirs=True) == before  # no staging left, nothing replaced
+        # No staging left, nothing replaced. The spare, the new site's folder, was half
+        # brought up to date, and the journal no longer vouches for it.
+        assert not_spare(file_hashes(disk, dirs=True)) == not_spare(before)
+        assert not list(writer.spare_of(out).rglob("*.sitegen-tmp"))
         (disk / "filler").unlink()
         assert sitegen("build", "-s", str(site), "-o", str(out)).returncode == 0
         assert "Revised paragraph" in (out / "2021/01/story-0/index.html").read_text("utf-8")
         assert leftovers(out) == []
+
+
+def test_a_full_disk_while_saving_the_cache_is_a_warning_that_the_new_site_is_in_place(
+        tmp_path: Path) -> None:
+    """Issue 17: the cache is saved after the commit. With its disk full the build said
+    "The previous output is unchanged" and exited 1 while the output held the new site, and
+    left a `.build.pickle.<pid>.tmp`. Now: exit 0, a warning that says the new site is in
+    place, no temporary file; the next build, with space again, is right."""
+    needs_root()
+    site = write_site(tmp_path / "site", v1_articles())
+    out = tmp_path / "out"
+    assert sitegen("build", "-s", str(site), "-o", str(out)).returncode == 0
+    make_v2(site)
+    reference = tmp_path / "reference"
+    assert sitegen("build", "-s", str(site), "-o", str(reference), "--no-cache").returncode == 0
+    with tmpfs(site / ".sitegen-cache", "64k") as cache:  # the output's disk has room
+        with open(cache / "filler", "wb") as filler, contextlib.suppress(OSError):
+            filler.write(b"\0" * (1 << 20))
+        result = sitegen("build", "-s", str(site), "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "unchanged" not in result.stderr and "Traceback" not in result.stderr
+        warning = [line for line in result.stderr.splitlines() if "cache could not" in line]
+        assert len(warning) == 1 and warning[0].startswith(
+            f"warning: .sitegen-cache/: the new site is in place in {out}"), result.stderr
+        assert "No space left on device" in warning[0]
+        assert file_hashes(out) == file_hashes(reference)
+        assert sorted(p.name for p in cache.iterdir() if p.name != "filler") in (
+            [], [".gitignore"])  # no temporary file left
+    result = sitegen("build", "-s", str(site), "-o", str(out))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    assert file_hashes(out) == file_hashes(reference)
+
+
+def test_temporary_cache_files_of_killed_runs_are_removed_by_the_next(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", v1_articles())
+    out = tmp_path / "out"
+    assert sitegen("build", "-s", str(site), "-o", str(out)).returncode == 0
+    dead = subprocess.Popen(["true"])  # a process id that no longer runs
+    dead.wait()
+    cache = site / ".sitegen-cache"
+    stale = [cache / f".build.pickle.{dead.pid}.tmp", cache / f".snapshot.objects.{dead.pid}.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a pickle")
+    mine = cache / f".outputs.pickle.{os.getpid()}.tmp"  # a live process's: not touched
+    mine.write_bytes(b"in use")
+    make_v2(site)
+    assert sitegen("build", "-s", str(site), "-o", str(out)).returncode == 0
+    assert not any(path.exists() for path in stale) and mine.exists()
+
+
+def not_spare(hashes: dict[str, str]) -> dict[str, str]:
+    return {path: value for path, value in hashes.items()
+            if not path.startswith((".out.sitegen-spare", ".out.sitegen-journal"))}
 
 
 def test_file_size_limit_gives_a_clear_error_and_changes_nothing(tmp_path: Path) -> None:
@@ -448,7 +665,9 @@ def test_file_size_limit_gives_a_clear_error_and_changes_nothing(tmp_path: Path)
 
     result = sitegen("build", "-s", str(site), "-o", str(out), preexec_fn=limit)
     assert_clean_failure(result, "larger than this system lets sitegen write")
-    assert file_hashes(tmp_path, dirs=True) == after_edit
+    # The output as it was; only the spare (the new site's folder) was changed.
+    assert not_spare(file_hashes(tmp_path, dirs=True)) == not_spare(after_edit)
+    assert not list(writer.spare_of(out).rglob("*.sitegen-tmp"))
     assert {k: v for k, v in after_edit.items() if not k.startswith("site/")} == {
         k: v for k, v in before.items() if not k.startswith("site/")}
 
@@ -501,8 +720,7 @@ def test_output_folder_that_is_a_mount_point_is_refused_clearly(tmp_path: Path) 
         before = file_hashes(tmp_path, dirs=True)
         result = sitegen("build", "-s", str(site), "-o", str(mount_point))
         assert_clean_failure(result, "choose a folder inside the mount")
-        assert file_hashes(tmp_path, dirs=True) == {
-            **before, ".mnt.sitegen-lock": file_hashes(tmp_path)[".mnt.sitegen-lock"]}
+        assert file_hashes(tmp_path, dirs=True) == before  # not even the lock file
         assert sitegen("build", "-s", str(site), "-o", str(mount_point / "site")).returncode == 0
 
 
@@ -529,7 +747,7 @@ def test_second_build_while_one_is_writing_is_refused_and_the_first_finishes(
                              text=True)
     try:
         # Freeze the first build the moment it writes (it holds the lock from then on).
-        wait_for(lambda: leftovers(out) or first.poll() is not None)
+        wait_for(lambda: holding(out) or first.poll() is not None)
         first.send_signal(signal.SIGSTOP)
         assert first.poll() is None, "the first build finished before it could be caught"
         writing = file_hashes(out.parent, dirs=True)
@@ -570,7 +788,7 @@ def test_a_file_dropped_into_the_output_during_a_build_is_never_deleted(tmp_path
     build = subprocess.Popen([sys.executable, "-m", "sitegen", "build", "-s", str(site), "-o",
                               str(out)], env=child_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: leftovers(out) or build.poll() is not None)
+    wait_for(lambda: holding(out) or build.poll() is not None)
     build.send_signal(signal.SIGSTOP)
     assert build.poll() is None
     (out / "notes-for-the-editor.txt").write_text("keep me", encoding="utf-8")

@@ -17,7 +17,7 @@ import pytest
 from conftest import FIXED_NOW, article, file_hashes, write_site
 
 from sitegen.commands.cli import summary
-from sitegen.errors import BuildError, SiteError
+from sitegen.errors import BuildError, OutputError, SiteError
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import CACHE_DIR
 from sitegen.pipeline.build import build
@@ -253,46 +253,26 @@ def test_a_second_build_is_refused_while_a_quick_one_holds_the_output(tmp_path: 
         run(site)
 
 
-def test_an_update_killed_after_its_journal_is_finished_by_the_next_build(tmp_path: Path) -> None:
-    """The state a kill between the journal and the renames leaves: the next build (quick or
-    full) renames the rest first."""
+def test_a_commit_that_fails_before_the_exchange_is_rolled_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal is written, the exchange fails (as a kill there would leave it): the
+    output is as it was, the half-made spare is not trusted, and the next build is right."""
     site = desk(tmp_path / "site")
-    run(site)
     out = site / "output"
+    run(site)
+    before = file_hashes(out)
     append(site / "content" / "story-2.md", "\nMore.\n")
-    run(site)
-    expected = file_hashes(out)
-    page = out / "2020" / "03" / "story-2" / "index.html"
-    new = page.read_bytes()
-    waiting = out.parent / ".output.sitegen-update"
-    waiting.mkdir()
-    (waiting / "0").write_bytes(new)
-    page.write_bytes(b"the old page")
-    (out.parent / ".output.sitegen-journal").write_text(
-        '{"moves": [["0", "2020/03/story-2/index.html"]]}', encoding="utf-8")
-    run(site)
-    assert file_hashes(out) == expected
-    assert not waiting.exists() and not (out.parent / ".output.sitegen-journal").exists()
 
+    def refused(new: Path, output: Path) -> None:
+        raise OSError(5, "Input/output error", str(output))
 
-def test_a_journal_s_removals_are_carried_out_by_the_next_build(tmp_path: Path) -> None:
-    """A quick build on a site with search removes index files through the journal too; a kill
-    after the journal leaves the next build to remove them. Scratch folders a kill left
-    beside the output (a new index on its way in) go as well."""
-    site = desk(tmp_path / "site")
-    run(site)
-    out = site / "output"
-    expected = file_hashes(out)
-    stale = out / "pagefind" / "fragment" / "en_0123.pf_fragment"  # as if the last index had it
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"an old fragment")
-    scratch = out.parent / f"{writer.scratch_prefix(out)}k1ll3d"
-    (scratch / "pagefind").mkdir(parents=True)
-    (out.parent / ".output.sitegen-journal").write_text(
-        '{"moves": [], "removes": ["pagefind/fragment/en_0123.pf_fragment"]}', encoding="utf-8")
-    run(site)
-    assert not stale.exists() and not scratch.exists()
-    assert file_hashes(out) == expected
+    monkeypatch.setattr(writer, "_swap", refused)
+    with pytest.raises(OutputError, match="previous output is unchanged"):
+        run(site)
+    assert file_hashes(out) == before
+    monkeypatch.undo()
+    assert run(site).quick
+    assert file_hashes(out) == fresh(site, tmp_path / "fresh")
 
 
 def search_desk(root: Path) -> Path:
@@ -349,6 +329,36 @@ def test_a_search_site_takes_the_quick_path_and_its_index_equals_a_fresh_build_s
     assert file_hashes(out) == before
 
 
+def test_while_pagefind_indexes_a_quick_build_s_pages_the_output_is_still_the_old_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17's mixed site: Pagefind ran over the output after the new pages were put there,
+    so for its whole run the pages were new and the index and manifest old. It now indexes
+    the new state on its way in, and the output changes only at the commit, all at once."""
+    site = search_desk(tmp_path / "site")
+    out = site / "output"
+    if not run(site).search:
+        pytest.skip("Pagefind is not installed (.ci/run installs it)")
+    before = file_hashes(out)
+    seen = []
+    real = search.build_bundle
+
+    def watched(site_folder: Path, bundle: Path, glob: str) -> None:
+        page = (site_folder / "2020/04/story-3/index.html").read_text("utf-8")
+        seen.append((site_folder, file_hashes(out), page))
+        real(site_folder, bundle, glob)
+
+    monkeypatch.setattr(search, "build_bundle", watched)
+    append(site / "content" / "story-3.md", "\nA late correction about Zanzibar.\n")
+    report = run(site)
+    assert report.quick and report.reindexed
+    assert len(seen) == 1
+    indexed, during, page = seen[0]
+    assert during == before  # nothing of the new site was visible while Pagefind ran
+    assert indexed != out and "Zanzibar" in page  # it read the new pages, on their way in
+    monkeypatch.undo()
+    assert file_hashes(out) == fresh(site, tmp_path / "fresh")
+
+
 def test_a_quick_build_whose_re_index_fails_leaves_the_output_as_it_was(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = search_desk(tmp_path / "site")
@@ -389,3 +399,18 @@ def test_an_output_deleted_with_its_folder_is_built_whole(tmp_path: Path) -> Non
     append(site / "content" / "story-1.md", "\nMore.\n")
     assert not run(site, output=out).quick
     assert file_hashes(out) == fresh(site, tmp_path / "fresh")
+
+
+def test_a_file_dropped_into_the_output_is_never_carried_off_by_a_quick_build(
+        tmp_path: Path) -> None:
+    """A quick build commits a whole new folder, so the old one (with anything someone put
+    there) would become the spare: it takes the full path instead, which refuses clearly."""
+    site = desk(tmp_path / "site")
+    out = site / "output"
+    run(site)
+    (out / "notes-for-the-editor.txt").write_text("keep me", encoding="utf-8")
+    before = file_hashes(out)
+    append(site / "content" / "story-2.md", "\nMore.\n")
+    with pytest.raises(OutputError, match="notes-for-the-editor.txt"):
+        run(site)
+    assert file_hashes(out) == before

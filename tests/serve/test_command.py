@@ -52,7 +52,8 @@ def test_signal_exits_0_and_removes_the_build_folder(tmp_path: Path, sig: int) -
     before = set(temp.glob("sitegen-serve-*"))
     with ServeProcess(site, None) as server:
         server.start()
-        ours = [p for p in set(temp.glob("sitegen-serve-*")) - before if (p / rel).is_file()]
+        ours = [p for p in set(temp.glob("sitegen-serve-*")) - before
+                if (p / "site" / rel).is_file()]
         assert len(ours) == 1, ours
         assert server.get("/" + rel.parent.as_posix() + "/").status == 200
         assert server.stop(sig) == 0, server.stderr

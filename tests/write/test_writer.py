@@ -1,0 +1,189 @@
+"""The output transaction (writer.py) on real folders: what a commit changes and when, what
+the journal lets the next transaction trust, and what a refused or killed run leaves behind.
+Kills at every step of every path are in test_faults.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, article, file_hashes, write_site
+
+from sitegen.errors import OutputError
+from sitegen.write import writer
+
+
+def listing(folder: Path) -> dict[str, str]:
+    """Every file and folder under `folder` (folders too: a left lock or staging shows)."""
+    return file_hashes(folder, dirs=True)
+
+
+def commit(folder: Path, files: dict[str, bytes], removed: tuple[str, ...] = ()) -> None:
+    with writer.updating(folder) as staging:
+        for rel, data in files.items():
+            staging.write(rel, data)
+        for rel in removed:
+            staging.remove(rel)
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_update_changes_the_output_only_at_its_commit(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    commit(out, {"a/index.html": b"a1", "b.txt": b"b1"})
+    assert contents(out) == {"a/index.html": b"a1", "b.txt": b"b1"}
+    with writer.updating(out) as staging:
+        staging.write("a/index.html", b"a2")
+        staging.write("c/d/new.txt", b"c1")
+        staging.remove("b.txt")
+        assert contents(out) == {"a/index.html": b"a1", "b.txt": b"b1"}  # nothing yet
+        assert staging.path != out
+    assert contents(out) == {"a/index.html": b"a2", "c/d/new.txt": b"c1"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.sitegen-journal", ".out.sitegen-spare", "out"]
+
+
+def test_an_update_that_fails_changes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    commit(out, {"a.txt": b"a1"})
+    with pytest.raises(RuntimeError), writer.updating(out) as staging:
+        staging.write("a.txt", b"a2")
+        raise RuntimeError("a template failed")
+    assert contents(out) == {"a.txt": b"a1"}
+    commit(out, {"b.txt": b"b1"})  # the half-changed spare is not trusted as a copy
+    assert contents(out) == {"a.txt": b"a1", "b.txt": b"b1"}
+
+
+def test_a_run_killed_after_the_exchange_is_rolled_forward(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed right after the commit point: the new state is the output, and the next
+    transaction trusts the replaced folder (now the spare) to differ only where the journal
+    says, bringing it up to date instead of copying the whole output."""
+    out = tmp_path / "out"
+    commit(out, {f"page-{i}.html": b"v1" for i in range(20)})
+    commit(out, {"page-0.html": b"v2"})
+    real_swap = writer._swap
+
+    def swap_then_die(new: Path, output: Path) -> None:
+        real_swap(new, output)
+        raise KeyboardInterrupt  # stands for the kill: nothing after the exchange runs
+
+    monkeypatch.setattr(writer, "_swap", swap_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        commit(out, {"page-1.html": b"v3"}, ("page-19.html",))
+    monkeypatch.undo()
+    expected = {**{f"page-{i}.html": b"v1" for i in range(19)}, "page-0.html": b"v2",
+                "page-1.html": b"v3"}
+    assert contents(out) == expected  # the new state, whole
+    copies: list[object] = []
+    real_copy = writer._link_copy
+    monkeypatch.setattr(writer, "_link_copy", lambda *a: copies.append(a) or real_copy(*a))
+    replaced = writer.spare_of(out).stat().st_ino
+    commit(out, {"page-2.html": b"v4"})
+    assert copies == []  # trusted: brought up to date, not copied
+    assert out.stat().st_ino == replaced
+    assert contents(out) == {**expected, "page-2.html": b"v4"}
+    assert contents(writer.spare_of(out)) == expected
+
+
+def test_a_run_killed_before_the_exchange_is_rolled_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    commit(out, {f"page-{i}.html": b"v1" for i in range(5)})
+    commit(out, {"page-0.html": b"v2"})
+
+    def die(new: Path, output: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "_swap", die)
+    with pytest.raises(KeyboardInterrupt):
+        commit(out, {"page-1.html": b"v3"})
+    monkeypatch.undo()
+    expected = {**{f"page-{i}.html": b"v1" for i in range(5)}, "page-0.html": b"v2"}
+    assert contents(out) == expected  # the old state, whole
+    commit(out, {"page-2.html": b"v4"})  # the spare, half made, is not trusted
+    assert contents(out) == {**expected, "page-2.html": b"v4"}
+
+
+def test_a_waiting_transaction_takes_the_lock_its_holder_removed(tmp_path: Path) -> None:
+    """The lock file exists only while held; one who waited for it locks the next."""
+    out = tmp_path / "out"
+    commit(out, {"a.txt": b"1"})
+    with writer.updating(out), pytest.raises(OutputError, match="another sitegen build"), \
+            writer.updating(out):
+        pass
+    assert not (tmp_path / ".out.sitegen-lock").exists()
+
+
+SITE_CONFIG = 'title = "Desk"\nbase_url = "https://desk.example.com"\ntimezone = "UTC"\n'
+
+
+def sitegen(*argv: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "sitegen", *argv], capture_output=True,
+                          text=True, env=environment, cwd=cwd, timeout=120, check=False)
+
+
+def test_a_refused_output_folder_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Issue 16: a refused -o left a `.NAME.sitegen-lock` beside the folder. Refused here:
+    the site root, its parent, $HOME (a temporary one), the file system root, a folder
+    that is not sitegen's, a file. Nothing new appears anywhere."""
+    home = tmp_path / "home"
+    site = write_site(home / "site", {"a.md": article(title="A")}, SITE_CONFIG)
+    assert sitegen("build", "-s", str(site), env={"HOME": str(home)}).returncode == 0
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    afile = tmp_path / "a-file"
+    afile.write_text("x", encoding="utf-8")
+    root_before = sorted(os.listdir("/"))
+    before = listing(tmp_path)
+    for target in (site, home, Path("/"), foreign, afile, site.parent):
+        result = sitegen("build", "-s", str(site), "-o", str(target), env={"HOME": str(home)})
+        assert result.returncode == 1 and "error:" in result.stderr, (target, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert listing(tmp_path) == before, target
+        assert sorted(os.listdir("/")) == root_before, target
+
+
+def test_a_killed_build_leaves_no_pagefind_folder_in_the_system_temp(tmp_path: Path) -> None:
+    """Issue 16: Pagefind's folders were in the system's temporary folder, where a killed
+    build left them (9 MB at 2,000 articles). They are now scratch space beside the output,
+    which the next build removes; the killed build's Pagefind dies with it."""
+    site = write_site(tmp_path / "site", {f"s{i}.md": article(
+        title=f"Story {i}", date=f"2021-01-{1 + i:02d}", body=f"Words of story {i}. " * 200)
+        for i in range(25)}, SITE_CONFIG + "\n[search]\nenabled = true\n")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp)}
+    first = sitegen("build", "-s", str(site), "-o", str(out), env={"TMPDIR": str(temp)})
+    if "search skipped" in first.stderr:
+        pytest.skip("Pagefind is not installed (.ci/run installs it)")
+    assert first.returncode == 0, first.stderr
+    (site / "content" / "s3.md").write_text(article(title="Story 3", date="2021-01-04",
+                                                    body="A new text. " * 200), "utf-8")
+    child = subprocess.Popen([sys.executable, "-m", "sitegen", "build", "-s", str(site), "-o",
+                              str(out)], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (list(tmp_path.glob(".out.sitegen-scratch-*/pagefind")) or list(
+            temp.glob("*pagefind*"))) and child.poll() is None:
+        assert time.monotonic() < deadline, "Pagefind never started"
+        time.sleep(0.002)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait(timeout=60) == -signal.SIGKILL
+    time.sleep(0.5)  # an orphaned Pagefind would write on meanwhile
+    assert list(temp.iterdir()) == []
+    assert sitegen("build", "-s", str(site), "-o", str(out)).returncode == 0
+    assert sorted(p.name for p in tmp_path.glob(".out.*")) == [
+        ".out.sitegen-journal", ".out.sitegen-spare"]
