@@ -27,6 +27,11 @@ from sitegen.slugs import slugify
 CONTENT_DIR = "content"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
 MAX_YAML_DEPTH = 50
+# Each tag gets a page and three feeds that list the article with all its tags, so the work
+# of one article grows with the square of its tags; each alias writes a page. A news article
+# has a handful of either: far more is a mistake, refused before it stalls the build.
+MAX_TAGS = 100
+MAX_ALIASES = 100
 
 # Control characters (pasted from other tools, or written as YAML escapes) that HTML and XML
 # forbid; they become spaces in every value and in the body.
@@ -53,6 +58,22 @@ class _FrontMatter(YAMLHandler):
 
     def load(self, fm: str, **kwargs: object) -> Any:
         return yaml.load(fm, Loader=_Loader)  # noqa: S506 (a safe loader)
+
+    def load_with_lines(self, fm: str) -> tuple[Any, dict[str, int]]:
+        """The values, as `load` gives them, and the 0-based line of each top-level key (its
+        first occurrence), from the same parse: one pass, however many keys there are."""
+        loader = _Loader(fm)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        lines: dict[str, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    lines.setdefault(key.value, key.start_mark.line)
+        return data, lines
 
 
 _HANDLER = _FrontMatter()
@@ -129,7 +150,7 @@ def read_source(path: Path, config: Config) -> Source:
                         opening) from None
     _check_depth(rel, fm_text, opening)
     try:
-        data = _HANDLER.load(fm_text)
+        data, key_lines = _HANDLER.load_with_lines(fm_text)
     except yaml.MarkedYAMLError as exc:
         # An unclosed quote is found at the end of the text; where it opened helps more.
         unclosed = "end of stream" in (exc.problem or "") and exc.context_mark
@@ -149,7 +170,7 @@ def read_source(path: Path, config: Config) -> Source:
     if not isinstance(data, dict):
         raise SiteError(rel, "front matter must be 'key: value' lines, not a "
                              f"{type(data).__name__}", opening)
-    fields = _Fields(rel, data, fm_text, opening)
+    fields = _Fields(rel, data, key_lines, opening)
     fields.reject_aliases()
     body_line = opening + fm_text.count("\n") + 1
     return _source_from(path, rel, fields, config, body, body_line)
@@ -206,12 +227,14 @@ def _read_text(path: Path, rel: str) -> str:
 class _Fields:
     """Typed access to front matter values, with errors that point at the key's line."""
 
-    def __init__(self, rel: str, data: dict[Any, Any], fm_text: str, opening: int) -> None:
-        self.rel, self.data, self.fm_text, self.fm_start = rel, data, fm_text, opening
+    def __init__(self, rel: str, data: dict[Any, Any], key_lines: dict[str, int],
+                 opening: int) -> None:
+        """`key_lines`: each key's 0-based line in the front matter text, which starts with
+        the newline of the opening --- line."""
+        self.rel, self.data, self.key_lines, self.fm_start = rel, data, key_lines, opening
 
     def line(self, key: str) -> int:
-        match = re.search(rf"^{re.escape(key)}[ \t]*:", self.fm_text, re.MULTILINE)
-        return self.fm_start + self.fm_text.count("\n", 0, match.start()) if match else self.fm_start
+        return self.fm_start + self.key_lines.get(key, 0)
 
     def error(self, key: str, message: str) -> SiteError:
         return SiteError(self.rel, message, self.line(key))
@@ -307,6 +330,9 @@ class _Fields:
                 raise self.error("aliases", f"alias {alias!r} gives an empty URL slug; write "
                                             "the former slug, or a path starting with '/'")
             out.append(alias)
+            if len(out) > MAX_ALIASES:
+                raise self.error("aliases", f"more than {MAX_ALIASES} aliases; an article needs "
+                                            "one for each URL it had before: keep those")
         return tuple(out)
 
     def tags(self) -> tuple[str, ...]:
@@ -326,6 +352,10 @@ class _Fields:
             name = " ".join(_CONTROL.sub(" ", str(item)).split())
             if name:
                 out.append(name)
+        if len(out) > MAX_TAGS and len(set(out)) > MAX_TAGS:
+            raise self.error("tags", f"{len(set(out))} tags; an article may have at most "
+                                     f"{MAX_TAGS} (each gets a page and feeds): keep the ones "
+                                     "readers would browse by")
         return tuple(out)
 
 
