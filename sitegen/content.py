@@ -31,6 +31,9 @@ MAX_YAML_DEPTH = 50
 # of one article grows with the square of its tags; each alias writes a page. A news article
 # has a handful of either: far more is a mistake, refused before it stalls the build.
 MAX_TAGS = 100
+# PyYAML builds its values in Python, about 5 s per MiB: front matter is a few lines of
+# metadata, and this keeps the largest a file can hold to a second or so.
+MAX_FRONT_MATTER_CHARS = 256 * 1024
 MAX_ALIASES = 100
 
 # Control characters (pasted from other tools, or written as YAML escapes) that HTML and XML
@@ -148,6 +151,10 @@ def read_source(path: Path, config: Config) -> Source:
     except ValueError:
         raise SiteError(rel, "front matter is not closed: add a '---' line after it",
                         opening) from None
+    if len(fm_text) > MAX_FRONT_MATTER_CHARS:
+        raise SiteError(rel, f"front matter is {len(fm_text):,} characters long, over the limit "
+                             f"of {MAX_FRONT_MATTER_CHARS:,}; it holds the title, date, tags and "
+                             "such: move long text into the article's body", opening)
     _check_depth(rel, fm_text, opening)
     try:
         data, key_lines = _HANDLER.load_with_lines(fm_text)
