@@ -9,9 +9,10 @@ should stall a build.
 Each shape (a "4 MiB" file is MAX_SOURCE_BYTES, the largest article sitegen reads) is written
 as the only article of a fresh site in a temporary folder and built with
 `python -m sitegen build -s SITE -o OUT -q -j 1 --no-cache` (search off: Pagefind is not
-sitegen's code). Printed per shape and size: the wall time of the build, its exit code (1 is
-fine when the shape is refused with a clear error, shown beside it), and the ratio of each time
-to the one at the previous size: a step that is linear in the file's size gives about the
+sitegen's code). Printed per shape and size: the wall time of the build, its CPU time (user +
+system: steadier than wall time on a busy machine), its exit code (1 is
+fine when the shape is refused with a clear error, shown beside it), and the ratio of its CPU
+time to the one at the previous size: a step that is linear in the file's size gives about the
 ratio of the sizes (4 between 1 MiB and 4 MiB), a quadratic one about its square. A build that
 takes longer than --timeout is stopped and shown as such.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -144,17 +146,20 @@ def build_once(folder: Path, shape: str, size: int, timeout: float) -> dict[str,
     command = [sys.executable, "-m", "sitegen", "build", "-s", str(site), "-o",
                str(site / "output"), "-q", "-j", "1", "--no-cache"]
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         result = subprocess.run(command, env=env, capture_output=True, text=True,
                                 timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return {"shape": shape, "bytes": len(data), "seconds": None, "exit": None,
+        return {"shape": shape, "bytes": len(data), "seconds": None, "cpu": None, "exit": None,
                 "message": f"stopped after {timeout:g} s"}
     seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
     message = lines[0] if result.returncode else ""
     return {"shape": shape, "bytes": len(data), "seconds": round(seconds, 2),
-            "exit": result.returncode, "message": message[:110]}
+            "cpu": round(cpu, 2), "exit": result.returncode, "message": message[:100]}
 
 
 def main() -> int:
@@ -167,20 +172,20 @@ def main() -> int:
     args = parser.parse_args()
     sizes = sorted(min(parse_size(s), LIMIT) for s in args.sizes)
     rows = []
-    print(f"{'shape':<18} {'size':>9} {'seconds':>8} {'ratio':>6} {'exit':>4}  message")
+    print(f"{'shape':<18} {'size':>9} {'seconds':>8} {'cpu':>7} {'ratio':>6} {'exit':>4}  message")
     with tempfile.TemporaryDirectory(prefix="sitegen-shapes-") as folder:
         for shape in args.shapes:
             previous = None
             for size in sizes:
                 row = build_once(Path(folder), shape, size, args.timeout)
                 row["size"] = size
-                seconds = row["seconds"]
-                ratio = (f"{seconds / previous:.1f}" if isinstance(seconds, float) and previous
-                         else "")
-                previous = seconds if isinstance(seconds, float) and seconds > 0 else None
+                seconds, used = row["seconds"], row["cpu"]
+                ratio = f"{used / previous:.1f}" if isinstance(used, float) and previous else ""
+                previous = used if isinstance(used, float) and used > 0 else None
                 shown = f"{seconds:.2f}" if isinstance(seconds, float) else "timeout"
+                cpu = f"{row['cpu']:.2f}" if isinstance(row["cpu"], float) else ""
                 exit_code = "" if row["exit"] is None else str(row["exit"])
-                print(f"{shape:<18} {label(size):>9} {shown:>8} {ratio:>6} {exit_code:>4}  "
+                print(f"{shape:<18} {label(size):>9} {shown:>8} {cpu:>7} {ratio:>6} {exit_code:>4}  "
                       f"{row['message']}", flush=True)
                 rows.append(row)
     if args.json:
