@@ -179,7 +179,9 @@ def read_source(path: Path, config: Config) -> Source:
                              f"{type(data).__name__}", opening)
     fields = _Fields(rel, data, key_lines, opening)
     fields.reject_aliases()
-    body_line = opening + fm_text.count("\n") + 1
+    # The body is the text after the closing ---, from the newline that ends that line; the
+    # split may take blank lines after it too, so its first line is counted, not assumed.
+    body_line = opening + stripped.count("\n", 0, len(stripped) - len(body))
     return _source_from(path, rel, fields, config, body, body_line)
 
 

@@ -379,10 +379,16 @@ def test_field_error_names_the_key_line(site: Config, front: str, key: str, line
     assert problem.line == line
 
 
-def test_body_line_is_the_line_after_closing_marker(site: Config) -> None:
-    source = read_source(write(site, "a.md", "---\ntitle: Hello\ndate: 2016-03-08\nauthor: Dana\n---\n"
-                                             "First body line\n"), site)
-    assert source.body_line == 6
+@pytest.mark.parametrize("blank_lines", [0, 1, 3])
+def test_body_line_is_the_files_line_of_the_bodys_line_0(site: Config, blank_lines: int) -> None:
+    """Later stages add a 0-based line of the body text (which starts with the newline that
+    ends the closing ---, and python-frontmatter's split may take blank lines after it) to
+    body_line: the sum must be the file's line. It was one too many with no blank line."""
+    text = ("---\ntitle: Hello\ndate: 2016-03-08\nauthor: Dana\n---\n" + "\n" * blank_lines
+            + "First body line\n")
+    source = read_source(write(site, "a.md", text), site)
+    in_body = source.body.split("\n").index("First body line")
+    assert source.body_line + in_body == 6 + blank_lines
 
 
 def test_yaml_error_beyond_first_line_is_reported_below_opening_marker(site: Config) -> None:
