@@ -115,6 +115,7 @@ _IMPLIED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 _TAG = re.compile(r"<(?:!--|(/?)([A-Za-z][^\s/>\x00]*))")  # a comment, or a tag and its name
 _TABLE_PARTS = frozenset({"caption", "colgroup", "tbody", "thead", "tfoot", "tr", "td", "th"})
+_TABLE_SCOPE = frozenset({"table", "html", "template"})
 
 
 class HtmlNesting:
@@ -196,11 +197,13 @@ class HtmlNesting:
             self.tables += 1
 
     def _end(self, name: str) -> None:
+        # A table's end tags close its open cells and rows; others stop at a table or cell.
+        stops = _TABLE_SCOPE if name in _TABLE_PARTS or name == "table" else _SCOPE
         for index in range(len(self.stack) - 1, -1, -1):
             if self.stack[index] == name:
                 self._pop_to(index, closed=name)
                 return
-            if self.stack[index] in _SCOPE:
+            if self.stack[index] in stops:
                 break
         if self.pending[-1].get(name):
             self.pending[-1][name] -= 1

@@ -223,9 +223,9 @@ def _feed_work(tmp_path: Path, tags: int) -> tuple[int, bytes]:
     """Lines run in sitegen and feedgen to render the site's RSS feed, whose one article has
     `tags` tags (and the feed itself)."""
     import feedgen
+    from conftest import line_events, package_folder
 
     import sitegen
-    from conftest import line_events, package_folder
     from sitegen.build import BuildOptions, prepare, render_job
     from sitegen.plan import FeedJob
 
