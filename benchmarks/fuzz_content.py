@@ -17,7 +17,8 @@ then the article page, the front page and the site feeds are rendered. A crash i
 
 Engines: atheris (libFuzzer, coverage-guided, with sitegen, markdown-it, mdit-py-plugins,
 linkify-it and python-frontmatter instrumented), or hypothesis at high example counts when
-atheris is not installed. Seeds are the example site's articles and the Markdown fixtures.
+atheris is not installed. Seeds are the example site's articles, the Markdown fixtures and
+the worst-case shapes of bench_shapes.py (many tags, keys, same headings, nested HTML...).
 Each crash is saved (input and traceback) and the run exits 1 if there was any.
 """
 
@@ -41,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SEED_FOLDERS = [ROOT / "content", ROOT / "tests" / "fixtures" / "markdown"]
 MAX_INPUT = 16 * 1024
+SHAPE_SEED_BYTES = 2048
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffe\uffff]")
 PLANTED = b"PLANTED-FUZZ-BUG"  # --plant-bug: proves crashes are caught and reported
@@ -240,8 +242,19 @@ class Recorder:
             "seconds": round(time.monotonic() - self.started, 1)}), encoding="utf-8")
 
 
+def shape_seeds() -> list[bytes]:
+    """bench_shapes.py's worst-case shapes (many tags, keys, same headings, deeply nested
+    HTML...) at SHAPE_SEED_BYTES, small enough that the seeds leave time to fuzz; the first
+    byte picks raw HTML on for the HTML shapes."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_shapes import SHAPES
+
+    return [bytes([1 if raw else 0]) + make(SHAPE_SEED_BYTES).encode("utf-8")
+            for raw, make in SHAPES.values()]
+
+
 def seeds() -> list[bytes]:
-    out = list(HOSTILE_SEEDS)
+    out = list(HOSTILE_SEEDS) + shape_seeds()
     for folder in SEED_FOLDERS:
         for number, path in enumerate(sorted(folder.rglob("*.md"))):
             out.append(bytes([number % len(CONFIGS)]) + path.read_bytes()[:MAX_INPUT])

@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -494,3 +494,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             warnings.warn(pytest.PytestConfigWarning(
                 "tests/conftest.py marks tests that no longer exist (renamed or moved?): "
                 + ", ".join(stale)), stacklevel=1)
+
+# --- counting work, for "no superlinear step" tests ----------------------------------------------
+
+def line_events(call: Callable[[], object], *roots: str) -> int:
+    """How many Python lines `call()` executes in files under the given package folders
+    (say, sitegen's and feedgen's): a count of work that does not depend on the machine's
+    speed or load, so a test can compare it at two input sizes. Work done inside C functions
+    (a regex, str.find) is one line however long it runs: steps that scan text are counted
+    by the tests another way."""
+    import sys
+
+    folders = tuple(roots)
+    count = 0
+
+    def local(frame: object, event: str, arg: object) -> object:
+        nonlocal count
+        if event == "line":
+            count += 1
+        return local
+
+    def trace(frame: object, event: str, arg: object) -> object:
+        return local if frame.f_code.co_filename.startswith(folders) else None  # type: ignore[attr-defined]
+
+    sys.settrace(trace)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def package_folder(module: object) -> str:
+    """The folder of an imported package, for `line_events`."""
+    return str(Path(module.__file__).parent) + os.sep  # type: ignore[attr-defined]

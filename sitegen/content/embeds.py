@@ -22,6 +22,7 @@ the link alone. Mistakes (an unknown video URL, a figure without an image) raise
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qs, urlencode, urlsplit
@@ -149,6 +150,9 @@ def _seconds(value: str) -> int:
 
 def _prepare(state: StateCore) -> None:
     tokens = state.tokens
+    # Tokens to add before a token (by its index), put in with one pass at the end: an insert
+    # into the list per figure moved all the tokens after it, quadratic in a body's figures.
+    inserts: dict[int, list[Token]] = defaultdict(list)
     embeds = 0
     i = 0
     while i < len(tokens):
@@ -166,7 +170,7 @@ def _prepare(state: StateCore) -> None:
                     if target:
                         raise ValueError("'::: figure' takes no value after it, only "
                                          'credit="..."; put the image on the next line')
-                    close = _shape_figure(state, i, close)
+                    _shape_figure(tokens, i, close, inserts)
                 else:
                     embeds += 1
                     title = options.get("title", "").strip()
@@ -177,12 +181,15 @@ def _prepare(state: StateCore) -> None:
                     if not start.isdigit():
                         raise ValueError(f"start={start!r} must be a number of seconds")
                     token.meta["video"] = video_for(name, target, title, int(start))
-                    close = _wrap_caption(state, i + 1, close)
+                    _wrap_caption(tokens, i + 1, close, inserts)
             except ValueError as exc:
                 raise MarkupError(str(exc), line) from None
             token.meta["credit"] = options.get("credit", "").strip()
             tokens[close].meta["credit"] = token.meta["credit"]
         i += 1
+    if inserts:
+        state.tokens = [new for at, token in enumerate(tokens)
+                        for new in (*inserts.get(at, ()), token)] + inserts.get(len(tokens), [])
     state.env["embeds"] = state.env.get("embeds", 0) + embeds
 
 
@@ -199,10 +206,10 @@ def _closing(tokens: Sequence[Token], start: int) -> int:
     return len(tokens) - 1
 
 
-def _shape_figure(state: StateCore, start: int, close: int) -> int:
+def _shape_figure(tokens: list[Token], start: int, close: int,
+                  inserts: dict[int, list[Token]]) -> None:
     """The figure's first paragraph must begin with its image: the image stays, unwrapped;
     text after it on the same paragraph, and every block after that, become the caption."""
-    tokens = state.tokens
     para = start + 1
     inline = tokens[para + 1] if para + 1 < close else None
     children = list(inline.children or []) if inline is not None else []
@@ -217,26 +224,24 @@ def _shape_figure(state: StateCore, start: int, close: int) -> int:
         rest.pop(0)
     inline.children = children[:1]
     tokens[para].hidden = tokens[para + 2].hidden = True
+    caption = []
     if rest:
         level = tokens[para].level
         caption = [Token("paragraph_open", "p", 1, block=True, level=level),
                    Token("inline", "", 0, children=rest, level=level + 1, block=True),
                    Token("paragraph_close", "p", -1, block=True, level=level)]
-        tokens[para + 3:para + 3] = caption
-        close += len(caption)
-    return _wrap_caption(state, para + 3, close)
+    _wrap_caption(tokens, para + 3, close, inserts, caption)
 
 
-def _wrap_caption(state: StateCore, first: int, close: int) -> int:
-    """Put the blocks from `first` up to the container's end into a <figcaption> (which
-    renders to nothing when there is neither a caption nor a credit)."""
-    tokens = state.tokens
+def _wrap_caption(tokens: list[Token], first: int, close: int, inserts: dict[int, list[Token]],
+                  caption: Sequence[Token] = ()) -> None:
+    """Put `caption` and the blocks from `first` up to the container's end (`close`) into a
+    <figcaption> (which renders to nothing when there is neither a caption nor a credit)."""
     level = tokens[close].level + 1
-    empty = first == close
-    tokens.insert(close, Token("figcaption_close", "figcaption", -1, block=True, level=level))
-    tokens.insert(first, Token("figcaption_open", "figcaption", 1, block=True, level=level))
-    tokens[first].meta["empty"] = empty
-    return close + 2
+    opening = Token("figcaption_open", "figcaption", 1, block=True, level=level)
+    opening.meta["empty"] = first == close and not caption
+    inserts[first] += [opening, *caption]
+    inserts[close].append(Token("figcaption_close", "figcaption", -1, block=True, level=level))
 
 
 # --- rendering ---------------------------------------------------------------------------------

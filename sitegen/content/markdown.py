@@ -25,8 +25,8 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from sitegen.config import MarkdownConfig
-from sitegen.content.embeds import embeds_plugin
-from sitegen.content.sanitize import sanitize_html
+from sitegen.content.embeds import MarkupError, embeds_plugin
+from sitegen.content.sanitize import MAX_HTML_DEPTH, HtmlNesting, sanitize_html
 from sitegen.folders import CONTENT_DIR
 from sitegen.slugs import slugify
 from sitegen.text import clean
@@ -86,6 +86,74 @@ def as_markup(html: str) -> Markup:
     """`html` as Markup, without a copy when it is one already (`Markup(markup)` copies the
     string, and every article's body would then be held twice)."""
     return html if type(html) is Markup else Markup(html)
+
+
+def plain_text(html: str) -> str:
+    """What markupsafe's `Markup(html).striptags()` gives (comments and tags removed, spaces
+    collapsed, entities decoded), in one pass: markupsafe rebuilds the string for each
+    comment and tag it removes, so a summary of many links took seconds."""
+    value = _strip_comments(html) if "<!--" in html else html
+    kept, pos = [], 0
+    while (start := value.find("<", pos)) != -1:
+        end = value.find(">", start)
+        if end == -1:
+            break
+        kept.append(value[pos:start])
+        pos = end + 1
+    kept.append(value[pos:])
+    return Markup(" ".join("".join(kept).split())).unescape()
+
+
+def _strip_comments(value: str) -> str:
+    """Remove each first "<!--" and the first "-->" from there on, as markupsafe does, until
+    one of them is missing. Removing a comment can join a new "<!--" across the cut (as in
+    "<!<!---->--"), so each round looks at the last three characters kept as well. `kept`
+    holds (string, start, end) slices, so taking characters back costs nothing."""
+    kept: list[list[Any]] = []
+    pos = 0
+    while True:
+        tail = _last_chars(kept, 3)
+        window = tail + value[pos:pos + 3]
+        opener = window.find("<!--")
+        if 0 <= opener < len(tail):  # it starts in the kept text
+            cut = len(tail) - opener
+            closer = window[opener:].find("-->")
+            if 0 <= closer < cut:
+                resume = pos + closer + 3 - cut
+            elif (closer := value.find("-->", pos)) != -1:
+                resume = closer + 3
+            else:
+                break
+            _drop_chars(kept, cut)
+            pos = resume
+            continue
+        start = value.find("<!--", pos)
+        end = value.find("-->", start) if start != -1 else -1
+        if end == -1:
+            break
+        if start > pos:
+            kept.append([value, pos, start])
+        pos = end + 3
+    return "".join(text[a:b] for text, a, b in kept) + value[pos:]
+
+
+def _last_chars(kept: list[list[Any]], count: int) -> str:
+    out = ""
+    for text, start, end in reversed(kept):
+        out = text[max(start, end - (count - len(out))):end] + out
+        if len(out) >= count:
+            break
+    return out
+
+
+def _drop_chars(kept: list[list[Any]], count: int) -> None:
+    while count:
+        piece = kept[-1]
+        taken = min(count, piece[2] - piece[1])
+        piece[2] -= taken
+        count -= taken
+        if piece[2] == piece[1]:
+            kept.pop()
 
 
 _SOURCE_LINK = re.compile(r'\bhref="([^"#?]*\.md)((?:[#?][^"]*)?)"')
@@ -172,7 +240,9 @@ class MarkdownRenderer:
         md.use(footnote_plugin)
         md.use(embeds_plugin)
         if options.anchors:
-            md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_anchor_slug)
+            ids = _HeadingIds()
+            md.use(anchors_plugin, min_level=2, max_level=4, slug_func=ids)
+            md.core.ruler.before("anchor", "sitegen_heading_ids", ids.reset)
         if options.highlight:
             md.options["highlight"] = _highlight
         md.core.ruler.push("alignment_classes", _alignment_classes)
@@ -186,6 +256,8 @@ class MarkdownRenderer:
         can resolve its relative links. Raises embeds.MarkupError for a broken embed or figure."""
         env: dict[str, Any] = {"base_path": self._base_path}
         tokens = self._md.parse(body, env)
+        if self._raw_html:
+            _check_nesting(tokens)
         more = _more_marker(body, tokens)
         if more:
             body = body[:more.start()] + body[more.end():]
@@ -275,13 +347,44 @@ class _QuickLinkify:
 
 
 def _more_marker(body: str, tokens: Sequence[Token]) -> re.Match[str] | None:
-    """The first <!--more--> line that is not inside a code block."""
-    code = [t.map for t in tokens if t.type in ("fence", "code_block") and t.map]
+    """The first <!--more--> line that is not inside a code block. Lines are counted on from
+    the last marker and code blocks (which never overlap) walked in order, so a body of
+    markers in code blocks is one pass, not markers x code blocks."""
+    code = sorted((t.map[0], t.map[1]) for t in tokens if t.type in ("fence", "code_block")
+                  and t.map)
+    line, counted, block = 0, 0, 0
     for match in MORE.finditer(body):
-        line = body.count("\n", 0, match.start())
-        if not any(start <= line < end for start, end in code):
+        line += body.count("\n", counted, match.start())
+        counted = match.start()
+        while block < len(code) and code[block][1] <= line:
+            block += 1
+        if not (block < len(code) and code[block][0] <= line):
             return match
     return None
+
+
+def _check_nesting(tokens: Sequence[Token]) -> None:
+    """Refuse raw HTML nested deeper than MAX_HTML_DEPTH (see sanitize.HtmlNesting), naming
+    the line where it went past: the sanitizer's work grows with the depth."""
+    nesting = HtmlNesting()
+    for token in tokens:
+        if token.type == "html_block" and token.map:
+            fragments = [(token.content, token.map[0])]
+        elif token.type == "inline" and token.map and token.children and "<" in token.content:
+            fragments, line = [], token.map[0]
+            for child in token.children:
+                if child.type in ("softbreak", "hardbreak"):
+                    line += 1
+                elif child.type == "html_inline":
+                    fragments.append((child.content, line))
+        else:
+            continue
+        for html, line in fragments:
+            at = nesting.feed(html)
+            if at is not None:
+                raise MarkupError(f"raw HTML nests more than {MAX_HTML_DEPTH} elements deep here; "
+                                  "close the tags you opened (an unclosed <div> or <b> holds "
+                                  "everything after it)", line + html.count("\n", 0, at))
 
 
 def _without_footnote_refs(tokens: Sequence[Token]) -> list[Token]:
@@ -344,6 +447,35 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str,
                 token.attrSet(attr, original)
 
     return rule
+
+
+class _HeadingIds:
+    """The anchors plugin's `slug_func`, giving each heading of a document a unique id in one
+    step. The plugin's own de-duplication tries slug, slug-1, slug-2, ... from 1 for every
+    heading, so n headings with the same text took n * n steps. This returns the id that
+    search would end on (the plugin then finds it free and keeps it, so ids are unchanged):
+    ids are only ever added, so each slug's search resumes where its last one stopped.
+    `reset` runs as a core rule before the plugin's, once per document."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+        self.resume: dict[str, int] = {}
+
+    def reset(self, state: object = None) -> None:
+        self.taken.clear()
+        self.resume.clear()
+
+    def __call__(self, text: str) -> str:
+        slug = unique = _anchor_slug(text)
+        if unique in self.taken:
+            number = self.resume.get(slug, 1)
+            unique = f"{slug}-{number}"
+            while unique in self.taken:
+                number += 1
+                unique = f"{slug}-{number}"
+            self.resume[slug] = number + 1
+        self.taken.add(unique)
+        return unique
 
 
 def _anchor_slug(text: str) -> str:

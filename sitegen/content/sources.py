@@ -29,6 +29,14 @@ from sitegen.tree import Listing, list_folder, readable, why
 
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
 MAX_YAML_DEPTH = 50
+# Each tag gets a page and three feeds that list the article with all its tags, so the work
+# of one article grows with the square of its tags; each alias writes a page. A news article
+# has a handful of either: far more is a mistake, refused before it stalls the build.
+MAX_TAGS = 100
+# PyYAML builds its values in Python, about 5 s per MiB: front matter is a few lines of
+# metadata, and this keeps the largest a file can hold to a second or so.
+MAX_FRONT_MATTER_CHARS = 256 * 1024
+MAX_ALIASES = 100
 
 # Dates must lie within these years both in the site's time zone and in UTC: every later
 # conversion (to UTC for feeds and sitemaps, to an offset) and sum (the news sitemap's two-day
@@ -81,17 +89,27 @@ class _NotingLoader(_Loader):  # type: ignore[misc, valid-type]
 
 class _FrontMatter(YAMLHandler):
     """python-frontmatter's YAML handler, with libyaml's fast safe loader; `load_noting`
-    also gives the keys written twice."""
+    also gives each key's line and the keys written twice."""
 
     def load(self, fm: str, **kwargs: object) -> Any:
         return self.load_noting(fm)[0]
 
-    def load_noting(self, fm: str) -> tuple[Any, list[tuple[str, int, int]]]:
+    def load_noting(self, fm: str) -> tuple[Any, dict[str, int], list[tuple[str, int, int]]]:
+        """The values, as `load` gives them; the 0-based line of each top-level key (its
+        first occurrence); and the keys written twice: all from one parse, however many keys
+        there are."""
         loader = _NotingLoader(fm)
         try:
-            return loader.get_single_data(), loader.repeated
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+        lines: dict[str, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    lines.setdefault(key.value, key.start_mark.line)
+        return data, lines, loader.repeated
 
 
 _HANDLER = _FrontMatter()
@@ -172,9 +190,13 @@ def read_source(path: Path, config: Config) -> Source:
     except ValueError:
         raise SiteError(rel, "front matter is not closed: add a '---' line after it",
                         opening) from None
+    if len(fm_text) > MAX_FRONT_MATTER_CHARS:
+        raise SiteError(rel, f"front matter is {len(fm_text):,} characters long, over the limit "
+                             f"of {MAX_FRONT_MATTER_CHARS:,}; it holds the title, date, tags and "
+                             "such: move long text into the article's body", opening)
     _check_depth(rel, fm_text, opening)
     try:
-        data, repeated = _HANDLER.load_noting(fm_text)
+        data, key_lines, repeated = _HANDLER.load_noting(fm_text)
     except yaml.MarkedYAMLError as exc:
         # An unclosed quote is found at the end of the text; where it opened helps more.
         unclosed = "end of stream" in (exc.problem or "") and exc.context_mark
@@ -194,7 +216,7 @@ def read_source(path: Path, config: Config) -> Source:
     if not isinstance(data, dict):
         raise SiteError(rel, "front matter must be 'key: value' lines, not a "
                              f"{type(data).__name__}", opening)
-    fields = _Fields(rel, data, fm_text, opening)
+    fields = _Fields(rel, data, key_lines, opening)
     fields.reject_aliases()
     if unwanted is not None:
         char, line = unwanted
@@ -205,7 +227,9 @@ def read_source(path: Path, config: Config) -> Source:
         fields.note("duplicate-key", f"'{escaped(key)}' is given twice in front matter (first on line "
                     f"{opening + line}); the last one is used: remove the other",
                     opening + again)
-    body_line = opening + fm_text.count("\n") + 1
+    # The body is the text after the closing ---, from the newline that ends that line; the
+    # split may take blank lines after it too, so its first line is counted, not assumed.
+    body_line = opening + stripped.count("\n", 0, len(stripped) - len(body))
     return _source_from(path, rel, fields, config, body, body_line)
 
 
@@ -271,8 +295,11 @@ def _read_text(path: Path, rel: str) -> tuple[str, tuple[str, int] | None]:
 class _Fields:
     """Typed access to front matter values, with errors that point at the key's line."""
 
-    def __init__(self, rel: str, data: dict[Any, Any], fm_text: str, opening: int) -> None:
-        self.rel, self.data, self.fm_text, self.fm_start = rel, data, fm_text, opening
+    def __init__(self, rel: str, data: dict[Any, Any], key_lines: dict[str, int],
+                 opening: int) -> None:
+        """`key_lines`: each key's 0-based line in the front matter text, which starts with
+        the newline of the opening --- line."""
+        self.rel, self.data, self.key_lines, self.fm_start = rel, data, key_lines, opening
         self.notices: list[Notice] = []
         self._unwanted_in: set[str] = set()  # keys already noted for such a character
 
@@ -296,8 +323,7 @@ class _Fields:
         return clean(text)
 
     def line(self, key: str) -> int:
-        match = re.search(rf"^{re.escape(key)}[ \t]*:", self.fm_text, re.MULTILINE)
-        return self.fm_start + self.fm_text.count("\n", 0, match.start()) if match else self.fm_start
+        return self.fm_start + self.key_lines.get(key, 0)
 
     def error(self, key: str, message: str) -> SiteError:
         return SiteError(self.rel, message, self.line(key))
@@ -417,6 +443,9 @@ class _Fields:
                           "path write it from the site's root: '/" + alias.lstrip("./") + "'",
                           self.line("aliases"))
             out.append(alias)
+            if len(out) > MAX_ALIASES:
+                raise self.error("aliases", f"more than {MAX_ALIASES} aliases; an article needs "
+                                            "one for each URL it had before: keep those")
         return tuple(out)
 
     def tags(self) -> tuple[str, ...]:
@@ -436,6 +465,10 @@ class _Fields:
             name = " ".join(self.cleaned("tags", str(item)).split())
             if name:
                 out.append(name)
+        if len(out) > MAX_TAGS and len(set(out)) > MAX_TAGS:
+            raise self.error("tags", f"{len(set(out))} tags; an article may have at most "
+                                     f"{MAX_TAGS} (each gets a page and feeds): keep the ones "
+                                     "readers would browse by")
         return tuple(out)
 
 

@@ -22,7 +22,7 @@ from sitegen import __version__
 from sitegen.config import Config
 from sitegen.content.data import EMPTY, SiteData
 from sitegen.content.images import LocalImages
-from sitegen.content.markdown import RenderedBody, link_source_files
+from sitegen.content.markdown import RenderedBody, link_source_files, plain_text
 from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.model import (
@@ -182,7 +182,7 @@ def _from_body(config: Config, source: Source, body: RenderedBody, by_source: Ma
         link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
     return {
         "summary": summary,
-        "description": source.description or source.summary or summary.striptags(),
+        "description": source.description or source.summary or plain_text(summary),
         "content": link_source_files(body.html, source.rel_path, by_source, config.base_path),
         "reading_minutes": max(1, ceil(body.words / config.words_per_minute)),
         "words": body.words, "headings": body.headings,
@@ -259,7 +259,7 @@ def _check_unique_urls(ordered: Sequence[Source], urls: Urls,
     aliases: dict[str, tuple[str, ...]] = {}
     former: dict[str, Source] = {}
     for source in ordered:
-        mine = []
+        mine: dict[str, None] = {}  # in order; a list's `in` made many aliases quadratic
         for alias in source.aliases:
             old = alias_url(alias, source, urls)
             line = source.line_of.get("aliases")
@@ -271,8 +271,8 @@ def _check_unique_urls(ordered: Sequence[Source], urls: Urls,
             elif former.setdefault(old, source) is not source:
                 problems.append(Problem(source.rel_path, f"alias '{alias}' ({old}) is also an "
                                         f"alias of {former[old].rel_path}; keep it in one", line))
-            elif old not in mine:
-                mine.append(old)
+            else:
+                mine.setdefault(old)
         if mine:
             aliases[source.rel_path] = tuple(mine)
     if problems:

@@ -189,3 +189,40 @@ def test_local_images_get_width_height_and_lazy_loading_under_a_base_path(tmp_pa
         "/news/images/lead.png", "30", "10", "The lead")
     assert lead.get("loading") is None  # the lead image is above the fold: not lazy
     assert (built.output / "images" / "lead.png").is_file()
+
+
+class _CountingTokens(list):  # type: ignore[type-arg]
+    """A token list that counts the tokens an insert moves (all those after the point)."""
+
+    moved = 0
+
+    def insert(self, index: int, item: object) -> None:  # type: ignore[override]
+        _CountingTokens.moved += len(self) - index
+        super().insert(index, item)
+
+    def __setitem__(self, index: object, value: object) -> None:  # type: ignore[override]
+        if isinstance(index, slice):
+            _CountingTokens.moved += len(self) - (index.start or 0)
+        super().__setitem__(index, value)  # type: ignore[index]
+
+
+def test_shaping_figures_moves_no_tokens_per_figure() -> None:
+    """An insert into the token list per figure moved every token after it: a body of figures
+    was quadratic in their number. The captions are put in with one pass at the end."""
+    from markdown_it import MarkdownIt
+
+    from sitegen.content.embeds import embeds_plugin
+
+    def counting(state: object) -> None:
+        state.tokens = _CountingTokens(state.tokens)  # type: ignore[attr-defined]
+
+    md = MarkdownIt("commonmark")
+    md.use(embeds_plugin)
+    md.core.ruler.before("sitegen_embeds", "counting_tokens", counting)
+    figures = "".join(f"::: figure\n![f{i}](/i/{i}.png) Caption {i}\n:::\n\n" for i in range(300))
+    videos = '::: youtube aqz-KE-bpKQ title="T"\nCaption\n:::\n\n' * 300
+    _CountingTokens.moved = 0
+    html = md.render(figures + videos)
+    assert _CountingTokens.moved == 0
+    assert html.count("<figcaption>") == 600 and html.count("</figure>") == 600
+    assert "Caption 299</p>\n</figcaption>\n</figure>" in html

@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sitegen.config import MarkdownConfig
 from sitegen.content.markdown import RESERVED_IDS, MarkdownRenderer, RenderedBody, is_safe_url
@@ -394,3 +396,75 @@ def test_image_without_a_source_becomes_its_alt_text(markdown: str) -> None:
     html = str(render(f"Before {markdown} after.\n").html)
     assert parse_tags(html) == [("p", {})]
     assert "Before A still after." in html
+
+
+# --- one body cannot stall a build: work linear in its size ---------------------------------------
+
+def _render_work(body: str, **options: bool) -> int:
+    """Lines run in sitegen and mdit-py-plugins to render `body` (markdown-it itself is linear
+    and left out, so sitegen's own steps weigh more in the count)."""
+    import mdit_py_plugins
+    from conftest import line_events, package_folder
+
+    import sitegen
+
+    renderer = MarkdownRenderer(MarkdownConfig(**options))
+    return line_events(lambda: renderer.render(body, PAGE), package_folder(sitegen),
+                       package_folder(mdit_py_plugins))
+
+
+@pytest.mark.parametrize(("shape", "unit"), [
+    ("same heading", "## Same heading\n\n"),
+    ("more marker in code", "```\n<!--more-->\n```\n\n"),
+])
+def test_render_work_grows_linearly(shape: str, unit: str) -> None:
+    """4x the repeats must be at most about 4x the work. It was about 15x for headings with
+    the same text (each new id tried slug-1, slug-2, ... from 1) and for <!--more--> markers
+    in code blocks (each was checked against every code block)."""
+    small = _render_work(unit * 300 + "Text.\n")
+    large = _render_work(unit * 1200 + "Text.\n")
+    assert large < 5 * small, (shape, small, large)
+
+
+def test_heading_ids_are_those_the_plugin_gives() -> None:
+    """The quick de-duplication gives the ids mdit-py-plugins' own search would."""
+    from mdit_py_plugins.anchors.index import unique_slug
+
+    from sitegen.content.markdown import _anchor_slug
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(["x", "x 1", "x-1", "x 2", "Main", "fn1", "y", "x-1-1"]),
+                    max_size=12))
+    def check(texts: list[str]) -> None:
+        taken: set[str] = set()
+        expected = [unique_slug(_anchor_slug(t), taken) for t in texts]
+        html = render("".join(f"## {t}\n\n" for t in texts)).html
+        assert ids(html) == expected
+    check()
+
+
+def test_plain_text_is_markupsafes_striptags_in_one_pass() -> None:
+    from markupsafe import Markup
+
+    from sitegen.content.markdown import plain_text
+
+    @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(alphabet="<!->a &;b", max_size=60))
+    def check(html: str) -> None:
+        assert plain_text(html) == Markup(html).striptags()
+    check()
+    assert plain_text('<p>A <a href="/x">link</a> &amp; <!-- c --> more</p>') == "A link & more"
+
+
+def test_nesting_raw_html_too_deeply_is_refused_with_its_line() -> None:
+    from sitegen.content.embeds import MarkupError
+    from sitegen.content.sanitize import MAX_HTML_DEPTH
+
+    body = "Intro.\n\n<div>\n" + "<div>\n" * 5 + "\nText <b>" + "<b class=x>" * MAX_HTML_DEPTH + "\n"
+    with pytest.raises(MarkupError) as info:
+        render(body, html=True)
+    assert info.value.line == 9  # 0-based: the line of the <b> that went past
+    assert f"more than {MAX_HTML_DEPTH}" in str(info.value) and "close the tags" in str(info.value)
+    fine = "<div>\n" * (MAX_HTML_DEPTH - 1) + "\nx\n" + "</div>\n" * (MAX_HTML_DEPTH - 1)
+    assert render(fine * 3, html=True).html.count("<div>") == 3 * (MAX_HTML_DEPTH - 1)
+    assert "<div>" not in render(body).html  # raw HTML off: escaped, nothing to refuse

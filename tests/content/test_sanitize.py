@@ -348,3 +348,69 @@ def test_character_references_to_control_characters_do_not_reach_the_page(markdo
     """nh3 decodes references; a raw U+0010 is invalid HTML and breaks XML feeds."""
     html = render(markdown + "\n", html=True)
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", html), repr(html)
+
+
+# --- how deep raw HTML nests (checked before the sanitizer parses it) -----------------------------
+
+def _depth(html: str) -> int:
+    from sitegen.content.sanitize import HtmlNesting
+
+    nesting = HtmlNesting(limit=10**9)
+    nesting.feed(html)
+    return nesting.depth
+
+
+@pytest.mark.parametrize(("html", "depth"), [
+    ("<div><p>a<p>b<p>c</div>", 0),  # implied ends do not add up
+    ("<ul><li>a<li>b<li>c</ul>", 0),
+    ("<table><tr><td>a<td>b<tr><td>c</table>", 0),
+    ("<div><br><img src=x><hr></div>", 0),  # void elements
+    ("<svg><g/><g/><path/></svg>", 0),  # "/>" closes in SVG ...
+    ("<div/>" * 3, 3),  # ... not in HTML
+    ("<script><div><div></script>", 0),  # raw text
+    ("<!-- <div><div> -->", 0),
+    ("<div><b class=k></div>" * 5, 5),  # formatting the parser re-opens in each later block
+    ("<div><table></div></table>" * 5, 5),  # an end tag cannot close through a table
+    ("<td><b></td>" * 5, 5),  # cells outside a table are ignored
+    ("<b><i>x</i></b>" * 5, 0),
+])
+def test_nesting_is_counted_as_the_parser_nests(html: str, depth: int) -> None:
+    assert _depth(html) == depth
+
+
+@pytest.mark.parametrize("unit", ["<div>", "<b><i>", "<div><b class=k></div>",
+                                  "<div><table></div></table>", "<ul><li>", "<td><b></td>"])
+def test_html_nested_past_the_limit_is_refused_before_sanitizing(unit: str) -> None:
+    """Each of these took nh3 minutes at 4 MiB (its work per tag grows with the depth; the
+    third made it write 660 MB for 8,000 repeats): all are caught at the limit."""
+    from sitegen.content.sanitize import MAX_HTML_DEPTH, HtmlNesting
+
+    at = HtmlNesting().feed(unit * 400_000)
+    assert at is not None and at <= len(unit) * (MAX_HTML_DEPTH + 1)
+
+
+def test_nesting_work_is_linear_in_the_html() -> None:
+    """The count stays linear: each tag looks at most MAX_HTML_DEPTH open elements."""
+    from conftest import line_events, package_folder
+
+    import sitegen
+    from sitegen.content.sanitize import HtmlNesting
+
+    unit = "<div>" * 90 + "<p>x<b>y</b>" + "</div>" * 90
+    small = line_events(lambda: HtmlNesting().feed(unit * 10), package_folder(sitegen))
+    large = line_events(lambda: HtmlNesting().feed(unit * 40), package_folder(sitegen))
+    assert large < 4.5 * small, (small, large)
+
+
+def test_too_deep_raw_html_fails_the_build_naming_file_and_line(tmp_path: Path) -> None:
+    from sitegen.errors import BuildError
+
+    site = write_site(tmp_path / "site", {"deep.md": article(body="Intro.\n\n" + "<div>" * 500)},
+                      config='title = "T"\nbase_url = "https://t.example.com"\n'
+                             '[markdown]\nhtml = true\n')
+    with pytest.raises(BuildError) as info:
+        build_site(site, tmp_path / "out")
+    (problem,) = info.value.problems
+    text = (site / "content" / "deep.md").read_text(encoding="utf-8").split("\n")
+    assert problem.file == "content/deep.md" and text[problem.line - 1].startswith("<div>")
+    assert "nests more than" in problem.message

@@ -379,10 +379,16 @@ def test_field_error_names_the_key_line(site: Config, front: str, key: str, line
     assert problem.line == line
 
 
-def test_body_line_is_the_line_after_closing_marker(site: Config) -> None:
-    source = read_source(write(site, "a.md", "---\ntitle: Hello\ndate: 2016-03-08\nauthor: Dana\n---\n"
-                                             "First body line\n"), site)
-    assert source.body_line == 6
+@pytest.mark.parametrize("blank_lines", [0, 1, 3])
+def test_body_line_is_the_files_line_of_the_bodys_line_0(site: Config, blank_lines: int) -> None:
+    """Later stages add a 0-based line of the body text (which starts with the newline that
+    ends the closing ---, and python-frontmatter's split may take blank lines after it) to
+    body_line: the sum must be the file's line. It was one too many with no blank line."""
+    text = ("---\ntitle: Hello\ndate: 2016-03-08\nauthor: Dana\n---\n" + "\n" * blank_lines
+            + "First body line\n")
+    source = read_source(write(site, "a.md", text), site)
+    in_body = source.body.split("\n").index("First body line")
+    assert source.body_line + in_body == 6 + blank_lines
 
 
 def test_yaml_error_beyond_first_line_is_reported_below_opening_marker(site: Config) -> None:
@@ -755,3 +761,79 @@ def test_a_surrogate_written_as_raw_bytes_is_not_utf8_at_its_line(site: Config) 
     problem = read_error(site, "a.md", b"---\ntitle: Half \xed\xa0\x80 emoji\ndate: 2016-03-08\n"
                                        b"author: Dana\n---\nBody\n")
     assert problem.line == 2 and "not UTF-8 text (byte 0xed)" in problem.message
+
+# --- one file cannot stall a build: work linear in the file, counts capped ------------------------
+
+class _CountingRe:
+    """The `re` module as sitegen.content sees it, counting the characters each call is given
+    to scan: a regex over the whole front matter per key made 40,000 keys take 75 s."""
+
+    def __init__(self) -> None:
+        self.scanned = 0
+
+    def __getattr__(self, name: str) -> object:
+        real = getattr(re, name)
+        if name not in ("search", "match", "fullmatch", "finditer", "findall", "sub", "split"):
+            return real
+
+        def counted(pattern: object, text: str, *args: object, **kwargs: object) -> object:
+            self.scanned += len(text)
+            return real(pattern, text, *args, **kwargs)
+        return counted
+
+
+def test_key_lines_take_one_pass_over_the_front_matter(site: Config,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitegen.content.sources
+
+    counting = _CountingRe()
+    monkeypatch.setattr(sitegen.content.sources, "re", counting)
+    keys = "".join(f"key_{i}: {i}\n" for i in range(2000))
+    text = article(keys + "tags: [a, b]\n")
+    source = read_source(write(site, "many-keys.md", text), site)
+    assert counting.scanned <= 2 * len(text), counting.scanned  # it was 2,000 x the front matter
+    lines = text.split("\n")
+    for key in ("title", "tags", "key_0", "key_1999"):
+        assert lines[source.line_of[key] - 1].startswith(f"{key}:")
+    assert len(source.extra) == 2000
+
+
+def test_key_lines_are_those_of_the_keys_as_written(site: Config) -> None:
+    """Lines come from the YAML parse: quoted keys and a key's first occurrence count."""
+    text = '---\ntitle: T\ndate: 2016-03-08\n"author": Ann\nnote: |\n  x: 1\nx: 2\n---\nBody\n'
+    source = read_source(write(site, "lines.md", text), site)
+    assert source.line_of["author"] == 4
+    assert source.line_of["x"] == 7
+
+
+def test_more_than_the_maximum_of_tags_is_refused_with_the_line(site: Config) -> None:
+    from sitegen.content import MAX_TAGS
+
+    tags = "".join(f"  - Tag {i}\n" for i in range(MAX_TAGS + 1))
+    problem = read_error(site, "tags.md", article("tags:\n" + tags))
+    assert problem.line == 5
+    assert f"{MAX_TAGS + 1} tags" in problem.message and f"at most {MAX_TAGS}" in problem.message
+    ok = "".join(f"  - Tag {i}\n" for i in range(MAX_TAGS)) + "  - Tag 0\n" * 500  # repeats
+    assert len(read_source(write(site, "ok.md", article("tags:\n" + ok)), site).tags) == MAX_TAGS + 500
+
+
+def test_more_than_the_maximum_of_aliases_is_refused_with_the_line(site: Config) -> None:
+    from sitegen.content import MAX_ALIASES
+
+    aliases = "".join(f"  - /old/{i}/\n" for i in range(MAX_ALIASES + 1))
+    problem = read_error(site, "aliases.md", article("slug: s\naliases:\n" + aliases))
+    assert problem.line == 6 and f"more than {MAX_ALIASES} aliases" in problem.message
+    aliases = "".join(f"  - /old/{i}/\n" for i in range(MAX_ALIASES))
+    path = write(site, "ok.md", article("aliases:\n" + aliases))
+    assert len(read_source(path, site).aliases) == MAX_ALIASES
+
+
+def test_front_matter_over_its_limit_is_refused_before_it_is_parsed(site: Config) -> None:
+    from sitegen.content import MAX_FRONT_MATTER_CHARS
+
+    summary = "summary: " + "word " * (MAX_FRONT_MATTER_CHARS // 5) + "\n"
+    problem = read_error(site, "big.md", "\n" + article(summary))
+    assert problem.line == 2
+    assert "front matter is" in problem.message and "move long text" in problem.message
+    fits = "summary: " + "word " * (MAX_FRONT_MATTER_CHARS // 5 - 100) + "\n"
+    assert read_source(write(site, "fits.md", article(fits)), site).summary

@@ -260,3 +260,37 @@ def test_empty_site_feed_is_dated_by_the_build_moment(tmp_path: Path) -> None:
     atom = parse(built.output / "atom.xml")
     updated = datetime(*atom.feed.updated_parsed[:6], tzinfo=UTC)
     assert updated == FIXED_NOW.astimezone(UTC)
+
+
+# --- no step grows with the square of an article's tags -------------------------------------------
+
+def _feed_work(tmp_path: Path, tags: int) -> tuple[int, bytes]:
+    """Lines run in sitegen and feedgen to render the site's RSS feed, whose one article has
+    `tags` tags (and the feed itself)."""
+    import feedgen
+    from conftest import line_events, package_folder
+
+    import sitegen
+    from sitegen.pipeline.build import prepare, render_job
+    from sitegen.render.plan import FeedJob
+    from sitegen.report import BuildOptions
+
+    site = write_site(tmp_path / f"tags-{tags}", {
+        "a.md": article(tags=[f"Tag {i}" for i in range(tags)])})
+    prepared = prepare(BuildOptions(site_dir=site, now=FIXED_NOW))
+    job = next(j for j in prepared.plan.jobs if isinstance(j, FeedJob) and j.path == "feed.xml")
+    out: list[bytes] = []
+    work = line_events(lambda: out.append(render_job(job, prepared.theme)),
+                       package_folder(sitegen), package_folder(feedgen))
+    return work, out[0]
+
+
+def test_feed_work_grows_linearly_with_an_articles_tags(tmp_path: Path) -> None:
+    """feedgen rebuilds its RSS category list on every `category()` call: one call per tag
+    made each feed entry quadratic in its tags (1,000 tags took minutes to build). 4x the
+    tags must be at most about 4x the work (it was about 11x)."""
+    small, _ = _feed_work(tmp_path, 25)
+    large, feed = _feed_work(tmp_path, 100)
+    assert large < 5 * small, (small, large)
+    entry = feedparser.parse(feed).entries[0]
+    assert [t.term for t in entry.tags] == [f"Tag {i}" for i in range(100)]

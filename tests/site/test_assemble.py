@@ -429,3 +429,21 @@ def test_with_body_gives_the_article_a_full_assemble_would(summary: str | None) 
     assert swapped == expected
     assert swapped.content != article.content and "/2017/02/other/" in swapped.content
     assert (swapped.summary == article.summary) == (summary is not None)
+
+
+def test_description_from_the_body_is_taken_in_one_pass(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """markupsafe's striptags rebuilds the string for each tag it removes: a first paragraph
+    of many links made the description quadratic. sitegen strips them in one pass."""
+    from conftest import article, build_site, write_site
+    from markupsafe import Markup
+
+    def refuse(self: Markup) -> str:
+        raise AssertionError("Markup.striptags is quadratic in the tags")
+
+    links = " ".join(f"[link {i}](/a/{i}/) &amp;" for i in range(2000))
+    site = write_site(tmp_path / "site", {"a.md": article(title="Links", body=links)})
+    monkeypatch.setattr(Markup, "striptags", refuse)
+    built = build_site(site, tmp_path / "out")
+    page = (built.output / "2020" / "01" / "links" / "index.html").read_text(encoding="utf-8")
+    assert "link 0 &amp; link 1 &amp; link 2" in page
