@@ -807,7 +807,7 @@ def test_key_lines_are_those_of_the_keys_as_written(site: Config) -> None:
 
 
 def test_more_than_the_maximum_of_tags_is_refused_with_the_line(site: Config) -> None:
-    from sitegen.content import MAX_TAGS
+    from sitegen.content.sources import MAX_TAGS
 
     tags = "".join(f"  - Tag {i}\n" for i in range(MAX_TAGS + 1))
     problem = read_error(site, "tags.md", article("tags:\n" + tags))
@@ -818,7 +818,7 @@ def test_more_than_the_maximum_of_tags_is_refused_with_the_line(site: Config) ->
 
 
 def test_more_than_the_maximum_of_aliases_is_refused_with_the_line(site: Config) -> None:
-    from sitegen.content import MAX_ALIASES
+    from sitegen.content.sources import MAX_ALIASES
 
     aliases = "".join(f"  - /old/{i}/\n" for i in range(MAX_ALIASES + 1))
     problem = read_error(site, "aliases.md", article("slug: s\naliases:\n" + aliases))
@@ -829,7 +829,7 @@ def test_more_than_the_maximum_of_aliases_is_refused_with_the_line(site: Config)
 
 
 def test_front_matter_over_its_limit_is_refused_before_it_is_parsed(site: Config) -> None:
-    from sitegen.content import MAX_FRONT_MATTER_CHARS
+    from sitegen.content.sources import MAX_FRONT_MATTER_CHARS
 
     summary = "summary: " + "word " * (MAX_FRONT_MATTER_CHARS // 5) + "\n"
     problem = read_error(site, "big.md", "\n" + article(summary))
