@@ -554,19 +554,19 @@ def test_an_article_deleted_between_listing_and_reading_is_left_out_while_servin
 
 def test_a_static_file_deleted_between_listing_and_copying_is_copied_next_time(
         pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sitegen.serve import live as live_module
+    from sitegen.write import writer  # the preview copies through the output transaction
 
     media = pair.site / "static" / "rundown.txt"
     media.parent.mkdir(exist_ok=True)
     media.write_text("Tonight's rundown.\n", encoding="utf-8")
-    real_copy = live_module.shutil.copyfile
+    real_copy = writer.shutil.copyfile
 
     def delete_then_copy(source, target):  # type: ignore[no-untyped-def]
         if Path(source) == media and media.exists():
             media.unlink()
         return real_copy(source, target)
 
-    monkeypatch.setattr(live_module.shutil, "copyfile", delete_then_copy)
+    monkeypatch.setattr(writer.shutil, "copyfile", delete_then_copy)
     outcome = pair.rebuild(everything=True)
     assert outcome.ok, outcome.problems
     assert not (pair.folder / "rundown.txt").exists()
