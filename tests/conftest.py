@@ -433,7 +433,6 @@ SLOW_TESTS = {
                    "test_a_damaged_snapshot_is_never_trusted",
                    "test_a_quick_build_whose_re_index_fails_leaves_the_output_as_it_was",
                    "test_a_search_site_takes_the_quick_path_and_its_index_equals_a_fresh_build_s",
-                   "test_an_update_killed_after_its_journal_is_finished_by_the_next_build",
                    "test_anything_but_a_body_edit_takes_the_full_path",
                    "test_successive_body_edits_each_equal_a_fresh_build",
                    "test_the_news_sitemap_window_and_the_new_year_end_the_quick_path",

@@ -10,13 +10,19 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from test_cache import make_site
+from conftest import article, run_cli, write_site
 
 from sitegen.commands import vcs
 from sitegen.incremental.cache import CACHE_DIR
 
 WARNING = f"warning: {CACHE_DIR}/: tracked by git"
+
+
+def make_site(root: Path, count: int) -> Path:
+    """A small site of `count` articles, ready to build."""
+    return write_site(root, {f"story-{i}.md": article(title=f"Story number {i}",
+                                                       date=f"2020-01-{i + 1:02d}")
+                             for i in range(count)})
 
 
 def git(repo: Path, *args: str) -> None:
