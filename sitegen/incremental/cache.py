@@ -4,7 +4,8 @@ changed: in memory for the dev server, on disk (`.sitegen-cache/`) between build
 - A source is re-read only when its file changed: same size and modification time is a
   hit; otherwise the file's content hash decides (a checkout that only touches files costs
   nothing).
-- A body is re-rendered only when its Markdown or its URL changed.
+- A body is re-rendered only when its Markdown, its URL or the site's images changed (a body
+  holds the sizes of the images it shows).
 - An output file is reused (hard-linked into the new site, or left in place in the spare
   folder that becomes the new site) only when its job's fingerprint is the one recorded for
   it and the file is still exactly as sitegen wrote it.

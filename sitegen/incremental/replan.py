@@ -21,8 +21,8 @@ def with_articles(plan: Plan, info: SiteInfo, config: Config, static_files: Mapp
     """`plan` with articles replaced in the jobs at `indices` (the jobs that hold them):
     `replacements` maps the id of an old Article to its new version. An article's own page
     is planned again (its head tags and JSON-LD come from the article); in any other job the
-    new article takes the old one's place. For the dev server's quick path, where only bodies
-    changed, so URLs, order and the site's lists are as before."""
+    new article takes the old one's place. For the quick paths (the dev server's and the
+    build's), where only bodies changed, so URLs, order and the site's lists are as before."""
     swapper = Swapper(replacements, opaque=(Article,))
     jobs = list(plan.jobs)
     for index in indices:

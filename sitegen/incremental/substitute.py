@@ -1,7 +1,8 @@
 """Find and replace objects inside the frozen data the pipeline passes on (sites, plans).
 
-The dev server's quick path for an edited article body swaps the new Article into the jobs
-that show it instead of planning the whole site again. Everything here is by identity: an
+Both quick paths (the dev server's and the build's, through `replan.with_articles`) swap an
+edited article's new Article into the jobs that show it instead of planning the whole site
+again. Everything here is by identity: an
 object is "the same" only if it is the very object, and a value that holds nothing swapped
 comes back as the same object, so a caller can tell what changed with `is`.
 """

@@ -18,7 +18,9 @@ feed's articles, or a static file) and the theme. Two paths keep the folder curr
   rendered: the article's page first, then (after `publish`) the lists and feeds.
 
 Both give byte-identical results to a full build (tests/serve/test_live.py checks each against
-one). A failed rebuild writes nothing, so the last good site stays served.
+one). A failed rebuild writes nothing, so the last good site stays served; the one exception is
+a quick rebuild whose lists or feeds fail on the new text after the article's own page was
+published: that page stays, and the next rebuild takes the full path.
 """
 
 from __future__ import annotations

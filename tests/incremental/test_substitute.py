@@ -1,4 +1,4 @@
-"""swap.py: replacing objects by identity inside frozen data, and finding who holds what."""
+"""substitute.py: replacing objects by identity inside frozen data, and finding who holds what."""
 
 from __future__ import annotations
 

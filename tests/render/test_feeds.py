@@ -194,7 +194,7 @@ def test_control_characters_in_title_reach_feeds_as_plain_text(control_built: Bu
 
 
 # Lone surrogates cannot be written to a file as UTF-8, nor read by libyaml as escapes (an
-# error at their line, see test_content.py); what can reach sitegen is noncharacters and
+# error at their line, see content/test_sources.py); what can reach sitegen is noncharacters and
 # controls, as YAML escapes (the article helper writes JSON escapes) or raw in the body.
 ODD = "\ufffe\uffff\ufdd0\x01\x85"
 

@@ -63,7 +63,7 @@ class Served:
         self.site = make_site(root / "site")
         static = self.site / "static"
         static.mkdir()
-        # A static/ link out of the site fails the build (test_serve_cli.py,
+        # A static/ link out of the site fails the build (serve/test_command.py,
         # test_a_static_link_out_of_the_site_is_refused_while_serving), so none is planted here.
         (static / "notes.txt").write_text("Studio notes for the preview.\n", encoding="utf-8")
         self.server = ServeProcess(self.site, self.tmpdir).start()
