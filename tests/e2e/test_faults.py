@@ -615,7 +615,7 @@ def test_a_full_disk_while_saving_the_cache_is_a_warning_that_the_new_site_is_in
         result = sitegen("build", "-s", str(site), "-o", str(out))
         assert result.returncode == 0, result.stderr
         assert "unchanged" not in result.stderr and "Traceback" not in result.stderr
-        warning = [line for line in result.stderr.splitlines() if "cache could not" in line]
+        warning = [line for line in result.stderr.splitlines() if "cannot save the build cache" in line]
         assert len(warning) == 1 and warning[0].startswith(
             f"warning: .sitegen-cache/: the new site is in place in {out}"), result.stderr
         assert "No space left on device" in warning[0]

@@ -219,7 +219,10 @@ def check_built(out: Path, workdir: Path, html_pages: list[Path]) -> None:
     for path in files:
         assert not path.is_symlink() and path.resolve().is_relative_to(out.resolve()), path
     beside = {p.name for p in workdir.iterdir()}
-    assert beside <= {"site", "out", ".out.sitegen-lock"}, beside  # nothing outside out/
+    # Nothing outside out/ but sitegen's own bookkeeping beside it (writer.py): the spare (the
+    # site before last) and the journal of the last commit.
+    assert beside <= {"site", "out", ".out.sitegen-lock", ".out.sitegen-spare",
+                      ".out.sitegen-journal"}, beside
     for path in files:
         rel = path.relative_to(out)
         parts = rel.parts
