@@ -3,7 +3,7 @@
 should stall a build.
 
     python benchmarks/bench_shapes.py                         # every shape at 1 MiB and 4 MiB
-    python benchmarks/bench_shapes.py --sizes 256K 1M 4M --shapes tags headings
+    python benchmarks/bench_shapes.py --sizes 256K 1M --shapes tags headings
     python benchmarks/bench_shapes.py --timeout 60 --json shapes.json
 
 Each shape (a "4 MiB" file is MAX_SOURCE_BYTES, the largest article sitegen reads) is written
@@ -164,8 +164,8 @@ def build_once(folder: Path, shape: str, size: int, timeout: float) -> dict[str,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["1M", "4M"],
-                        help="file sizes (bytes, or with K or M); default 1M 4M")
+    parser.add_argument("--sizes", nargs="+", default=["256K", "1M"],
+                        help="file sizes (bytes, or with K or M); default 256K 1M")
     parser.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=list(SHAPES))
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per build")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
