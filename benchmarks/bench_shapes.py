@@ -2,18 +2,18 @@
 """Build one worst-case article of each shape at the size limit and time it: no single file
 should stall a build.
 
-    python benchmarks/bench_shapes.py                         # every shape at 1 MiB and 4 MiB
-    python benchmarks/bench_shapes.py --sizes 256K 1M 4M --shapes tags headings
+    python benchmarks/bench_shapes.py                         # every shape at 256 KiB and 1 MiB
+    python benchmarks/bench_shapes.py --sizes 256K 1M --shapes tags headings
     python benchmarks/bench_shapes.py --timeout 60 --json shapes.json
 
-Each shape (a "4 MiB" file is MAX_SOURCE_BYTES, the largest article sitegen reads) is written
+Each shape (a "1 MiB" file is MAX_SOURCE_BYTES, the largest article sitegen reads) is written
 as the only article of a fresh site in a temporary folder and built with
 `python -m sitegen build -s SITE -o OUT -q -j 1 --no-cache` (search off: Pagefind is not
 sitegen's code). Printed per shape and size: the wall time of the build, its CPU time (user +
 system: steadier than wall time on a busy machine), its exit code (1 is
 fine when the shape is refused with a clear error, shown beside it), and the ratio of its CPU
 time to the one at the previous size: a step that is linear in the file's size gives about the
-ratio of the sizes (4 between 1 MiB and 4 MiB), a quadratic one about its square. A build that
+ratio of the sizes (4 between 256 KiB and 1 MiB), a quadratic one about its square. A build that
 takes longer than --timeout is stopped and shown as such.
 
 The same shapes, cut to the fuzzer's input size, are seeds of benchmarks/fuzz_content.py.
@@ -164,8 +164,8 @@ def build_once(folder: Path, shape: str, size: int, timeout: float) -> dict[str,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["1M", "4M"],
-                        help="file sizes (bytes, or with K or M); default 1M 4M")
+    parser.add_argument("--sizes", nargs="+", default=["256K", "1M"],
+                        help="file sizes (bytes, or with K or M); default 256K 1M")
     parser.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=list(SHAPES))
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per build")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")

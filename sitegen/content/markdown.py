@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html import unescape
 from typing import Any
@@ -30,6 +33,12 @@ from sitegen.content.sanitize import MAX_HTML_DEPTH, HtmlNesting, sanitize_html
 from sitegen.folders import CONTENT_DIR
 from sitegen.slugs import slugify
 from sitegen.text import clean
+
+# CPU seconds one article's Markdown may take. A real article renders in a few milliseconds;
+# markdown-it-py's work is linear but costs up to some 15 microseconds a character of dense
+# markup (a million '[' take 15 s), so a crafted file could hold a build for a minute without
+# this. See benchmarks/bench_shapes.py.
+RENDER_BUDGET = 5.0
 
 MORE = re.compile(r"^[ \t]*<!--\s*more\s*-->[ \t]*$", re.MULTILINE)
 # Ids the default theme gives its own elements (archive years are y2016 and so on), and
@@ -253,7 +262,12 @@ class MarkdownRenderer:
 
     def render(self, body: str, page_url: str) -> RenderedBody:
         """Render one article body; `page_url` (the article's absolute URL) is kept so feeds
-        can resolve its relative links. Raises embeds.MarkupError for a broken embed or figure."""
+        can resolve its relative links. Raises embeds.MarkupError for a broken embed or
+        figure, or a body that takes more than RENDER_BUDGET seconds of CPU."""
+        with _cpu_budget(RENDER_BUDGET):
+            return self._render(body, page_url)
+
+    def _render(self, body: str, page_url: str) -> RenderedBody:
         env: dict[str, Any] = {"base_path": self._base_path}
         tokens = self._md.parse(body, env)
         if self._raw_html:
@@ -532,3 +546,27 @@ def _sanitized(html: str) -> str:
     references in it stand for, and `&#xFFFE;` is one HTML and XML cannot carry (Markdown's
     own references already become U+FFFD)."""
     return clean(sanitize_html(html))
+
+
+@contextmanager
+def _cpu_budget(seconds: float) -> Iterator[None]:
+    """Raise MarkupError when the block takes more than `seconds` of CPU time. It uses a
+    signal timer, so it applies on a process's main thread (builds, check, their worker
+    processes); the preview's rebuild threads render without one."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise MarkupError(f"rendering this article took more than {seconds:g} s of CPU time "
+                          "(one takes a few milliseconds): look for a very long run of markup, "
+                          "such as thousands of '[' or links in one paragraph, and simplify or "
+                          "split it", 0)
+
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)

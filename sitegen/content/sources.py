@@ -27,7 +27,9 @@ from sitegen.slugs import slugify
 from sitegen.text import clean, code_point, escaped, find_unwanted, first_unwanted
 from sitegen.tree import Listing, list_folder, readable, why
 
-MAX_SOURCE_BYTES = 4 * 1024 * 1024  # an article is a few KB; anything near this is a mistake
+# An article is a few KB and the longest features some 100 KB; past this it is a mistake (a
+# pasted data dump), and Markdown of this size already takes seconds to render.
+MAX_SOURCE_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 50
 # Each tag gets a page and three feeds that list the article with all its tags, so the work
 # of one article grows with the square of its tags; each alias writes a page. A news article

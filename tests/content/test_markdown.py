@@ -468,3 +468,49 @@ def test_nesting_raw_html_too_deeply_is_refused_with_its_line() -> None:
     fine = "<div>\n" * (MAX_HTML_DEPTH - 1) + "\nx\n" + "</div>\n" * (MAX_HTML_DEPTH - 1)
     assert render(fine * 3, html=True).html.count("<div>") == 3 * (MAX_HTML_DEPTH - 1)
     assert "<div>" not in render(body).html  # raw HTML off: escaped, nothing to refuse
+
+
+# --- a CPU budget per article: no body holds a build for long ----------------------------------
+
+def test_a_body_over_its_cpu_budget_is_refused_with_a_sentence(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of '[' costs markdown-it-py some 15 microseconds each: 400,000 take seconds. With
+    the budget lowered for the test, rendering stops at it with a message, and the timer is
+    gone afterwards (the next render, a normal one, is not cut short)."""
+    import signal
+    import time
+
+    from sitegen.content import markdown
+    from sitegen.content.embeds import MarkupError
+
+    monkeypatch.setattr(markdown, "RENDER_BUDGET", 0.3)
+    started = time.process_time()
+    with pytest.raises(MarkupError) as info:
+        render("Intro.\n\n" + "[" * 400_000 + "\n")
+    assert time.process_time() - started < 2.0  # stopped at the budget, not at the end
+    assert "more than 0.3 s of CPU time" in str(info.value) and "simplify" in str(info.value)
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert "<p>Fine.</p>" in render("Fine.\n").html
+
+
+def test_the_budget_stops_a_build_naming_the_article(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import FIXED_NOW, article, write_site
+
+    from sitegen.content import markdown
+    from sitegen.errors import BuildError
+    from sitegen.pipeline.build import build
+    from sitegen.report import BuildOptions
+
+    monkeypatch.setattr(markdown, "RENDER_BUDGET", 0.3)  # workers fork after this: they share it
+    site = write_site(tmp_path / "site", {
+        "fine.md": article(title="Fine", date="2020-01-01"),
+        "brackets.md": article(title="Brackets", date="2020-01-02", body="[" * 400_000)})
+    with pytest.raises(BuildError) as info:
+        build(BuildOptions(site_dir=site, output_dir=tmp_path / "out", now=FIXED_NOW, workers=2),
+              use_cache=False)
+    (problem,) = info.value.problems
+    assert problem.file == "content/brackets.md"
+    assert problem.line is not None and 8 <= problem.line <= 9  # where the body starts
+    assert "more than 0.3 s of CPU time" in problem.message
+    assert not (tmp_path / "out").exists()

@@ -154,7 +154,7 @@ CASES = {
                      r"content/broken\.md:6: "),
     "alias-bomb": Case(write("content/broken.md", ALIAS_BOMB), r"content/broken\.md:\d+",
                        "YAML aliases", r"content/broken\.md:[1-9]: "),  # within the front matter
-    "huge-file": Case(huge_article, r"content/huge\.md", "over the limit of 4 MiB",
+    "huge-file": Case(huge_article, r"content/huge\.md", "over the limit of 1 MiB",
                       r"content/huge\.md(:1)?: "),
     "same-url": Case(write("content/clash.md", article(title="Alpha", date="2020-01-20")),
                      r"content/clash\.md(:\d+)?", "would share the URL /2020/01/alpha/",
