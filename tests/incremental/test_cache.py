@@ -271,8 +271,9 @@ def test_sources_and_bodies_saved_in_chunks_load_as_they_were(tmp_path: Path,
     assert sorted(loaded.sources()) == sorted(saved.sources())
     assert len(loaded.sources()) == 12
     assert set(loaded._bodies) == set(saved._bodies) and orphan in loaded._bodies
-    for path, (_, _, source) in loaded.sources().items():
-        assert source == saved.sources()[path][2]
+    for path, entry in loaded.sources().items():
+        source = entry.source
+        assert source == saved.sources()[path].source
         key = next(k for k in loaded._bodies if k[0] == source.body)
         assert key[0] is source.body  # one string on disk and in memory
         assert loaded._bodies[key].html == saved._bodies[key].html
