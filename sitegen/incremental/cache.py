@@ -57,9 +57,23 @@ SAVE_CHUNK = 200  # sources (with their bodies) per pickle in the build file
 
 
 class OutputRecord(NamedTuple):  # a tuple: tens of thousands load quickly
+    """An output file as sitegen wrote it: what made it, and its stat then."""
+
     fingerprint: str
     size: int
     mtime_ns: int
+
+
+def record_of(stat: os.stat_result, fingerprint: str) -> OutputRecord:
+    """The record of an output file sitegen just wrote, from its stat."""
+    return OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+
+
+def matches(record: OutputRecord, stat: os.stat_result) -> bool:
+    """Whether a file is still as `record` says sitegen wrote it: the one check, for every
+    path that reuses or trusts an output file. Size and modification time: an edit changes
+    the modification time (unless set back on purpose), and a hard link keeps both."""
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
 
 
 class SourceEntry(NamedTuple):
@@ -154,10 +168,8 @@ class BuildCache:
         """Remember the files just written to `folder` and what made them. `spared`: the
         site they replaced was kept as the spare, so its records (the last ones for this
         folder) now describe the spare."""
-        records = {}
-        for path, fingerprint in fingerprints.items():
-            stat = os.stat(folder / path)
-            records[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+        records = {path: record_of(os.stat(folder / path), fingerprint)
+                   for path, fingerprint in fingerprints.items()}
         same = self.output_dir == str(folder)
         self.spare = self.outputs if spared and same else {}
         self.outputs, self.output_dir = records, str(folder)

@@ -35,7 +35,9 @@ from sitegen.incremental.cache import (
     COMPILED_DIR,
     OutputRecord,
     digest,
+    matches,
     read_outputs,
+    record_of,
     remove_stale_temporaries,
     save_failure,
 )
@@ -123,10 +125,8 @@ def _quick_build(site_dir: Path, output: Path, key: OptionsKey,
         work.theme.save_compiled()
         if work.files or work.restamped:
             prints = {**work.prints, **dict.fromkeys(index, "")}  # the index: checked by stat
-            written = {}
-            for path, fingerprint in prints.items():
-                stat = os.stat(output / path)
-                written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+            written = {path: record_of(os.stat(output / path), fingerprint)
+                       for path, fingerprint in prints.items()}
             loaded.update(work.restamped, work.articles, work.jobs, written, removed)
     except OSError as exc:  # after the commit: the new site is in place, whatever happens here
         with contextlib.suppress(OSError):
@@ -266,7 +266,7 @@ def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:
                     return False
-                if stat.st_size != record.size or stat.st_mtime_ns != record.mtime_ns:
+                if not matches(record, stat):
                     return False
                 seen += 1
     return seen == len(records)

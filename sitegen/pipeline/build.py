@@ -29,6 +29,7 @@ from sitegen.incremental.cache import (
     BuildCache,
     OutputRecord,
     discard_records,
+    matches,
     remove_stale_temporaries,
     save_failure,
 )
@@ -396,6 +397,8 @@ def _stage(progress: Progress | None, name: str, total: int) -> Callable[[int], 
 
 
 def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
+    """The file the last build wrote for `path` may stand for this build's: same fingerprint,
+    and the file still as it was written (`cache.matches`, as the quick path checks)."""
     record = reuse.records.get(path)
     if record is None or record.fingerprint != fingerprint:
         return False
@@ -403,4 +406,4 @@ def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
         stat = os.stat(reuse.folder / path)
     except OSError:
         return False
-    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+    return matches(record, stat)

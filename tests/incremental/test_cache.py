@@ -15,7 +15,16 @@ from conftest import FIXED_NOW, file_hashes
 from sitegen.config import load_config
 from sitegen.incremental import cache as cache_module
 from sitegen.incremental import snapshot
-from sitegen.incremental.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
+from sitegen.incremental.cache import (
+    CACHE_DIR,
+    CACHE_FILE,
+    FORMAT,
+    MAGIC,
+    OUTPUTS_FILE,
+    BuildCache,
+    matches,
+    record_of,
+)
 from sitegen.model import Source
 from sitegen.pipeline.build import build
 from sitegen.report import BuildOptions
@@ -341,3 +350,22 @@ def test_a_cache_in_the_previous_format_is_rebuilt_not_trusted(tmp_path: Path) -
     assert [str(w) for w in result.warnings] == [
         f"{CACHE_DIR}/: the build cache is from another version of sitegen; rebuilt it"]
     assert result.articles == 2
+
+
+def test_an_output_file_matches_its_record_until_it_is_changed(tmp_path: Path) -> None:
+    """The one intact check (the full path's reuse and the quick path's scan both use it):
+    a file matches the record made from its stat, also through a hard link, and no longer
+    once its size or its modification time differs."""
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<p>one</p>")
+    record = record_of(page.stat(), "f1")
+    assert record.fingerprint == "f1" and matches(record, page.stat())
+    os.link(page, tmp_path / "linked.html")
+    assert matches(record, (tmp_path / "linked.html").stat())
+    stat = page.stat()
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert not matches(record, page.stat())
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    page.write_bytes(b"<p>two!</p>")
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert not matches(record, page.stat())  # the same time, another size
