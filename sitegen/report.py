@@ -21,6 +21,22 @@ class BuildOptions:
     now: datetime | None = None  # the moment that decides what is scheduled; default: now
     workers: int = 0  # processes for reading and rendering; 0: one per core
 
+    def key(self, output: Path) -> OptionsKey:
+        """The options that decide what a build into `output` writes."""
+        return OptionsKey(self.drafts, self.future, self.base_url, str(output))
+
+
+@dataclass(frozen=True)
+class OptionsKey:
+    """The options that decide what a build writes: a quick build needs them as the last
+    build's snapshot recorded them (`workers` and `now` change no byte; the moment is
+    checked on its own)."""
+
+    drafts: bool
+    future: bool
+    base_url: str | None  # as given on the command line (the configuration's is checked apart)
+    output: str  # the output folder, resolved
+
 
 @dataclass(frozen=True)
 class BuildReport:

@@ -52,14 +52,37 @@ COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
 OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
 SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"14 {__version__}".encode()  # 14: a Source keeps the warnings reading found
+FORMAT = f"15 {__version__}".encode()  # 15: named records (SourceEntry, OptionsKey, SourceStub)
 SAVE_CHUNK = 200  # sources (with their bodies) per pickle in the build file
 
 
 class OutputRecord(NamedTuple):  # a tuple: tens of thousands load quickly
+    """An output file as sitegen wrote it: what made it, and its stat then."""
+
     fingerprint: str
     size: int
     mtime_ns: int
+
+
+def record_of(stat: os.stat_result, fingerprint: str) -> OutputRecord:
+    """The record of an output file sitegen just wrote, from its stat."""
+    return OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+
+
+def matches(record: OutputRecord, stat: os.stat_result) -> bool:
+    """Whether a file is still as `record` says sitegen wrote it: the one check, for every
+    path that reuses or trusts an output file. Size and modification time: an edit changes
+    the modification time (unless set back on purpose), and a hard link keeps both."""
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+
+
+class SourceEntry(NamedTuple):
+    """An article file as the cache last read it: what tells whether the file changed, and
+    the Source read from it (the snapshot keeps the stamps and digests too)."""
+
+    stamp: tuple[int, int]  # modification time (ns), size
+    digest: str  # SHA-256 of the file's content
+    source: Source
 
 
 def stamp(path: Path) -> tuple[int, int]:
@@ -74,7 +97,7 @@ def digest(path: Path) -> str:
 class BuildCache:
     def __init__(self) -> None:
         self._config: Config | None = None
-        self._sources: dict[Path, tuple[tuple[int, int], str, Source]] = {}
+        self._sources: dict[Path, SourceEntry] = {}
         self._bodies: dict[tuple[str, str], RenderedBody] = {}
         self.outputs: dict[str, OutputRecord] = {}  # the last build's files, by output path
         self.output_dir: str | None = None  # where those files are
@@ -101,21 +124,21 @@ class BuildCache:
         if hit is None:
             return None
         current = stamp(path)
-        if hit[0] == current:
-            return hit[2]
-        if hit[1] == digest(path):  # touched, not changed
-            self._sources[path] = (current, hit[1], hit[2])
+        if hit.stamp == current:
+            return hit.source
+        if hit.digest == digest(path):  # touched, not changed
+            self._sources[path] = hit._replace(stamp=current)
             self._changed = True
-            return hit[2]
+            return hit.source
         return None
 
     def store_source(self, path: Path, source: Source) -> Source:
         self._used_sources.add(path)
-        self._sources[path] = (stamp(path), digest(path), source)
+        self._sources[path] = SourceEntry(stamp(path), digest(path), source)
         self._changed = True
         return source
 
-    def sources(self) -> dict[Path, tuple[tuple[int, int], str, Source]]:
+    def sources(self) -> dict[Path, SourceEntry]:
         """Each article file's stamp (modification time, size), content digest and Source."""
         return dict(self._sources)
 
@@ -145,10 +168,8 @@ class BuildCache:
         """Remember the files just written to `folder` and what made them. `spared`: the
         site they replaced was kept as the spare, so its records (the last ones for this
         folder) now describe the spare."""
-        records = {}
-        for path, fingerprint in fingerprints.items():
-            stat = os.stat(folder / path)
-            records[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+        records = {path: record_of(os.stat(folder / path), fingerprint)
+                   for path, fingerprint in fingerprints.items()}
         same = self.output_dir == str(folder)
         self.spare = self.outputs if spared and same else {}
         self.outputs, self.output_dir = records, str(folder)
@@ -175,7 +196,8 @@ class BuildCache:
             for chunk in pieces[1:]:
                 for path, entry, bodies in chunk:  # type: ignore[attr-defined]
                     if path is not None:
-                        if not (isinstance(path, Path) and isinstance(entry[2], Source)):
+                        if not (isinstance(path, Path) and isinstance(entry, SourceEntry)
+                                and isinstance(entry.source, Source)):
                             raise TypeError("not a source")
                         cache._sources[path] = entry
                     if not all(isinstance(b, RenderedBody) for b in bodies.values()):
@@ -218,8 +240,8 @@ class BuildCache:
             write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
             self._changed = False
 
-    def _chunks(self) -> Iterator[list[tuple[Path | None, object, dict[tuple[str, str],
-                                                                           RenderedBody]]]]:
+    def _chunks(self) -> Iterator[list[tuple[Path | None, SourceEntry | None,
+                                             dict[tuple[str, str], RenderedBody]]]]:
         """The sources, each with the bodies rendered from its Markdown, in chunks: each
         chunk is pickled on its own, so the pickler's memo (which keeps every object it
         wrote alive, a copy of each body's HTML among them) never holds more than a chunk's
@@ -227,7 +249,9 @@ class BuildCache:
         by_markdown: dict[str, dict[tuple[str, str], RenderedBody]] = {}
         for key, body in self._bodies.items():
             by_markdown.setdefault(key[0], {})[key] = body
-        entries = [(path, entry, by_markdown.pop(entry[2].body, {}))
+        entries: list[tuple[Path | None, SourceEntry | None,
+                            dict[tuple[str, str], RenderedBody]]]
+        entries = [(path, entry, by_markdown.pop(entry.source.body, {}))
                    for path, entry in self._sources.items()]
         entries += [(None, None, bodies) for bodies in by_markdown.values()]  # sources gone
         for start in range(0, len(entries), SAVE_CHUNK):

@@ -35,13 +35,14 @@ def reread(old: Source, config: Config) -> Source | None:
 
 
 def with_new_bodies(edits: Sequence[tuple[Article, Source]], config: Config,
-                    images: LocalImages, by_source: Mapping[str, str]) -> dict[int, Article] | None:
+                    images: LocalImages, by_source: Mapping[str, str]
+                    ) -> dict[str, Article] | None:
     """For each (current article, its edited source), the article with the new body, keyed by
-    the id of the current one. None when a body does not render (the full path reports it)
-    or its images changed (the sitemap lists each article's images)."""
+    its source path. None when a body does not render (the full path reports it) or its
+    images changed (the sitemap lists each article's images)."""
     renderer = MarkdownRenderer(config.markdown, config.base_path, images.size)
     urls = Urls(config)
-    replacements: dict[int, Article] = {}
+    replacements: dict[str, Article] = {}
     for article, source in edits:
         try:
             body = renderer.render(source.body,
@@ -51,5 +52,5 @@ def with_new_bodies(edits: Sequence[tuple[Article, Source]], config: Config,
         updated = with_body(article, source, body, config, by_source)
         if updated.images != article.images:
             return None
-        replacements[id(article)] = updated
+        replacements[article.source_path] = updated
     return replacements

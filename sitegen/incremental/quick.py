@@ -35,19 +35,21 @@ from sitegen.incremental.cache import (
     COMPILED_DIR,
     OutputRecord,
     digest,
+    matches,
     read_outputs,
+    record_of,
     remove_stale_temporaries,
     save_failure,
 )
 from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.replan import with_articles
-from sitegen.incremental.snapshot import Loaded, forget, site_files
+from sitegen.incremental.snapshot import FileStamp, Loaded, forget, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside
 from sitegen.render.plan import Job, Plan, article_page, render_job
 from sitegen.render.theme import Theme
-from sitegen.report import BuildReport
+from sitegen.report import BuildReport, OptionsKey
 from sitegen.write import search
 from sitegen.write.writer import MANIFEST, Staging, manifest_data, manifest_files, updating
 
@@ -68,7 +70,7 @@ class _Work:
 
     files: dict[str, bytes]
     prints: dict[str, str]  # by output path
-    restamped: dict[str, tuple[int, int, str]]  # article files: mtime, size, digest
+    restamped: dict[str, FileStamp]  # article files touched or edited
     articles: list[Article]
     jobs: dict[int, Job]  # the snapshot's job index -> the job as it is now
     theme: Theme
@@ -76,24 +78,24 @@ class _Work:
     records: Mapping[str, OutputRecord] | None = None  # every output file sitegen wrote
 
 
-def quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
-                base_url: str | None, now: datetime | None) -> QuickBuild | None:
+def quick_build(site_dir: Path, output: Path, key: OptionsKey,
+                now: datetime | None) -> QuickBuild | None:
     """Bring `output` up to date the quick way, or return None (nothing written) when the
-    full path must run. `options` are the build's options as `snapshot.Inputs` keeps them.
+    full path must run. `key`: the build's options, as `snapshot.Inputs` keeps them.
     Raises OutputError when the files cannot be written."""
     # The collector would walk the snapshot's hundred thousand objects again and again while
     # they load (a tenth of a quick build); nothing here makes cycles worth collecting.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _quick_build(site_dir, output, options, base_url, now)
+        return _quick_build(site_dir, output, key, now)
     finally:
         if collecting:
             gc.enable()
 
 
-def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
-                 base_url: str | None, now: datetime | None) -> QuickBuild | None:
+def _quick_build(site_dir: Path, output: Path, key: OptionsKey,
+                 now: datetime | None) -> QuickBuild | None:
     if not (output / MANIFEST).is_file():
         return None  # not a folder sitegen wrote (the full path says so): not even a lock
     loaded = Loaded.load(site_dir)
@@ -106,7 +108,7 @@ def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
         # manifest are committed together, or nothing is (writer.py).
         with updating(output) as staging:
             try:
-                work = _decide(loaded, site_dir, output, options, base_url, now)
+                work = _decide(loaded, site_dir, output, key, now)
             except Exception:  # noqa: BLE001 (it only reads: on any doubt the full path runs)
                 work = None
             if work is None:
@@ -123,10 +125,8 @@ def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
         work.theme.save_compiled()
         if work.files or work.restamped:
             prints = {**work.prints, **dict.fromkeys(index, "")}  # the index: checked by stat
-            written = {}
-            for path, fingerprint in prints.items():
-                stat = os.stat(output / path)
-                written[path] = OutputRecord(fingerprint, stat.st_size, stat.st_mtime_ns)
+            written = {path: record_of(os.stat(output / path), fingerprint)
+                       for path, fingerprint in prints.items()}
             loaded.update(work.restamped, work.articles, work.jobs, written, removed)
     except OSError as exc:  # after the commit: the new site is in place, whatever happens here
         with contextlib.suppress(OSError):
@@ -135,10 +135,10 @@ def _quick_build(site_dir: Path, output: Path, options: tuple[object, ...],
     return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report, tuple(index), problems)
 
 
-def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object, ...],
-            base_url: str | None, now: datetime | None) -> _Work | None:
+def _decide(loaded: Loaded, site_dir: Path, output: Path, key: OptionsKey,
+            now: datetime | None) -> _Work | None:
     snapshot = loaded.snapshot
-    if snapshot.inputs.options != options:
+    if snapshot.inputs.options != key:
         return None
     last = read_outputs(site_dir)
     if last is None or last[1] != str(output):
@@ -151,7 +151,7 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, options: tuple[object,
     # files it was the quick build's longest part.
     intact = beside(lambda: _intact(output, records))
     try:
-        work = _render(loaded, site_dir, output, base_url, now)
+        work = _render(loaded, site_dir, output, key.base_url, now)
     finally:
         checked = intact()  # waited for even when rendering failed: no process left behind
     if work is None or not checked:
@@ -185,12 +185,12 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
     restamped = {}
     edited: list[Source] = []
     for path, stamp in stamps.items():
-        mtime, size, old_digest, _ = snapshot.sources[path]
-        if stamp == (mtime, size):
+        old = snapshot.sources[path]
+        if stamp == (old.mtime_ns, old.size):
             continue
         new_digest = digest(Path(path))
-        restamped[path] = (*stamp, new_digest)
-        if new_digest == old_digest:
+        restamped[path] = FileStamp(*stamp, new_digest)
+        if new_digest == old.digest:
             continue  # touched, not changed
         source = reread(loaded.source(path), config)
         if source is None:
@@ -266,7 +266,7 @@ def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:
                     return False
-                if stat.st_size != record.size or stat.st_mtime_ns != record.mtime_ns:
+                if not matches(record, stat):
                     return False
                 seen += 1
     return seen == len(records)

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from sitegen.cachefiles import (
     Damaged,
@@ -38,10 +38,10 @@ from sitegen.cachefiles import (
 )
 from sitegen.config import CONFIG_NAME, Config
 from sitegen.folders import CACHE_DIR, CONTENT_DIR, SOURCE_FOLDERS
-from sitegen.incremental.cache import OutputRecord, read_checked, write_checked
+from sitegen.incremental.cache import OutputRecord, SourceEntry, read_checked, write_checked
 from sitegen.model import Article, SiteInfo, Source
 from sitegen.render.plan import FeedJob, Job, PageJob
-from sitegen.report import BuildReport
+from sitegen.report import BuildReport, OptionsKey
 from sitegen.tree import readable
 
 SNAPSHOT_FILE = "snapshot.pickle"  # the index
@@ -60,10 +60,46 @@ class Inputs:
     """What must be as it was for a quick build: a change to any of it can change pages that
     a body edit cannot."""
 
-    options: tuple[object, ...]  # drafts, future, base URL given, output folder
+    options: OptionsKey
     config: Config
     theme: bytes  # the theme's fingerprint: templates, static files, sitegen's version
     files: tuple[tuple[str, int, int], ...]  # the site's other files (path, mtime, size)
+
+
+class FileStamp(NamedTuple):
+    """An article file as a quick build compares it: first by stat, then by content."""
+
+    mtime_ns: int
+    size: int
+    digest: str  # SHA-256 of the content
+
+
+class SourceStub(NamedTuple):  # a tuple: 10,000 load quickly
+    """An article file as the snapshot keeps it: its stamp, and where its Source is kept
+    (without its body: that is what a quick build compares)."""
+
+    mtime_ns: int
+    size: int
+    digest: str
+    ref: Ref
+
+    def restamped(self, stamp: FileStamp) -> SourceStub:
+        return SourceStub(*stamp, self.ref)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What `take` keeps of a full build just made: the quick path's starting point."""
+
+    inputs: Inputs
+    built_at: datetime
+    valid_until: datetime | None  # from then on the site changes by itself
+    search: bool  # the site has a search index
+    report: BuildReport
+    sources: Mapping[Path, SourceEntry]  # every article file, as the cache has it
+    info: SiteInfo
+    articles: Sequence[Article]  # the published ones, listed or not
+    jobs: Sequence[Job]  # the whole plan
 
 
 @dataclass
@@ -73,9 +109,7 @@ class Snapshot:
     valid_until: datetime | None  # from then on the site changes by itself: build it whole
     search: bool  # the site has a search index (a quick build that changes a page re-indexes)
     report: BuildReport  # the last full build's, which a quick build repeats
-    # Every article file by its path: modification time, size, content digest, and where its
-    # Source is kept (without its body: that is what a quick build compares).
-    sources: dict[str, tuple[int, int, str, Ref]]
+    sources: dict[str, SourceStub]  # every article file by its path
     info: SiteInfo
     by_source: dict[str, str]  # every article's URL by source path
     articles: dict[str, Ref]  # published articles (listed or not) by source path
@@ -96,30 +130,29 @@ class _Delta:
     """One quick build's changes to the index."""
 
     token: bytes
-    sources: dict[str, tuple[int, int, str]]  # new stamps: mtime, size, digest
+    sources: dict[str, FileStamp]  # new stamps
     articles: dict[str, Ref]
     jobs: dict[int, tuple[str, Blob]]
     records: dict[str, OutputRecord]
     removed: tuple[str, ...]
 
 
-def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: datetime | None,
-         search: bool, report: BuildReport, sources: Mapping[Path, tuple[tuple[int, int], str, Source]],
-         info: SiteInfo, articles: Sequence[Article], jobs: Sequence[Job]) -> None:
+def take(site_dir: Path, built: Built) -> None:
     """Save the build just made. The objects file is written anew."""
     folder = cache_folder(site_dir)
     store = _Objects(folder / OBJECTS_FILE, fresh=True)
+    articles = built.articles
     try:
-        items = list(sources.values())
-        refs = _chunked(store, [_without_body(source) for _, _, source in items])
-        stubs = {_path_of(source, site_dir): (mtime, size, digest, ref)
-                 for ((mtime, size), digest, source), ref in zip(items, refs, strict=True)}
+        items = list(built.sources.values())
+        refs = _chunked(store, [_without_body(item.source) for item in items])
+        stubs = {_path_of(item.source, site_dir): SourceStub(*item.stamp, item.digest, ref)
+                 for item, ref in zip(items, refs, strict=True)}
         saved = dict(zip([a.source_path for a in articles], _chunked(store, articles),
                          strict=True))
-        pickler = _JobPickler(info)
+        pickler = _JobPickler(built.info)
         stored: list[tuple[str, Blob]] = []
         holders: dict[str, list[int]] = {}
-        for job in jobs:
+        for job in built.jobs:
             if isinstance(job, FeedJob) or (isinstance(job, PageJob) and not isinstance(
                     job.context.get("article"), Article)):
                 data = pickler.dump(job)
@@ -131,7 +164,8 @@ def take(site_dir: Path, inputs: Inputs, built_at: datetime, valid_until: dateti
         store.discard()
         raise
     store.close()
-    snapshot = Snapshot(inputs, built_at, valid_until, search, report, stubs, info,
+    snapshot = Snapshot(built.inputs, built.built_at, built.valid_until, built.search,
+                        built.report, stubs, built.info,
                         {a.source_path: a.url for a in articles}, saved, stored,
                         {rel: tuple(indices) for rel, indices in holders.items()},
                         os.urandom(16))
@@ -235,7 +269,7 @@ class Loaded:
     def _apply(self, delta: _Delta) -> None:
         snapshot = self.snapshot
         for path, stamp in delta.sources.items():
-            snapshot.sources[path] = (*stamp, snapshot.sources[path][3])
+            snapshot.sources[path] = snapshot.sources[path].restamped(stamp)
         snapshot.articles.update(delta.articles)
         for index, job in delta.jobs.items():
             snapshot.jobs[index] = job
@@ -248,7 +282,7 @@ class Loaded:
 
     def source(self, path: str) -> Source:
         """The Source of an article file as the last build read it, without its body."""
-        return self._load(self.snapshot.sources[path][3], Source)
+        return self._load(self.snapshot.sources[path].ref, Source)
 
     def article(self, rel: str) -> Article:
         if rel not in self._articles:
@@ -273,7 +307,7 @@ class Loaded:
             raise Untrusted(f"not a {kind.__name__}")
         return value
 
-    def update(self, sources: Mapping[str, tuple[int, int, str]], articles: Sequence[Article],
+    def update(self, sources: Mapping[str, FileStamp], articles: Sequence[Article],
                jobs: Mapping[int, Job], records: Mapping[str, OutputRecord],
                removed: Sequence[str] = ()) -> None:
         """Record a quick build: the sources' new stamps, the new articles, the jobs at those

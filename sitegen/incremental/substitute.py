@@ -2,40 +2,44 @@
 
 Both quick paths (the dev server's and the build's, through `replan.with_articles`) swap an
 edited article's new Article into the jobs that show it instead of planning the whole site
-again. Everything here is by identity: an
-object is "the same" only if it is the very object, and a value that holds nothing swapped
-comes back as the same object, so a caller can tell what changed with `is`.
+again. The objects to replace are named by a key of their own (an Article by its source path,
+the one way articles are keyed across modules), so a caller never hands over `id()`s. Inside,
+the walk still works by identity: the frozen containers holding a replaced object are rebuilt
+once each and memoized by `id()` (their objects kept alive meanwhile), and a value that holds
+nothing replaced comes back as the very same object, so a caller can tell what changed with
+`is`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Generic, TypeVar
 
+K = TypeVar("K", bound=Hashable)
 _ATOMS = (str, bytes, int, float, bool, type(None))
 
 
-class Swapper:
-    """Replaces the objects in `replacements` (keyed by id) wherever they occur. Objects of
-    the `opaque` types are never looked into (an Article holds no other Article), which keeps
-    a walk over a whole site's listings short. One Swapper memoizes across calls, so a tag
-    shown on many pages is rebuilt once and every page gets the same new tag."""
+class Swapper(Generic[K]):
+    """Replaces each object of type `kind` whose `key` is in `replacements` with the object
+    given for that key, wherever it occurs. Objects of `kind` are never looked into (an
+    Article holds no other Article), which keeps a walk over a whole site's listings short.
+    One Swapper memoizes across calls, so a tag shown on many pages is rebuilt once and every
+    page gets the same new tag."""
 
-    def __init__(self, replacements: Mapping[int, Any], opaque: tuple[type, ...] = ()) -> None:
+    def __init__(self, kind: type, key: Callable[[Any], K], replacements: Mapping[K, Any]) -> None:
+        self._kind = kind
+        self._key = key
         self._replacements = replacements
-        self._opaque = opaque
-        self._memo: dict[int, Any] = {}
+        self._memo: dict[int, Any] = {}  # by the id of a container already walked
         self._keep: list[Any] = []  # memo keys are ids: keep their objects alive
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, _ATOMS):
             return value
+        if isinstance(value, self._kind):  # the commonest case: no memo needed
+            return self._replacements.get(self._key(value), value)
         key = id(value)
-        if key in self._replacements:
-            return self._replacements[key]
-        if isinstance(value, self._opaque):  # the commonest case: no memo needed
-            return value
         if key in self._memo:
             return self._memo[key]
         result = self._rebuild(value)
@@ -66,21 +70,22 @@ class Swapper:
         return value  # anything else (Markup is a str; dates, paths) holds no object of ours
 
 
-def holders(values: list[Any], wanted: type) -> dict[int, list[int]]:
-    """For each object of type `wanted` (by id), the indices of the `values` that hold it,
-    directly or inside tuples, dicts and dataclasses; `wanted` objects are not looked into."""
-    found: dict[int, list[int]] = {}
-    memo: dict[int, frozenset[int]] = {}
+def holders(values: list[Any], kind: type, key: Callable[[Any], K]) -> dict[K, list[int]]:
+    """For each key of an object of type `kind`, the indices of the `values` that hold such
+    an object, directly or inside tuples, dicts and dataclasses; objects of `kind` are not
+    looked into. (Containers met again are memoized by `id()`, within this call only.)"""
+    found: dict[K, list[int]] = {}
+    memo: dict[int, frozenset[K]] = {}
 
-    def walk(value: Any) -> frozenset[int]:
+    def walk(value: Any) -> frozenset[K]:
         if isinstance(value, _ATOMS):
             return frozenset()
-        if isinstance(value, wanted):
-            return frozenset((id(value),))
-        key = id(value)
-        if key in memo:
-            return memo[key]
-        memo[key] = frozenset()  # guards against cycles, which frozen data does not have
+        if isinstance(value, kind):
+            return frozenset((key(value),))
+        ident = id(value)
+        if ident in memo:
+            return memo[ident]
+        memo[ident] = frozenset()  # guards against cycles, which frozen data does not have
         if isinstance(value, (tuple, list)):
             inner = frozenset().union(*(walk(item) for item in value)) if value else frozenset()
         elif isinstance(value, dict):
@@ -91,10 +96,10 @@ def holders(values: list[Any], wanted: type) -> dict[int, list[int]]:
                                         for f in dataclasses.fields(value)))
         else:
             inner = frozenset()
-        memo[key] = inner
+        memo[ident] = inner
         return inner
 
     for index, value in enumerate(values):
-        for key in walk(value):
-            found.setdefault(key, []).append(index)
+        for found_key in walk(value):
+            found.setdefault(found_key, []).append(index)
     return found

@@ -29,6 +29,7 @@ from sitegen.incremental.cache import (
     BuildCache,
     OutputRecord,
     discard_records,
+    matches,
     remove_stale_temporaries,
     save_failure,
 )
@@ -39,7 +40,7 @@ from sitegen.parallel import beside, default_workers, run_indexed
 from sitegen.render.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
 from sitegen.render.sitemap import news_changes
 from sitegen.render.theme import Theme
-from sitegen.report import BuildOptions, BuildReport
+from sitegen.report import BuildOptions, BuildReport, OptionsKey
 from sitegen.site.assemble import Selection, assemble, select
 from sitegen.site.urls import Urls
 from sitegen.tree import require_site, why
@@ -203,9 +204,9 @@ def build(options: BuildOptions, use_cache: bool = True,
     site_dir = options.site_dir.resolve()
     require_site(site_dir if site_dir.is_dir() else options.site_dir)
     output = check_output_location(options.output_dir or site_dir / "output", site_dir)
-    key = _options_key(options, output)
+    key = options.key(output)
     if use_cache and site_dir.is_dir():
-        done = quick_build(site_dir, output, key, options.base_url, options.now)
+        done = quick_build(site_dir, output, key, options.now)
         if done is not None:
             return _quick_report(done, output, time.perf_counter() - started)
     output = check_output_dir(output, site_dir)
@@ -249,7 +250,7 @@ def build(options: BuildOptions, use_cache: bool = True,
     return result
 
 
-def _save_cache(site_dir: Path, output: Path, key: tuple[object, ...], prepared: Prepared,
+def _save_cache(site_dir: Path, output: Path, key: OptionsKey, prepared: Prepared,
                 cache: BuildCache, result: BuildReport, spared: bool,
                 fingerprints: dict[str, str]) -> BuildReport:
     """Keep what the next build reuses: the output's records, the sources and bodies, and
@@ -274,12 +275,7 @@ def _save_cache(site_dir: Path, output: Path, key: tuple[object, ...], prepared:
     return result
 
 
-def _options_key(options: BuildOptions, output: Path) -> tuple[object, ...]:
-    """The options that decide what a build writes (the quick path needs them unchanged)."""
-    return (options.drafts, options.future, options.base_url, str(output))
-
-
-def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
+def _take_snapshot(site_dir: Path, key: OptionsKey, prepared: Prepared,
                    cache: BuildCache, result: BuildReport) -> bool:
     """Keep what the next build's quick path starts from (see snapshot.py)."""
     config, site, built_at = prepared.config, prepared.site, prepared.now
@@ -289,9 +285,10 @@ def _take_snapshot(site_dir: Path, key: tuple[object, ...], prepared: Prepared,
                datetime(built_at.year + 1, 1, 1, tzinfo=config.tz)]  # the footer's year
     inputs = snapshot.Inputs(key, config, prepared.theme.fingerprint(),
                              snapshot.site_files(site_dir))
-    snapshot.take(site_dir, inputs, built_at, min(c for c in changes if c is not None),
-                  prepared.search, result, cache.sources(), site.info,
-                  [*site.articles, *site.unlisted], prepared.plan.jobs)
+    snapshot.take(site_dir, snapshot.Built(
+        inputs, built_at, valid_until=min(c for c in changes if c is not None),
+        search=prepared.search, report=result, sources=cache.sources(), info=site.info,
+        articles=[*site.articles, *site.unlisted], jobs=prepared.plan.jobs))
     return True
 
 
@@ -400,6 +397,8 @@ def _stage(progress: Progress | None, name: str, total: int) -> Callable[[int], 
 
 
 def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
+    """The file the last build wrote for `path` may stand for this build's: same fingerprint,
+    and the file still as it was written (`cache.matches`, as the quick path checks)."""
     record = reuse.records.get(path)
     if record is None or record.fingerprint != fingerprint:
         return False
@@ -407,4 +406,4 @@ def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
         stat = os.stat(reuse.folder / path)
     except OSError:
         return False
-    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+    return matches(record, stat)

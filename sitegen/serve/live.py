@@ -37,7 +37,7 @@ from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental.cache import BuildCache
 from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.incremental.replan import with_articles
+from sitegen.incremental.replan import ARTICLE_KEY, with_articles
 from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
 from sitegen.pipeline.build import Prepared, prepare, report
@@ -77,7 +77,7 @@ class Last:
     images: LocalImages
     sources: dict[Path, Source]  # published sources by path
     articles: dict[str, Article]  # the current article of each source path
-    holders: dict[int, list[int]]  # by an Article's id: the indices of the jobs that hold it
+    holders: dict[str, list[int]]  # by source path: the indices of the jobs that show it
     by_source: dict[str, str]  # every article's URL by its source path
 
     @classmethod
@@ -87,7 +87,7 @@ class Last:
                    LocalImages(prepared.theme.static_files, config.base_path, config.base_url),
                    {s.path: s for s in prepared.selection.published},
                    {a.source_path: a for a in (*site.articles, *site.unlisted)},
-                   holders(list(prepared.plan.jobs), Article), source_urls(site))
+                   holders(list(prepared.plan.jobs), Article, ARTICLE_KEY), source_urls(site))
 
 
 class LiveSite:
@@ -170,7 +170,8 @@ class LiveSite:
         # The edited articles' own pages first: that is what the author is looking at.
         before = last.prepared.plan
         first = [i for i in changed if isinstance(job := before.jobs[i], PageJob)
-                 and id(job.context.get("article")) in replacements]
+                 and isinstance(own := job.context.get("article"), Article)
+                 and own.source_path in replacements]
         # Then the lists and feeds that hold the articles, and any an interrupted rebuild
         # left (those are planned already).
         lists = sorted(set(changed) - set(first))
@@ -192,9 +193,7 @@ class LiveSite:
             self._prints.pop(job.path, None)  # the next full rebuild renders it again
         for old, new in pairs:
             last.sources[old.path] = new
-        for key, article in replacements.items():
-            last.holders[id(article)] = last.holders.pop(key)
-            last.articles[article.source_path] = article
+        last.articles.update(replacements)
         last.prepared = replace(last.prepared, plan=plan)
         try:
             self._deferred = self._render_some(plan, last.prepared.theme, rest, interrupted)
@@ -296,7 +295,7 @@ class LiveSite:
         return tuple(sorted(set(outputs).difference(self._gone))), tuple(gone)
 
 
-def _replan(last: Last, plan: Plan, replacements: dict[int, Article], indices: list[int]) -> Plan:
+def _replan(last: Last, plan: Plan, replacements: dict[str, Article], indices: list[int]) -> Plan:
     prepared = last.prepared
     return with_articles(plan, prepared.site.info, prepared.config, prepared.theme.static_files,
                          last.built_at, replacements, indices)

@@ -13,11 +13,21 @@ import pytest
 from conftest import FIXED_NOW, file_hashes
 
 from sitegen.config import load_config
+from sitegen.content.markdown import MarkdownRenderer, RenderedBody
 from sitegen.incremental import cache as cache_module
 from sitegen.incremental import snapshot
-from sitegen.incremental.cache import CACHE_DIR, CACHE_FILE, FORMAT, MAGIC, OUTPUTS_FILE, BuildCache
+from sitegen.incremental.cache import (
+    CACHE_DIR,
+    CACHE_FILE,
+    FORMAT,
+    MAGIC,
+    OUTPUTS_FILE,
+    BuildCache,
+    matches,
+    record_of,
+)
 from sitegen.model import Source
-from sitegen.pipeline.build import build
+from sitegen.pipeline.build import build, prepare
 from sitegen.report import BuildOptions
 from sitegen.write.writer import spare_of
 
@@ -255,27 +265,41 @@ def test_sources_and_bodies_are_written_only_when_they_changed(tmp_path: Path) -
 def test_sources_and_bodies_saved_in_chunks_load_as_they_were(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
-    """The build file holds its sources in chunks (a pickle each): all of them come back, each
-    with its bodies, a source's Markdown one string with its bodies' keys, and a body whose
-    source file is gone too."""
+    """The build file holds its sources in chunks (a pickle each): every source comes back,
+    every body too (a build from the loaded cache renders no Markdown, and gives the articles
+    a build without the cache gives), a body whose source file is gone as well; and each
+    source's Markdown is on disk once, shared with the keys of its bodies."""
     monkeypatch.setattr(cache_module, "SAVE_CHUNK", 5)  # the 12 stories in 3 chunks
     site, out = make_site(tmp_path / "site"), tmp_path / "out"
     run_build(site, out)
     saved = BuildCache.load(site)
     saved.use_config(load_config(site))
     orphan = ("Markdown of an article since deleted", "https://example.com/gone/")
-    saved.store_body(*orphan, next(iter(saved._bodies.values())))
+    saved.store_body(*orphan, RenderedBody("<p>Gone.</p>", "<p>Gone.</p>", 1, (), orphan[1]))
     saved.save_sources(site)
     loaded = BuildCache.load(site)
     assert loaded.problem is None
-    assert sorted(loaded.sources()) == sorted(saved.sources())
-    assert len(loaded.sources()) == 12
-    assert set(loaded._bodies) == set(saved._bodies) and orphan in loaded._bodies
-    for path, (_, _, source) in loaded.sources().items():
-        assert source == saved.sources()[path][2]
-        key = next(k for k in loaded._bodies if k[0] == source.body)
-        assert key[0] is source.body  # one string on disk and in memory
-        assert loaded._bodies[key].html == saved._bodies[key].html
+    assert len(loaded.sources()) == 12 and loaded.sources() == saved.sources()
+    gone = loaded.cached_body(*orphan)
+    assert gone is not None and gone.html == "<p>Gone.</p>"
+    data = (site / CACHE_DIR / CACHE_FILE).read_bytes()
+    for entry in loaded.sources().values():
+        assert data.count(entry.source.body.encode()) == 1  # one string with its bodies' keys
+
+    renders: list[str] = []
+    render = MarkdownRenderer.render
+
+    def counting(self: MarkdownRenderer, markdown: str, *args: object) -> RenderedBody:
+        renders.append(markdown)
+        return render(self, markdown, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MarkdownRenderer, "render", counting)
+    options = BuildOptions(site_dir=site, now=FIXED_NOW, workers=1)
+    cached = prepare(options, loaded).site.articles
+    assert renders == []  # every body came from the loaded cache
+    fresh = prepare(options, BuildCache()).site.articles
+    assert len(renders) == 12  # the counter sees renders
+    assert [a.content for a in cached] == [a.content for a in fresh]
 
 
 def test_cache_whose_checksum_matches_but_content_lies_is_not_trusted(tmp_path: Path) -> None:
@@ -340,3 +364,22 @@ def test_a_cache_in_the_previous_format_is_rebuilt_not_trusted(tmp_path: Path) -
     assert [str(w) for w in result.warnings] == [
         f"{CACHE_DIR}/: the build cache is from another version of sitegen; rebuilt it"]
     assert result.articles == 2
+
+
+def test_an_output_file_matches_its_record_until_it_is_changed(tmp_path: Path) -> None:
+    """The one intact check (the full path's reuse and the quick path's scan both use it):
+    a file matches the record made from its stat, also through a hard link, and no longer
+    once its size or its modification time differs."""
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<p>one</p>")
+    record = record_of(page.stat(), "f1")
+    assert record.fingerprint == "f1" and matches(record, page.stat())
+    os.link(page, tmp_path / "linked.html")
+    assert matches(record, (tmp_path / "linked.html").stat())
+    stat = page.stat()
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert not matches(record, page.stat())
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    page.write_bytes(b"<p>two!</p>")
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert not matches(record, page.stat())  # the same time, another size

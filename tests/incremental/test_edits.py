@@ -50,8 +50,9 @@ def test_new_bodies_give_the_articles_a_fresh_assemble_would(tmp_path: Path) -> 
     swapped = with_new_bodies([(old, new)], config, images, source_urls(prepared.site))
     assert swapped is not None
     fresh = prepare(BuildOptions(site_dir=site, now=FIXED_NOW), BuildCache()).site
-    assert swapped[id(old)] == next(a for a in fresh.articles if a.title == "B")
-    assert 'href="/2021/01/a/">A again' in swapped[id(old)].content
+    assert list(swapped) == [old.source_path]  # keyed by source path
+    assert swapped[old.source_path] == next(a for a in fresh.articles if a.title == "B")
+    assert 'href="/2021/01/a/">A again' in swapped[old.source_path].content
 
 
 def test_a_body_that_does_not_render_or_adds_an_image_gives_none(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from conftest import FIXED_NOW, article, write_site
 
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import CACHE_DIR, BuildCache
-from sitegen.incremental.snapshot import Loaded, Untrusted
+from sitegen.incremental.snapshot import FileStamp, Loaded, Untrusted
 from sitegen.model import Article
 from sitegen.pipeline.build import build, prepare
 from sitegen.render.plan import PageJob
@@ -104,10 +104,10 @@ def test_a_torn_delta_is_dropped_and_the_ones_before_kept(site: Path) -> None:
     loaded = Loaded.load(site)
     assert loaded is not None
     path = next(iter(loaded.snapshot.sources))
-    loaded.update({path: (1, 2, "a")}, [], {}, {})
+    loaded.update({path: FileStamp(1, 2, "a")}, [], {}, {})
     delta = site / CACHE_DIR / snapshot.DELTA_FILE
     whole = delta.read_bytes()
-    Loaded.load(site).update({path: (3, 4, "b")}, [], {}, {})  # type: ignore[union-attr]
+    Loaded.load(site).update({path: FileStamp(3, 4, "b")}, [], {}, {})  # type: ignore[union-attr]
     delta.write_bytes(delta.read_bytes()[:len(whole) + 20])  # the second, torn
     again = Loaded.load(site)
     assert again is not None and again.snapshot.sources[path][:3] == (1, 2, "a")
@@ -118,7 +118,7 @@ def test_a_delta_of_another_index_is_ignored(site: Path) -> None:
     assert loaded is not None
     path = next(iter(loaded.snapshot.sources))
     before = loaded.snapshot.sources[path]
-    loaded.update({path: (1, 2, "a")}, [], {}, {})
+    loaded.update({path: FileStamp(1, 2, "a")}, [], {}, {})
     delta = (site / CACHE_DIR / snapshot.DELTA_FILE).read_bytes()
     build(BuildOptions(site_dir=site, now=FIXED_NOW), use_cache=True)  # quick: nothing changed
     (site / "sitegen.toml").write_text(CONFIG.replace("Desk", "Desk 2"), encoding="utf-8")

@@ -1,8 +1,9 @@
-"""substitute.py: replacing objects by identity inside frozen data, and finding who holds what."""
+"""substitute.py: replacing objects named by a key inside frozen data, and finding who holds what."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from sitegen.incremental.substitute import Swapper, holders
 
@@ -19,6 +20,15 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Box:
+    name: str
+    inside: object = None
+
+
+NAME = attrgetter("name")
+
+
+@dataclass(frozen=True)
 class Page:
     path: str
     context: dict[str, object]
@@ -30,7 +40,7 @@ def test_a_replaced_object_is_put_in_every_place_that_holds_it() -> None:
     pages = [Page("one", {"group": group, "items": (a,)}), Page("two", {"items": (c,)}),
              Page("three", {"group": group, "nested": [{"deep": (b,)}]})]
     new_b = Leaf("b2")
-    swap = Swapper({id(b): new_b}, opaque=(Leaf,))
+    swap = Swapper(Leaf, NAME, {"b": new_b})
     one, two, three = (swap(page) for page in pages)
     assert two is pages[1]  # holds nothing swapped: the very same object
     assert one is not pages[0] and one.context["items"] is pages[0].context["items"]
@@ -40,28 +50,35 @@ def test_a_replaced_object_is_put_in_every_place_that_holds_it() -> None:
     assert pages[0].context["group"].leaves == (a, b)  # the old data is untouched
 
 
-def test_opaque_objects_are_not_looked_into() -> None:
-    inner = Leaf("inner")
-    outer = Group("outer", (inner,))
-    swap = Swapper({id(inner): Leaf("new")}, opaque=(Group,))
+def test_objects_of_the_kind_are_not_looked_into() -> None:
+    inner = Box("inner")
+    outer = Box("outer", inner)
+    swap = Swapper(Box, NAME, {"inner": Box("new")})
     assert swap(outer) is outer
-    assert swap((outer, inner))[1] == Leaf("new")
+    assert swap((outer, inner))[1] == Box("new")
+
+
+def test_every_object_with_a_named_key_is_replaced_and_no_other() -> None:
+    """By key, not identity: two equal but distinct leaves named "b" both go; "a" stays."""
+    kept, first, second = Leaf("a"), Leaf("b"), Leaf("b")
+    new = Leaf("b2")
+    result = Swapper(Leaf, NAME, {"b": new})((kept, first, second))
+    assert result[0] is kept and result[1] is new and result[2] is new
 
 
 def test_holders_index_each_leaf_by_the_values_that_reach_it() -> None:
     a, b, c = Leaf("a"), Leaf("b"), Leaf("c")
     group = Group("g", (a, b))
     values = [{"group": group}, {"items": (c,)}, Page("p", {"x": [a]}), b"bytes", "text"]
-    found = holders(values, Leaf)
-    assert found == {id(a): [0, 2], id(b): [0], id(c): [1]}
+    found = holders(values, Leaf, NAME)
+    assert found == {"a": [0, 2], "b": [0], "c": [1]}
 
 
 def test_holders_and_swapper_agree_on_what_changes() -> None:
     leaves = [Leaf(str(i)) for i in range(30)]
     groups = [Group(f"g{i}", tuple(leaves[i::3])) for i in range(3)]
     values = [Page(f"p{i}", {"group": groups[i % 3], "item": leaves[i]}) for i in range(30)]
-    index = holders(values, Leaf)
-    target = leaves[7]
-    swap = Swapper({id(target): Leaf("seven")}, opaque=(Leaf,))
+    index = holders(values, Leaf, NAME)
+    swap = Swapper(Leaf, NAME, {"7": Leaf("seven")})
     changed = {i for i, value in enumerate(values) if swap(value) is not value}
-    assert changed == set(index[id(target)])
+    assert changed == set(index["7"])

@@ -10,8 +10,10 @@ is left out of the comparison.
 
 from __future__ import annotations
 
+import gc
 import random
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from serve_helpers import (
 )
 
 from sitegen.pipeline.build import build
+from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions
 from sitegen.serve.live import LiveSite, Outcome
 
@@ -457,37 +460,65 @@ def test_a_broken_first_build_then_a_fix(tmp_path: Path) -> None:
     p.check(False, "fixed after a failed first build")
 
 
-def test_an_incremental_rebuild_compares_a_linear_number_of_articles(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sitegen.model import Article
-
-    count = 120
-    site = make_site(tmp_path / "site", stories=())
+def _one_edit_rebuild(root: Path, count: int) -> tuple[Outcome, int, int]:
+    """A preview of `count` articles (one tag, one author, one article per page), one body
+    edited: the rebuild's outcome, the pages it rendered (`Theme.render`) and the Python
+    calls it made (the garbage collector off meanwhile, so the count is of its own work)."""
+    site = make_site(root / "site", stories=())
     (site / "sitegen.toml").write_text(SITE_TOML.replace("per_page = 3", "per_page = 1"),
                                        encoding="utf-8")
     for i in range(count):
         (site / "content" / f"bulletin-{i:03d}.md").write_text(article_text(
             f"Overnight Bulletin {i}", f"2020-{1 + i % 12:02d}-{1 + i % 28:02d} 0{i % 10}:00",
             tags=["Bulletins"], body=f"Item {i} from the overnight desk."), encoding="utf-8")
-    pair = Pair(site, tmp_path)
-    pair.check(True, "first build")
-    (site / "content" / "bulletin-007.md").write_text(article_text(
-        "Overnight Bulletin 7", "2020-08-08 07:00", tags=["Bulletins"],
-        body="Item 7, corrected."), encoding="utf-8")
-    calls = 0
-    original = Article.__eq__
+    folder = root / "live"
+    folder.mkdir()
+    live = LiveSite(BuildOptions(site_dir=site, output_dir=folder, now=FIXED_NOW, workers=1),
+                    folder)
+    assert live.rebuild(True).ok
+    assert live.indexer.wait()  # no search index being made meanwhile
+    edited = site / "content" / "bulletin-007.md"
+    edited.write_text(article_text("Overnight Bulletin 7", "2020-08-08 07:00",
+                                   tags=["Bulletins"], body="Item 7, corrected."),
+                      encoding="utf-8")
+    pages = calls = 0
+    render = Theme.render
 
-    def counting(self: Article, other: object) -> bool:
+    def counting(self: Theme, template: str, context: Mapping[str, object]) -> str:
+        nonlocal pages
+        pages += 1
+        return render(self, template, context)
+
+    def profile(frame: object, event: str, arg: object) -> None:
         nonlocal calls
-        calls += 1
-        return original(self, other)
+        calls += event == "call"
 
-    monkeypatch.setattr(Article, "__eq__", counting)
-    outcome = pair.rebuild()
-    monkeypatch.undo()
-    assert outcome.ok
-    assert calls <= 20 * count, (f"one body edit compared {calls} articles on a site of {count} "
-                                 "(one tag, one author, one article per page)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Theme, "render", counting)
+        gc.collect()
+        gc.disable()
+        sys.setprofile(profile)  # this thread only: not the background search indexer
+        try:
+            outcome = live.rebuild(paths=[edited])
+        finally:
+            sys.setprofile(None)
+            gc.enable()
+    live.indexer.wait()
+    return outcome, pages, calls
+
+
+def test_an_incremental_rebuild_does_linear_work(tmp_path: Path) -> None:
+    """One body edit on sites of 60, 120 and 180 articles: the rebuild renders the same few
+    pages whatever the site's size, and its other work (the sitemap lists every article)
+    grows by the same amount with each 60 articles more: linear, not quadratic."""
+    runs = [_one_edit_rebuild(tmp_path / str(count), count) for count in (60, 120, 180)]
+    assert all(outcome.ok and outcome.quick for outcome, _, _ in runs)
+    pages = [rendered for _, rendered, _ in runs]
+    assert pages[0] == pages[1] == pages[2] and 0 < pages[0] <= 6, pages
+    calls = [made for _, _, made in runs]
+    first, second = calls[1] - calls[0], calls[2] - calls[1]
+    assert 0 < second <= 1.1 * first, (f"Python calls of one body edit's rebuild at 60, 120 "
+                                       f"and 180 articles: {calls}, growing faster than the site")
 
 
 # --- sources gone while serving (issue 16) ---------------------------------------------------------
