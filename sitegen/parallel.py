@@ -165,25 +165,43 @@ class _Shared:
             os._exit(0)  # no atexit handlers, no flush of inherited buffers
 
 
-def beside(task: Callable[[], bool]) -> Callable[[], bool]:
+class Beside:
+    """A task running beside this process (see `beside`): call it to wait for its answer, or
+    `cancel` it when the answer is no longer wanted (it is stopped and reaped)."""
+
+    def __init__(self, task: Callable[[], bool]) -> None:
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._thread: threading.Thread | None = None
+        self._answer: list[bool] = []
+        if "fork" not in multiprocessing.get_all_start_methods():
+            self._thread = threading.Thread(
+                target=lambda: self._answer.append(_answer_of(task)), daemon=True)
+            self._thread.start()
+            return
+        self._process = multiprocessing.get_context("fork").Process(
+            target=_exit_with, args=(task,), daemon=True)
+        self._process.start()
+
+    def __call__(self) -> bool:
+        if self._process is None:
+            assert self._thread is not None
+            self._thread.join()
+            return bool(self._answer and self._answer[0])
+        self._process.join()
+        return self._process.exitcode == 0
+
+    def cancel(self) -> None:
+        if self._process is not None:  # a thread cannot be stopped: it ends on its own
+            self._process.kill()
+            self._process.join()
+
+
+def beside(task: Callable[[], bool]) -> Beside:
     """Start `task` in a forked process beside this one (its own interpreter, so no contest
-    for the GIL); the returned function waits for it and gives its answer: False when it
-    said so, raised, or died. Without fork it runs in a thread. The task's output is its
+    for the GIL); calling the returned object waits for it and gives its answer: False when
+    it said so, raised, or died. Without fork it runs in a thread. The task's output is its
     answer alone: it must not print, and it gets copies of this process's objects."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        answer: list[bool] = []
-        thread = threading.Thread(target=lambda: answer.append(_answer_of(task)), daemon=True)
-        thread.start()
-        return lambda: bool(thread.join() or answer and answer[0])
-    process = multiprocessing.get_context("fork").Process(target=_exit_with, args=(task,),
-                                                          daemon=True)
-    process.start()
-
-    def wait() -> bool:
-        process.join()
-        return process.exitcode == 0
-
-    return wait
+    return Beside(task)
 
 
 def _answer_of(task: Callable[[], bool]) -> bool:
