@@ -392,6 +392,7 @@ SLOW_MODULES = frozenset({
     "test_faults", "test_properties", "test_fuzz", "test_packaging", "test_netlify",
     "test_command", "test_serve_browser", "test_serve_load", "test_html_valid",
     "test_authoring_html_valid",
+    "test_cache_damage", "test_tree",  # a real build (or several) per kind of damage or input
 })
 # Single tests (by module, then function name, any parameters) in otherwise quick modules: each
 # takes a second or more on the loaded shared machine (several builds, a subprocess, a server).
@@ -422,7 +423,7 @@ SLOW_TESTS = {
                    "test_feed_items_setting_limits_every_feed_to_the_newest"},
     "test_fingerprint": {"test_fingerprints_are_the_same_in_another_process"},
     "test_live": {"test_random_edits_match_a_full_build",  # seeded random walks of edits
-                  "test_an_incremental_rebuild_compares_a_linear_number_of_articles",
+                  "test_an_incremental_rebuild_does_linear_work",
                   "test_a_broken_first_build_then_a_fix",
                   "test_a_broken_template_fails_cleanly_then_recovers",
                   "test_a_front_matter_edit_takes_the_full_path",
@@ -439,11 +440,14 @@ SLOW_TESTS = {
                    "test_an_output_deleted_with_its_folder_is_built_whole",
                    "test_a_new_year_on_the_build_s_own_clock_ends_the_quick_path",
                    "test_an_output_file_edited_by_hand_is_put_right_by_the_full_path"},
-    "test_redirects": {"test_redirects_under_a_base_path"},
+    "test_redirects": {"test_redirects_under_a_base_path",
+                       "test_old_urls_resolve_on_a_plain_static_server",  # a real HTTP server
+                       "test_old_urls_resolve_on_a_host_that_reads_redirects_file"},
     "test_registry": {"test_aliases_file_under_the_canonical_tag"},
     "test_sanitize": {"test_generated_raw_html_never_keeps_a_way_to_run_script",  # hypothesis
                       "test_generated_raw_html_never_reaches_the_page_when_html_is_off"},
-    "test_scaffold": {"test_init_makes_a_site_that_builds_and_checks_clean",
+    "test_scaffold": {"test_a_new_site_s_git_ignores_its_output_and_cache",
+                      "test_init_makes_a_site_that_builds_and_checks_clean",
                       "test_init_refuses_a_folder_that_is_not_empty",
                       "test_new_writes_the_article_and_prints_its_path"},
     "test_search": {"test_build_without_pagefind_says_how_to_enable_it_and_skips_only_search",
@@ -451,16 +455,26 @@ SLOW_TESTS = {
                     "test_cached_rebuilds_reuse_the_index_until_a_page_changes"},
     "test_seo": {"test_json_for_script_is_json_dumps_escaped"},  # hypothesis
     # `sitegen serve` in a process of its own per test (the module's shared one stays quick)
-    "test_http": {"test_host_0000_warns_and_listens_everywhere",
-                    "test_port_in_use_moves_to_the_next",
-                    "test_sigint_with_a_pending_long_poll_exits_promptly",
-                    "test_many_open_idle_connections_do_not_block_others",
-                    "test_wait_blocks_until_an_edit_rebuilds",
-                    "test_wait_reports_problems_then_their_fix",
-                    "test_css_edit_is_reported_css_only"},
+    "test_http": {"test_idle_connections_are_closed_and_do_not_hold_up_others",
+                  "test_host_0000_warns_and_listens_everywhere",
+                  "test_port_in_use_moves_to_the_next",
+                  "test_sigint_with_a_pending_long_poll_exits_promptly",
+                  "test_many_open_idle_connections_do_not_block_others",
+                  "test_wait_blocks_until_an_edit_rebuilds",
+                  "test_wait_reports_problems_then_their_fix",
+                  "test_css_edit_is_reported_css_only"},
     "test_sitemap": {"test_sitemap_text_is_what_elementtree_writes"},
     "test_snapshot": {"test_a_delta_of_another_index_is_ignored"},
     "test_taxonomy": {"test_related_matches_scoring_every_neighbour"},  # hypothesis
+    "test_writer": {"test_a_killed_build_leaves_no_pagefind_folder_in_the_system_temp",
+                    "test_a_refused_output_folder_leaves_nothing_behind"},
+    "test_markdown": {"test_plain_text_is_markupsafes_striptags_in_one_pass",  # hypothesis
+                      "test_heading_ids_are_those_the_plugin_gives",
+                      "test_a_body_over_its_cpu_budget_is_refused_with_a_sentence",
+                      "test_the_budget_stops_a_build_naming_the_article"},
+    "test_text": {"test_what_is_left_is_valid_xml"},
+    "test_plan": {"test_search_paths_are_taken_on_a_machine_without_pagefind"},
+    "test_watch": {"test_stop_ends_delivery", "test_a_burst_of_writes_arrives_as_few_batches"},
 }
 # Headless Chromium (Playwright): whole modules, tests using these fixtures, and single tests.
 BROWSER_MODULES = frozenset({"test_serve_browser"})
