@@ -32,7 +32,6 @@ from sitegen.content.embeds import MarkupError, embeds_plugin
 from sitegen.content.sanitize import MAX_HTML_DEPTH, HtmlNesting, sanitize_html
 from sitegen.folders import CONTENT_DIR
 from sitegen.slugs import slugify
-from sitegen.text import clean
 
 # CPU seconds one article's Markdown may take. A real article renders in a few milliseconds;
 # markdown-it-py's work is linear but costs up to some 15 microseconds a character of dense
@@ -290,8 +289,8 @@ class MarkdownRenderer:
             summary = self._first_paragraph(tokens, env)
         words = sum(len(t.content.split()) for t in tokens if t.type == "inline")
         if self._raw_html:
-            html, summary = _sanitized(html), _sanitized(summary)
-            feed_body = _sanitized(feed_body) if feed_body is not None else None
+            html, summary = sanitize_html(html), sanitize_html(summary)
+            feed_body = sanitize_html(feed_body) if feed_body is not None else None
         return RenderedBody(html, summary, words, _headings(tokens), page_url, images, embeds,
                             feed_body)
 
@@ -321,7 +320,7 @@ class MarkdownRenderer:
 
     def render_inline(self, text: str) -> Markup:
         html = self._md.renderInline(text)
-        return Markup(_sanitized(html) if self._raw_html else html)
+        return Markup(sanitize_html(html) if self._raw_html else html)
 
     def _first_paragraph(self, tokens: Sequence[Token], env: EnvType) -> str:
         start = next((i for i, t in enumerate(tokens)
@@ -539,13 +538,6 @@ def _highlight(code: str, lang: str, attrs: str) -> str:
     inner = str(escape(code)) if lexer is None else _pygments_html(code, lexer)
     cls = f' class="language-{escape(slugify(name))}"' if name and slugify(name) else ""
     return f'<pre class="highlight"><code{cls}>{inner}</code></pre>'
-
-
-def _sanitized(html: str) -> str:
-    """Authors' own HTML made safe. The sanitizer writes the characters that character
-    references in it stand for, and `&#xFFFE;` is one HTML and XML cannot carry (Markdown's
-    own references already become U+FFFD)."""
-    return clean(sanitize_html(html))
 
 
 @contextmanager

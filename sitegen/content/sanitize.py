@@ -16,6 +16,8 @@ import re
 
 import nh3
 
+from sitegen.text import clean
+
 # HTML5 elements an article body may hold: nh3's defaults minus the obsolete ones (which
 # the Nu checker rejects), plus what markdown-it writes (footnotes' <section>) and embeds.
 TAGS = (nh3.ALLOWED_TAGS - {"acronym", "center", "strike", "tt"}) | {"section", "iframe", "video",
@@ -75,14 +77,12 @@ _CLEANER = nh3.Cleaner(tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES
                        attribute_filter=_safe_attribute, link_rel=None, strip_comments=True)
 
 
-# Control characters HTML and XML forbid: the sanitizer decodes character references, so an
-# author's "&#x10;" would come out as a raw U+0010. They become spaces, as in front matter.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def sanitize_html(html: str) -> str:
-    """`html` with everything that could run script removed; safe markup is kept."""
-    return _CONTROL.sub(" ", _CLEANER.clean(html))
+    """`html` with everything that could run script removed; safe markup is kept. The
+    sanitizer writes the characters that character references stand for, so an author's
+    `&#x10;` or `&#xFFFE;` would come out raw: what HTML and XML cannot carry is cleaned as
+    in front matter (`text.clean`: controls become spaces)."""
+    return clean(_CLEANER.clean(html))
 
 
 # --- how deep authors' raw HTML nests -----------------------------------------------------------
