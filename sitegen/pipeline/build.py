@@ -16,11 +16,13 @@ from datetime import datetime
 from pathlib import Path
 
 from sitegen.config import Config, load_config
+from sitegen.content import pictures
 from sitegen.content.data import load_data
 from sitegen.content.embeds import MarkupError
 from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MarkdownRenderer, RenderedBody
-from sitegen.content.registry import load_registry
+from sitegen.content.pictures import make_pictures, site_uses
+from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.content.sources import read_source, scan_sources
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental import snapshot
@@ -61,6 +63,7 @@ class Prepared:
     plan: Plan
     search: bool = False  # the build adds a Pagefind index once the pages are written
     now: datetime | None = None  # the moment the build was planned for (scheduling, feeds)
+    encoded: int = 0  # image variants encoded (0 when the cache had them all)
 
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
@@ -95,6 +98,7 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     images = LocalImages(theme.static_files, config.base_path, config.base_url)
     bodies = _render(config, selection.published, cache, workers, progress, images)
     cache.prune()
+    images = _pictures(config, selection.published, registry, images, workers)
     warnings: list[Problem] = []
     searchable = False
     if config.search.enabled:
@@ -107,11 +111,24 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     plan = make_plan(site, config, theme.static_files, now, search=searchable,
                      next_due=selection.next_due, next_expiry=selection.next_expiry,
                      line_of={s.rel_path: s.line_of for s in selection.published},
-                     registry=registry)
+                     registry=registry, pictures=images.pictures)
     # What reading noticed in the articles published (`sitegen check` shows the others' too).
     notices = [notice.problem for source in selection.published for notice in source.notices]
     return Prepared(config, selection, site, [*notices, *site_warnings, *warnings], theme, plan,
-                    searchable, now)
+                    searchable, now, images.pictures.encoded)
+
+
+def _pictures(config: Config, published: Sequence[Source], registry: TagRegistry,
+              images: LocalImages, workers: int) -> LocalImages:
+    """The images stage: variants of the site's photos made (or taken from the cache, whose
+    unused ones are then removed), so that `images.image` gives each its variants."""
+    if not config.images.enabled:
+        return images
+    uses = site_uses(config, published, registry)
+    made = make_pictures(uses, images.files_of(u.url for u in uses), images, config.images,
+                         config.site_dir, workers)
+    pictures.prune(config.site_dir, made)
+    return images.with_pictures(made)
 
 
 def _read(config: Config, cache: BuildCache, workers: int,
@@ -296,7 +313,8 @@ def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport
     report: BuildReport = done.report
     return replace(report, output_dir=output, seconds=seconds,
                    warnings=[*report.warnings, *done.problems],
-                   quick=True, rewritten=len(done.written), reindexed=len(done.index))
+                   quick=True, rewritten=len(done.written), reindexed=len(done.index),
+                   images_encoded=0)
 
 
 @dataclass(frozen=True)
@@ -339,7 +357,7 @@ def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
         files=len(plan.jobs), drafts_skipped=selection.drafts,
         scheduled_skipped=selection.scheduled, next_due=selection.next_due,
         seconds=seconds, warnings=prepared.warnings, expired=selection.expired,
-        next_expiry=selection.next_expiry)
+        next_expiry=selection.next_expiry, images_encoded=prepared.encoded)
 
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
