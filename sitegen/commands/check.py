@@ -27,6 +27,7 @@ from sitegen.config import CONFIG_NAME, Config, config_line, load_config
 from sitegen.content.data import load_data
 from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MORE, MarkdownRenderer, Reference, source_link_target
+from sitegen.content.pictures import check_images, site_uses
 from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.content.sources import KNOWN_KEYS, read_sources
 from sitegen.errors import BuildError, Problem, SiteError
@@ -130,6 +131,10 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
     if theme is None:
         return found.report(len(sources))
     found.errors(theme.unreadable(), "theme")
+    if config.images.enabled:  # what would stop the images stage, without encoding
+        uses = site_uses(config, everything, registry)
+        found.errors(check_images(uses, images.files_of(u.url for u in uses), config.images),
+                     "bad-image")
     if site is not None:
         try:
             plan = make_plan(site, config, theme.static_files, now,

@@ -133,25 +133,12 @@ def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry) 
 
 
 def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls: VariantUrls,
-                  settings: ImagesConfig, site_dir: Path, workers: int) -> Pictures:
+                  settings: ImagesConfig, site_dir: Path, workers: int,
+                  store: Path | None = None) -> Pictures:
     """Variants of every image in `uses` (`file_for`: the static file behind each URL, None
     for other sites', missing only when the site has no such file), made or taken from the
-    site's cache folder; raises BuildError naming every use of every bad image."""
-    problems: list[Problem] = []
-    by_file: dict[Path, list[Use]] = {}
-    for use in uses:
-        if use.url not in file_for:
-            problems.append(Problem(use.file, f"image {use.url} not found in {STATIC_DIR}/: add "
-                                    "the file, or fix the path", use.line))
-        elif (file := file_for[use.url]) is not None:
-            by_file.setdefault(file, []).append(use)
-    facts: dict[Path, _Facts] = {}
-    for file, file_uses in by_file.items():
-        found = inspect(file, settings.max_pixels)
-        if isinstance(found, str):
-            problems += [Problem(u.file, f"image {u.url} {found}", u.line) for u in file_uses]
-        elif found is not None:
-            facts[file] = found
+    site's cache folder (or `store`); raises BuildError naming every use of every bad image."""
+    by_file, facts, problems = _inspect_all(uses, file_for, settings.max_pixels)
     if problems:
         raise BuildError(problems)
     pictures = Pictures()
@@ -160,9 +147,10 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
         for focus in dict.fromkeys(u.focus for u in by_file[file]):
             photos[file, focus] = Photo(file, plan_variants(file, fact, settings, focus))
         pictures.processed.add(file)
-    folder = site_dir / CACHE_DIR / CACHE_SUBDIR
+    folder = _folder(site_dir, store)
     if photos and not folder.is_dir():
-        folder = cachefiles.cache_folder(site_dir) / CACHE_SUBDIR
+        if store is None:
+            cachefiles.cache_folder(site_dir)  # made as caches are (ignored by git)
         cachefiles.discard(folder)
         folder.mkdir()
     cached = _cached(folder)
@@ -196,9 +184,42 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
     return pictures
 
 
-def prune(site_dir: Path, pictures: Pictures) -> None:
+def check_images(uses: Iterable[Use], file_for: Mapping[str, Path | None],
+                 settings: ImagesConfig) -> list[Problem]:
+    """What would stop the images stage, found without encoding (`sitegen check`): files that
+    are not images, damaged or truncated (decoded at a small scale), or over the pixel limit.
+    Missing files are left to the link checks, which report them."""
+    found = {url: file for url, file in file_for.items()}
+    found.update({u.url: None for u in uses if u.url not in file_for})  # missing: skipped
+    return _inspect_all(uses, found, settings.max_pixels, decode=True)[2]
+
+
+def _inspect_all(uses: Iterable[Use], file_for: Mapping[str, Path | None], max_pixels: int,
+                 decode: bool = False
+                 ) -> tuple[dict[Path, list[Use]], dict[Path, _Facts], list[Problem]]:
+    """The uses of each file, the header facts of each file processed, and the problems:
+    each use of a missing or unusable file."""
+    problems: list[Problem] = []
+    by_file: dict[Path, list[Use]] = {}
+    for use in uses:
+        if use.url not in file_for:
+            problems.append(Problem(use.file, f"image {use.url} not found in {STATIC_DIR}/: add "
+                                    "the file, or fix the path", use.line))
+        elif (file := file_for[use.url]) is not None:
+            by_file.setdefault(file, []).append(use)
+    facts: dict[Path, _Facts] = {}
+    for file, file_uses in by_file.items():
+        fact = inspect(file, max_pixels, decode)
+        if isinstance(fact, str):
+            problems += [Problem(u.file, f"image {u.url} {fact}", u.line) for u in file_uses]
+        elif fact is not None:
+            facts[file] = fact
+    return by_file, facts, problems
+
+
+def prune(pictures: Pictures, site_dir: Path, store: Path | None = None) -> None:
     """Remove cached variants no image uses any more."""
-    folder = site_dir / CACHE_DIR / CACHE_SUBDIR
+    folder = _folder(site_dir, store)
     keep = {path.name for path in pictures.files.values()}
     try:
         names = os.listdir(folder)
@@ -207,6 +228,10 @@ def prune(site_dir: Path, pictures: Pictures) -> None:
     for name in names:
         if name not in keep:
             cachefiles.discard(folder / name)
+
+
+def _folder(site_dir: Path, store: Path | None) -> Path:
+    return store / CACHE_SUBDIR if store is not None else site_dir / CACHE_DIR / CACHE_SUBDIR
 
 
 class VariantUrls(Protocol):
@@ -300,7 +325,7 @@ def plan_variants(file: Path, facts: _Facts, settings: ImagesConfig,
             specs.append(Spec(path, ratio, box, size[0], size[1], fmt, quality[fmt]))
 
     whole = (0, 0, width, height)
-    widths = sorted({w for w in settings.widths if w <= width}) or [width]
+    widths = sorted({min(w, width) for w in settings.widths})  # never upscaled
     for fmt in modern:
         for w in widths:
             add("", whole, w, fmt)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -68,13 +69,14 @@ class Prepared:
 
 def prepare(options: BuildOptions, cache: BuildCache | None = None,
             theme: Theme | None = None, progress: Progress | None = None,
-            gone_ok: bool = False) -> Prepared:
+            gone_ok: bool = False, image_store: Path | None = None) -> Prepared:
     """Read, render and plan the site; raises BuildError (or SiteError) on any problem.
 
     `cache` (if any) supplies sources and bodies that did not change; the rest are read and
     rendered by up to `options.workers` processes. `gone_ok`: an article deleted between
     listing and reading is left out (the dev server, which rebuilds once more on the change)
-    rather than a problem (a build, which must not publish a site that lost a page)."""
+    rather than a problem (a build, which must not publish a site that lost a page).
+    `image_store`: where image variants are kept (default: the site's cache folder)."""
     workers = options.workers or default_workers()
     site_dir = options.site_dir.resolve()
     require_site(site_dir if site_dir.is_dir() else options.site_dir)
@@ -98,7 +100,7 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
     images = LocalImages(theme.static_files, config.base_path, config.base_url)
     bodies = _render(config, selection.published, cache, workers, progress, images)
     cache.prune()
-    images = _pictures(config, selection.published, registry, images, workers)
+    images = _pictures(config, selection.published, registry, images, workers, image_store)
     warnings: list[Problem] = []
     searchable = False
     if config.search.enabled:
@@ -119,15 +121,15 @@ def prepare(options: BuildOptions, cache: BuildCache | None = None,
 
 
 def _pictures(config: Config, published: Sequence[Source], registry: TagRegistry,
-              images: LocalImages, workers: int) -> LocalImages:
+              images: LocalImages, workers: int, store: Path | None) -> LocalImages:
     """The images stage: variants of the site's photos made (or taken from the cache, whose
     unused ones are then removed), so that `images.image` gives each its variants."""
     if not config.images.enabled:
         return images
     uses = site_uses(config, published, registry)
     made = make_pictures(uses, images.files_of(u.url for u in uses), images, config.images,
-                         config.site_dir, workers)
-    pictures.prune(config.site_dir, made)
+                         config.site_dir, workers, store)
+    pictures.prune(made, config.site_dir, store)
     return images.with_pictures(made)
 
 
@@ -228,7 +230,11 @@ def build(options: BuildOptions, use_cache: bool = True,
             return _quick_report(done, output, time.perf_counter() - started)
     output = check_output_dir(output, site_dir)
     cache = BuildCache.load(site_dir) if use_cache and site_dir.is_dir() else BuildCache()
-    prepared = prepare(options, cache, progress=progress)
+    # Without the cache, image variants are made in a temporary folder, removed when this
+    # function's frame lets go of it (the writer copies them from there).
+    scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="sitegen-images-")
+    prepared = prepare(options, cache, progress=progress,
+                       image_store=Path(scratch.name) if scratch else None)
     same_output = use_cache and cache.output_dir == str(output)
     reuse = Reuse(output, cache.outputs if same_output else {})
     with replacing(output, keep_spare=use_cache) as staging:
