@@ -427,3 +427,13 @@ def test_no_cache_makes_the_same_variants_and_keeps_none(tmp_path: Path) -> None
     assert report.images_encoded > 0 and not (site / ".sitegen-cache").exists()
     cached = build_site(site, tmp_path / "cached")
     assert file_hashes(out) == file_hashes(cached.output)
+
+
+def test_the_build_summary_says_how_many_variants_it_made(tmp_path: Path) -> None:
+    site = site_with(tmp_path)
+    photo(site / "static" / "images" / "still.jpg", (600, 400))
+    first = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "-q")
+    made = re.search(r"Made (\d+) image variants\.", first.stdout)
+    assert first.returncode == 0 and made and int(made.group(1)) >= 8
+    again = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "-q")
+    assert again.returncode == 0 and "image variant" not in again.stdout
