@@ -27,7 +27,8 @@ from sitegen.incremental.cache import (
     record_of,
 )
 from sitegen.model import Source
-from sitegen.pipeline.build import build, prepare
+from sitegen.pipeline.build import build
+from sitegen.pipeline.stages import Settings, prepare
 from sitegen.report import BuildOptions
 from sitegen.write.writer import spare_of
 
@@ -295,9 +296,9 @@ def test_sources_and_bodies_saved_in_chunks_load_as_they_were(tmp_path: Path,
 
     monkeypatch.setattr(MarkdownRenderer, "render", counting)
     options = BuildOptions(site_dir=site, now=FIXED_NOW, workers=1)
-    cached = prepare(options, loaded).site.articles
+    cached = prepare(Settings(options, loaded)).site.articles
     assert renders == []  # every body came from the loaded cache
-    fresh = prepare(options, BuildCache()).site.articles
+    fresh = prepare(Settings(options, BuildCache())).site.articles
     assert len(renders) == 12  # the counter sees renders
     assert [a.content for a in cached] == [a.content for a in fresh]
 
