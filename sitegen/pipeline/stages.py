@@ -33,7 +33,7 @@ from sitegen.content.markdown import MarkdownRenderer, RenderedBody
 from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.content.sources import read_source, scan_sources
 from sitegen.errors import BuildError, Problem, SiteError
-from sitegen.incremental.cache import BuildCache
+from sitegen.incremental.cache import BuildCache, stamp
 from sitegen.incremental.replan import with_articles
 from sitegen.model import Article, Site, SiteInfo, Source
 from sitegen.parallel import default_workers, run_indexed
@@ -178,6 +178,7 @@ def _sources(p: Prepared) -> None:
     paths, problems = scan_sources(config.site_dir)
     found = [_cached(cache, path) for path in paths]
     todo = [i for i, source in enumerate(found) if source is None]
+    stamps = {i: _stamp(paths[i]) for i in todo}  # before reading: see `store_source`
 
     def read(k: int) -> Source | Problem:
         try:
@@ -190,7 +191,7 @@ def _sources(p: Prepared) -> None:
         path = paths[index]
         if isinstance(result, Source):
             try:
-                found[index] = cache.store_source(path, result)
+                found[index] = cache.store_source(path, result, stamps[index])
                 continue
             except OSError as exc:  # vanished right after it was read
                 result = Problem(result.rel_path, f"cannot be read: {why(exc)}")
@@ -207,6 +208,13 @@ def _cached(cache: BuildCache, path: Path) -> Source | None:
         return cache.cached_source(path) if os.access(path, os.R_OK) else None
     except OSError:
         return None
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        return stamp(path)
+    except OSError:  # gone: reading it says so
+        return (-1, -1)
 
 
 def _selection(p: Prepared) -> None:
