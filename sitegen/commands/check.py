@@ -309,12 +309,13 @@ class _LinkChecks:
                 self.image(CONFIG_NAME, config_line(self.config.site_dir,
                                                     f'authors."{name}".avatar'),
                            author.avatar, self.urls.url("/"), f"the avatar of {name}")
-        for item in self.config.menu:
+        for table, item in [*(("menu", i) for i in self.config.menu),
+                            *(("footer", i) for i in self.config.footer)]:
             url = self.site_url(item.url, self.urls.url("/"))
             if url is not None:
                 message = self.target_problem(url)
                 if message:
-                    self.found.add(Problem(CONFIG_NAME, f"menu item '{item.name}' {message}",
+                    self.found.add(Problem(CONFIG_NAME, f"{table} item '{item.name}' {message}",
                                            _line_with(self.config_text, item.url)),
                                    ERROR, "broken-link")
 

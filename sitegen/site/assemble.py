@@ -19,10 +19,10 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from sitegen import __version__
-from sitegen.config import Config
+from sitegen.config import Config, MenuItem
 from sitegen.content.data import EMPTY, SiteData
 from sitegen.content.images import LocalImages
-from sitegen.content.markdown import RenderedBody, link_source_files, plain_text
+from sitegen.content.markdown import RenderedBody, link_source_files, plain_text, smarten
 from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.model import (
@@ -44,6 +44,7 @@ from sitegen.site.taxonomy import group_tags, related
 from sitegen.site.urls import Urls, feed_links
 from sitegen.slugs import slugify
 
+SECTIONS = 6  # the most-covered tags the theme's sections bar shows
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 
@@ -118,19 +119,22 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     for index, slugs in enumerate(tag_slugs):
         for slug in slugs:
             members[slug].append(index)
-    links = [ArticleLink(s.title, url_of[s.rel_path], s.date) for s in ordered]
+    typeset = smarten if config.markdown.typographer else _same
+    links = [ArticleLink(typeset(s.title), url_of[s.rel_path], s.date) for s in ordered]
     related_ids = related(tag_slugs, members)
 
     def make(source: Source, **relations: object) -> Article:
         url = url_of[source.rel_path]
-        lead = images.image(source.image, source.image_alt or "") if source.image else None
+        lead = images.image(source.image, typeset(source.image_alt or "")) if source.image \
+            else None
         return Article(
-            source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
+            source_path=source.rel_path, title=typeset(source.title), slug=source.slug, url=url,
             abs_url=urls.absolute(url), date=source.date, updated=source.updated,
             expires=source.expires,
             author=bylines[source.author, source.author_role],
             tags=tuple(tag_refs[slug] for slug in slugs_of[source.rel_path]),
-            draft=source.draft, image=source.image, image_alt=source.image_alt,
+            draft=source.draft, image=source.image,
+            image_alt=typeset(source.image_alt) if source.image_alt else source.image_alt,
             extra=source.extra, lead_image=lead, expired=is_expired(source, built_at),
             aliases=aliases.get(source.rel_path, ()),
             **_from_body(config, source, bodies[source.rel_path], url_of, lead),
@@ -152,7 +156,9 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
                     base_url=config.base_url.rstrip("/"), language=config.language,
                     timezone=config.timezone, generator=f"sitegen {__version__}",
                     year=built_at.year, feeds=feed_links(config.title, urls.absolute(urls.url("/"))),
-                    extra=dict(config.extra), menu=_menu(config, urls), data=data.values,
+                    extra=dict(config.extra), menu=_menu(config.menu, urls),
+                    footer=_menu(config.footer, urls), sections=_sections(tags),
+                    data=data.values,
                     publisher=config.seo.publisher or config.title,
                     twitter=config.seo.twitter, search_url=search_url)
     site = Site(info=info, articles=tuple(articles), tags=tags,
@@ -178,11 +184,13 @@ def _from_body(config: Config, source: Source, body: RenderedBody, by_source: Ma
                lead: Image | None) -> dict[str, Any]:
     """The fields of an Article that come from its rendered body."""
     # The same Markup as Markup("<p>{}</p>").format(summary), without string.Formatter's cost.
-    summary = Markup(f"<p>{escape(source.summary)}</p>") if source.summary else \
+    typeset = smarten if config.markdown.typographer else _same
+    summary = Markup(f"<p>{escape(typeset(source.summary))}</p>") if source.summary else \
         link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
     return {
         "summary": summary,
-        "description": source.description or source.summary or plain_text(summary),
+        "description": typeset(source.description or source.summary or "")
+        or plain_text(summary),
         "content": link_source_files(body.html, source.rel_path, by_source, config.base_path),
         "reading_minutes": max(1, ceil(body.words / config.words_per_minute)),
         "words": body.words, "headings": body.headings,
@@ -239,9 +247,21 @@ def _tag(slug: str, name: str, url: str, articles: tuple[Article, ...], spelling
                image=entry.image, image_alt=entry.image_alt, former_slugs=tuple(old))
 
 
-def _menu(config: Config, urls: Urls) -> tuple[MenuLink, ...]:
+def _same(text: str) -> str:
+    return text
+
+
+def _menu(items: Sequence[MenuItem], urls: Urls) -> tuple[MenuLink, ...]:
     return tuple(MenuLink(item.name, urls.url(item.url), False) if item.url.startswith("/")
-                 else MenuLink(item.name, item.url, True) for item in config.menu)
+                 else MenuLink(item.name, item.url, True) for item in items)
+
+
+def _sections(tags: Sequence[Tag]) -> tuple[TagRef, ...]:
+    """The SECTIONS tags with the most listed articles (ties by name): the shows and topics
+    the site covers most, for the theme's sections bar."""
+    ranked = sorted((t for t in tags if t.articles), key=lambda t: (-t.count, t.name.casefold(),
+                                                                     t.slug))
+    return tuple(TagRef(t.slug, t.name, t.url) for t in ranked[:SECTIONS])
 
 
 def _check_unique_urls(ordered: Sequence[Source], urls: Urls,
@@ -310,7 +330,9 @@ def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[
             problems.append(Problem(first, f'author "{name}" and author "{owner[slug]}" would share '
                                     f"the page {urls.author(slug)}; spell the name the same way "
                                     "in every article"))
-        refs[name] = AuthorRef(slug, name, role, urls.author(slug))
+        refs[name] = AuthorRef(slug, name, role, urls.author(slug),
+                               (configured.avatar or None) if configured else None,
+                               configured.bio if configured else "")
     if problems:
         raise BuildError(problems)
     return refs

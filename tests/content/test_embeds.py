@@ -184,10 +184,11 @@ def test_local_images_get_width_height_and_lazy_loading_under_a_base_path(tmp_pa
         assert img.get("loading") == "lazy" and img.get("decoding") == "async"
     for alt in ("Remote", "Missing"):
         assert body_images[alt].get("width") is None and body_images[alt].get("loading") == "lazy"
-    (lead,) = doc.xpath("//figure[@class='article-image']/img")
+    (lead,) = doc.xpath("//figure[@class='article-image']//img")
     assert (lead.get("src"), lead.get("width"), lead.get("height"), lead.get("alt")) == (
         "/news/images/lead.png", "30", "10", "The lead")
     assert lead.get("loading") is None  # the lead image is above the fold: not lazy
+    assert lead.get("fetchpriority") == "high"
     assert (built.output / "images" / "lead.png").is_file()
 
 

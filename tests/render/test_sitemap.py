@@ -202,7 +202,7 @@ def test_news_sitemap_escapes_titles_and_uses_a_two_letter_language(tmp_path: Pa
         "b.md": article(title="Three days old", date="2024-05-29T09:00:00+00:00"),
         "c.md": article(title="Tomorrow", date="2024-06-02T09:00:00+00:00"),
     }, config='title = "Desk"\nbase_url = "https://d.example"\nlanguage = "en-GB"\n'
-              '[seo]\npublisher = "The Desk Ltd"\n')
+              '[seo]\npublisher = "The Desk Ltd"\n[markdown]\ntypographer = false\n')
     now = datetime.fromisoformat("2024-06-01T12:00:00+00:00")
     built = build_site(site, tmp_path / "out", now=now, future=True)
     entries = check_news_sitemap(built.output / "news-sitemap.xml", now)

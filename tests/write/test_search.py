@@ -29,6 +29,7 @@ from conftest import (
     copy_example_site,
     file_hashes,
     parse_html,
+    text_of,
     write_site,
 )
 
@@ -119,16 +120,19 @@ def test_articles_are_indexed_wherever_the_permalink_puts_them(tmp_path: Path,
     assert _bundle(built.output) == _bundle(every_page)
 
 
-def test_every_page_has_a_search_form_leading_to_the_search_page(example_built: Built) -> None:
+def test_every_page_has_a_search_button_leading_to_the_search_page(example_built: Built) -> None:
     require_pagefind()
     out = example_built.output
     for rel in ("index.html", "tags/index.html", EMBED_URL.strip("/") + "/index.html"):
         doc = parse_html(out / rel)
-        (form,) = doc.xpath("//header//form[@role='search']")
-        assert form.get("action") == "/search/" and form.get("method") == "get"
-        (field,) = form.xpath(".//input[@name='q']")
-        assert doc.xpath(f"//label[@for='{field.get('id')}']")
+        (button,) = doc.xpath("//header//a[@class='search-button']")
+        assert button.get("href") == "/search/" and text_of(button) == "Search"
     search_page = parse_html(out / "search" / "index.html")
+    assert not search_page.xpath("//header//a[@class='search-button']")  # its own form instead
+    (form,) = search_page.xpath("//main//form[@role='search']")
+    assert form.get("action") == "/search/" and form.get("method") == "get"
+    (field,) = form.xpath(".//input[@name='q']")
+    assert search_page.xpath(f"//label[@for='{field.get('id')}']")
     assert search_page.xpath("//meta[@name='robots']/@content") == ["noindex"]
     assert search_page.xpath("//*[@data-search-bundle]/@data-search-bundle") == ["/pagefind/"]
     assert "/search/" not in (out / "sitemap.xml").read_text(encoding="utf-8")
@@ -280,11 +284,13 @@ def test_search_finds_articles_by_author_and_by_tag(tab: Page, site_url: str) ->
     assert EMBED_URL in result_links(tab)
 
 
-def test_header_search_box_leads_to_results(tab: Page, site_url: str) -> None:
+def test_header_search_button_leads_to_results(tab: Page, site_url: str) -> None:
     require_pagefind()
     tab.page.goto(f"{site_url}/")
-    tab.page.fill("#site-search-q", "ringtone")
-    tab.page.press("#site-search-q", "Enter")
+    tab.page.click("header .search-button")
+    tab.page.wait_for_url(re.compile(r"/search/$"))
+    tab.page.fill("#search-q", "ringtone")
+    tab.page.press("#search-q", "Enter")
     tab.page.wait_for_url(re.compile(r"/search/\?q=ringtone$"))
     assert result_links(tab) == [STRANGER]
 
