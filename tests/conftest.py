@@ -487,7 +487,7 @@ SLOW_TESTS = {
     "test_watch": {"test_stop_ends_delivery", "test_a_burst_of_writes_arrives_as_few_batches"},
 }
 # Headless Chromium (Playwright): whole modules, tests using these fixtures, and single tests.
-BROWSER_MODULES = frozenset({"test_serve_browser"})
+BROWSER_MODULES = frozenset({"test_serve_browser", "test_axe"})
 BROWSER_FIXTURES = frozenset({"browser", "tab"})  # test_search's Chromium and its page
 BROWSER_TESTS = frozenset({
     "test_old_url_resolves_in_a_browser",  # test_redirects

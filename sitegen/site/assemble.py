@@ -331,11 +331,19 @@ def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[
                                     f"the page {urls.author(slug)}; spell the name the same way "
                                     "in every article"))
         refs[name] = AuthorRef(slug, name, role, urls.author(slug),
-                               (configured.avatar or None) if configured else None,
+                               _avatar(configured.avatar, urls) if configured else None,
                                configured.bio if configured else "")
     if problems:
         raise BuildError(problems)
     return refs
+
+
+def _avatar(avatar: str, urls: Urls) -> str | None:
+    """An avatar's URL as pages link it: a site path gets the base path ("/news/images/...")."""
+    if not avatar:
+        return None
+    return urls.url(avatar) if avatar.startswith("/") and not avatar.startswith(
+        urls.base_path + "/") else avatar
 
 
 def _byline(author: AuthorRef, article_role: str | None) -> AuthorRef:
@@ -352,8 +360,7 @@ def _authors(config: Config, articles: Sequence[Article],
     for name, ref in refs.items():
         configured = config.authors.get(name)
         out.append(Author(ref.slug, name, ref.role, configured.bio if configured else "",
-                          (configured.avatar or None) if configured else None, ref.url,
-                          tuple(by_slug[ref.slug])))
+                          ref.avatar, ref.url, tuple(by_slug[ref.slug])))
     return tuple(sorted(out, key=lambda a: (a.name.casefold(), a.slug)))
 
 

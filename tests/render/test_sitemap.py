@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import frontmatter
 import pytest
 from conftest import (
     DRAFT_URL,
@@ -115,8 +116,10 @@ def test_sitemap_lists_article_images_that_exist(example_built: Built) -> None:
         for url in root.findall("sm:url", NS)}
     assert images[BASE + EMBED_URL] == [f"{BASE}/images/open-movie-still.png",
                                         f"{BASE}/images/click-to-play.svg"]
-    assert sum(bool(v) for v in images.values()) == 1
-    for loc in images[BASE + EMBED_URL]:
+    for url, rel in PUBLISHED.items():  # the lead picture first, where there is one
+        picture = frontmatter.load(REPO / rel).get("image")
+        assert images[BASE + url][:1] == ([BASE + picture] if picture else []), url
+    for loc in (loc for found in images.values() for loc in found):
         target = url_to_file(example_built.output, loc, BASE)
         assert target is not None and target.is_file(), loc
 
