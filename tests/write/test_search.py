@@ -487,3 +487,42 @@ def test_a_failing_re_index_ends_its_run_so_the_preview_can_stop(
     assert indexer.wait(timeout=10)  # before the fix the thread died and this timed out
     assert indexer.close(timeout=1)
     assert indexer.problem is not None and "Directory not empty" in indexer.problem.message
+
+
+def test_search_shows_the_true_count_and_loads_more_with_clean_results(browser: Any,
+                                                                       tmp_path: Path) -> None:
+    require_pagefind()
+    site = write_site(tmp_path / "site", {
+        f"{n:02d}.md": article(title=f"Quiz round {n}", date=f"2020-01-{n:02d}",
+                               summary=f"Round {n} of the quiz.",
+                               body=f"The contestants froze at buzzer number {n}.")
+        for n in range(1, 26)})
+    server = serve(tmp_path / "out")
+    base = next(server)
+    tab = Page(browser)
+    try:
+        build_site(site, tmp_path / "out", base_url=base)
+        tab.page.goto(f"{base}/search/?q=buzzer")
+        rows = tab.page.locator("#search-results li")
+        rows.first.wait_for(timeout=15000)
+        assert re.search(r"^25 articles match", tab.page.locator("#search-status").inner_text())
+        more = tab.page.locator(".search-more")
+        for shown, label in ((10, "Show 10 more of 15"), (20, "Show 5 more of 5")):
+            assert rows.count() == shown
+            assert more.inner_text() == label
+            more.click()
+            tab.page.wait_for_function(f"document.querySelectorAll('#search-results li')"
+                                       f".length > {shown}")
+            # Focus moves to the first new result, so a keyboard reader carries on from there.
+            assert tab.page.evaluate("document.activeElement.closest('li') === "
+                                     f"document.querySelectorAll('#search-results li')[{shown}]")
+        assert rows.count() == 25 and not more.is_visible()
+        first = rows.first
+        assert re.fullmatch(r"January \d+, 2020 · By Ann Example", first.locator(".meta").inner_text())
+        words = first.locator(".search-excerpt").inner_text()
+        assert "buzzer" in words and "By Ann Example" not in words
+        assert words.startswith("… ") and words.endswith(" …")
+        assert tab.outside == []
+    finally:
+        tab.close()
+        server.close()
