@@ -42,6 +42,7 @@ class TagConfig:
     image: str = ""
     image_alt: str = ""
     former_slugs: tuple[str, ...] = ()  # old /tags/<slug>/ URLs that redirect here
+    group: str = ""  # what kind of tag: "Shows", "Networks", "People"... (the tags index)
 
 
 @dataclass(frozen=True)

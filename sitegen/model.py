@@ -151,6 +151,7 @@ class Tag:
     image: str | None = None
     image_alt: str | None = None
     former_slugs: tuple[str, ...] = ()  # old /tags/<slug>/ pages that redirect here
+    group: str = ""  # the registry's kind of tag ("Shows"), for the tags index
 
     @property
     def count(self) -> int:
@@ -158,7 +159,8 @@ class Tag:
 
     def info(self) -> TagInfo:
         return TagInfo(self.slug, self.name, self.url, self.count, self.spellings,
-                       self.description, self.image, self.image_alt, self.former_slugs)
+                       self.description, self.image, self.image_alt, self.former_slugs,
+                       self.group)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class TagInfo:
     image: str | None = None
     image_alt: str | None = None
     former_slugs: tuple[str, ...] = ()
+    group: str = ""
 
     @property
     def initial(self) -> str:

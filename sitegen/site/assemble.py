@@ -8,6 +8,7 @@ frozen `Site` that planning and templates read.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -151,7 +152,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     tags = tuple(sorted(  # every tag an article page links to has a page, even when empty
         (_tag(slug, group.name, tag_refs[slug].url,
               tuple(articles[i] for i in members.get(slug, ())), group.spellings, registry)
-         for slug, group in groups.items()), key=lambda t: (t.name.casefold(), t.slug)))
+         for slug, group in groups.items()), key=lambda t: (_sort_key(t.name), t.slug)))
     info = SiteInfo(title=config.title, description=config.description,
                     base_url=config.base_url.rstrip("/"), language=config.language,
                     timezone=config.timezone, generator=f"sitegen {__version__}",
@@ -244,7 +245,15 @@ def _tag(slug: str, name: str, url: str, articles: tuple[Article, ...], spelling
     old = dict.fromkeys([*entry.former_slugs, *(slugify(a) for a in entry.aliases)])
     old.pop(slug, None)
     return Tag(slug, name, url, articles, spellings, description=entry.description,
-               image=entry.image, image_alt=entry.image_alt, former_slugs=tuple(old))
+               image=entry.image, image_alt=entry.image_alt, former_slugs=tuple(old),
+               group=entry.group)
+
+
+def _sort_key(name: str) -> tuple[str, str]:
+    """Names in a reader's A–Z: "Émile" beside "Emily", not after "Zorro"."""
+    folded = name.casefold()
+    return ("".join(c for c in unicodedata.normalize("NFKD", folded)
+                    if not unicodedata.combining(c)), folded)
 
 
 def _same(text: str) -> str:
