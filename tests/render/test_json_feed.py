@@ -98,13 +98,15 @@ def test_json_feed_items_match_the_rss_feed_of_the_same_listing(example_built: B
 
 
 def test_article_image_travels_in_all_three_feed_formats(example_built: Built) -> None:
-    image = f"{BASE}/images/open-movie-still.png"
     feed = check_json_feed(example_built.output / "feed.json")
     (item,) = [i for i in feed["items"] if i["id"] == EMBED_URL]
-    assert item["image"] == image
-    for other in feed["items"]:  # each article's own picture, or none
+    image = item["image"]  # the 1200-wide variant in the original's format (PNG here)
+    assert image.startswith(f"{BASE}/_img/open-movie-still-1200x675-") and image.endswith(".png")
+    for other in feed["items"]:  # each article's own picture (a variant of it), or none
         picture = frontmatter.load(REPO / PUBLISHED[other["id"].removeprefix(BASE)]).get("image")
-        assert other.get("image") == (BASE + picture if picture else None)
+        assert ("image" in other) == bool(picture)
+        if picture:
+            assert other["image"].startswith(f"{BASE}/_img/{Path(picture).stem}-")
     for name in ("feed.xml", "atom.xml"):
         parsed = feedparser.parse((example_built.output / name).read_bytes())
         assert not parsed.bozo
@@ -112,7 +114,7 @@ def test_article_image_travels_in_all_three_feed_formats(example_built: Built) -
         (media,) = entry.media_content
         assert media["url"] == image and media["medium"] == "image"
         assert (media["width"], media["height"], media["type"]) == ("1200", "675", "image/png")
-        size = (REPO / "static" / "images" / "open-movie-still.png").stat().st_size
+        size = url_to_file(example_built.output, image, BASE).stat().st_size
         assert media["filesize"] == str(size)
 
 
