@@ -22,7 +22,7 @@ from typing import TextIO
 
 from sitegen.report import BuildOptions
 from sitegen.serve.http import BuildState, PreviewServer
-from sitegen.serve.live import LiveSite, Outcome
+from sitegen.serve.live import LiveSite, Rebuilt
 from sitegen.serve.watch import Changes, Watcher
 from sitegen.tree import require_site
 
@@ -59,7 +59,7 @@ class Builder:
             self._cond.notify_all()
 
     def build_now(self, everything: bool, css_only: bool = False,
-                  paths: frozenset[Path] = frozenset()) -> Outcome:
+                  paths: frozenset[Path] = frozenset()) -> Rebuilt:
         self.state.start()
         outcome = self.live.rebuild(everything, paths, publish=self.state.publish,
                                     interrupted=lambda: self._pending is not None)
@@ -81,7 +81,7 @@ class Builder:
                 self.state.finish()
                 print(f"error: rebuild failed unexpectedly: {exc!r}", file=self.log, flush=True)
 
-    def _say(self, outcome: Outcome) -> None:
+    def _say(self, outcome: Rebuilt) -> None:
         for warning in outcome.warnings:
             print(f"warning: {warning}", file=self.log)
         if outcome.ok:
