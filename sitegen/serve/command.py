@@ -182,8 +182,6 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
         live = LiveSite(settings, folder)
         kept_state = kept.state() if kept is not None else None
         records = kept.trusted(kept_state) if kept is not None else {}
-        if kept is not None:
-            live.cache = kept.cache()
         # Served before it is brought up to date only when made with the same settings: a
         # page may be out of date for a moment (its tab reloads), never from other settings.
         early = kept_state is not None and kept_state.key == key and bool(records)
@@ -197,6 +195,9 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
         if early:
             _started(serving, watcher, site_dir, url, open_browser, ready, log,
                      " (the last preview; bringing it up to date)")
+        if kept is not None:  # after serving starts: at 50,000 articles it takes seconds
+            live.cache = kept.cache()
+        if early:
             # Threads run now: forking beside them is not safe, so this build has one process
             # (it renders only what changed since the last run).
             builder.first(records, indexed, workers=1, hold=False)
@@ -205,7 +206,9 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             builder.first(records, indexed, workers=options.workers or default_workers(),
                           hold=True)
             if kept is not None:
-                _save(kept, key, live, True, log)  # no index yet: nothing to be stale
+                # The search index is still being made: until the save at the end, the next
+                # run makes it anew.
+                _save(kept, key, live, False, log)
             _started(serving, watcher, site_dir, url, open_browser, ready, log, "")
         builder.start()
         threading.Event().wait()  # until Ctrl-C or SIGTERM
