@@ -4,7 +4,8 @@ The code is in layers, top to bottom; a module imports only from its own layer o
 below it, and never a private (`_name`) name from another package (tests/test_layers.py):
 
     commands     cli, scaffold, check, vcs (the command line; the only layer that prints or exits)
-    serve        `sitegen serve`: command, live site, HTTP server and live.js, watcher
+    serve        `sitegen serve`: command, live site, first build, kept preview, HTTP server
+                 and live.js, watcher
     pipeline     build: the stages from config to files, full path and hand-over to quick
     incremental  cache, fingerprints, snapshot, body-only edits, the quick path
     write        the output folder's writer, the search bundle

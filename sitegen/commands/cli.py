@@ -154,7 +154,7 @@ class _NotForServe(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
         parser.error(f"{option_string} is not an option of serve: the preview is built in a "
-                     "private temporary folder and never writes output/; to write a folder, "
+                     "folder of its own and never writes output/; to write a folder, "
                      "run `sitegen build -o DIR`")
 
 
