@@ -27,7 +27,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitegen.cachefiles import cache_folder
+from sitegen.cachefiles import cache_folder, discard
 from sitegen.folders import CACHE_DIR
 from sitegen.incremental.cache import (
     BuildCache,
@@ -81,7 +81,10 @@ class Kept:
         except OSError:
             os.close(lock)
             return None
-        return cls(site_dir, lock)
+        kept = cls(site_dir, lock)
+        if kept.folder.is_symlink() or not kept.folder.is_dir():
+            discard(kept.folder)  # a link is removed, never followed: nothing is written outside
+        return kept
 
     def release(self) -> None:
         with contextlib.suppress(OSError):

@@ -119,3 +119,16 @@ def test_a_cache_made_by_build_with_other_flags_and_a_build_after_serve(tmp_path
     build(BuildOptions(site_dir=site, output_dir=fresh, drafts=True, future=True),
           use_cache=False)
     assert compare_folders(fresh, output) == []
+
+
+def test_a_link_in_the_kept_folder_s_place_is_removed_never_followed(tmp_path: Path) -> None:
+    site, port = _site(tmp_path / "site"), free_port()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (site / ".sitegen-cache" / "preview").mkdir(parents=True)
+    _kept(site).symlink_to(elsewhere, target_is_directory=True)
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert server.get(STORIES[0].url).status == 200
+        assert server.stop() == 0
+    assert list(elsewhere.iterdir()) == []
+    assert _kept(site).is_dir() and not _kept(site).is_symlink()
