@@ -6,8 +6,8 @@ below it, and never a private (`_name`) name from another package (tests/test_la
     commands     cli, scaffold, check, vcs (the command line; the only layer that prints or exits)
     serve        `sitegen serve`: command, live site, first build, kept preview, HTTP server
                  and live.js, watcher
-    pipeline     build: the stages from config to files, full path and hand-over to quick
-    incremental  cache, fingerprints, snapshot, body-only edits, the quick path
+    pipeline     stages (the one list, from config to plan), the full build, the quick path
+    incremental  cache, fingerprints, snapshot, substituting edited articles in the plan
     write        the output folder's writer, the search bundle
     render       plan, theme, feeds, sitemaps, SEO, redirects
     site         selection and assembly, taxonomy, URLs

@@ -31,9 +31,10 @@ from conftest import (
 )
 
 from sitegen.errors import BuildError, SiteError
-from sitegen.incremental import quick as quick_module
 from sitegen.incremental import snapshot
 from sitegen.pipeline import build as build_module
+from sitegen.pipeline import quick as quick_module
+from sitegen.pipeline import stages
 from sitegen.pipeline.build import build
 from sitegen.report import BuildOptions
 from sitegen.tree import list_folder, require_site
@@ -461,7 +462,7 @@ def test_an_article_deleted_between_listing_and_reading_is_reported(
     """An editor's save deletes and writes the file again; a build that lists content/ just
     before the delete and reads just after must say so, not crash. The race is made exact:
     the real listing runs, the file is deleted, then the real reading runs."""
-    real_scan = build_module.scan_sources
+    real_scan = stages.scan_sources
     victim = built / "content" / "sub" / "second.md"
     victim.write_text(article(title="Second Story", date="2020-01-02", body="Edited."),
                       encoding="utf-8")  # changed: the cache cannot answer for it
@@ -472,7 +473,7 @@ def test_an_article_deleted_between_listing_and_reading_is_reported(
             victim.unlink()
         return found
 
-    monkeypatch.setattr(build_module, "scan_sources", scan_then_delete)
+    monkeypatch.setattr(stages, "scan_sources", scan_then_delete)
     snapshot.forget(built)  # the full path, with the cache of sources (or without it)
     before = file_hashes(built / "output", dirs=True)
     result = run_cli("build", "-s", str(built), "-j", "1", *([] if cached else ["--no-cache"]))

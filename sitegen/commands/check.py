@@ -1,8 +1,8 @@
 """`sitegen check`: read the whole site as a build would, write nothing, and report every problem.
 
-It runs the build's own stages (config, data, tag registry, sources, Markdown, assembly, plan,
-templates) on every article, drafts and scheduled ones included, so anything a build would
-reject is reported; a stage that fails does not stop the checks that do not need it. On top
+It runs the build's own pipeline (`pipeline.stages`, tolerant: a stage that fails skips only
+the stages that need it) on every article, drafts and scheduled ones included, so anything a
+build would reject is reported, then renders every page. On top
 it looks for what a build accepts but readers or editors would not: front matter keys that
 look like typos, tags written several ways, missing summaries and alt text, links and anchors
 that lead nowhere, duplicate titles and images that do not exist.
@@ -23,19 +23,18 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from sitegen.config import CONFIG_NAME, Config, config_line, load_config
-from sitegen.content.data import load_data
-from sitegen.content.images import LocalImages
+from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.content.markdown import MORE, MarkdownRenderer, Reference, source_link_target
-from sitegen.content.registry import TagRegistry, load_registry
-from sitegen.content.sources import KNOWN_KEYS, read_sources
-from sitegen.errors import BuildError, Problem, SiteError
+from sitegen.content.registry import TagRegistry
+from sitegen.content.sources import KNOWN_KEYS
+from sitegen.errors import Problem, SiteError
 from sitegen.model import Site, Source
 from sitegen.parallel import default_workers, run_indexed
-from sitegen.pipeline.build import render_bodies
-from sitegen.render.plan import CopyJob, PageJob, Plan, make_plan, render_job
+from sitegen.pipeline.stages import Settings, prepare
+from sitegen.render.plan import CopyJob, PageJob, Plan, render_job
 from sitegen.render.theme import Theme
-from sitegen.site.assemble import assemble, select
+from sitegen.report import BuildOptions
+from sitegen.site.assemble import select
 from sitegen.site.urls import UnsafePath, Urls
 from sitegen.slugs import slugify
 from sitegen.tree import require_site
@@ -79,69 +78,32 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
             raise
         found.errors([exc.problem], "config")
         return found.report(0)
-    try:
-        config = load_config(site_dir)
-    except BuildError as exc:
-        found.errors(exc.problems, "config")
+    prepared = prepare(Settings(BuildOptions(site_dir, drafts=True, future=True, now=now),
+                                tolerant=True))
+    for stage, problems in prepared.problems.items():
+        found.errors(problems, _KIND_OF_STAGE.get(stage, stage))
+    if not prepared.made("sources"):
         return found.report(0)
-    now = now or datetime.now(config.tz)
-
-    data, problems = load_data(site_dir)
-    found.errors(problems, "data")
-    registry, problems = load_registry(config, data)
-    found.errors(problems, "tag-registry")
-    sources, problems = read_sources(config)
-    found.errors(problems, "front-matter")
-    everything = select(sources, now, drafts=True, future=True).published
-    live = {s.rel_path for s in select(sources, now).published}
-
+    config, sources = prepared.config, prepared.sources
+    if prepared.made("site"):
+        found.warnings(prepared.notes.get("site", ()), "tag-spelling")
     renderer = MarkdownRenderer(config.markdown, config.base_path)
     references = {s.rel_path: renderer.references(s.body) for s in sources}
-    _ArticleChecks(config, sources, references, registry, found).run()
-
-    try:
-        theme: Theme | None = Theme(config)
-    except SiteError as exc:
-        found.errors([exc.problem], "theme")
-        theme = None
-    except BuildError as exc:  # theme files that cannot be read
-        found.errors(exc.problems, "theme")
-        theme = None
-    images = LocalImages(theme.static_files if theme else {}, config.base_path, config.base_url)
-    site = plan = None
-    try:
-        bodies = render_bodies(config, everything, images, default_workers())
-    except BuildError as exc:  # a broken embed: the pages cannot be made, so stop here
-        found.errors(exc.problems, "markdown")
-        return found.report(len(sources))
-    remaining = list(everything)
-    for _ in range(3):  # articles that clash are left out, so the others are still checked
-        try:
-            site, warnings = assemble(config, remaining, bodies, now, registry, data)
-            found.warnings(warnings, "tag-spelling")
-            break
-        except BuildError as exc:
-            found.errors(exc.problems, "build")
-            named = {p.file for p in exc.problems}
-            kept = [s for s in remaining if s.rel_path not in named]
-            if len(kept) == len(remaining):
-                break
-            remaining = kept
-    if theme is None:
-        return found.report(len(sources))
-    found.errors(theme.unreadable(), "theme")
-    if site is not None:
-        try:
-            plan = make_plan(site, config, theme.static_files, now,
-                             line_of={s.rel_path: s.line_of for s in everything},
-                             registry=registry)
-        except BuildError as exc:
-            found.errors(exc.problems, "build")
-    if site is not None and plan is not None:
-        pages = _render_all(plan, theme, found)
-        _LinkChecks(config, sources, references, live, site, plan, pages, registry,
-                    found).run()
+    _ArticleChecks(config, sources, references, prepared.registry, found).run()
+    if prepared.made("theme"):
+        found.errors(prepared.theme.unreadable(), "theme")
+    if prepared.made("plan"):
+        live = {s.rel_path for s in select(sources, prepared.now).published}
+        pages = _render_all(prepared.plan, prepared.theme, found)
+        _LinkChecks(config, sources, references, live, prepared.site, prepared.plan, pages,
+                    prepared.registry, found).run()
     return found.report(len(sources))
+
+
+# What `check` calls the problems of each stage of the pipeline that can fail.
+_KIND_OF_STAGE = {"config": "config", "data": "data", "registry": "tag-registry",
+                  "sources": "front-matter", "theme": "theme", "bodies": "markdown",
+                  "site": "build", "plan": "build"}
 
 
 class _Findings:

@@ -132,9 +132,16 @@ class BuildCache:
             return hit.source
         return None
 
-    def store_source(self, path: Path, source: Source) -> Source:
+    def store_source(self, path: Path, source: Source, read_at: tuple[int, int]) -> Source:
+        """Keep `source`, read from `path` when the file had the stamp `read_at`. A file
+        changed since (an editor saved while it was read) has another digest than what was
+        read: it is kept under no digest at all, so the next build reads it again."""
         self._used_sources.add(path)
-        self._sources[path] = SourceEntry(stamp(path), digest(path), source)
+        now = stamp(path)
+        if now == read_at:
+            self._sources[path] = SourceEntry(now, digest(path), source)
+        else:
+            self._sources[path] = SourceEntry(read_at, "", source)
         self._changed = True
         return source
 

@@ -242,7 +242,7 @@ def forget(site_dir: Path) -> None:
     discard(site_dir / CACHE_DIR / DELTA_FILE)
 
 
-class Loaded:
+class OpenSnapshot:
     """A snapshot read back: the index at once, sources, articles and jobs when asked for.
     An article is loaded once, so every job that shows it holds the very same object."""
 
@@ -255,7 +255,7 @@ class Loaded:
         self._deltas = 0
 
     @classmethod
-    def load(cls, site_dir: Path) -> Loaded | None:
+    def load(cls, site_dir: Path) -> OpenSnapshot | None:
         """The snapshot with every quick build since applied, or None."""
         state, _ = read_checked(site_dir / CACHE_DIR / SNAPSHOT_FILE)
         if not isinstance(state, Snapshot):
@@ -438,7 +438,7 @@ def _info() -> SiteInfo:  # the same for the site's info
 
 
 class _JobUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, loaded: Loaded) -> None:
+    def __init__(self, file: io.BytesIO, loaded: OpenSnapshot) -> None:
         super().__init__(file)
         self._loaded = loaded
 

@@ -1,7 +1,8 @@
-"""The build pipeline, top to bottom: config -> sources -> rendered bodies -> site -> plan -> files.
+"""`sitegen build`: the pipeline's plan (stages.py) written to the output folder.
 
 Every article is read and every output planned before anything is written, and the files are
-written into a staging folder that replaces the output only when all of them succeeded.
+written into a staging folder that replaces the output only when all of them succeeded. When
+only article bodies changed since the last build, the quick path (quick.py) runs instead.
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from sitegen.config import Config, load_config
-from sitegen.content.data import load_data
-from sitegen.content.embeds import MarkupError
-from sitegen.content.images import LocalImages
-from sitegen.content.markdown import MarkdownRenderer, RenderedBody
-from sitegen.content.registry import load_registry
-from sitegen.content.sources import read_source, scan_sources
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import (
@@ -34,163 +28,16 @@ from sitegen.incremental.cache import (
     save_failure,
 )
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.incremental.quick import QuickBuild, quick_build
-from sitegen.model import Site, Source
 from sitegen.parallel import beside, default_workers, run_indexed
-from sitegen.render.plan import CopyJob, FeedJob, PageJob, Plan, make_plan, render_job
+from sitegen.pipeline.quick import QuickBuild, quick_build
+from sitegen.pipeline.stages import Prepared, Progress, Settings, prepare
+from sitegen.render.plan import CopyJob, FeedJob, PageJob, Plan, render_job
 from sitegen.render.sitemap import news_changes
 from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions, BuildReport, OptionsKey
-from sitegen.site.assemble import Selection, assemble, select
-from sitegen.site.urls import Urls
 from sitegen.tree import require_site, why
 from sitegen.write import search
 from sitegen.write.writer import Staging, check_output_dir, check_output_location, replacing
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A site read, assembled and planned, ready to render: the part a build and the dev
-    server's rebuilds share."""
-
-    config: Config
-    selection: Selection
-    site: Site
-    warnings: list[Problem]
-    theme: Theme
-    plan: Plan
-    search: bool = False  # the build adds a Pagefind index once the pages are written
-    now: datetime | None = None  # the moment the build was planned for (scheduling, feeds)
-
-
-def prepare(options: BuildOptions, cache: BuildCache | None = None,
-            theme: Theme | None = None, progress: Progress | None = None,
-            gone_ok: bool = False) -> Prepared:
-    """Read, render and plan the site; raises BuildError (or SiteError) on any problem.
-
-    `cache` (if any) supplies sources and bodies that did not change; the rest are read and
-    rendered by up to `options.workers` processes. `gone_ok`: an article deleted between
-    listing and reading is left out (the dev server, which rebuilds once more on the change)
-    rather than a problem (a build, which must not publish a site that lost a page)."""
-    workers = options.workers or default_workers()
-    site_dir = options.site_dir.resolve()
-    require_site(site_dir if site_dir.is_dir() else options.site_dir)
-    config = load_config(site_dir, options.base_url)
-    cache = cache or BuildCache()
-    cache.use_config(config)
-    now = options.now or datetime.now(config.tz)
-
-    data, problems = load_data(site_dir)
-    registry, registry_problems = load_registry(config, data)
-    problems += registry_problems
-    try:
-        sources = _read(config, cache, workers, progress, gone_ok)
-    except BuildError as exc:  # every problem at once: data, registry and articles
-        raise BuildError(problems + exc.problems) from None
-    if problems:
-        raise BuildError(problems)
-    selection = select(sources, now, options.drafts, options.future)
-    urls = Urls(config)
-    theme = theme or Theme(config)
-    images = LocalImages(theme.static_files, config.base_path, config.base_url)
-    bodies = _render(config, selection.published, cache, workers, progress, images)
-    cache.prune()
-    warnings: list[Problem] = []
-    searchable = False
-    if config.search.enabled:
-        reason = search.unavailable()
-        searchable = reason is None
-        if reason is not None:
-            warnings.append(Problem("search", reason))
-    site, site_warnings = assemble(config, selection.published, bodies, now, registry, data,
-                                   images, search_url=urls.url("/search/") if searchable else None)
-    plan = make_plan(site, config, theme.static_files, now, search=searchable,
-                     next_due=selection.next_due, next_expiry=selection.next_expiry,
-                     line_of={s.rel_path: s.line_of for s in selection.published},
-                     registry=registry)
-    # What reading noticed in the articles published (`sitegen check` shows the others' too).
-    notices = [notice.problem for source in selection.published for notice in source.notices]
-    return Prepared(config, selection, site, [*notices, *site_warnings, *warnings], theme, plan,
-                    searchable, now)
-
-
-def _read(config: Config, cache: BuildCache, workers: int,
-          progress: Progress | None, gone_ok: bool = False) -> list[Source]:
-    """Every article's Source, from the cache where its file is unchanged. A file that
-    cannot be read, or vanished since content/ was listed, is a problem (see `prepare`)."""
-    paths, problems = scan_sources(config.site_dir)
-    found = [_cached(cache, path) for path in paths]
-    todo = [i for i, source in enumerate(found) if source is None]
-
-    def read(k: int) -> Source | Problem:
-        try:
-            return read_source(paths[todo[k]], config)
-        except SiteError as exc:
-            return exc.problem
-
-    results = run_indexed(read, len(todo), workers, _stage(progress, "reading", len(todo)))
-    for index, result in zip(todo, results, strict=True):
-        path = paths[index]
-        if isinstance(result, Source):
-            try:
-                found[index] = cache.store_source(path, result)
-                continue
-            except OSError as exc:  # vanished right after it was read
-                result = Problem(result.rel_path, f"cannot be read: {why(exc)}")
-        if not (gone_ok and not os.path.lexists(path)):
-            problems.append(result)
-    if problems:
-        raise BuildError(problems)
-    return [source for source in found if source is not None]
-
-
-def _cached(cache: BuildCache, path: Path) -> Source | None:
-    """The cache's Source for `path`, unless the file is gone or cannot be read now (chmod
-    changes no modification time): then reading it reports why, as without the cache."""
-    try:
-        return cache.cached_source(path) if os.access(path, os.R_OK) else None
-    except OSError:
-        return None
-
-
-def _render(config: Config, published: Sequence[Source], cache: BuildCache,
-            workers: int, progress: Progress | None,
-            images: LocalImages) -> dict[str, RenderedBody]:
-    """Every published article's rendered body, from the cache where it is unchanged.
-
-    A body holds the sizes of the site's images it shows, so the cache key is the article's
-    URL plus a stamp of those image files: replacing an image renders the bodies again."""
-    urls = Urls(config)
-    renderer = MarkdownRenderer(config.markdown, config.base_path, images.size)
-    stamp = images.stamp()
-    wanted = [(s, urls.absolute(urls.article(s.date, s.slug))) for s in published]
-    bodies = {s.rel_path: cache.cached_body(s.body, f"{url} {stamp}") for s, url in wanted}
-    todo = [(s, url) for s, url in wanted if bodies[s.rel_path] is None]
-
-    def render(k: int) -> RenderedBody | Problem:
-        source, url = todo[k]
-        try:
-            return renderer.render(source.body, url)
-        except MarkupError as exc:  # a Problem travels back from a worker; this may not
-            return Problem(source.rel_path, str(exc), source.body_line + exc.line)
-
-    rendered = run_indexed(render, len(todo), workers, _stage(progress, "Markdown", len(todo)))
-    problems = [result for result in rendered if isinstance(result, Problem)]
-    if problems:
-        raise BuildError(problems)
-    for (source, url), body in zip(todo, rendered, strict=True):
-        assert isinstance(body, RenderedBody)
-        bodies[source.rel_path] = cache.store_body(source.body, f"{url} {stamp}", body)
-    return bodies  # type: ignore[return-value]  # every None was replaced
-
-
-def render_bodies(config: Config, sources: Sequence[Source], images: LocalImages,
-                  workers: int = 1) -> dict[str, RenderedBody]:
-    """Every source's Markdown as HTML, by source path, without a cache (for `sitegen check`)."""
-    return _render(config, sources, BuildCache(), workers, None, images)
-
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def build(options: BuildOptions, use_cache: bool = True,
@@ -211,27 +58,27 @@ def build(options: BuildOptions, use_cache: bool = True,
             return _quick_report(done, output, time.perf_counter() - started)
     output = check_output_dir(output, site_dir)
     cache = BuildCache.load(site_dir) if use_cache and site_dir.is_dir() else BuildCache()
-    prepared = prepare(options, cache, progress=progress)
+    prepared = prepare(Settings(options, cache, progress=progress))
     same_output = use_cache and cache.output_dir == str(output)
-    reuse = Reuse(output, cache.outputs if same_output else {})
+    last_files = LastFiles(output, cache.outputs if same_output else {})
     with replacing(output, keep_spare=use_cache) as staging:
         # The spare holds the site before last: its files that are still right stay.
-        kept = Reuse(staging.path, cache.spare if same_output else {}) \
+        spare_files = LastFiles(staging.path, cache.spare if same_output else {}) \
             if staging.reused else None
         wanted = {job.path for job in prepared.plan.jobs}
-        if prepared.search and kept is not None:  # the index may be the same as before
-            wanted.update(p for p in kept.records if p.startswith(search.BUNDLE_DIR + "/"))
+        if prepared.search and spare_files is not None:  # the index may be the same as before
+            wanted.update(p for p in spare_files.records if p.startswith(search.BUNDLE_DIR + "/"))
         staging.prune(wanted)
         fingerprints = write_plan(prepared.plan, prepared.theme, staging,
                                   options.workers or default_workers(),
-                                  reuse if use_cache else None, progress, kept)
+                                  last_files if use_cache else None, progress, spare_files)
         if prepared.search:
             _add_search(staging, output, fingerprints,
                         search.pages_glob(prepared.config.permalink),
-                        reuse if use_cache else None, kept)
+                        last_files if use_cache else None, spare_files)
             staging.prune(set(staging.files))  # an index built anew leaves files of the old
         files = len(staging.files)
-    result = replace(report(prepared, output, time.perf_counter() - started), files=files,
+    result = replace(build_report(prepared, output, time.perf_counter() - started), files=files,
                      search=prepared.search)
     if use_cache:
         # Committed: the new site is in place, so a cache that cannot be saved (a full disk)
@@ -279,7 +126,6 @@ def _take_snapshot(site_dir: Path, key: OptionsKey, prepared: Prepared,
                    cache: BuildCache, result: BuildReport) -> bool:
     """Keep what the next build's quick path starts from (see snapshot.py)."""
     config, site, built_at = prepared.config, prepared.site, prepared.now
-    assert built_at is not None
     changes = [prepared.selection.next_due, prepared.selection.next_expiry,
                news_changes(site.articles, built_at),
                datetime(built_at.year + 1, 1, 1, tzinfo=config.tz)]  # the footer's year
@@ -300,7 +146,7 @@ def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport
 
 
 @dataclass(frozen=True)
-class Reuse:
+class LastFiles:
     """The last build's files, which a new build may link instead of rendering again."""
 
     folder: Path
@@ -308,7 +154,7 @@ class Reuse:
 
 
 def _add_search(staging: Staging, output: Path, fingerprints: dict[str, str], glob: str,
-                reuse: Reuse | None, kept: Reuse | None = None) -> None:
+                last_files: LastFiles | None, spare_files: LastFiles | None = None) -> None:
     """Add the search index: the last build's, when no page changed, else a fresh one.
 
     The bundle's files are fingerprinted by every page's fingerprint (and Pagefind's version),
@@ -316,22 +162,24 @@ def _add_search(staging: Staging, output: Path, fingerprints: dict[str, str], gl
     pages = sorted((path, value) for path, value in fingerprints.items() if path.endswith(".html"))
     key = hashlib.blake2b(repr((search.version(), glob, pages)).encode(),
                           digest_size=20).hexdigest()
-    previous = [path for path in reuse.records if path.startswith(search.BUNDLE_DIR + "/")] \
-        if reuse is not None and pages else []
-    if previous and all(_reusable(reuse, path, key) for path in previous):  # type: ignore[arg-type]
+    previous = [path for path in last_files.records if path.startswith(search.BUNDLE_DIR + "/")] \
+        if last_files is not None and pages else []
+    if previous and all(_reusable(last_files, path, key)  # type: ignore[arg-type]
+                        for path in previous):
         for path in previous:
-            if kept is None or not _reusable(kept, path, key):
-                staging.link(path, reuse.folder / path)  # type: ignore[union-attr]
+            if spare_files is None or not _reusable(spare_files, path, key):
+                staging.link(path, last_files.folder / path)  # type: ignore[union-attr]
         staging.files.extend(previous)
         written = previous
     else:
         written = search.add_index(staging, glob, output,
-                                   reuse.folder if reuse is not None else None)
+                                   last_files.folder if last_files is not None else None)
     if pages:
         fingerprints.update(dict.fromkeys(written, key))
 
 
-def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
+def build_report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
+    """What a full build of `prepared` wrote (the dev server's rebuilds report the same)."""
     site, plan, selection = prepared.site, prepared.plan, prepared.selection
     return BuildReport(
         output_dir=output, articles=len(site.articles), pages=plan.count(PageJob),
@@ -343,25 +191,25 @@ def report(prepared: Prepared, output: Path, seconds: float) -> BuildReport:
 
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
-               reuse: Reuse | None = None, progress: Progress | None = None,
-               kept: Reuse | None = None) -> dict[str, str]:
+               last_files: LastFiles | None = None, progress: Progress | None = None,
+               spare_files: LastFiles | None = None) -> dict[str, str]:
     """Render every job into the staging folder, in up to `workers` processes.
 
-    With `reuse`, each job is fingerprinted, and a job whose fingerprint and file match the
-    last build's is hard-linked from it instead of rendered; with `kept` too (the staging
+    With `last_files`, each job is fingerprinted, and a job whose fingerprint and file match the
+    last build's is hard-linked from it instead of rendered; with `spare_files` too (the staging
     folder is the spare), one whose file in the staging folder matches is left as it is.
-    Returns the fingerprints by path (empty without `reuse`). Template problems are
+    Returns the fingerprints by path (empty without `last_files`). Template problems are
     collected, then raised."""
     jobs = plan.jobs
-    prints = Fingerprints(theme.fingerprint()) if reuse is not None else None
+    prints = Fingerprints(theme.fingerprint()) if last_files is not None else None
 
     def write(i: int) -> tuple[str, Problem | None]:
         job = jobs[i]
         fingerprint = prints.of(job) if prints is not None else ""
-        if kept is not None and _reusable(kept, job.path, fingerprint):
+        if spare_files is not None and _reusable(spare_files, job.path, fingerprint):
             return fingerprint, None
-        if reuse is not None and _reusable(reuse, job.path, fingerprint):
-            staging.link(job.path, reuse.folder / job.path)
+        if last_files is not None and _reusable(last_files, job.path, fingerprint):
+            staging.link(job.path, last_files.folder / job.path)
             return fingerprint, None
         try:
             if isinstance(job, CopyJob):
@@ -396,14 +244,14 @@ def _stage(progress: Progress | None, name: str, total: int) -> Callable[[int], 
     return lambda done: progress(name, done, total)
 
 
-def _reusable(reuse: Reuse, path: str, fingerprint: str) -> bool:
+def _reusable(last_files: LastFiles, path: str, fingerprint: str) -> bool:
     """The file the last build wrote for `path` may stand for this build's: same fingerprint,
     and the file still as it was written (`cache.matches`, as the quick path checks)."""
-    record = reuse.records.get(path)
+    record = last_files.records.get(path)
     if record is None or record.fingerprint != fingerprint:
         return False
     try:
-        stat = os.stat(reuse.folder / path)
+        stat = os.stat(last_files.folder / path)
     except OSError:
         return False
     return matches(record, stat)

@@ -35,14 +35,15 @@ class Redirect:
 
 def redirects_of(site: Site, urls: Urls, alias_lines: Mapping[str, int] | None = None,
                  registry: TagRegistry | None = None) -> list[Redirect]:
-    """Every redirect the site needs, articles first, in a stable order. `alias_lines` (the
+    """Every redirect the site needs, articles first (expired ones too: their pages stay, so
+    their former URLs must still lead there), in a stable order. `alias_lines` (the
     line of each article's `aliases` by source path) and `registry` (where each tag's former
     slugs are written) let messages point at the line that asked for a redirect."""
     lines = alias_lines or {}
     entries = registry.by_slug if registry is not None else {}
     found = [Redirect(old, article.url, article.title, f"alias {old}", False,
                       article.source_path, lines.get(article.source_path))
-             for article in site.articles for old in article.aliases]
+             for article in (*site.articles, *site.unlisted) for old in article.aliases]
     for tag in site.tags:
         entry = entries.get(tag.slug)
         found += [Redirect(urls.tag(old), tag.url, tag.name,

@@ -25,7 +25,7 @@ from sitegen.parallel import default_workers
 from sitegen.report import BuildOptions, OptionsKey
 from sitegen.serve.http import BuildState, PreviewServer
 from sitegen.serve.kept import Kept
-from sitegen.serve.live import LiveSite, Outcome
+from sitegen.serve.live import LiveSite, Rebuilt
 from sitegen.serve.start import first_build
 from sitegen.serve.watch import Changes, Watcher
 from sitegen.tree import require_site, why
@@ -63,7 +63,7 @@ class Builder:
             self._cond.notify_all()
 
     def build_now(self, everything: bool, css_only: bool = False,
-                  paths: frozenset[Path] = frozenset()) -> Outcome:
+                  paths: frozenset[Path] = frozenset()) -> Rebuilt:
         self.state.start()
         outcome = self.live.rebuild(everything, paths, publish=self.state.publish,
                                     interrupted=lambda: self._pending is not None)
@@ -72,7 +72,7 @@ class Builder:
         return outcome
 
     def first(self, records: dict[str, OutputRecord], indexed: bool, workers: int,
-              hold: bool) -> Outcome:
+              hold: bool) -> Rebuilt:
         """The first build (`start.first_build`). `hold`: requests wait for it (nothing was
         served yet); else the kept preview is being served meanwhile, and open tabs reload
         only if the build changed a file or failed."""
@@ -98,7 +98,7 @@ class Builder:
                 self.state.finish()
                 print(f"error: rebuild failed unexpectedly: {exc!r}", file=self.log, flush=True)
 
-    def _say(self, outcome: Outcome) -> None:
+    def _say(self, outcome: Rebuilt) -> None:
         for warning in outcome.warnings:
             print(f"warning: {warning}", file=self.log)
         if outcome.ok:

@@ -32,15 +32,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from sitegen.config import Config
 from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental.cache import BuildCache
-from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.incremental.replan import ARTICLE_KEY, with_articles
+from sitegen.incremental.replan import ARTICLE_KEY
 from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
-from sitegen.pipeline.build import Prepared, prepare, report
+from sitegen.pipeline.build import build_report
+from sitegen.pipeline.stages import Edit, Prepared, Settings, prepare, replan, update
 from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job
 from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions, BuildReport
@@ -50,7 +51,7 @@ from sitegen.write.writer import updating
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Rebuilt:
     """What one rebuild did."""
 
     ok: bool
@@ -66,10 +67,11 @@ class Outcome:
 
 
 @dataclass
-class Last:
-    """The last good build, as the quick path needs it. Its `prepared.site` is kept for URLs
-    and site info only: after a quick rebuild the current articles are in `articles` and in
-    the plan's jobs, not in the site's lists."""
+class LastBuild:
+    """The last good build, as the quick path needs it (and the pipeline's updates read it:
+    `stages.Before`). Its `prepared.site` is kept for URLs and site info only: after a quick
+    rebuild the current articles are in `articles` and in the plan's jobs, not in the site's
+    lists."""
 
     prepared: Prepared
     report: BuildReport
@@ -77,11 +79,24 @@ class Last:
     images: LocalImages
     sources: dict[Path, Source]  # published sources by path
     articles: dict[str, Article]  # the current article of each source path
-    holders: dict[str, list[int]]  # by source path: the indices of the jobs that show it
+    showing: dict[str, list[int]]  # by source path: the indices of the jobs that show it
     by_source: dict[str, str]  # every article's URL by its source path
 
+    @property
+    def config(self) -> Config:
+        return self.prepared.config
+
+    def source(self, path: Path) -> Source | None:
+        return self.sources.get(path)
+
+    def article(self, rel_path: str) -> Article | None:
+        return self.articles.get(rel_path)
+
+    def holders(self, rel_path: str) -> list[int]:
+        return self.showing.get(rel_path, [])
+
     @classmethod
-    def of(cls, prepared: Prepared, report: BuildReport, built_at: datetime) -> Last:
+    def of(cls, prepared: Prepared, report: BuildReport, built_at: datetime) -> LastBuild:
         site, config = prepared.site, prepared.config
         return cls(prepared, report, built_at,
                    LocalImages(prepared.theme.static_files, config.base_path, config.base_url),
@@ -98,14 +113,14 @@ class LiveSite:
         self._jobs: dict[str, Job] = {}
         self._prints: dict[str, str] = {}  # the last good build's fingerprint of each page
         self._theme: Theme | None = None
-        self._last: Last | None = None  # what the quick path works from
+        self._last: LastBuild | None = None  # what the quick path works from
         self._deferred: list[int] = []  # jobs of the last plan an interrupted rebuild left
         self._gone: list[str] = []  # static files the last write found deleted
         self.indexer = search.BackgroundIndexer(self.folder)
 
     def rebuild(self, everything: bool = False, paths: Iterable[Path] = (),
                 publish: Callable[[frozenset[str]], None] | None = None,
-                interrupted: Callable[[], bool] | None = None) -> Outcome:
+                interrupted: Callable[[], bool] | None = None) -> Rebuilt:
         """Bring the folder up to date. `everything`: templates, static files or the config
         changed, so every page must be rendered again. `paths`: the files that changed, if
         known; when they are only the bodies of published articles, the quick path runs, and
@@ -124,13 +139,14 @@ class LiveSite:
         self._last = None  # until this rebuild succeeds, the quick path has no footing
         everything = everything or self._theme is None
         try:
-            prepared = prepare(self.options, self.cache, theme=None if everything else self._theme,
-                               gone_ok=True)  # a file deleted meanwhile: its own event follows
+            prepared = prepare(Settings(
+                self.options, self.cache, theme=None if everything else self._theme,
+                gone_ok=True))  # a file deleted meanwhile: its own event follows
             outputs, prints = self._render_changed(prepared, everything)
         except BuildError as exc:
-            return Outcome(False, tuple(exc.problems), seconds=time.perf_counter() - started)
+            return Rebuilt(False, tuple(exc.problems), seconds=time.perf_counter() - started)
         except SiteError as exc:
-            return Outcome(False, (exc.problem,), seconds=time.perf_counter() - started)
+            return Rebuilt(False, (exc.problem,), seconds=time.perf_counter() - started)
         new_jobs = {job.path: job for job in prepared.plan.jobs}
         written, removed = self._commit(outputs, set(self._jobs) - set(new_jobs))
         self._search(prepared, written + removed)
@@ -138,14 +154,13 @@ class LiveSite:
             new_jobs.pop(rel, None)
         self._jobs, self._prints, self._theme = new_jobs, prints, prepared.theme
         seconds = time.perf_counter() - started
-        assert prepared.now is not None
-        self._last = Last.of(prepared, report(prepared, self.folder, seconds), prepared.now)
+        self._last = LastBuild.of(prepared, build_report(prepared, self.folder, seconds), prepared.now)
         failed = (self.indexer.problem,) if self.indexer.problem else ()
-        return Outcome(True, written=written, removed=removed, seconds=seconds,
+        return Rebuilt(True, written=written, removed=removed, seconds=seconds,
                        report=self._last.report, warnings=(*prepared.warnings, *failed))
 
     def adopt(self, prepared: Prepared, prints: dict[str, str], written: tuple[str, ...],
-              removed: tuple[str, ...], seconds: float) -> Outcome:
+              removed: tuple[str, ...], seconds: float) -> Rebuilt:
         """Take a first build the caller wrote into the folder (`serve.start`, in forked
         workers, before the preview's threads exist) as the last good one; `prints`: every
         job's fingerprint."""
@@ -155,9 +170,10 @@ class LiveSite:
         self._theme = prepared.theme
         self._search(prepared, written + removed)
         assert prepared.now is not None
-        self._last = Last.of(prepared, report(prepared, self.folder, seconds), prepared.now)
+        self._last = LastBuild.of(prepared, build_report(prepared, self.folder, seconds),
+                                 prepared.now)
         failed = (self.indexer.problem,) if self.indexer.problem else ()
-        return Outcome(True, written=written, removed=removed, seconds=seconds,
+        return Rebuilt(True, written=written, removed=removed, seconds=seconds,
                        report=self._last.report, warnings=(*prepared.warnings, *failed))
 
     def made(self) -> dict[str, str]:
@@ -176,9 +192,9 @@ class LiveSite:
                     continue
         return made
 
-    def _quick(self, last: Last, paths: frozenset[Path], started: float,
+    def _quick(self, last: LastBuild, paths: frozenset[Path], started: float,
                publish: Callable[[frozenset[str]], None] | None,
-               interrupted: Callable[[], bool] | None) -> Outcome | None:
+               interrupted: Callable[[], bool] | None) -> Rebuilt | None:
         """Only article bodies changed: render the new bodies, put the new articles in the
         last plan's jobs in place of the old, and render only the jobs that hold them. None
         when the change is anything else, or fails: the full path then decides and reports."""
@@ -187,28 +203,19 @@ class LiveSite:
         selection = last.prepared.selection
         if any(t is not None and t <= now for t in (selection.next_due, selection.next_expiry)):
             return None  # an article came due or expired: the lists change
-        pairs = []
-        for path in paths:
-            old = last.sources.get(path)
-            new = reread(old, config) if old is not None else None
-            if new is None:
-                return None
-            pairs.append((old, new))
-        replacements = with_new_bodies([(last.articles[old.rel_path], new) for old, new in pairs],
-                                       config, last.images, last.by_source)
-        if replacements is None:
+        edit = update(last, paths)
+        if edit is None:
             return None
-        changed = sorted({i for key in replacements for i in last.holders.get(key, ())})
         # The edited articles' own pages first: that is what the author is looking at.
         before = last.prepared.plan
-        first = [i for i in changed if isinstance(job := before.jobs[i], PageJob)
+        first = [i for i in edit.jobs if isinstance(job := before.jobs[i], PageJob)
                  and isinstance(own := job.context.get("article"), Article)
-                 and own.source_path in replacements]
+                 and own.source_path in edit.articles]
         # Then the lists and feeds that hold the articles, and any an interrupted rebuild
         # left (those are planned already).
-        lists = sorted(set(changed) - set(first))
+        lists = sorted(set(edit.jobs) - set(first))
         rest = sorted(set(lists) | set(self._deferred))
-        plan = _replan(last, before, replacements, first)
+        plan = _replan(last, edit, before, first)
         try:
             self._render_some(plan, last.prepared.theme, first, None)
         except SiteError:
@@ -217,21 +224,21 @@ class LiveSite:
         published = time.perf_counter() - started
         if publish is not None:
             publish(frozenset(before.jobs[i].path for i in rest))
-        plan = _replan(last, plan, replacements, lists)
+        plan = _replan(last, edit, plan, lists)
         # From here the new plan is the last good one, whatever is still to be written.
-        for index in changed:
+        for index in edit.jobs:
             job = plan.jobs[index]
             self._jobs[job.path] = job
             self._prints.pop(job.path, None)  # the next full rebuild renders it again
-        for old, new in pairs:
-            last.sources[old.path] = new
-        last.articles.update(replacements)
-        last.prepared = replace(last.prepared, plan=plan)
+        for source in edit.sources:
+            last.sources[source.path] = source
+        last.articles.update(edit.articles)
+        last.prepared.plan = plan
         try:
             self._deferred = self._render_some(plan, last.prepared.theme, rest, interrupted)
         except SiteError as exc:  # a list page fails on the new text: the next rebuild is full
             self._last, self._prints, self._deferred = None, {}, []
-            return Outcome(False, (exc.problem,), written=written,
+            return Rebuilt(False, (exc.problem,), written=written,
                            seconds=time.perf_counter() - started)
         left = set(self._deferred)
         done = [plan.jobs[i].path for i in rest if i not in left]
@@ -239,7 +246,7 @@ class LiveSite:
         self._search(last.prepared, written)
         seconds = time.perf_counter() - started
         failed = (self.indexer.problem,) if self.indexer.problem else ()
-        return Outcome(True, written=written, seconds=seconds,
+        return Rebuilt(True, written=written, seconds=seconds,
                        report=replace(last.report, seconds=seconds),
                        warnings=(*last.prepared.warnings, *failed), quick=True,
                        published_seconds=published,
@@ -258,7 +265,7 @@ class LiveSite:
         self._commit(outputs)
         return list(indices[done:])
 
-    def _write_deferred(self, last: Last) -> None:
+    def _write_deferred(self, last: LastBuild) -> None:
         """Write what an interrupted quick rebuild left, so a rebuild that cannot be quick
         starts from (and, if it fails, leaves) a whole site."""
         try:
@@ -328,7 +335,7 @@ class LiveSite:
         return tuple(sorted(set(outputs).difference(self._gone))), tuple(gone)
 
 
-def _replan(last: Last, plan: Plan, replacements: dict[str, Article], indices: list[int]) -> Plan:
+def _replan(last: LastBuild, edit: Edit, plan: Plan, indices: list[int]) -> Plan:
     prepared = last.prepared
-    return with_articles(plan, prepared.site.info, prepared.config, prepared.theme.static_files,
-                         last.built_at, replacements, indices)
+    return replan(edit, plan, indices, prepared.site.info, prepared.theme.static_files,
+                  last.built_at)

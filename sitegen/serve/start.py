@@ -18,14 +18,15 @@ from pathlib import Path
 from sitegen.errors import BuildError, SiteError
 from sitegen.incremental.cache import OutputRecord
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.pipeline.build import Progress, prepare, write_plan
-from sitegen.serve.live import LiveSite, Outcome
+from sitegen.pipeline.build import write_plan
+from sitegen.pipeline.stages import Progress, Settings, prepare
+from sitegen.serve.live import LiveSite, Rebuilt
 from sitegen.write import search
 from sitegen.write.writer import updating
 
 
 def first_build(live: LiveSite, workers: int, records: dict[str, OutputRecord],
-                indexed: bool = True, progress: Progress | None = None) -> Outcome:
+                indexed: bool = True, progress: Progress | None = None) -> Rebuilt:
     """Bring `live`'s folder from what `records` vouch for to the site as it is now, and hand
     the result to `live` (`LiveSite.adopt`). `indexed`: the folder's search index matched its
     pages when recorded (else it is removed, and indexed anew). Forks only when `workers` > 1:
@@ -33,8 +34,8 @@ def first_build(live: LiveSite, workers: int, records: dict[str, OutputRecord],
     started = time.perf_counter()
     folder = live.folder
     try:
-        prepared = prepare(replace(live.options, workers=workers), live.cache,
-                           progress=progress, gone_ok=True)
+        prepared = prepare(Settings(replace(live.options, workers=workers), live.cache,
+                                    progress=progress, gone_ok=True))
         fingerprints = Fingerprints(prepared.theme.fingerprint())
         jobs = prepared.plan.jobs
         prints = {job.path: fingerprints.of(job) for job in jobs}
@@ -53,9 +54,9 @@ def first_build(live: LiveSite, workers: int, records: dict[str, OutputRecord],
                 for rel in gone:
                     staging.remove(rel)
     except BuildError as exc:
-        return Outcome(False, tuple(exc.problems), seconds=time.perf_counter() - started)
+        return Rebuilt(False, tuple(exc.problems), seconds=time.perf_counter() - started)
     except SiteError as exc:
-        return Outcome(False, (exc.problem,), seconds=time.perf_counter() - started)
+        return Rebuilt(False, (exc.problem,), seconds=time.perf_counter() - started)
     return live.adopt(prepared, prints, tuple(sorted(job.path for job in todo)), tuple(gone),
                       time.perf_counter() - started)
 

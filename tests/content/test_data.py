@@ -11,7 +11,7 @@ from conftest import FIXED_NOW, article, build_site, parse_html, text_of, write_
 
 from sitegen.content.data import load_data
 from sitegen.errors import BuildError
-from sitegen.pipeline.build import prepare
+from sitegen.pipeline.stages import Settings, prepare
 from sitegen.report import BuildOptions
 from sitegen.serve.live import LiveSite
 
@@ -94,7 +94,7 @@ def test_broken_data_files_are_reported_with_their_line(tmp_path: Path, name: st
     else:
         path.write_text(text, encoding="utf-8")
     with pytest.raises(BuildError) as info:
-        prepare(BuildOptions(site_dir=site, now=FIXED_NOW))
+        prepare(Settings(BuildOptions(site_dir=site, now=FIXED_NOW)))
     assert len(info.value.problems) == 1
     assert str(info.value.problems[0]).startswith(expected)
 

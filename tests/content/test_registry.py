@@ -13,7 +13,7 @@ from sitegen.config import load_config
 from sitegen.content.data import load_data
 from sitegen.content.registry import load_registry
 from sitegen.errors import BuildError
-from sitegen.pipeline.build import prepare
+from sitegen.pipeline.stages import Settings, prepare
 from sitegen.report import BuildOptions
 from sitegen.site.taxonomy import group_tags
 
@@ -117,7 +117,7 @@ def test_registry_data_file_formats(tmp_path: Path, suffix: str, text: str) -> N
 
 def problems_of(site: Path) -> list[str]:
     with pytest.raises(BuildError) as info:
-        prepare(BuildOptions(site_dir=site, now=FIXED_NOW))
+        prepare(Settings(BuildOptions(site_dir=site, now=FIXED_NOW)))
     return [str(p) for p in info.value.problems]
 
 

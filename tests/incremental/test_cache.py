@@ -25,9 +25,12 @@ from sitegen.incremental.cache import (
     BuildCache,
     matches,
     record_of,
+    stamp,
 )
 from sitegen.model import Source
-from sitegen.pipeline.build import build, prepare
+from sitegen.pipeline import stages
+from sitegen.pipeline.build import build
+from sitegen.pipeline.stages import Settings, prepare
 from sitegen.report import BuildOptions
 from sitegen.write.writer import spare_of
 
@@ -295,9 +298,9 @@ def test_sources_and_bodies_saved_in_chunks_load_as_they_were(tmp_path: Path,
 
     monkeypatch.setattr(MarkdownRenderer, "render", counting)
     options = BuildOptions(site_dir=site, now=FIXED_NOW, workers=1)
-    cached = prepare(options, loaded).site.articles
+    cached = prepare(Settings(options, loaded)).site.articles
     assert renders == []  # every body came from the loaded cache
-    fresh = prepare(options, BuildCache()).site.articles
+    fresh = prepare(Settings(options, BuildCache())).site.articles
     assert len(renders) == 12  # the counter sees renders
     assert [a.content for a in cached] == [a.content for a in fresh]
 
@@ -323,11 +326,35 @@ def test_touched_but_unchanged_source_is_a_cache_hit(tmp_path: Path) -> None:
     cache.use_config(config)
     path = site / "content" / "story-1.md"
     source = Source.__new__(Source)  # any object: the cache stores what it is given
-    cache.store_source(path, source)
+    cache.store_source(path, source, stamp(path))
     os.utime(path, ns=(10**18, 10**18))
     assert cache.cached_source(path) is source
     path.write_text(path.read_text(encoding="utf-8") + "changed\n", encoding="utf-8")
     assert cache.cached_source(path) is None
+
+
+def test_an_article_saved_while_the_build_reads_it_is_read_again_next_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editor saves while the build reads the file: that build has the old text, and the
+    cache must not vouch for it as the new file's, so the next build shows the new text."""
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    story = site / "content" / "story-5.md"
+    real_read = stages.read_source
+
+    def read_then_save(path: Path, config: object):  # type: ignore[no-untyped-def]
+        source = real_read(path, config)  # type: ignore[arg-type]
+        if path == story:
+            story.write_text(story.read_text(encoding="utf-8").replace(
+                "Paragraph 5", "Paragraph FIVE, saved meanwhile"), encoding="utf-8")
+        return source
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stages, "read_source", read_then_save)
+        run_build(site, out)
+    page = out / "2021/06/story-number-5/index.html"
+    assert "saved meanwhile" not in page.read_text(encoding="utf-8")  # it read the old text
+    run_build(site, out)
+    assert "Paragraph FIVE, saved meanwhile" in page.read_text(encoding="utf-8")
 
 
 def test_config_change_starts_from_an_empty_cache(tmp_path: Path) -> None:

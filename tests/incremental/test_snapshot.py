@@ -12,9 +12,10 @@ from conftest import FIXED_NOW, article, write_site
 
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import CACHE_DIR, BuildCache
-from sitegen.incremental.snapshot import FileStamp, Loaded, Untrusted
+from sitegen.incremental.snapshot import FileStamp, OpenSnapshot, Untrusted
 from sitegen.model import Article
-from sitegen.pipeline.build import build, prepare
+from sitegen.pipeline.build import build
+from sitegen.pipeline.stages import Settings, prepare
 from sitegen.render.plan import PageJob
 from sitegen.report import BuildOptions
 
@@ -32,9 +33,9 @@ def site(tmp_path: Path) -> Path:
 
 
 def test_jobs_come_back_equal_and_share_their_articles(site: Path) -> None:
-    plan = prepare(BuildOptions(site_dir=site, now=FIXED_NOW), BuildCache()).plan
+    plan = prepare(Settings(BuildOptions(site_dir=site, now=FIXED_NOW), BuildCache())).plan
     by_path = {job.path: job for job in plan.jobs}
-    loaded = Loaded.load(site)
+    loaded = OpenSnapshot.load(site)
     assert loaded is not None
     stored = [loaded.job(i) for i in range(len(loaded.snapshot.jobs))]
     assert stored and all(job == by_path[job.path] for job in stored)
@@ -67,7 +68,7 @@ def _articles(job: object) -> list[Article]:
 
 
 def test_holders_are_exactly_the_stored_jobs_that_show_each_article(site: Path) -> None:
-    loaded = Loaded.load(site)
+    loaded = OpenSnapshot.load(site)
     assert loaded is not None
     jobs = [loaded.job(i) for i in range(len(loaded.snapshot.jobs))]
     expected: dict[str, set[int]] = {}
@@ -80,19 +81,19 @@ def test_holders_are_exactly_the_stored_jobs_that_show_each_article(site: Path) 
 
 def test_a_damaged_object_is_untrusted(site: Path) -> None:
     objects = site / CACHE_DIR / snapshot.OBJECTS_FILE
-    loaded = Loaded.load(site)
+    loaded = OpenSnapshot.load(site)
     assert loaded is not None
     offset, length, _ = loaded.snapshot.jobs[0][1]
     data = bytearray(objects.read_bytes())
     data[offset + length // 2] ^= 0xFF
     objects.write_bytes(bytes(data))
     with pytest.raises(Untrusted):
-        Loaded.load(site).job(0)  # type: ignore[union-attr]
+        OpenSnapshot.load(site).job(0)  # type: ignore[union-attr]
 
 
 def test_a_job_never_loads_outside_its_snapshot(site: Path) -> None:
-    """Its articles are references that only a Loaded snapshot resolves."""
-    loaded = Loaded.load(site)
+    """Its articles are references that only a OpenSnapshot snapshot resolves."""
+    loaded = OpenSnapshot.load(site)
     assert loaded is not None
     offset, length, _ = loaded.snapshot.jobs[0][1]
     data = (site / CACHE_DIR / snapshot.OBJECTS_FILE).read_bytes()[offset:offset + length]
@@ -101,20 +102,20 @@ def test_a_job_never_loads_outside_its_snapshot(site: Path) -> None:
 
 
 def test_a_torn_delta_is_dropped_and_the_ones_before_kept(site: Path) -> None:
-    loaded = Loaded.load(site)
+    loaded = OpenSnapshot.load(site)
     assert loaded is not None
     path = next(iter(loaded.snapshot.sources))
     loaded.update({path: FileStamp(1, 2, "a")}, [], {}, {})
     delta = site / CACHE_DIR / snapshot.DELTA_FILE
     whole = delta.read_bytes()
-    Loaded.load(site).update({path: FileStamp(3, 4, "b")}, [], {}, {})  # type: ignore[union-attr]
+    OpenSnapshot.load(site).update({path: FileStamp(3, 4, "b")}, [], {}, {})  # type: ignore[union-attr]
     delta.write_bytes(delta.read_bytes()[:len(whole) + 20])  # the second, torn
-    again = Loaded.load(site)
+    again = OpenSnapshot.load(site)
     assert again is not None and again.snapshot.sources[path][:3] == (1, 2, "a")
 
 
 def test_a_delta_of_another_index_is_ignored(site: Path) -> None:
-    loaded = Loaded.load(site)
+    loaded = OpenSnapshot.load(site)
     assert loaded is not None
     path = next(iter(loaded.snapshot.sources))
     before = loaded.snapshot.sources[path]
@@ -124,5 +125,5 @@ def test_a_delta_of_another_index_is_ignored(site: Path) -> None:
     (site / "sitegen.toml").write_text(CONFIG.replace("Desk", "Desk 2"), encoding="utf-8")
     build(BuildOptions(site_dir=site, now=FIXED_NOW))  # full: a new index, its deltas gone
     (site / CACHE_DIR / snapshot.DELTA_FILE).write_bytes(delta)
-    fresh = Loaded.load(site)
+    fresh = OpenSnapshot.load(site)
     assert fresh is not None and fresh.snapshot.sources[path][:3] == before[:3]

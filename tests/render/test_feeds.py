@@ -271,13 +271,13 @@ def _feed_work(tmp_path: Path, tags: int) -> tuple[int, bytes]:
     from conftest import line_events, package_folder
 
     import sitegen
-    from sitegen.pipeline.build import prepare, render_job
-    from sitegen.render.plan import FeedJob
+    from sitegen.pipeline.stages import Settings, prepare
+    from sitegen.render.plan import FeedJob, render_job
     from sitegen.report import BuildOptions
 
     site = write_site(tmp_path / f"tags-{tags}", {
         "a.md": article(tags=[f"Tag {i}" for i in range(tags)])})
-    prepared = prepare(BuildOptions(site_dir=site, now=FIXED_NOW))
+    prepared = prepare(Settings(BuildOptions(site_dir=site, now=FIXED_NOW)))
     job = next(j for j in prepared.plan.jobs if isinstance(j, FeedJob) and j.path == "feed.xml")
     out: list[bytes] = []
     work = line_events(lambda: out.append(render_job(job, prepared.theme)),

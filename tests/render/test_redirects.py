@@ -203,6 +203,23 @@ def test_old_url_resolves_in_a_browser(renamed: Built) -> None:
             browser.close()
 
 
+def test_an_expired_articles_former_urls_still_lead_to_its_page(tmp_path: Path) -> None:
+    """Past `expires` an article leaves the lists but keeps its page: its aliases keep their
+    redirects too."""
+    site = write_site(tmp_path / "site", {
+        "old.md": with_aliases(article(title="Winter Schedule", date="2020-01-01",
+                                       expires="2020-03-01"), "/news/winter.html"),
+        "new.md": article(title="Spring Schedule", date="2020-04-01")}, config=CONFIG)
+    built = build_site(site, tmp_path / "out")
+    page = built.output / "2020/01/winter-schedule/index.html"
+    assert page.is_file()
+    assert "/news/winter.html  /2020/01/winter-schedule/  301!" in (
+        built.output / "_redirects").read_text(encoding="utf-8")
+    forward = parse_html(built.output / "news/winter.html")
+    assert forward.xpath("//link[@rel='canonical']/@href") == [
+        "https://desk.example.com/2020/01/winter-schedule/"]
+
+
 # --- mistakes ---------------------------------------------------------------------------------
 
 def build_errors(tmp_path: Path, articles: dict[str, str], config: str = CONFIG) -> list[str]:

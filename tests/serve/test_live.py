@@ -33,7 +33,7 @@ from serve_helpers import (
 from sitegen.pipeline.build import build
 from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions
-from sitegen.serve.live import LiveSite, Outcome
+from sitegen.serve.live import LiveSite, Rebuilt
 
 TITLE_WORDS = ("Harbor", "Relay", "Lantern", "Salt", "Midnight", "Signal", "Anchor", "Pilot",
                "Ratings", "Finale", "Premiere", "Studio", "Newsroom", "Weather", "Morning",
@@ -256,13 +256,13 @@ class Pair:
 
     def rebuild(self, everything: bool = False,
                 publish: Callable[[frozenset[str]], None] | None = None,
-                interrupted: Callable[[], bool] | None = None) -> Outcome:
+                interrupted: Callable[[], bool] | None = None) -> Rebuilt:
         return self.live.rebuild(everything, self.changed(), publish, interrupted)
 
     def full_build(self) -> None:
         build(BuildOptions(site_dir=self.site, output_dir=self.full, now=FIXED_NOW))
 
-    def check(self, everything: bool, step: str) -> Outcome:
+    def check(self, everything: bool, step: str) -> Rebuilt:
         outcome = self.rebuild(everything)
         assert outcome.ok, f"{step}: rebuild failed: {outcome.problems}"
         self.full_build()
@@ -460,7 +460,7 @@ def test_a_broken_first_build_then_a_fix(tmp_path: Path) -> None:
     p.check(False, "fixed after a failed first build")
 
 
-def _one_edit_rebuild(root: Path, count: int) -> tuple[Outcome, int, int]:
+def _one_edit_rebuild(root: Path, count: int) -> tuple[Rebuilt, int, int]:
     """A preview of `count` articles (one tag, one author, one article per page), one body
     edited: the rebuild's outcome, the pages it rendered (`Theme.render`) and the Python
     calls it made (the garbage collector off meanwhile, so the count is of its own work)."""
@@ -564,18 +564,18 @@ def test_an_article_deleted_between_listing_and_reading_is_left_out_while_servin
         pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     """While serving, a file deleted after content/ was listed is treated as gone (its own
     change event rebuilds again): no crash, no failed preview."""
-    from sitegen.pipeline import build as build_module
+    from sitegen.pipeline import stages
 
     victim = pair.site / "content" / STORIES[2].name
     victim.write_text(STORIES[2].text(title="Harbor Lights Renewed Again"), encoding="utf-8")
-    real_scan = build_module.scan_sources
+    real_scan = stages.scan_sources
 
     def scan_then_delete(site_dir: Path):  # type: ignore[no-untyped-def]
         found = real_scan(site_dir)
         victim.unlink(missing_ok=True)
         return found
 
-    monkeypatch.setattr(build_module, "scan_sources", scan_then_delete)
+    monkeypatch.setattr(stages, "scan_sources", scan_then_delete)
     outcome = pair.rebuild()
     assert outcome.ok, outcome.problems
     assert not (pair.folder / STORIES[2].url.strip("/")).exists()

@@ -14,7 +14,7 @@ Anything else, and any doubt (a damaged snapshot, a body that does not render), 
 full path, which also reports the problems. On a site with search, a quick build that
 changed a page has Pagefind index the new pages in that copy (it cannot update an index),
 before the commit, so pages, index and manifest change together. The output is the same
-either way: tests/incremental/test_quick.py builds both and compares them file by file.
+either way: tests/pipeline/test_quick.py builds both and compares them file by file.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sitegen.config import load_config
+from sitegen.config import Config, load_config
 from sitegen.content.images import LocalImages
 from sitegen.content.sources import source_stamps
 from sitegen.errors import Problem, SiteError
@@ -41,13 +41,12 @@ from sitegen.incremental.cache import (
     remove_stale_temporaries,
     save_failure,
 )
-from sitegen.incremental.edits import reread, with_new_bodies
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.incremental.replan import with_articles
-from sitegen.incremental.snapshot import FileStamp, Loaded, forget, site_files
+from sitegen.incremental.snapshot import FileStamp, OpenSnapshot, forget, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside
-from sitegen.render.plan import Job, Plan, article_page, render_job
+from sitegen.pipeline.stages import own_pages, replan, update
+from sitegen.render.plan import Job, Plan, render_job
 from sitegen.render.theme import Theme
 from sitegen.report import BuildReport, OptionsKey
 from sitegen.write import search
@@ -65,7 +64,7 @@ class QuickBuild:
 
 
 @dataclass
-class _Work:
+class _Rendered:
     """A quick build decided and rendered, not yet written."""
 
     files: dict[str, bytes]
@@ -98,7 +97,7 @@ def _quick_build(site_dir: Path, output: Path, key: OptionsKey,
                  now: datetime | None) -> QuickBuild | None:
     if not (output / MANIFEST).is_file():
         return None  # not a folder sitegen wrote (the full path says so): not even a lock
-    loaded = Loaded.load(site_dir)
+    loaded = OpenSnapshot.load(site_dir)
     if loaded is None:
         return None
     index: list[str] = []
@@ -135,8 +134,8 @@ def _quick_build(site_dir: Path, output: Path, key: OptionsKey,
     return QuickBuild(tuple(sorted(work.files)), loaded.snapshot.report, tuple(index), problems)
 
 
-def _decide(loaded: Loaded, site_dir: Path, output: Path, key: OptionsKey,
-            now: datetime | None) -> _Work | None:
+def _decide(loaded: OpenSnapshot, site_dir: Path, output: Path, key: OptionsKey,
+            now: datetime | None) -> _Rendered | None:
     snapshot = loaded.snapshot
     if snapshot.inputs.options != key:
         return None
@@ -170,8 +169,8 @@ def _decide(loaded: Loaded, site_dir: Path, output: Path, key: OptionsKey,
     return work
 
 
-def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
-            now: datetime | None) -> _Work | None:
+def _render(loaded: OpenSnapshot, site_dir: Path, output: Path, base_url: str | None,
+            now: datetime | None) -> _Rendered | None:
     snapshot = loaded.snapshot
     config = load_config(site_dir, base_url)
     if config != snapshot.inputs.config:
@@ -193,42 +192,56 @@ def _render(loaded: Loaded, site_dir: Path, output: Path, base_url: str | None,
     if len(stamps) != len(snapshot.sources) or any(p not in snapshot.sources for p in stamps):
         return None  # an article added, removed or renamed
     restamped = {}
-    edited: list[Source] = []
+    edited: list[Path] = []
     for path, stamp in stamps.items():
         old = snapshot.sources[path]
         if stamp == (old.mtime_ns, old.size):
             continue
         new_digest = digest(Path(path))
         restamped[path] = FileStamp(*stamp, new_digest)
-        if new_digest == old.digest:
-            continue  # touched, not changed
-        source = reread(loaded.source(path), config)
-        if source is None:
-            return None
-        if source.rel_path in snapshot.articles:  # a draft's or future article's body: no page
-            edited.append(source)
+        if new_digest != old.digest:  # else touched, not changed
+            edited.append(Path(path))
+    images = LocalImages(theme.static_files, config.base_path, config.base_url)
+    edit = update(_Before(loaded, config, images), edited)
+    if edit is None:
+        return None
     index = None
-    if edited and snapshot.search:  # pages change: the search index is built anew over all
+    if edit.articles and snapshot.search:  # pages change: the index is built anew over all
         if search.unavailable() is not None:
             return None  # Pagefind is gone: the full path says so and builds without search
         index = search.pages_glob(config.permalink)
-    images = LocalImages(theme.static_files, config.base_path, config.base_url)
-    replacements = with_new_bodies([(loaded.article(s.rel_path), s) for s in edited], config,
-                                   images, snapshot.by_source)
-    if replacements is None:
-        return None
-    indices = sorted({i for s in edited for i in snapshot.holders.get(s.rel_path, ())})
-    plan = with_articles(Plan(tuple(loaded.job(i) for i in indices)), snapshot.info, config,
-                         theme.static_files, snapshot.built_at, replacements,
-                         range(len(indices)))
-    own = [article_page(article, snapshot.info, config, theme.static_files, snapshot.built_at)
-           for article in replacements.values()]
-    jobs = [*own, *plan.jobs]
+    plan = replan(edit, Plan(tuple(loaded.job(i) for i in edit.jobs)), range(len(edit.jobs)),
+                  snapshot.info, theme.static_files, snapshot.built_at)
+    jobs = [*own_pages(edit, snapshot.info, theme.static_files, snapshot.built_at), *plan.jobs]
     prints = Fingerprints(salt)
     files = {job.path: render_job(job, theme) for job in jobs}
-    return _Work(files, {job.path: prints.of(job) for job in jobs}, restamped,
-                 list(replacements.values()), dict(zip(indices, plan.jobs, strict=True)), theme,
-                 index)
+    return _Rendered(files, {job.path: prints.of(job) for job in jobs}, restamped,
+                 list(edit.articles.values()), dict(zip(edit.jobs, plan.jobs, strict=True)),
+                 theme, index)
+
+
+@dataclass(frozen=True)
+class _Before:
+    """The last build's snapshot, as the pipeline's updates read it (`stages.Before`)."""
+
+    loaded: OpenSnapshot
+    config: Config
+    images: LocalImages
+
+    @property
+    def by_source(self) -> Mapping[str, str]:
+        return self.loaded.snapshot.by_source
+
+    def source(self, path: Path) -> Source | None:
+        known = str(path) in self.loaded.snapshot.sources
+        return self.loaded.source(str(path)) if known else None
+
+    def article(self, rel_path: str) -> Article | None:
+        published = rel_path in self.loaded.snapshot.articles
+        return self.loaded.article(rel_path) if published else None
+
+    def holders(self, rel_path: str) -> Iterable[int]:
+        return self.loaded.snapshot.holders.get(rel_path, ())
 
 
 def _reindex(output: Path, staging: Staging, records: Mapping[str, OutputRecord],
