@@ -1,10 +1,12 @@
-"""`sitegen serve`: build into a private folder, serve it, rebuild on every save.
+"""`sitegen serve`: build into a folder of its own, serve it, rebuild on every save.
 
 Three threads cooperate: the watcher reports debounced batches of changes, one builder
 thread runs one rebuild at a time (changes that arrive meanwhile queue up and trigger the
 next), and the HTTP server answers requests, holding any page request while a rebuild runs.
-The preview is built into a temporary folder of its own, so drafts shown while writing never
-end up in the output/ that gets deployed.
+The preview is built into a folder of its own (kept in the site's cache for the next run,
+kept.py, or a private temporary one), so drafts shown while writing never end up in the
+output/ that gets deployed. The first build (start.py) runs before those threads, on every
+core, unless a kept preview with the same settings is served meanwhile.
 """
 
 from __future__ import annotations
