@@ -225,8 +225,10 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             server.shutdown()  # type: ignore[union-attr]
         indexed = False
         if live is not None:
-            indexed = live.indexer.wait(0) and live.indexer.problem is None
-            live.indexer.close()
+            # A re-index still running is waited for (so it matches the pages it started
+            # from); one queued behind it is dropped, and the next run indexes anew.
+            indexed = live.indexer.close() and not live.indexer.dropped \
+                and live.indexer.problem is None
         if server is not None:
             server.server_close()
         if kept is not None:

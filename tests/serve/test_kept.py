@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from serve_helpers import (
     STORIES,
     ServeProcess,
@@ -132,3 +133,26 @@ def test_a_link_in_the_kept_folder_s_place_is_removed_never_followed(tmp_path: P
         assert server.stop() == 0
     assert list(elsewhere.iterdir()) == []
     assert _kept(site).is_dir() and not _kept(site).is_symlink()
+
+
+def test_a_search_index_finished_at_stop_is_kept(tmp_path: Path) -> None:
+    """Stopping waits for a running re-index: the next run keeps that index (its pages are
+    the ones it read) instead of removing it and indexing anew."""
+    pytest.importorskip("pagefind_bin", reason="Pagefind is not installed")
+    body = " ".join(["The network confirmed another season after strong ratings."] * 6)
+    bulk = {f"content/bulk/bulletin-{i:03d}.md": article_text(
+        f"Overnight Bulletin {i}", f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}", body=body)
+        for i in range(400)}  # enough pages that Pagefind still runs when the stop comes
+    site, port = make_site(tmp_path / "site", extra=bulk), free_port()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert server.stop() == 0  # most likely while Pagefind runs
+    bundle = _kept(site) / "pagefind" / "pagefind.js"
+    assert bundle.is_file()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY in server.stderr
+        assert server.wait_for_line(r"^Rebuilt in \d+ ms: (\d+) files? changed").group(1) == "0"
+        assert server.stop() == 0
+    full = tmp_path / "full"
+    build(BuildOptions(site_dir=site, output_dir=full, base_url=f"http://127.0.0.1:{port}"),
+          use_cache=False)
+    assert compare_folders(full, _kept(site)) == []
