@@ -80,6 +80,23 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class ImagesConfig:
+    """Responsive variants of the site's own photos (see docs/configuration.md#images)."""
+
+    enabled: bool = True  # false: images are published as they are, with no variants
+    widths: tuple[int, ...] = (480, 800, 1200, 1600)  # never wider than the original
+    formats: tuple[str, ...] = ("webp",)  # modern formats, besides the original's as fallback
+    webp_quality: int = 80
+    avif_quality: int = 55
+    jpeg_quality: int = 82
+    keep_originals: bool = False  # also publish the original files of processed images
+    max_pixels: int = 50_000_000  # larger images are refused unread (decompression bombs)
+
+
+IMAGE_FORMATS = ("webp", "avif")
+
+
+@dataclass(frozen=True)
 class MarkdownConfig:
     html: bool = False  # raw HTML in Markdown; only for newsrooms that trust every author
     typographer: bool = True  # smart quotes and dashes
@@ -110,6 +127,7 @@ class Config:
     check: CheckConfig = field(default_factory=CheckConfig)
     seo: SeoConfig = field(default_factory=SeoConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form values for templates
 
     # Filled in by load_config, not read from the file.
@@ -262,6 +280,7 @@ def _check_values(config: Config, text: str) -> list[Problem]:
             bad(f'authors."{name}".avatar', f"the avatar of {name}, '{author.avatar}', must be a "
                 "site path such as '/images/ann.jpg' or an absolute http(s) URL")
     problems.extend(_check_permalink(config.permalink, text))
+    problems.extend(_check_images(config.images, text))
     for item in config.menu:
         if not item.name or not item.url:
             bad("menu", "each [[menu]] entry needs a 'name' and a 'url'")
@@ -269,6 +288,28 @@ def _check_values(config: Config, text: str) -> list[Problem]:
             problems.append(Problem(CONFIG_NAME, f"menu url '{item.url}' must be a site path like "
                                     "'/tags/reviews/' or an absolute http(s) URL",
                                     _line_with_value(text, item.url) or _find_line(text, "menu")))
+    return problems
+
+
+def _check_images(images: ImagesConfig, text: str) -> list[Problem]:
+    problems = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(CONFIG_NAME, message, _find_line(text, f"images.{key}")))
+
+    if not images.widths or any(not 16 <= w <= 8192 for w in images.widths):
+        bad("widths", "images.widths must list widths in pixels from 16 to 8192, such as "
+                      "[480, 800, 1200, 1600]")
+    for name in images.formats:
+        if name not in IMAGE_FORMATS:
+            bad("formats", f"images.formats: unknown format {name!r}; use "
+                           f"{' or '.join(repr(f) for f in IMAGE_FORMATS)} (the original's "
+                           "format is always the fallback)")
+    for key in ("webp_quality", "avif_quality", "jpeg_quality"):
+        if not 1 <= getattr(images, key) <= 100:
+            bad(key, f"images.{key} must be from 1 to 100")
+    if images.max_pixels < 1:
+        bad("max_pixels", "images.max_pixels must be at least 1")
     return problems
 
 

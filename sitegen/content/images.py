@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+from sitegen.content.pictures import CENTRE, Pictures
 from sitegen.model import Image
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp",
@@ -23,11 +24,34 @@ class LocalImages:
     """Looks up images by the URL an author wrote ("/images/a.png", with or without the base
     path) in the site's static files (by output path, as `Theme.static_files` gives them)."""
 
-    def __init__(self, static_files: Mapping[str, Path], base_path: str, base_url: str) -> None:
+    def __init__(self, static_files: Mapping[str, Path], base_path: str, base_url: str,
+                 pictures: Pictures | None = None) -> None:
         self._files = static_files
         self._base_path = base_path
         self._base_url = base_url.rstrip("/")
         self._sizes: dict[Path, tuple[int, int] | None] = {}
+        self.pictures = pictures or Pictures()
+
+    def with_pictures(self, pictures: Pictures) -> LocalImages:
+        """The same look-ups, and `image` gives each processed image its variants."""
+        return LocalImages(self._files, self._base_path, self._base_url, pictures)
+
+    def files_of(self, urls: Iterable[str]) -> dict[str, Path | None]:
+        """The static file behind each site URL (None for another site's); URLs of the site
+        with no file behind them are left out."""
+        found: dict[str, Path | None] = {}
+        for url in urls:
+            file = self.file_for(url)
+            if file is not None or not _is_local(url):
+                found[url] = file
+        return found
+
+    def page(self, path: str) -> str:
+        """An output path as pages link it."""
+        return f"{self._base_path}/{path}"
+
+    def absolute(self, path: str) -> str:
+        return f"{self._base_url}/{path}"
 
     def stamp(self) -> str:
         """A short digest of every image file's path, size and modification time: it changes
@@ -70,13 +94,27 @@ class LocalImages:
             return self._base_path + url
         return url
 
-    def image(self, url: str, alt: str = "") -> Image:
-        """Everything known about the image at `url` (a site path or an absolute URL)."""
+    def image(self, url: str, alt: str = "",
+              focus: tuple[float, float] | None = None) -> Image:
+        """Everything known about the image at `url` (a site path or an absolute URL), with
+        its variants (cropped around `focus`) when it was processed."""
+        file = self.file_for(url)
+        variants = self.pictures.variants.get((file, focus or CENTRE)) if file else None
+        if variants:
+            main = Image("", "", alt, variants=variants).fallback()
+            assert main is not None
+            return Image(main.url, main.abs_url, alt, main.width, main.height, main.mime,
+                         main.length, variants)
         page_url = self.page_url(url)
         abs_url = urljoin(self._base_url + "/", page_url)
-        file = self.file_for(url)
         size = self.size(url)
         mime = mimetypes.guess_type(urlsplit(url).path)[0]
         return Image(url=page_url, abs_url=abs_url, alt=alt, width=size[0] if size else None,
                      height=size[1] if size else None, mime=mime,
                      length=file.stat().st_size if file is not None else None)
+
+
+def _is_local(url: str) -> bool:
+    """A path on this site ("/images/a.jpg"), not another site's image."""
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and url.startswith("/")

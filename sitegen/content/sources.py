@@ -20,6 +20,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from sitegen.config import Config
+from sitegen.content.pictures import parse_focus
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.folders import CONTENT_DIR
 from sitegen.model import Notice, Source
@@ -47,12 +48,13 @@ MAX_ALIASES = 100
 MIN_YEAR, MAX_YEAR = 1, 9998
 
 KNOWN_KEYS = ("title", "date", "author", "author_role", "tags", "summary", "slug", "draft",
-              "updated", "image", "image_alt", "description", "aliases", "expires")
+              "updated", "image", "image_alt", "description", "aliases", "expires",
+              "image_caption", "image_credit", "image_focus")
 
 # Later stages may point at these (and at every key outside KNOWN_KEYS, which `sitegen check`
 # reports when it looks like a typo).
 LOCATED_KEYS = ("title", "slug", "date", "author", "tags", "summary", "image", "image_alt",
-                "aliases")
+                "aliases", "image_focus")
 
 # Characters a URL may hold as they are (RFC 3986's, less the IPv6 brackets, and "%" before
 # two hex digits, so an already encoded URL stays as it is); anything else is percent-encoded.
@@ -534,8 +536,21 @@ def _source_from(path: Path, rel: str, f: _Fields, config: Config, body: str,
         expires=expires, author=author, author_role=f.text("author_role"), tags=tags,
         summary=f.text("summary"), description=f.text("description"), slug=slug,
         draft=f.flag("draft"), image=f.url("image"), image_alt=f.text("image_alt"),
-        extra=extra, body=body, body_line=body_line,
+        image_caption=f.text("image_caption"), image_credit=f.text("image_credit"),
+        image_focus=_focus(f), extra=extra, body=body, body_line=body_line,
         line_of={k: f.line(k) for k in (*LOCATED_KEYS, *extra) if k in f.data},
         aliases=f.aliases(), notices=f.sorted_notices(),
     )
 
+
+def _focus(f: Any) -> tuple[float, float] | None:
+    """`image_focus`: where the lead image's crops centre (cards, social cards)."""
+    text = f.text("image_focus")
+    if text is None:
+        return None
+    focus = parse_focus(text)
+    if focus is None:
+        raise f.error("image_focus", f"'image_focus' {text!r} must be top, center, bottom, left, "
+                                     "right, or two fractions 'x,y' from 0 to 1 such as "
+                                     "'0.5,0.2' (from the left and the top)")
+    return focus

@@ -52,7 +52,7 @@ COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
 OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
 SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"15 {__version__}".encode()  # 15: named records (SourceEntry, OptionsKey, SourceStub)
+FORMAT = f"16 {__version__}".encode()  # 16: Config has [images], Image its variants
 SAVE_CHUNK = 200  # sources (with their bodies) per pickle in the build file
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -58,7 +59,11 @@ def build(options: BuildOptions, use_cache: bool = True,
             return _quick_report(done, output, time.perf_counter() - started)
     output = check_output_dir(output, site_dir)
     cache = BuildCache.load(site_dir) if use_cache and site_dir.is_dir() else BuildCache()
-    prepared = prepare(Settings(options, cache, progress=progress))
+    # Without the cache, image variants are made in a temporary folder, removed when this
+    # function's frame lets go of it (the writer copies them from there).
+    scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="sitegen-images-")
+    prepared = prepare(Settings(options, cache, progress=progress,
+                                image_store=Path(scratch.name) if scratch else None))
     same_output = use_cache and cache.output_dir == str(output)
     last_files = LastFiles(output, cache.outputs if same_output else {})
     with replacing(output, keep_spare=use_cache) as staging:
@@ -142,7 +147,8 @@ def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport
     report: BuildReport = done.report
     return replace(report, output_dir=output, seconds=seconds,
                    warnings=[*report.warnings, *done.problems],
-                   quick=True, rewritten=len(done.written), reindexed=len(done.index))
+                   quick=True, rewritten=len(done.written), reindexed=len(done.index),
+                   images_encoded=0)
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,8 @@ def build_report(prepared: Prepared, output: Path, seconds: float) -> BuildRepor
         files=len(plan.jobs), drafts_skipped=selection.drafts,
         scheduled_skipped=selection.scheduled, next_due=selection.next_due,
         seconds=seconds, warnings=prepared.warnings, expired=selection.expired,
-        next_expiry=selection.next_expiry)
+        next_expiry=selection.next_expiry,
+        images_encoded=prepared.pictures.encoded if prepared.made("pictures") else 0)
 
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,

@@ -1,7 +1,7 @@
 """The pipeline: the stages that make a site's plan of output files from its folder, listed once.
 
-    config -> data -> registry -> sources -> selection -> theme -> images -> bodies -> search
-           -> site -> plan
+    config -> data -> registry -> sources -> selection -> theme -> images -> bodies -> pictures
+           -> search -> site -> plan
 
 Every path runs this one list, `STAGES`:
 - a full build and the dev server's full rebuilds: `prepare`, which stops at the first
@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Protocol
 
 from sitegen.config import Config, load_config
+from sitegen.content import pictures
 from sitegen.content.data import SiteData, load_data
 from sitegen.content.embeds import MarkupError
 from sitegen.content.images import LocalImages
 from sitegen.content.markdown import MarkdownRenderer, RenderedBody
+from sitegen.content.pictures import Pictures, check_images, make_pictures, site_uses
 from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.content.sources import read_source, scan_sources
 from sitegen.errors import BuildError, Problem, SiteError
@@ -62,6 +64,9 @@ class Settings:
     gone_ok: bool = False
     # `sitegen check`: go on past a failed stage with the stages that do not need it.
     tolerant: bool = False
+    # Where image variants are kept: None, the site's cache folder (a build without the
+    # cache gives a temporary folder).
+    image_store: Path | None = None
 
 
 @dataclass(eq=False)
@@ -84,6 +89,7 @@ class Prepared:
     theme: Theme = field(init=False)
     images: LocalImages = field(init=False)
     bodies: dict[str, RenderedBody] = field(init=False)  # the published articles', by source path
+    pictures: Pictures = field(init=False)  # image variants made (or found in the cache)
     search: bool = field(init=False)  # the build adds a Pagefind index once the pages are written
     site: Site = field(init=False)
     plan: Plan = field(init=False)
@@ -266,6 +272,24 @@ def _bodies(p: Prepared) -> None:
     p.bodies = bodies  # type: ignore[assignment]  # every None was replaced
 
 
+def _pictures(p: Prepared) -> None:
+    """Variants of the site's photos (content/pictures.py), made or taken from the cache,
+    whose unused ones are then removed. A tolerant run (`sitegen check`) encodes nothing: it
+    only looks for images that would stop a build (not an image, damaged, too large)."""
+    config = p.config
+    p.pictures = Pictures()
+    if not config.images.enabled:
+        return
+    uses = site_uses(config, p.selection.published, p.registry)
+    file_for = p.images.files_of(use.url for use in uses)
+    if p.settings.tolerant:
+        p.fail("pictures", check_images(uses, file_for, config.images))
+        return
+    p.pictures = make_pictures(uses, file_for, p.images, config.images, config.site_dir,
+                               _workers(p), p.settings.image_store)
+    pictures.prune(p.pictures, config.site_dir, p.settings.image_store)
+
+
 def _search(p: Prepared) -> None:
     p.search = False
     if p.config.search.enabled:
@@ -283,7 +307,8 @@ def _site(p: Prepared) -> None:
     for attempt in range(3 if p.settings.tolerant else 1):
         try:
             p.site, warnings = assemble(
-                p.config, remaining, p.bodies, p.now, p.registry, p.data, p.images,
+                p.config, remaining, p.bodies, p.now, p.registry, p.data,
+                p.images.with_pictures(p.pictures),
                 search_url=urls.url("/search/") if p.search else None)
         except BuildError as exc:
             named = {problem.file for problem in exc.problems}
@@ -302,7 +327,7 @@ def _plan(p: Prepared) -> None:
     p.plan = make_plan(p.site, p.config, p.theme.static_files, p.now, search=p.search,
                        next_due=selection.next_due, next_expiry=selection.next_expiry,
                        line_of={s.rel_path: s.line_of for s in selection.published},
-                       registry=p.registry)
+                       registry=p.registry, pictures=p.pictures)
 
 
 def _workers(p: Prepared) -> int:
@@ -444,7 +469,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("theme", ("config",), _theme),
     Stage("images", ("config",), _images),
     Stage("bodies", ("selection", "images"), _bodies, update=_render_edited),
+    Stage("pictures", ("selection", "registry", "images"), _pictures),
     Stage("search", ("config",), _search),
-    Stage("site", ("registry", "bodies", "search"), _site, update=_with_bodies),
+    Stage("site", ("registry", "bodies", "pictures", "search"), _site, update=_with_bodies),
     Stage("plan", ("site", "theme"), _plan, update=_jobs_to_redo),
 )

@@ -21,7 +21,7 @@ from feedgen.feed import FeedGenerator
 from sitegen import __version__
 from sitegen.content.markdown import absolute_urls
 from sitegen.memo import IdentityMemo
-from sitegen.model import Article
+from sitegen.model import Article, Image
 from sitegen.site.urls import FORMATS
 
 # Characters XML 1.0 forbids; they can arrive from pasted text and would make feeds unparseable.
@@ -44,6 +44,7 @@ class FeedSpec:
     articles: tuple[Article, ...]
     full_content: bool
     updated: datetime  # newest article's date, or the build's moment for an empty feed
+    logo: Image | None = None  # [seo] logo: the RSS channel's <image>, Atom's <logo>
 
 
 def render_feed(spec: FeedSpec) -> bytes:
@@ -62,6 +63,11 @@ def render_feed(spec: FeedSpec) -> bytes:
     fg.generator("sitegen", __version__)
     fg.updated(spec.updated)
     fg.lastBuildDate(spec.updated)
+    if spec.logo is not None:
+        if spec.format == "rss":
+            fg.image(url=spec.logo.abs_url, title=_clean(spec.title), link=spec.page_url)
+        else:
+            fg.logo(spec.logo.abs_url)
     for article in spec.articles:
         _add_entry(fg, article, spec)
     if spec.format == "rss":
@@ -152,11 +158,11 @@ def _clean(text: str) -> str:
 
 def feed_specs(title: str, description: str, page_url: str, folder_url: str, language: str,
                articles: Sequence[Article], items: int, full_content: bool,
-               built_at: datetime) -> list[FeedSpec]:
+               built_at: datetime, logo: Image | None = None) -> list[FeedSpec]:
     """The RSS, Atom and JSON feeds for one listing, published in the folder `folder_url` (absolute).
 
     A feed is dated by its newest article, so an unchanged site gives byte-identical feeds."""
     chosen = tuple(articles[:items])
     updated = max((a.updated or a.date for a in chosen), default=built_at)
     return [FeedSpec(f.name, title, description, page_url, folder_url + f.file, language, chosen,
-                     full_content, updated) for f in FORMATS]
+                     full_content, updated, logo) for f in FORMATS]

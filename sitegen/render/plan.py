@@ -20,6 +20,7 @@ from typing import Any
 
 from sitegen.config import Config
 from sitegen.content.images import LocalImages
+from sitegen.content.pictures import Pictures
 from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.folders import BUNDLE_DIR, MANIFEST
@@ -115,7 +116,7 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
               built_at: datetime, *, search: bool = False, next_due: datetime | None = None,
               next_expiry: datetime | None = None,
               line_of: Mapping[str, Mapping[str, int]] | None = None,
-              registry: TagRegistry | None = None) -> Plan:
+              registry: TagRegistry | None = None, pictures: Pictures | None = None) -> Plan:
     """Every output of the site; raises BuildError on a path clash or an unsafe path.
     `built_at` dates feeds that have no article yet and decides what the news sitemap holds;
     `search` adds the search page (the build adds its index); `next_due` and `next_expiry`
@@ -124,7 +125,11 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
     clash names the line.
 
     The search bundle's folder is claimed whenever search is enabled, whether or not Pagefind
-    is installed here, so a site is refused or accepted alike on every machine."""
+    is installed here, so a site is refused or accepted alike on every machine.
+
+    `pictures`: the image variants made for the site, copied from the cache; the originals
+    they were made from are left out (unless [images] keep_originals, or something else
+    links them: an article body, an avatar, the logo)."""
     lines = line_of or {}
     planner = _Planner(site.info, config, built_at, LocalImages(static_files, config.base_path,
                                                                 config.base_url), lines)
@@ -190,6 +195,14 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
         own = static.pop(NETLIFY_FILE, None)
         planner.data(NETLIFY_FILE, "redirects", netlify_rules(
             redirects, config.base_path, own.read_bytes() if own else b""))
+    if pictures is not None:
+        for rel, source in pictures.files.items():
+            planner.add(CopyJob(rel, "image variant", source), SITEGEN,
+                        Claimant(f"sitegen's image variants ({rel})"))
+        if not config.images.keep_originals:
+            linked = _linked_images(site, config, planner.images)
+            static = {rel: source for rel, source in static.items()
+                      if source not in pictures.processed or source in linked}
     site_static = config.site_dir / "static"
     for rel, source in static.items():
         origin = _rel_origin(source, config.site_dir)
@@ -203,6 +216,16 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
                                 fix="rename or remove the theme's static file")
         planner.add(CopyJob(rel, origin, source), STATIC, claimant)
     return planner.finish()
+
+
+def _linked_images(site: Site, config: Config, images: LocalImages) -> set[Path]:
+    """Static files pages link as they are: images in article bodies, avatars, the logo."""
+    prefix = config.base_url.rstrip("/")
+    urls = [url[len(prefix):] for article in (*site.articles, *site.unlisted)
+            for url in article.images if url.startswith(prefix + "/")]
+    urls += [author.avatar for author in config.authors.values() if author.avatar]
+    urls += [config.seo.logo] if config.seo.logo else []
+    return {file for url in urls if (file := images.file_for(url)) is not None}
 
 
 def render_job(job: Job, theme: Theme) -> bytes:
@@ -246,9 +269,9 @@ class _Planner:
         self.line_of = line_of or {}
         self.built_at = built_at
         self.images = images
-        self.default_image = images.image(config.seo.image, config.seo.image_alt) \
-            if config.seo.image else None
-        self.logo = images.image(config.seo.logo, info.publisher) if config.seo.logo else None
+        self.default_image = info.image
+        self.social_image = info.image.crop("og") if info.image else None
+        self.logo = info.logo
         self.jobs: list[Job] = []
         self.sitemap: list[SitemapEntry] = []
         self.claims: tuple[list[tuple[str, Claimant]], ...] = tuple([] for _ in range(6))
@@ -278,7 +301,8 @@ class _Planner:
         data = news_article(article, self.info, self.urls.absolute, image, self.logo)
         lines = self.line_of.get(article.source_path, {})
         self.page("article", article.url, "article.html", article.source_path, article.title,
-                  article.description, {"article": article}, image=image,
+                  article.description, {"article": article},
+                  image=image.crop("og") if image else None,
                   json_ld=json_for_script(data), robots=robots(article),
                   in_sitemap=not article.expired,
                   claimant=Claimant(f"the article's page {article.url}", article.source_path,
@@ -299,7 +323,7 @@ class _Planner:
         meta = PageMeta(kind=kind, url=url, abs_url=self.urls.absolute(url), title=title,
                         description=description or self.config.description,
                         feeds=(*page_feeds, *self.info.feeds),
-                        image=image or self.default_image, json_ld=json_ld, robots=robots)
+                        image=image or self.social_image, json_ld=json_ld, robots=robots)
         self.add(PageJob(path, origin, template, {"site": self.info, "page": meta,
                                                   **context}),
                  ARTICLE if kind == "article" else LISTING if kind in ("tag", "author")
@@ -338,7 +362,7 @@ class _Planner:
         for spec in feed_specs(title, description, self.urls.absolute(url),
                                self.urls.absolute(url), self.config.language, articles,
                                self.config.feeds.items, self.config.feeds.full_content,
-                               self.built_at):
+                               self.built_at, self.logo):
             feed_url = spec.feed_url[len(self.urls.base_url):]
             origin = f"{spec.format} feed {folder}"
             label = {"rss": "RSS", "atom": "Atom", "json": "JSON"}.get(spec.format, spec.format)

@@ -118,12 +118,15 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     for index, slugs in enumerate(tag_slugs):
         for slug in slugs:
             members[slug].append(index)
-    links = [ArticleLink(s.title, url_of[s.rel_path], s.date) for s in ordered]
+    leads = {s.rel_path: images.image(s.image, s.image_alt or "", s.image_focus)
+             for s in everything if s.image}
+    links = [ArticleLink(s.title, url_of[s.rel_path], s.date, leads.get(s.rel_path))
+             for s in ordered]
     related_ids = related(tag_slugs, members)
 
     def make(source: Source, **relations: object) -> Article:
         url = url_of[source.rel_path]
-        lead = images.image(source.image, source.image_alt or "") if source.image else None
+        lead = leads.get(source.rel_path)
         return Article(
             source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
             abs_url=urls.absolute(url), date=source.date, updated=source.updated,
@@ -132,6 +135,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
             tags=tuple(tag_refs[slug] for slug in slugs_of[source.rel_path]),
             draft=source.draft, image=source.image, image_alt=source.image_alt,
             extra=source.extra, lead_image=lead, expired=is_expired(source, built_at),
+            image_caption=source.image_caption, image_credit=source.image_credit,
             aliases=aliases.get(source.rel_path, ()),
             **_from_body(config, source, bodies[source.rel_path], url_of, lead),
             **relations,  # type: ignore[arg-type]
@@ -146,7 +150,8 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
 
     tags = tuple(sorted(  # every tag an article page links to has a page, even when empty
         (_tag(slug, group.name, tag_refs[slug].url,
-              tuple(articles[i] for i in members.get(slug, ())), group.spellings, registry)
+              tuple(articles[i] for i in members.get(slug, ())), group.spellings, registry,
+              images)
          for slug, group in groups.items()), key=lambda t: (t.name.casefold(), t.slug)))
     info = SiteInfo(title=config.title, description=config.description,
                     base_url=config.base_url.rstrip("/"), language=config.language,
@@ -154,7 +159,11 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
                     year=built_at.year, feeds=feed_links(config.title, urls.absolute(urls.url("/"))),
                     extra=dict(config.extra), menu=_menu(config, urls), data=data.values,
                     publisher=config.seo.publisher or config.title,
-                    twitter=config.seo.twitter, search_url=search_url)
+                    twitter=config.seo.twitter, search_url=search_url,
+                    image=images.image(config.seo.image, config.seo.image_alt)
+                    if config.seo.image else None,
+                    logo=images.image(config.seo.logo, config.seo.publisher or config.title)
+                    if config.seo.logo else None)
     site = Site(info=info, articles=tuple(articles), tags=tags,
                 authors=_authors(config, articles, authors), archive=_archive(articles),
                 unlisted=unlisted)
@@ -228,7 +237,7 @@ def _also(sources: Sequence[Source]) -> str:
 
 
 def _tag(slug: str, name: str, url: str, articles: tuple[Article, ...], spellings: tuple[str, ...],
-         registry: TagRegistry) -> Tag:
+         registry: TagRegistry, images: LocalImages) -> Tag:
     entry = registry.by_slug.get(slug)
     if entry is None or entry.slug != slug:
         return Tag(slug, name, url, articles, spellings)
@@ -236,7 +245,8 @@ def _tag(slug: str, name: str, url: str, articles: tuple[Article, ...], spelling
     old = dict.fromkeys([*entry.former_slugs, *(slugify(a) for a in entry.aliases)])
     old.pop(slug, None)
     return Tag(slug, name, url, articles, spellings, description=entry.description,
-               image=entry.image, image_alt=entry.image_alt, former_slugs=tuple(old))
+               image=entry.image, image_alt=entry.image_alt, former_slugs=tuple(old),
+               picture=images.image(entry.image, entry.image_alt or "") if entry.image else None)
 
 
 def _menu(config: Config, urls: Urls) -> tuple[MenuLink, ...]:
@@ -339,7 +349,7 @@ def _archive(articles: Sequence[Article]) -> tuple[ArchiveYear, ...]:
     months: dict[tuple[int, int], list[ArticleLink]] = defaultdict(list)
     for article in articles:
         months[(article.date.year, article.date.month)].append(
-            ArticleLink(article.title, article.url, article.date))
+            ArticleLink(article.title, article.url, article.date, article.lead_image))
     years: dict[int, list[ArchiveMonth]] = defaultdict(list)
     for (year, month), items in sorted(months.items(), reverse=True):
         years[year].append(ArchiveMonth(year, month, f"{MONTHS[month - 1]} {year}",

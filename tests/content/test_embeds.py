@@ -4,6 +4,7 @@ its own, then in real builds. Markdown-in, HTML-out pairs live in fixtures/markd
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -184,11 +185,15 @@ def test_local_images_get_width_height_and_lazy_loading_under_a_base_path(tmp_pa
         assert img.get("loading") == "lazy" and img.get("decoding") == "async"
     for alt in ("Remote", "Missing"):
         assert body_images[alt].get("width") is None and body_images[alt].get("loading") == "lazy"
-    (lead,) = doc.xpath("//figure[@class='article-image']/img")
-    assert (lead.get("src"), lead.get("width"), lead.get("height"), lead.get("alt")) == (
-        "/news/images/lead.png", "30", "10", "The lead")
+    # The lead image is processed: a variant (under the base path), never wider than the
+    # original; the original itself is not published.
+    (lead,) = doc.xpath("//figure[@class='article-image']//img")
+    assert (lead.get("width"), lead.get("height"), lead.get("alt")) == ("30", "10", "The lead")
+    assert re.fullmatch(r"/news/_img/lead-30x10-[0-9a-f]{10}\.png", lead.get("src"))
     assert lead.get("loading") is None  # the lead image is above the fold: not lazy
-    assert (built.output / "images" / "lead.png").is_file()
+    assert lead.get("fetchpriority") == "high"
+    assert not (built.output / "images" / "lead.png").exists()
+    assert (built.output / "images" / "wide.png").is_file()  # the body shows it as it is
 
 
 class _CountingTokens(list):  # type: ignore[type-arg]

@@ -207,7 +207,7 @@ def odd_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     site = write_site(root / "site", {"odd.md": article(
         title=f"Jessica{ODD} Jones renewed", author=f"Ann{ODD} Example",
         tags=[f"Jessica{ODD} Jones", "Drama"], summary=f"A summary{ODD} here",
-        description=f"About{ODD} it", image_alt=f"Alt{ODD}", image="/img/x.png",
+        description=f"About{ODD} it", image_alt=f"Alt{ODD}", image="https://odd.example.com/x.png",
         body=f"Body{ODD} text &#xFFFE; &#xFFFF; <b title='&#xfffe;'>raw</b>.\n\nMore.")},
         config='title = "Odd Desk"\nbase_url = "https://odd.example.com"\ntimezone = "UTC"\n'
                '[markdown]\nhtml = true\n')

@@ -15,7 +15,6 @@ import lxml.html
 import pytest
 from conftest import (
     FORBIDDEN_CODE_POINTS,
-    REPO,
     Built,
     article,
     build_site,
@@ -96,10 +95,10 @@ def test_json_feed_items_match_the_rss_feed_of_the_same_listing(example_built: B
 
 
 def test_article_image_travels_in_all_three_feed_formats(example_built: Built) -> None:
-    image = f"{BASE}/images/open-movie-still.png"
     feed = check_json_feed(example_built.output / "feed.json")
     (item,) = [i for i in feed["items"] if i["id"] == EMBED_URL]
-    assert item["image"] == image
+    image = item["image"]  # the 1200-wide variant in the original's format (PNG here)
+    assert image.startswith(f"{BASE}/_img/open-movie-still-1200x675-") and image.endswith(".png")
     assert all("image" not in i for i in feed["items"] if i["id"] != EMBED_URL)
     for name in ("feed.xml", "atom.xml"):
         parsed = feedparser.parse((example_built.output / name).read_bytes())
@@ -108,7 +107,7 @@ def test_article_image_travels_in_all_three_feed_formats(example_built: Built) -
         (media,) = entry.media_content
         assert media["url"] == image and media["medium"] == "image"
         assert (media["width"], media["height"], media["type"]) == ("1200", "675", "image/png")
-        size = (REPO / "static" / "images" / "open-movie-still.png").stat().st_size
+        size = url_to_file(example_built.output, image, BASE).stat().st_size
         assert media["filesize"] == str(size)
 
 

@@ -605,3 +605,35 @@ def test_a_static_file_deleted_between_listing_and_copying_is_copied_next_time(
     media.write_text("Tonight's rundown, saved again.\n", encoding="utf-8")
     pair.check(True, "saved again")
     assert (pair.folder / "rundown.txt").read_text(encoding="utf-8").endswith("again.\n")
+
+
+def test_a_replaced_image_updates_every_page_showing_it_and_a_deleted_one_fails(
+        pair: Pair) -> None:
+    from PIL import Image
+
+    story = STORIES[0]  # on the front page, its tags' pages, and related to other stories
+    still = pair.site / "static" / "images" / "still.jpg"
+    still.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (900, 600), (200, 0, 0)).save(still)
+    (pair.site / "content" / story.name).write_text(
+        story.text(image="/images/still.jpg", image_alt="A still"), encoding="utf-8")
+    pair.check(True, "image added")  # a new static file: the full path
+    old = {p.name for p in (pair.folder / "_img").iterdir()}
+    showing = [p for p in pair.folder.rglob("*.html")
+               if any(name in p.read_text(encoding="utf-8") for name in old)]
+    assert len(showing) >= 4  # the article, the front page, tag pages, related links
+    Image.new("RGB", (900, 600), (0, 0, 200)).save(still)
+    outcome = pair.check(True, "image replaced")  # a static change: the full path
+    new = {p.name for p in (pair.folder / "_img").iterdir()}
+    assert not old & new
+    for page in showing:
+        assert page.relative_to(pair.folder).as_posix() in outcome.written
+        text = page.read_text(encoding="utf-8")
+        assert not any(name in text for name in old) and any(name in text for name in new)
+    before = folder_digest(pair.folder)
+    still.unlink()
+    failed = pair.rebuild(True)
+    assert not failed.ok and folder_digest(pair.folder) == before
+    assert [str(p) for p in failed.problems] == [
+        f"content/{story.name}:8: image /images/still.jpg not found in static/: add the file, "
+        "or fix the path"]

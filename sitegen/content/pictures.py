@@ -1,0 +1,453 @@
+"""Responsive variants of the site's own photos: resized, cropped, re-encoded and stripped.
+
+A 3,000-pixel press JPEG with the photographer's GPS position must not reach phones as it is.
+For each local raster image a page shows (an article's lead image, a tag's image, the default
+social image) this stage makes variants at the configured widths (never wider than the
+original) in the configured modern formats plus the original's format as fallback, the crops
+lists and cards show (16:9), the crops Google's article guidelines ask for (16:9, 4:3, 1:1)
+and the 1200x630 social card, each with EXIF orientation applied, converted to sRGB and with
+no metadata at all. SVG, animated images and other sites' images are left as they are.
+
+Names carry a digest of the source's bytes and of everything that decides the variant's bytes
+(size, crop, format, quality, this module's `RECIPE`), so they can be cached forever and the
+plan knows every name before anything is encoded. Encoded files are kept in
+`.sitegen-cache/images/` under their name and a digest of their bytes (checked on use: a
+damaged file is made again, never published); a warm build encodes nothing. Each source image
+is one job, run in forked workers, and holds its decoded pixels only while it runs.
+
+Problems name the file and line that use the image: a missing file, one that is not an image
+or is damaged (truncated), one over `[images] max_pixels` (refused from its header, never
+decoded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sitegen import cachefiles
+from sitegen.config import CONFIG_NAME, Config, ImagesConfig, config_line
+from sitegen.content.registry import TagRegistry
+from sitegen.errors import BuildError, Problem
+from sitegen.folders import CACHE_DIR, STATIC_DIR
+from sitegen.model import Source, Variant
+from sitegen.parallel import run_indexed
+from sitegen.slugs import slugify
+
+RECIPE = "1"  # bump when the way variants are made changes: every name changes with it
+OUTPUT_DIR = "_img"  # where variants go in the output (netlify.toml caches it forever)
+CACHE_SUBDIR = "images"
+RASTER = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}  # Pillow's formats processed, by name
+RASTER_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})  # tried; GIFs stay
+MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
+EXTENSION = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
+CROPS = {"16:9": (16, 9), "4:3": (4, 3), "1:1": (1, 1), "og": (1200, 630)}
+CARD_MAX = 1200  # 16:9 crops for cards and the front page's hero go up to this width
+FALLBACK_MAX = 1200  # the fallback <img src>, feeds and JSON-LD crops
+SOCIAL = (1200, 630)  # og:image, twitter:image: JPEG, which every network reads
+CENTRE = (0.5, 0.5)
+NAMED_FOCUS = {"center": (0.5, 0.5), "centre": (0.5, 0.5), "top": (0.5, 0.0),
+               "bottom": (0.5, 1.0), "left": (0.0, 0.5), "right": (1.0, 0.5)}
+
+
+@dataclass(frozen=True)
+class Use:
+    """Where the site shows an image: for messages, and the crop's centre there."""
+
+    url: str  # as written
+    file: str  # the file that names it (an article, sitegen.toml, data/tags.yaml)
+    line: int | None
+    focus: tuple[float, float] = CENTRE
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One variant to make: its output path and how to make it from the oriented source."""
+
+    path: str  # in the output, e.g. _img/still-800x533-1a2b3c4d5e.webp
+    ratio: str  # "" the original's shape, else a key of CROPS
+    box: tuple[int, int, int, int]  # the source pixels it shows, after orientation
+    width: int
+    height: int
+    fmt: str  # a key of MIME
+    quality: int
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One source image at one crop centre: a job."""
+
+    file: Path
+    specs: tuple[Spec, ...]
+
+
+@dataclass
+class Pictures:
+    """What the stage made: each image's variants by (static file, focus); the output files
+    (path -> the cached file to copy; a crop that is the whole image shares its file); the
+    source files processed; how many variants were encoded this time (0 on a warm build)."""
+
+    variants: dict[tuple[Path, tuple[float, float]], tuple[Variant, ...]] = \
+        field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    processed: set[Path] = field(default_factory=set)
+    encoded: int = 0
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """A source file's header: enough to plan its variants without decoding it."""
+
+    digest: str
+    width: int  # after EXIF orientation
+    height: int
+    fallback: str  # the format older browsers get: the original's (JPEG for opaque WebP)
+
+
+def parse_focus(value: str) -> tuple[float, float] | None:
+    """`image_focus` front matter ("top", "center", "0.3,0.2") as fractions; None if invalid."""
+    text = value.strip().lower()
+    if text in NAMED_FOCUS:
+        return NAMED_FOCUS[text]
+    parts = text.split(",")
+    try:
+        x, y = (float(p) for p in parts)
+    except ValueError:
+        return None
+    return (x, y) if 0 <= x <= 1 and 0 <= y <= 1 else None
+
+
+def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry) -> list[Use]:
+    """Every image the site processes: articles' lead images, tags' images, [seo] image."""
+    uses = [Use(s.image, s.rel_path, s.line_of.get("image"), s.image_focus or CENTRE)
+            for s in sources if s.image]
+    uses += [Use(e.image, e.origin, e.line) for e in registry.entries if e.image]
+    if config.seo.image:
+        uses.append(Use(config.seo.image, CONFIG_NAME, config_line(config.site_dir, "seo.image")))
+    return uses
+
+
+def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls: VariantUrls,
+                  settings: ImagesConfig, site_dir: Path, workers: int,
+                  store: Path | None = None) -> Pictures:
+    """Variants of every image in `uses` (`file_for`: the static file behind each URL, None
+    for other sites', missing only when the site has no such file), made or taken from the
+    site's cache folder (or `store`); raises BuildError naming every use of every bad image."""
+    by_file, facts, problems = _inspect_all(uses, file_for, settings.max_pixels)
+    if problems:
+        raise BuildError(problems)
+    pictures = Pictures()
+    photos: dict[tuple[Path, tuple[float, float]], Photo] = {}
+    for file, fact in facts.items():
+        for focus in dict.fromkeys(u.focus for u in by_file[file]):
+            photos[file, focus] = Photo(file, plan_variants(file, fact, settings, focus))
+        pictures.processed.add(file)
+    folder = _folder(site_dir, store)
+    if photos and not folder.is_dir():
+        if store is None:
+            cachefiles.cache_folder(site_dir)  # made as caches are (ignored by git)
+        cachefiles.discard(folder)
+        folder.mkdir()
+    cached = _cached(folder)
+    todo = [(key, list({s.path: s for s in photo.specs if s.path not in cached}.values()))
+            for key, photo in photos.items()]
+    todo = [(key, specs) for key, specs in todo if specs]
+
+    def encode(index: int) -> list[tuple[str, str]] | str:
+        key, specs = todo[index]
+        return encode_photo(key[0], specs, folder)
+
+    results = run_indexed(encode, len(todo), workers, per_worker=1)
+    for (key, specs), result in zip(todo, results, strict=True):
+        if isinstance(result, str):
+            problems += [Problem(u.file, f"image {u.url} {result}", u.line)
+                         for u in by_file[key[0]] if u.focus == key[1]]
+            continue
+        pictures.encoded += len(specs)
+        cached.update(result)
+    if problems:
+        raise BuildError(problems)
+    for key, photo in photos.items():
+        variants = []
+        for spec in photo.specs:
+            stored = folder / cached[spec.path]
+            pictures.files[spec.path] = stored
+            variants.append(Variant(urls.page(spec.path), urls.absolute(spec.path), spec.width,
+                                    spec.height, MIME[spec.fmt], stored.stat().st_size,
+                                    spec.ratio))
+        pictures.variants[key] = tuple(variants)
+    return pictures
+
+
+def check_images(uses: Iterable[Use], file_for: Mapping[str, Path | None],
+                 settings: ImagesConfig) -> list[Problem]:
+    """What would stop the images stage, found without encoding (`sitegen check`): files that
+    are not images, damaged or truncated (decoded at a small scale), or over the pixel limit.
+    Missing files are left to the link checks, which report them."""
+    found = {url: file for url, file in file_for.items()}
+    found.update({u.url: None for u in uses if u.url not in file_for})  # missing: skipped
+    return _inspect_all(uses, found, settings.max_pixels, decode=True)[2]
+
+
+def _inspect_all(uses: Iterable[Use], file_for: Mapping[str, Path | None], max_pixels: int,
+                 decode: bool = False
+                 ) -> tuple[dict[Path, list[Use]], dict[Path, _Facts], list[Problem]]:
+    """The uses of each file, the header facts of each file processed, and the problems:
+    each use of a missing or unusable file."""
+    problems: list[Problem] = []
+    by_file: dict[Path, list[Use]] = {}
+    for use in uses:
+        if use.url not in file_for:
+            problems.append(Problem(use.file, f"image {use.url} not found in {STATIC_DIR}/: add "
+                                    "the file, or fix the path", use.line))
+        elif (file := file_for[use.url]) is not None:
+            by_file.setdefault(file, []).append(use)
+    facts: dict[Path, _Facts] = {}
+    for file, file_uses in by_file.items():
+        fact = inspect(file, max_pixels, decode)
+        if isinstance(fact, str):
+            problems += [Problem(u.file, f"image {u.url} {fact}", u.line) for u in file_uses]
+        elif fact is not None:
+            facts[file] = fact
+    return by_file, facts, problems
+
+
+def prune(pictures: Pictures, site_dir: Path, store: Path | None = None) -> None:
+    """Remove cached variants no image uses any more."""
+    folder = _folder(site_dir, store)
+    keep = {path.name for path in pictures.files.values()}
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name not in keep:
+            cachefiles.discard(folder / name)
+
+
+def _folder(site_dir: Path, store: Path | None) -> Path:
+    return store / CACHE_SUBDIR if store is not None else site_dir / CACHE_DIR / CACHE_SUBDIR
+
+
+class VariantUrls(Protocol):
+    """How output paths become URLs, as pages and as absolute URLs (`LocalImages` knows)."""
+
+    def page(self, path: str) -> str: ...
+
+    def absolute(self, path: str) -> str: ...
+
+
+def inspect(file: Path, max_pixels: int, decode: bool = False) -> _Facts | str | None:
+    """The header facts of `file`; None for an image left as it is (animated, or a format
+    not processed); else why it cannot be used, as the end of a message. With `decode`, the
+    pixels are decoded too (small, where the format allows), so a truncated file is found
+    (`sitegen check`, which encodes nothing)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if file.suffix.lower() not in RASTER_SUFFIXES:
+        return None  # SVG, icons: published as they are
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > max_pixels:
+                return _too_big(image.width, image.height, max_pixels)
+            if image.format not in RASTER or getattr(image, "is_animated", False):
+                return None
+            orientation = image.getexif().get(0x0112, 1)
+            width, height = (image.height, image.width) if orientation in (5, 6, 7, 8) else \
+                (image.width, image.height)
+            alpha = _has_alpha(image)
+            if decode:
+                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+                image.load()
+    except Image.DecompressionBombError:
+        return _too_big(0, 0, max_pixels)
+    except UnidentifiedImageError:
+        return f"({_shown(file)}) is not an image sitegen can read: replace it with a JPEG, " \
+               "PNG, WebP, GIF or SVG file"
+    except (OSError, SyntaxError, ValueError) as exc:
+        return _damaged(file, exc)
+    fallback = RASTER[image.format] if image.format != "WEBP" else ("png" if alpha else "jpeg")
+    return _Facts(hashlib.blake2b(data, digest_size=16).hexdigest(), width, height, fallback)
+
+
+def _too_big(width: int, height: int, max_pixels: int) -> str:
+    size = f" is {width}x{height} pixels, which" if width else ""
+    return (f"{size} is over the limit of {max_pixels:,} pixels ([images] max_pixels): it is "
+            "refused unread, as a decompression bomb would be; scale it down, or raise the "
+            "limit if you trust it").lstrip()
+
+
+def _damaged(file: Path, exc: BaseException) -> str:
+    return f"({_shown(file)}) is damaged or truncated ({exc}): export it again"
+
+
+def _shown(file: Path) -> str:
+    parts = file.parts
+    return "/".join(parts[parts.index(STATIC_DIR):]) if STATIC_DIR in parts else file.name
+
+
+def _has_alpha(image: object) -> bool:
+    mode = getattr(image, "mode", "")
+    info = getattr(image, "info", {})
+    return mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in info)
+
+
+def plan_variants(file: Path, facts: _Facts, settings: ImagesConfig,
+                  focus: tuple[float, float]) -> tuple[Spec, ...]:
+    """Every variant of one image, in a fixed order: the original's shape at each width in
+    each modern format, its fallback, the 16:9 crops, then the 4:3, 1:1 and social crops."""
+    width, height = facts.width, facts.height
+    quality = {"webp": settings.webp_quality, "avif": settings.avif_quality,
+               "jpeg": settings.jpeg_quality, "png": 0}
+    stem = slugify(file.stem)[:40] or "image"
+    modern = [f for f in dict.fromkeys(settings.formats) if f != facts.fallback]
+    specs: list[Spec] = []
+
+    def add(ratio: str, box: tuple[int, int, int, int], target: int, fmt: str,
+            size: tuple[int, int] | None = None) -> None:
+        crop_w, crop_h = box[2] - box[0], box[3] - box[1]
+        if size is None:
+            w = min(target, crop_w)
+            size = (w, max(1, round(crop_h * w / crop_w)))
+        key = repr((RECIPE, facts.digest, box, size, fmt, quality[fmt]))
+        digest = hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+        path = f"{OUTPUT_DIR}/{stem}-{size[0]}x{size[1]}-{digest}.{EXTENSION[fmt]}"
+        if all(s.path != path or s.ratio != ratio for s in specs):  # a crop may equal the whole
+            specs.append(Spec(path, ratio, box, size[0], size[1], fmt, quality[fmt]))
+
+    whole = (0, 0, width, height)
+    widths = sorted({min(w, width) for w in settings.widths})  # never upscaled
+    for fmt in modern:
+        for w in widths:
+            add("", whole, w, fmt)
+    add("", whole, max([w for w in widths if w <= FALLBACK_MAX], default=widths[0]),
+        facts.fallback)
+    card = crop_box(width, height, CROPS["16:9"], focus)
+    card_widths = sorted({min(w, card[2] - card[0]) for w in settings.widths if w <= CARD_MAX})
+    for fmt in modern:
+        for w in card_widths:
+            add("16:9", card, w, fmt)
+    for ratio in ("16:9", "4:3", "1:1"):
+        add(ratio, crop_box(width, height, CROPS[ratio], focus), FALLBACK_MAX, facts.fallback)
+    social = crop_box(width, height, CROPS["og"], focus)
+    scale = min(1.0, SOCIAL[0] / (social[2] - social[0]))
+    add("og", social, 0, "jpeg", (max(1, round((social[2] - social[0]) * scale)),
+                                   max(1, round((social[3] - social[1]) * scale))))
+    return tuple(specs)
+
+
+def crop_box(width: int, height: int, ratio: tuple[int, int],
+             focus: tuple[float, float]) -> tuple[int, int, int, int]:
+    """The largest box of `ratio` inside width x height, centred as near `focus` as it fits."""
+    rw, rh = ratio
+    if width * rh > height * rw:  # wider than the ratio: full height
+        crop_w, crop_h = max(1, round(height * rw / rh)), height
+    else:
+        crop_w, crop_h = width, max(1, round(width * rh / rw))
+    left = min(max(0, round(focus[0] * width - crop_w / 2)), width - crop_w)
+    top = min(max(0, round(focus[1] * height - crop_h / 2)), height - crop_h)
+    return (left, top, left + crop_w, top + crop_h)
+
+
+def _cached(folder: Path) -> dict[str, str]:
+    """The cache's variants: output path -> file name (`<name>~<digest of its bytes>`), each
+    checked against its digest; anything else there is removed."""
+    found: dict[str, str] = {}
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return found
+    for name in names:
+        base, _, digest = name.rpartition("~")
+        try:
+            data = cachefiles.read_file(folder / name)
+        except cachefiles.Damaged:
+            data = None
+        if base and data is not None and _digest(data) == digest:
+            found[f"{OUTPUT_DIR}/{base}"] = name
+        else:
+            cachefiles.discard(folder / name)
+    return found
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def encode_photo(file: Path, specs: Sequence[Spec], folder: Path) -> list[tuple[str, str]] | str:
+    """Make `specs` from `file` into the cache folder: [(output path, cache file name)], or
+    why the image cannot be decoded. The decoded image lives only for this call."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(file) as opened:
+            image = _to_srgb(ImageOps.exif_transpose(opened) or opened)
+        made = []
+        for spec in specs:
+            data = _encode(image, spec)
+            name = f"{spec.path.rsplit('/', 1)[1]}~{_digest(data)}"
+            temporary = folder / f".{name}.{os.getpid()}.tmp"
+            with cachefiles.create(temporary) as handle:
+                handle.write(data)
+            cachefiles.replace_file(temporary, folder / name)
+            made.append((spec.path, name))
+        return made
+    except Image.DecompressionBombError as exc:
+        return str(exc)
+    except (OSError, SyntaxError, ValueError) as exc:
+        return _damaged(file, exc)
+
+
+def _to_srgb(image: object) -> object:
+    """RGB or RGBA pixels in sRGB: an embedded colour profile converted, then dropped."""
+    from PIL import Image, ImageCms
+
+    assert isinstance(image, Image.Image)
+    alpha = _has_alpha(image)
+    mode = "RGBA" if alpha else "RGB"
+    icc = image.info.get("icc_profile")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if image.mode not in ("RGB", "RGBA", "CMYK", "L"):
+                image = image.convert(mode)
+            image = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"),
+                                              outputMode=mode if image.mode != "L" else "RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # an unreadable profile: the pixels are taken as sRGB
+    if image.mode != mode:
+        image = image.convert(mode)
+    image.info = {}
+    return image
+
+
+def _encode(image: object, spec: Spec) -> bytes:
+    from PIL import Image
+
+    assert isinstance(image, Image.Image)
+    out = image.resize((spec.width, spec.height), Image.Resampling.LANCZOS, box=spec.box,
+                       reducing_gap=3.0)
+    if spec.fmt == "jpeg" and out.mode == "RGBA":  # JPEG has no transparency: on white
+        flat = Image.new("RGB", out.size, (255, 255, 255))
+        flat.paste(out, mask=out.getchannel("A"))
+        out = flat
+    out.info = {}  # nothing of the original's metadata may travel on
+    buffer = io.BytesIO()
+    if spec.fmt == "jpeg":
+        out.save(buffer, "JPEG", quality=spec.quality, optimize=True, progressive=True)
+    elif spec.fmt == "webp":
+        out.save(buffer, "WEBP", quality=spec.quality, method=4)
+    elif spec.fmt == "avif":
+        out.save(buffer, "AVIF", quality=spec.quality, speed=8)
+    else:
+        out.save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()
