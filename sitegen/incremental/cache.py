@@ -213,16 +213,21 @@ class BuildCache:
     # On disk.
 
     @classmethod
-    def load(cls, site_dir: Path) -> BuildCache:
+    def load(cls, site_dir: Path, name: str = CACHE_FILE) -> BuildCache:
         """The cache saved in `site_dir`, or an empty one (with `problem` set) if it is
-        missing, from another version of sitegen, or damaged."""
+        missing, from another version of sitegen, or damaged. `name`: another file of sources
+        and bodies than the build's (the preview's, made under its own configuration); its
+        cache has no output records (the preview keeps its own, serve/kept.py)."""
         cache = cls()
         folder = site_dir / CACHE_DIR
-        pieces, cache.problem = read_pieces(folder / CACHE_FILE)
+        pieces, cache.problem = read_pieces(folder / name)
         if pieces is None:
             return cache
-        records, problem = read_checked(folder / OUTPUTS_FILE)
-        spare, spare_problem = read_checked(folder / SPARE_FILE)
+        if name != CACHE_FILE:
+            records, problem, spare, spare_problem = None, None, None, None
+        else:
+            records, problem = read_checked(folder / OUTPUTS_FILE)
+            spare, spare_problem = read_checked(folder / SPARE_FILE)
         try:
             # A checksummed file of this format holds what this version wrote; the types are
             # checked all the same (cheaply): a pickle of anything else is not used.
@@ -268,12 +273,12 @@ class BuildCache:
         write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
         write_checked(folder / SPARE_FILE, self.spare)
 
-    def save_sources(self, site_dir: Path) -> None:
-        """Write the sources and bodies (large), when they changed. Raises OSError as
-        `save_records` does."""
+    def save_sources(self, site_dir: Path, name: str = CACHE_FILE) -> None:
+        """Write the sources and bodies (large) to `name`, when they changed. Raises OSError
+        as `save_records` does."""
         folder = cache_folder(site_dir)
-        if self._changed or not is_file(folder / CACHE_FILE):
-            write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
+        if self._changed or not is_file(folder / name):
+            write_pieces(folder / name, [self._config, *self._chunks()])
             self._changed = False
 
     def _chunks(self) -> Iterator[list[tuple[Path | None, SourceEntry | None,
