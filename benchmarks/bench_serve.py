@@ -24,6 +24,8 @@ import http.client
 import json
 import os
 import re
+import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -72,13 +74,13 @@ def free_port() -> int:
 class Server:
     """`python -m sitegen serve` in a child process; its stderr lines collected by a thread."""
 
-    def __init__(self, site: Path, tmpdir: Path) -> None:
+    def __init__(self, site: Path, tmpdir: Path, port: int | None = None) -> None:
         tmpdir.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sitegen", "serve", "-s", str(site), "--port",
-             str(free_port())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+             str(port or free_port())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True, cwd=str(ROOT),
             env=dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1"))
         threading.Thread(target=self._read, daemon=True).start()
@@ -160,6 +162,8 @@ def run_size(count: int, work: Path, edits: int, settle: bool = True) -> dict[st
     try:
         port = server.wait_port(timeout=3600)
         startup = time.perf_counter() - started
+        while not server.rebuild_ms(0):  # a kept preview is served before its first build ends
+            time.sleep(POLL_SECONDS)
         client = Client(port)
         targets = article_urls(site, edits)
         for _, url in targets:
@@ -212,12 +216,111 @@ def run_size(count: int, work: Path, edits: int, settle: bool = True) -> dict[st
     }
 
 
+class TreeRss:
+    """Samples the resident size of a process and all its descendants (from /proc) every
+    0.2 s on a thread; `peak` in MiB. Pagefind, a child too, is counted."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            parents: dict[int, int] = {}
+            rss: dict[int, int] = {}
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(fields[1])
+                rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            tree, total = {self.pid}, 0
+            for _ in range(4):  # the server, its workers, Pagefind: a few levels
+                tree |= {pid for pid, parent in parents.items() if parent in tree}
+            total = sum(rss.get(pid, 0) for pid in tree)
+            self.peak = max(self.peak, total // 2**20)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def _children_cpu() -> tuple[float, int]:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def timed_start(site: Path, tmpdir: Path, port: int) -> dict[str, float]:
+    """Start `sitegen serve`, time the front page's first 200 and the first build's end
+    ("Rebuilt" line), stop it; CPU seconds of the server and its workers (user + system)."""
+    cpu_before, _ = _children_cpu()
+    started = time.perf_counter()
+    server = Server(site, tmpdir, port)
+    sampler = TreeRss(server.proc.pid)
+    try:
+        server.wait_port(timeout=3600)
+        client = Client(port)
+        while client.get("/")[0] != 200:
+            time.sleep(POLL_SECONDS)
+        first = time.perf_counter() - started
+        while not server.rebuild_ms(0):
+            time.sleep(POLL_SECONDS)
+        settled = time.perf_counter() - started
+    finally:
+        server.stop()
+        tree = sampler.stop()
+    cpu_after, _ = _children_cpu()
+    return {"first_page_s": round(first, 2), "settled_s": round(settled, 2),
+            "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree}
+
+
+def timed_build(site: Path) -> dict[str, float]:
+    cpu_before, _ = _children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "build", "-q", "-s", str(site)],
+                            cwd=str(ROOT), stdout=subprocess.DEVNULL)
+    sampler = TreeRss(proc.pid)
+    if proc.wait() != 0:
+        raise SystemExit("sitegen build failed")
+    tree = sampler.stop()
+    cpu_after, _ = _children_cpu()
+    return {"seconds": round(time.perf_counter() - started, 2),
+            "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree}
+
+
+def startup(count: int, work: Path) -> dict[str, object]:
+    """Cold and warm `sitegen build`, then `sitegen serve` cold (no cache) and restarted (its
+    kept preview), on one corpus in one run."""
+    site = make_site(count, work)
+    shutil.rmtree(site / ".sitegen-cache", ignore_errors=True)
+    shutil.rmtree(site / "output", ignore_errors=True)
+    figures: dict[str, object] = {"articles": count}
+    figures["build_cold"] = timed_build(site)
+    figures["build_warm"] = timed_build(site)
+    for kept in (site / ".sitegen-cache").glob("preview*"):  # the build's cache stays
+        shutil.rmtree(kept) if kept.is_dir() else kept.unlink()
+    port = free_port()
+    figures["serve_cold"] = timed_start(site, work / f"tmp-{count}", port)
+    figures["serve_warm"] = timed_start(site, work / f"tmp-{count}", port)
+    figures["build_after_serve"] = timed_build(site)
+    print(json.dumps(figures), file=sys.stderr, flush=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--edits", type=int, default=20, help="edits per size (default: 20)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--keep", type=Path, help="keep corpora in this folder (reused next run)")
+    parser.add_argument("--startup", action="store_true",
+                        help="time start-up instead: first page and settled preview, cold and "
+                             "warm, beside sitegen build cold and warm")
     parser.add_argument("--back-to-back", action="store_true",
                         help="edit again as soon as the page shows, not once the rebuild ended")
     args = parser.parse_args()
@@ -232,7 +335,16 @@ def main() -> None:
                 subprocess.run([sys.executable, str(MAKE_CORPUS), "--count", str(count),
                                 "--out", str(work / f"serve-site-{count}" / "content")],
                                check=True)
+            if args.startup:
+                results.append(startup(count, work))
+                continue
             results.append(run_size(count, work, args.edits, settle=not args.back_to_back))
+    if args.startup:
+        print(json.dumps(results, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps({"benchmark": "serve start-up", "results": results},
+                                            indent=2) + "\n", encoding="utf-8")
+        return
     print(f"{'articles':>9} {'startup s':>10} {'edits':>6} {'median ms':>10} {'worst ms':>9} "
           f"{'rebuild ms':>11} {'page ms':>8} {'quick':>6}")
     for r in results:

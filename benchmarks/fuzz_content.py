@@ -102,8 +102,8 @@ class Target:
         from sitegen.config import load_config
         from sitegen.content.sources import read_source
         from sitegen.errors import BuildError, SiteError
-        from sitegen.pipeline.build import prepare, render_job
-        from sitegen.render.plan import FeedJob, PageJob
+        from sitegen.pipeline.stages import Settings, prepare
+        from sitegen.render.plan import FeedJob, PageJob, render_job
         from sitegen.render.theme import Theme
 
         self.inputs += 1
@@ -125,7 +125,7 @@ class Target:
             return
         try:
             theme = self.themes.get(variant)
-            prepared = prepare(self.options[variant], theme=theme)
+            prepared = prepare(Settings(self.options[variant], theme=theme))
         except BuildError as exc:
             for problem in exc.problems:
                 check_problem(problem, lines)

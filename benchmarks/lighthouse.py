@@ -1,9 +1,11 @@
-"""Lighthouse scores of the example site: front page, an article and a tag page.
+"""Lighthouse scores of the example site: every kind of page the newsroom theme makes.
 
 Builds the repository's example site into a temporary folder, serves it on 127.0.0.1 (with
 base_url set to that address, so canonical URLs and feeds point at the server), runs the
 `lighthouse` command (npm package) with Debian's Chromium on each page and prints the four
-category scores. A measurement, not a test: run it by hand.
+category scores, the page's cumulative layout shift and its bytes (Lighthouse's total byte
+weight: HTML, CSS, scripts, images and the search index the page fetched), and the CPU
+seconds Lighthouse and Chromium used. A measurement, not a test: run it by hand.
 
     python benchmarks/lighthouse.py                 # mobile (Lighthouse's default)
     python benchmarks/lighthouse.py --desktop --json scores.json
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,8 +39,12 @@ CHROMIUM = "/usr/bin/chromium"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 PAGES = {
     "front page": "/",
-    "article": "/2017/03/why-our-video-embeds-wait-for-you/",
+    "article": "/2017/03/why-our-video-embeds-wait-for-you/",  # picture, figure, video
     "tag page": "/tags/netflix/",
+    "author page": "/authors/dana-whitfield/",
+    "archive year": "/archive/2016/",
+    "search": "/search/?q=defenders",  # noindex: a results page, by design
+    "404": "/404.html",  # noindex
 }
 
 
@@ -46,7 +53,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def lighthouse(url: str, out: Path, desktop: bool) -> dict[str, int]:
+def lighthouse(url: str, out: Path, desktop: bool) -> dict[str, float]:
     command = [shutil.which("lighthouse") or "lighthouse", url, "--quiet", "--output=json",
                f"--output-path={out}", f"--only-categories={','.join(CATEGORIES)}",
                "--chrome-flags=--headless=new --no-sandbox --disable-gpu "
@@ -57,7 +64,10 @@ def lighthouse(url: str, out: Path, desktop: bool) -> dict[str, int]:
     subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM},
                    timeout=300)
     report = json.loads(out.read_text(encoding="utf-8"))
-    return {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}
+    audits = report["audits"]
+    return {**{name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES},
+            "CLS": round(audits["cumulative-layout-shift"]["numericValue"], 3),
+            "bytes": audits["total-byte-weight"]["numericValue"]}
 
 
 def main() -> int:
@@ -80,21 +90,25 @@ def main() -> int:
               f"serving at {base}/")
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        scores: dict[str, dict[str, int]] = {}
+        scores: dict[str, dict[str, float]] = {}
         try:
             for label, path in PAGES.items():
                 scores[label] = lighthouse(base + path, root / f"{label}.json", args.desktop)
         finally:
             server.shutdown()
             server.server_close()
+    columns = (*CATEGORIES, "CLS", "bytes")
     width = max(map(len, PAGES))
-    print(f"\n{'page':<{width}}  " + "  ".join(f"{c:>14}" for c in CATEGORIES))
+    print(f"\n{'page':<{width}}  " + "  ".join(f"{c:>14}" for c in columns))
     for label, values in scores.items():
-        print(f"{label:<{width}}  " + "  ".join(f"{values[c]:>14}" for c in CATEGORIES))
+        print(f"{label:<{width}}  " + "  ".join(f"{values[c]:>14,}" for c in columns))
     if args.json:
         args.json.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
-    lowest = min(v for values in scores.values() for v in values.values())
-    print(f"\nlowest score: {lowest}")
+    lowest = min(values[c] for values in scores.values() for c in CATEGORIES)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"\nlowest score: {lowest}; Lighthouse and Chromium used "
+          f"{used.ru_utime + used.ru_stime:.1f} s of CPU "
+          f"({used.ru_utime:.1f} user, {used.ru_stime:.1f} system)")
     return 0
 
 

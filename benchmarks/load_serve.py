@@ -95,10 +95,10 @@ def make_site(folder: Path, articles: int) -> Path:
 def site_paths(site: Path, base_url: str) -> list[str]:
     """Every URL the preview serves, from sitegen's own render plan."""
     sys.path.insert(0, str(ROOT))
-    from sitegen.pipeline.build import prepare
+    from sitegen.pipeline.stages import Settings, prepare
     from sitegen.report import BuildOptions
 
-    plan = prepare(BuildOptions(site_dir=site, base_url=base_url, future=True)).plan
+    plan = prepare(Settings(BuildOptions(site_dir=site, base_url=base_url, future=True))).plan
     paths = []
     for job in plan.jobs:
         path = "/" + job.path

@@ -42,6 +42,7 @@ class TagConfig:
     image: str = ""
     image_alt: str = ""
     former_slugs: tuple[str, ...] = ()  # old /tags/<slug>/ URLs that redirect here
+    group: str = ""  # what kind of tag: "Shows", "Networks", "People"... (the tags index)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class Config:
     feeds: FeedConfig = field(default_factory=FeedConfig)
     markdown: MarkdownConfig = field(default_factory=MarkdownConfig)
     menu: tuple[MenuItem, ...] = ()  # empty: the theme's own navigation
+    footer: tuple[MenuItem, ...] = ()  # the footer's links (About, Contact, Corrections, ...)
     check: CheckConfig = field(default_factory=CheckConfig)
     seo: SeoConfig = field(default_factory=SeoConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
@@ -281,13 +283,15 @@ def _check_values(config: Config, text: str) -> list[Problem]:
                 "site path such as '/images/ann.jpg' or an absolute http(s) URL")
     problems.extend(_check_permalink(config.permalink, text))
     problems.extend(_check_images(config.images, text))
-    for item in config.menu:
-        if not item.name or not item.url:
-            bad("menu", "each [[menu]] entry needs a 'name' and a 'url'")
-        elif not is_link(item.url):
-            problems.append(Problem(CONFIG_NAME, f"menu url '{item.url}' must be a site path like "
-                                    "'/tags/reviews/' or an absolute http(s) URL",
-                                    _line_with_value(text, item.url) or _find_line(text, "menu")))
+    for table, items in (("menu", config.menu), ("footer", config.footer)):
+        for item in items:
+            if not item.name or not item.url:
+                bad(table, f"each [[{table}]] entry needs a 'name' and a 'url'")
+            elif not is_link(item.url):
+                problems.append(Problem(CONFIG_NAME, f"{table} url '{item.url}' must be a site "
+                                        "path like '/tags/reviews/' or an absolute http(s) URL",
+                                        _line_with_value(text, item.url) or
+                                        _find_line(text, table)))
     return problems
 
 

@@ -8,6 +8,7 @@ its article list) so the graph stays a tree and each object can be pickled on it
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,8 @@ class AuthorRef:
     name: str
     role: str
     url: str
+    avatar: str | None = None  # for the byline and the author box at an article's end
+    bio: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ class Tag:
     image: str | None = None
     image_alt: str | None = None
     former_slugs: tuple[str, ...] = ()  # old /tags/<slug>/ pages that redirect here
+    group: str = ""  # the registry's kind of tag ("Shows"), for the tags index
     picture: Image | None = None  # `image` resolved, with its variants
 
     @property
@@ -205,7 +209,7 @@ class Tag:
     def info(self) -> TagInfo:
         return TagInfo(self.slug, self.name, self.url, self.count, self.spellings,
                        self.description, self.image, self.image_alt, self.former_slugs,
-                       self.picture)
+                       self.group, self.picture)
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,14 @@ class TagInfo:
     image: str | None = None
     image_alt: str | None = None
     former_slugs: tuple[str, ...] = ()
+    group: str = ""
     picture: Image | None = None
+
+    @property
+    def initial(self) -> str:
+        """The letter the tags index files it under ("É" under "E"); "#" for a digit or sign."""
+        first = unicodedata.normalize("NFKD", self.name[:1])[:1].upper()
+        return first if first.isalpha() else "#"
 
 
 @dataclass(frozen=True)
@@ -289,6 +300,10 @@ class SiteInfo:
     feeds: tuple[FeedLink, ...]
     extra: dict[str, Any] = field(default_factory=dict)
     menu: tuple[MenuLink, ...] = ()  # the navigation, from the config or the theme's default
+    footer: tuple[MenuLink, ...] = ()  # the footer's links, from the config's [[footer]]
+    # The most-covered tags (most listed articles first), for the sections bar: a newsroom's
+    # navigation is its shows, and these are the ones it writes about most.
+    sections: tuple[TagRef, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)  # data/ files, read-only
     publisher: str = ""  # the organisation behind the site, for JSON-LD
     twitter: str = ""  # the site's account, for twitter:site
@@ -354,6 +369,10 @@ class ArchiveMonth:
 class ArchiveYear:
     year: int
     months: tuple[ArchiveMonth, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(len(m.articles) for m in self.months)
 
 
 @dataclass(frozen=True)

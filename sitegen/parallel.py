@@ -168,42 +168,61 @@ class _Shared:
 
 
 class Beside:
-    """A task running beside this process (see `beside`): call it to wait for its answer, or
-    `cancel` it when the answer is no longer wanted (it is stopped and reaped)."""
+    """Tasks running one after another beside this process (see `beside`): call it to wait
+    for an answer, or `cancel` it when no more answers are wanted (it is stopped and reaped).
+    Each answer travels through a pipe as soon as its task ends, so a caller can take the
+    first task's without waiting for the later ones."""
 
-    def __init__(self, task: Callable[[], bool]) -> None:
+    def __init__(self, *tasks: Callable[[], bool]) -> None:
+        self._count = len(tasks)
+        self._answers: list[bool] = []
         self._process: multiprocessing.process.BaseProcess | None = None
-        self._thread: threading.Thread | None = None
-        self._answer: list[bool] = []
+        read, write = os.pipe()
+        self._pipe: int | None = read
         if "fork" not in multiprocessing.get_all_start_methods():
-            self._thread = threading.Thread(
-                target=lambda: self._answer.append(_answer_of(task)), daemon=True)
-            self._thread.start()
+            threading.Thread(target=_answer_all, args=(tasks, write), daemon=True).start()
             return
-        self._process = multiprocessing.get_context("fork").Process(
-            target=_exit_with, args=(task,), daemon=True)
-        self._process.start()
+        try:
+            self._process = multiprocessing.get_context("fork").Process(
+                target=_exit_with, args=(tasks, write), daemon=True)
+            self._process.start()
+        finally:
+            os.close(write)  # the process's copy is its own: its end is the pipe's end
 
-    def __call__(self) -> bool:
-        if self._process is None:
-            assert self._thread is not None
-            self._thread.join()
-            return bool(self._answer and self._answer[0])
-        self._process.join()
-        return self._process.exitcode == 0
+    def __call__(self, task: int = -1) -> bool:
+        """Whether `tasks[task]` (by default the last) and every task before it said yes:
+        False when one said no, raised, or died."""
+        wanted = range(self._count)[task] + 1
+        while len(self._answers) < wanted and self._pipe is not None:
+            answer = os.read(self._pipe, 1)
+            if answer:
+                self._answers.append(answer == b"1")
+            else:  # every task has answered, one said no, or the process died
+                self._close()
+        if len(self._answers) == self._count or self._pipe is None:
+            self._close()
+        return len(self._answers) >= wanted and all(self._answers[:wanted])
 
     def cancel(self) -> None:
-        if self._process is not None:  # a thread cannot be stopped: it ends on its own
-            self._process.kill()
+        if self._process is not None and self._pipe is not None:  # a thread cannot be
+            self._process.kill()                                  # stopped: it ends on its own
+        self._close()
+
+    def _close(self) -> None:
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
+        if self._process is not None:
             self._process.join()
 
 
-def beside(task: Callable[[], bool]) -> Beside:
-    """Start `task` in a forked process beside this one (its own interpreter, so no contest
-    for the GIL); calling the returned object waits for it and gives its answer: False when
-    it said so, raised, or died. Without fork it runs in a thread. The task's output is its
-    answer alone: it must not print, and it gets copies of this process's objects."""
-    return Beside(task)
+def beside(*tasks: Callable[[], bool]) -> Beside:
+    """Start `tasks`, one after another, in a forked process beside this one (its own
+    interpreter, so no contest for the GIL); calling the returned object waits for an answer:
+    False when a task said so, raised, or died, and the tasks after one that said no do not
+    run. Without fork they run in a thread. A task's output is its answer alone: it must not
+    print, and it gets copies of this process's objects."""
+    return Beside(*tasks)
 
 
 def _answer_of(task: Callable[[], bool]) -> bool:
@@ -213,5 +232,19 @@ def _answer_of(task: Callable[[], bool]) -> bool:
         return False
 
 
-def _exit_with(task: Callable[[], bool]) -> None:
-    os._exit(0 if _answer_of(task) else 1)  # no atexit handlers, no flush of inherited buffers
+def _answer_all(tasks: Sequence[Callable[[], bool]], pipe: int) -> None:
+    try:
+        for task in tasks:
+            yes = _answer_of(task)
+            os.write(pipe, b"1" if yes else b"0")
+            if not yes:
+                break
+    except OSError:  # the pipe was closed: the answers are no longer wanted
+        pass
+    finally:
+        os.close(pipe)
+
+
+def _exit_with(tasks: Sequence[Callable[[], bool]], pipe: int) -> None:
+    _answer_all(tasks, pipe)
+    os._exit(0)  # no atexit handlers, no flush of inherited buffers

@@ -202,6 +202,16 @@ def parse_html(path: Path) -> lxml.html.HtmlElement:
     return _parse_cached(str(path), path.stat().st_mtime_ns)
 
 
+# The headline links of a list page's cards (front, tag and author pages), in order: the
+# front page's lead story, its second tier and the river alike.
+CARD_LINKS = ("//main//article[contains(concat(' ', @class, ' '), ' card ')]"
+              "//*[contains(concat(' ', @class, ' '), ' card-title ')]/a")
+
+
+def card_links(doc: lxml.html.HtmlElement) -> list[str]:
+    return [str(a.get("href")) for a in doc.xpath(CARD_LINKS)]
+
+
 def text_of(element: lxml.html.HtmlElement) -> str:
     return " ".join(element.text_content().split())
 
@@ -396,7 +406,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 # a server, a browser, Java or pip, or runs a property or fuzz search.
 SLOW_MODULES = frozenset({
     "test_faults", "test_properties", "test_fuzz", "test_packaging", "test_netlify",
-    "test_command", "test_serve_browser", "test_serve_load", "test_html_valid",
+    "test_command", "test_kept", "test_serve_browser", "test_serve_load", "test_html_valid",
     "test_authoring_html_valid",
     "test_cache_damage", "test_tree",  # a real build (or several) per kind of damage or input
 })
@@ -493,7 +503,7 @@ SLOW_TESTS = {
     "test_watch": {"test_stop_ends_delivery", "test_a_burst_of_writes_arrives_as_few_batches"},
 }
 # Headless Chromium (Playwright): whole modules, tests using these fixtures, and single tests.
-BROWSER_MODULES = frozenset({"test_serve_browser"})
+BROWSER_MODULES = frozenset({"test_serve_browser", "test_axe"})
 BROWSER_FIXTURES = frozenset({"browser", "tab"})  # test_search's Chromium and its page
 BROWSER_TESTS = frozenset({
     "test_old_url_resolves_in_a_browser",  # test_redirects

@@ -272,12 +272,14 @@ class ServeProcess:
     """`python -m sitegen serve` in a child process, with its stderr read by a thread."""
 
     def __init__(self, site: Path, tmpdir: Path | None, *args: str, port: int | None = None,
-                 host: str | None = None) -> None:
+                 host: str | None = None, kept: bool = False) -> None:
+        """`kept`: the preview kept in the site's cache between runs (serve's default); else
+        `--no-cache`, a private temporary folder removed on stop (what `build_folders` finds)."""
         self.site = site
         self.tmpdir = tmpdir
         self.requested_port = port if port is not None else free_port()
         self.args = [*args, *(["--host", host] if host else []), "--port",
-                     str(self.requested_port)]
+                     str(self.requested_port), *([] if kept else ["--no-cache"])]
         self.port = 0
         self.host = ""
         self.lines: list[str] = []

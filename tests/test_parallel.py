@@ -130,3 +130,45 @@ def test_beside_without_fork_runs_in_a_thread(monkeypatch: pytest.MonkeyPatch) -
     assert beside(task)() is True
     assert seen == [os.getpid()]
     assert beside(lambda: 1 / 0 == 0)() is False
+
+
+def test_beside_gives_the_first_answer_without_waiting_for_the_later_tasks(tmp_path: Path
+                                                                          ) -> None:
+    done = tmp_path / "second-done"
+
+    def second() -> bool:
+        time.sleep(10)
+        done.write_text("", encoding="utf-8")
+        return True
+
+    tasks = beside(lambda: True, second)
+    assert tasks(0) is True
+    assert not done.exists()  # still sleeping: the answer did not wait for it
+    tasks.cancel()
+    assert not done.exists()
+
+
+def test_beside_answers_no_for_every_task_from_the_first_that_said_no(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+
+    def later() -> bool:
+        ran.write_text("", encoding="utf-8")
+        return True
+
+    tasks = beside(lambda: True, lambda: False, later)
+    assert tasks(0) is True
+    assert tasks(1) is False
+    assert tasks() is False
+    assert not ran.exists()  # the tasks after a "no" do not run
+    both = beside(lambda: True, later)
+    assert both() is True and both(0) is True
+    assert ran.exists()
+
+
+def test_beside_without_fork_gives_each_answer_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    order: list[str] = []
+    tasks = beside(lambda: order.append("first") is None, lambda: order.append("second") is None)
+    assert tasks() is True
+    assert order == ["first", "second"]
+    assert beside(lambda: 1 / 0 == 0, lambda: True)(1) is False

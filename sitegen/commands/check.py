@@ -159,7 +159,19 @@ class _ArticleChecks:
                               "![what it shows](...)", "missing-alt", source.body_line + ref.line)
             self.author(source)
             self.unregistered_tags(source)
+            self.markdown_in_plain_text(source)
         self.duplicate_titles()
+
+    def markdown_in_plain_text(self, source: Source) -> None:
+        """Front matter text is shown as written: `*old*` or `**BBC One**` in a title appears
+        with its asterisks on every page, card and feed."""
+        for key in ("title", "summary", "description", "image_alt"):
+            value = getattr(source, key) or ""
+            found = _MARKDOWN_SYNTAX.search(value)
+            if found:
+                self.warn(source, key, f"'{key}' holds Markdown syntax ({found.group(0)!r}), "
+                          "which front matter shows literally, asterisks and all: write plain "
+                          "text (quotes and dashes are typeset for you)", "markdown-in-text")
 
     def unknown_keys(self, source: Source) -> None:
         for key in source.extra:
@@ -202,6 +214,14 @@ class _ArticleChecks:
             for later in same[1:]:
                 self.warn(later, "title", f"the title is also used by {same[0].rel_path}; "
                           "readers and search engines cannot tell them apart", "duplicate-title")
+
+
+# Emphasis, strong, code and links as Markdown writes them; a lone asterisk or underscore
+# (a footnote mark, snake_case) is not one.
+_MARKDOWN_SYNTAX = re.compile(r"""\*\*[^*\n]+\*\*|__[^_\n]+__
+    |(?<![\w*])\*[^*\s](?:[^*\n]*[^*\s])?\*(?![\w*])
+    |(?<![\w_])_[^_\s](?:[^_\n]*[^_\s])?_(?![\w_])
+    |`[^`\n]+`|\[[^\]\n]+\]\([^)\s]+\)""", re.VERBOSE)
 
 
 # Element ids (and old-style <a name>) of a rendered page. Jinja and markdown-it quote every
@@ -271,12 +291,13 @@ class _LinkChecks:
                 self.image(CONFIG_NAME, config_line(self.config.site_dir,
                                                     f'authors."{name}".avatar'),
                            author.avatar, self.urls.url("/"), f"the avatar of {name}")
-        for item in self.config.menu:
+        for table, item in [*(("menu", i) for i in self.config.menu),
+                            *(("footer", i) for i in self.config.footer)]:
             url = self.site_url(item.url, self.urls.url("/"))
             if url is not None:
                 message = self.target_problem(url)
                 if message:
-                    self.found.add(Problem(CONFIG_NAME, f"menu item '{item.name}' {message}",
+                    self.found.add(Problem(CONFIG_NAME, f"{table} item '{item.name}' {message}",
                                            _line_with(self.config_text, item.url)),
                                    ERROR, "broken-link")
 

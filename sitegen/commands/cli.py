@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=_port, default=8000,
                            help="port (default: 8000; 0 for any free one)")
     serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve_cmd.add_argument("--no-cache", action="store_true",
+                           help="build in a private temporary folder, keeping nothing for the "
+                                "next run (by default the preview is kept in .sitegen-cache/)")
     serve_cmd.add_argument("--poll", action="store_true",
                            help="poll for changes (for file systems without change events)")
     serve_cmd.set_defaults(run=_run_serve)
@@ -151,7 +154,7 @@ class _NotForServe(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
         parser.error(f"{option_string} is not an option of serve: the preview is built in a "
-                     "private temporary folder and never writes output/; to write a folder, "
+                     "folder of its own and never writes output/; to write a folder, "
                      "run `sitegen build -o DIR`")
 
 
@@ -194,7 +197,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from sitegen.serve.command import serve  # the server and watcher load only when serving
 
     return serve(_options(args), host=args.host, port=args.port, open_browser=args.open,
-                 poll=args.poll)
+                 poll=args.poll, use_cache=not args.no_cache)
 
 
 def _run_check(args: argparse.Namespace) -> int:

@@ -11,8 +11,9 @@
 
 `youtube` and `vimeo` take a video's id or URL, `video` any YouTube or Vimeo URL or a video
 file on the site. Options are key="value" (or key='value' for a value holding double
-quotes). A video needs a `title` (screen readers announce it); `credit` and `start`
-(seconds) are optional. Pages get a placeholder that loads nothing from the video host: a
+quotes). A video needs a `title` (screen readers announce it); `credit`, `start`
+(seconds), `poster` (an image on the site, "/images/still.jpg", shown behind the play button)
+and `duration` ("2:30") are optional. Pages get a placeholder that loads nothing from the video host: a
 link to the video that the theme's script turns into the privacy-enhanced player
 (youtube-nocookie.com, Vimeo with do-not-track) on click. Feeds, where no script runs, get
 the link alone. Mistakes (an unknown video URL, a figure without an image) raise
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import SplitResult, parse_qs, urlencode, urlsplit
 
 from markdown_it import MarkdownIt
@@ -36,7 +37,9 @@ from markupsafe import escape
 from mdit_py_plugins.container import container_plugin
 
 VIDEO_CONTAINERS = ("youtube", "vimeo", "video")
-KEYS = {"figure": ("credit",), **{name: ("title", "credit", "start") for name in VIDEO_CONTAINERS}}
+KEYS = {"figure": ("credit",), **{name: ("title", "credit", "start", "poster", "duration")
+                                  for name in VIDEO_CONTAINERS}}
+_DURATION = re.compile(r"(?:\d{1,2}:)?\d{1,2}:\d{2}")
 VIDEO_FILES = {".mp4": "video/mp4", ".webm": "video/webm", ".ogv": "video/ogg", ".m4v": "video/mp4"}
 _YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _YOUTUBE_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com",
@@ -61,6 +64,8 @@ class Video:
     player_url: str  # what the player loads after the click ("" for a file)
     title: str
     mime: str = ""  # for a file
+    poster: str = ""  # a site path of the still shown before play
+    duration: str = ""  # as written, "2:30" or "1:02:03"
 
 
 def embeds_plugin(md: MarkdownIt) -> None:
@@ -180,7 +185,17 @@ def _prepare(state: StateCore) -> None:
                     start = options.get("start", "0")
                     if not start.isdigit():
                         raise ValueError(f"start={start!r} must be a number of seconds")
-                    token.meta["video"] = video_for(name, target, title, int(start))
+                    poster = options.get("poster", "").strip()
+                    if poster and (not poster.startswith("/") or poster.startswith("//")
+                                   or any(c.isspace() or c in "\\\"'<>" for c in poster)):
+                        raise ValueError(f"poster={poster!r} must be an image on the site, "
+                                         'like poster="/images/still.jpg"')
+                    duration = options.get("duration", "").strip()
+                    if duration and not _DURATION.fullmatch(duration):
+                        raise ValueError(f"duration={duration!r} must be minutes and seconds "
+                                         'like duration="2:30" (or "1:02:03")')
+                    token.meta["video"] = replace(video_for(name, target, title, int(start)),
+                                                  poster=poster, duration=duration)
                     _wrap_caption(tokens, i + 1, close, inserts)
             except ValueError as exc:
                 raise MarkupError(str(exc), line) from None
@@ -261,18 +276,25 @@ def _render_container(self: RendererHTML, tokens: Sequence[Token], idx: int,
 
 def _player(video: Video, env: EnvType) -> str:
     title = escape(video.title)
+    poster = escape(_site_url(video.poster, env)) if video.poster else ""
     if video.provider == "file":
         src = escape(_site_url(video.watch_url, env))
-        return (f'<video class="embed-video" controls preload="none" title="{title}">'
+        return (f'<video class="embed-video" controls preload="none" title="{title}"'
+                + (f' poster="{poster}"' if poster else "") + '>'
                 f'<source src="{src}" type="{video.mime}">'
                 f'<a href="{src}">Download the video: {title}</a></video>\n')
     provider = escape(video.provider)
+    length = f" ({escape(video.duration)})" if video.duration else ""
     return (f'<div class="embed-player" data-embed-src="{escape(video.player_url)}" '
             f'data-embed-title="{title}" data-pagefind-ignore>\n'
-            f'<a class="embed-play" href="{escape(video.watch_url)}" '
-            f'aria-label="Play video: {title}">'
+            + (f'<img class="embed-poster" src="{poster}" alt="" loading="lazy" '
+               'decoding="async">\n' if poster else "")
+            + f'<a class="embed-play" href="{escape(video.watch_url)}" '
+            f'aria-label="Play video: {title}{length}">'
             f'<span class="embed-play-icon" aria-hidden="true"></span>'
             f'<span class="embed-play-label">Play video</span></a>\n'
+            + (f'<span class="embed-duration" aria-hidden="true">{escape(video.duration)}</span>\n'
+               if video.duration else "") +
             f'<p class="embed-title" aria-hidden="true">{title}</p>\n'
             f'<p class="embed-note">Plays from {provider}; nothing loads from {provider} until '
             f'you press play.</p>\n</div>\n')

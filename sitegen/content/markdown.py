@@ -250,6 +250,30 @@ class ImageError(Exception):
         self.url = url
 
 
+# What markdown-it's typographer can change: quotes, and the (c), +-, ..., ?..., -- and ---
+# replacements. Text without any of them is returned as it is, without a parse.
+_TYPOGRAPHIC = re.compile(r"""['"]|--|\.\.|\+-|\?\?\?|!!!!|,,|\((?:c|tm|r|p)\)""", re.IGNORECASE)
+_smartener: MarkdownIt | None = None
+
+
+def smarten(text: str) -> str:
+    """Plain text (a title, a summary, alt text) with the typographer's curly quotes and dashes,
+    as an article's body gets them: the same markdown-it rules, and nothing else of Markdown
+    (no emphasis, links or escapes), so the text stays plain text."""
+    global _smartener
+    if not _TYPOGRAPHIC.search(text):
+        return text
+    if _smartener is None:
+        _smartener = MarkdownIt("zero", {"typographer": True}).enable(["replacements",
+                                                                       "smartquotes"])
+    out = []
+    for block in _smartener.parse(text):
+        if block.type == "inline":
+            out.append("".join("\n" if t.type == "softbreak" else t.content
+                               for t in block.children or ()))
+    return "\n\n".join(out) if out else text
+
+
 class MarkdownRenderer:
     """`base_path` (the path of base_url, like "/news") is put in front of site-relative
     links an author writes ("/2016/01/foo/"), so they work wherever the site is deployed;

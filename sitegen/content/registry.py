@@ -3,7 +3,8 @@
 Optional, in `sitegen.toml` (`[tags."Jessica Jones"]`) or in a data file `data/tags.toml`,
 `.yaml` or `.json` (the same tables at the top level). Each entry gives a tag's canonical
 spelling (its name), `aliases` that file under it ("JJ"), a `description` and `image` for the
-tag page, and `former_slugs` whose old URLs redirect to it. Tags are still matched by slug,
+tag page, and `former_slugs` whose old URLs redirect to it, and a `group` (show, network, person...) that
+the tags index files it under. Tags are still matched by slug,
 so "jessica jones" finds the entry too; the registry decides the name and the page.
 """
 
@@ -33,6 +34,7 @@ class TagEntry:
     image: str | None = None
     image_alt: str | None = None
     former_slugs: tuple[str, ...] = ()
+    group: str = ""
     origin: str = CONFIG_NAME  # the file that defines it, for messages
     line: int | None = None
     former_line: int | None = None
@@ -105,7 +107,8 @@ def _entry(name: str, value: TagConfig, origin: str, line: int | None, problems:
                     description=value.description.strip(), image=value.image or None,
                     image_alt=value.image_alt or None,
                     former_slugs=tuple(s for s in value.former_slugs if _SLUG.fullmatch(s)),
-                    origin=origin, line=line, former_line=key_line("former_slugs") or line)
+                    group=" ".join(value.group.split()), origin=origin, line=line,
+                    former_line=key_line("former_slugs") or line)
 
 
 def _entries_from_data(raw: Any, origin: str, text: str,
@@ -113,7 +116,7 @@ def _entries_from_data(raw: Any, origin: str, text: str,
     """Entries of data/tags.*, checked like sitegen.toml's [tags] tables."""
     if not isinstance(raw, Mapping):
         problems.append(Problem(origin, "the tag registry must map each tag's name to its "
-                                "settings (aliases, description, image, image_alt, former_slugs)"))
+                                "settings (aliases, description, image, image_alt, former_slugs, group)"))
         return []
     known = [f.name for f in fields(TagConfig)]
     entries: list[TagEntry | None] = []

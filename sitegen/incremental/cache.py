@@ -23,16 +23,22 @@ that cannot be saved is a warning, never a failed build. The folder also holds t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import io
 import os
 import pickle
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO, NamedTuple
 
 from sitegen import __version__
+from sitegen import config as config_module
+from sitegen import model as model_module
+from sitegen import report as report_module
 from sitegen.cachefiles import (
     Damaged,
     cache_folder,
@@ -42,17 +48,40 @@ from sitegen.cachefiles import (
     replace_file,
 )
 from sitegen.config import Config
+from sitegen.content import markdown as markdown_module
 from sitegen.content.markdown import RenderedBody
 from sitegen.errors import Problem
 from sitegen.folders import CACHE_DIR
 from sitegen.model import Source
+from sitegen.render import plan as plan_module
 
 CACHE_FILE = "build.pickle"  # configuration, sources and bodies
 COMPILED_DIR = f"{CACHE_DIR}/templates"  # Jinja's compiled templates
 OUTPUTS_FILE = "outputs.pickle"  # the records of the output folder's files
 SPARE_FILE = "spare.pickle"  # the records of the spare folder's (apart: a quick build needs none)
 MAGIC = b"sitegen-cache\n"
-FORMAT = f"17 {__version__}".encode()  # 16: Config has [images], Image variants; 17: body pictures
+
+
+def schema(*modules: ModuleType) -> str:
+    """A digest of the fields of every dataclass and named tuple in `modules`: the shapes of
+    what the cache and the snapshot pickle. A new or renamed field changes it, so a cache
+    written before such a change is not read (its objects would lack the field), without a
+    number someone must remember to raise."""
+    shapes = []
+    for module in modules:
+        for name, value in sorted(vars(module).items()):
+            if not isinstance(value, type) or value.__module__ != module.__name__:
+                continue
+            if dataclasses.is_dataclass(value):
+                fields = [(f.name, str(f.type)) for f in dataclasses.fields(value)]
+            elif issubclass(value, tuple) and hasattr(value, "_fields"):
+                fields = [(f, str(value.__annotations__.get(f))) for f in value._fields]
+            else:
+                continue
+            shapes.append((module.__name__, name, fields))
+    return hashlib.sha256(repr(shapes).encode()).hexdigest()[:16]
+
+
 SAVE_CHUNK = 200  # sources (with their bodies) per pickle in the build file
 
 
@@ -184,16 +213,21 @@ class BuildCache:
     # On disk.
 
     @classmethod
-    def load(cls, site_dir: Path) -> BuildCache:
+    def load(cls, site_dir: Path, name: str = CACHE_FILE) -> BuildCache:
         """The cache saved in `site_dir`, or an empty one (with `problem` set) if it is
-        missing, from another version of sitegen, or damaged."""
+        missing, from another version of sitegen, or damaged. `name`: another file of sources
+        and bodies than the build's (the preview's, made under its own configuration); its
+        cache has no output records (the preview keeps its own, serve/kept.py)."""
         cache = cls()
         folder = site_dir / CACHE_DIR
-        pieces, cache.problem = read_pieces(folder / CACHE_FILE)
+        pieces, cache.problem = read_pieces(folder / name)
         if pieces is None:
             return cache
-        records, problem = read_checked(folder / OUTPUTS_FILE)
-        spare, spare_problem = read_checked(folder / SPARE_FILE)
+        if name != CACHE_FILE:
+            records, problem, spare, spare_problem = None, None, None, None
+        else:
+            records, problem = read_checked(folder / OUTPUTS_FILE)
+            spare, spare_problem = read_checked(folder / SPARE_FILE)
         try:
             # A checksummed file of this format holds what this version wrote; the types are
             # checked all the same (cheaply): a pickle of anything else is not used.
@@ -239,12 +273,12 @@ class BuildCache:
         write_checked(folder / OUTPUTS_FILE, (self.outputs, self.output_dir))
         write_checked(folder / SPARE_FILE, self.spare)
 
-    def save_sources(self, site_dir: Path) -> None:
-        """Write the sources and bodies (large), when they changed. Raises OSError as
-        `save_records` does."""
+    def save_sources(self, site_dir: Path, name: str = CACHE_FILE) -> None:
+        """Write the sources and bodies (large) to `name`, when they changed. Raises OSError
+        as `save_records` does."""
         folder = cache_folder(site_dir)
-        if self._changed or not is_file(folder / CACHE_FILE):
-            write_pieces(folder / CACHE_FILE, [self._config, *self._chunks()])
+        if self._changed or not is_file(folder / name):
+            write_pieces(folder / name, [self._config, *self._chunks()])
             self._changed = False
 
     def _chunks(self) -> Iterator[list[tuple[Path | None, SourceEntry | None,
@@ -403,3 +437,10 @@ class _HashingWriter:
     def write(self, data: bytes) -> int:
         self.sha256.update(data)
         return self._handle.write(data)
+
+
+# The format of every cache file: sitegen's version, and the shapes of everything pickled in
+# them (this module's records, the Config, Sources, bodies, Articles, jobs and reports).
+_SHAPES = schema(model_module, config_module, report_module, markdown_module, plan_module,
+                 sys.modules[__name__])
+FORMAT = f"17 {__version__} {_SHAPES}".encode()  # 17: RenderedBody.pictures (slots: no shape)

@@ -146,23 +146,21 @@ def _decide(loaded: OpenSnapshot, site_dir: Path, output: Path, key: OptionsKey,
     for path in snapshot.gone:
         records.pop(path, None)
     # Every output file is checked against its record while the rest is decided and
-    # rendered, in processes beside this one (in a thread, the loop contended with the
+    # rendered, in a process beside this one (in a thread, the loop contended with the
     # build's for the GIL). A build that writes must also know that nothing was added to the
     # output, as its commit replaces the folder: that takes a walk of every folder (a third
-    # of a second at 16,000 files), so it runs beside too, and is dropped when nothing is
-    # written (a build with nothing changed only needs the recorded files as they were).
-    unchanged = beside(lambda: _unchanged(output, records))
-    whole = beside(lambda: _intact(output, records))
+    # of a second at 16,000 files), so the same process walks once the records are checked,
+    # and is stopped when nothing is written (a build with nothing changed only needs the
+    # recorded files as they were).
+    checks = beside(lambda: _unchanged(output, records), lambda: _nothing_added(output, records))
+    work: _Rendered | None = None
     try:
         work = _render(loaded, site_dir, output, key.base_url, now)
     finally:  # waited for or stopped even when rendering failed: no process left behind
-        writes = work is not None and bool(work.files)
-        if writes:
-            unchanged.cancel()
-            checked = whole()
-        else:
-            whole.cancel()
-            checked = unchanged()
+        try:
+            checked = checks() if work is not None and work.files else checks(0)
+        finally:
+            checks.cancel()
     if work is None or not checked:
         return None
     work.records = records
@@ -281,10 +279,11 @@ def _unchanged(output: Path, records: dict[str, OutputRecord]) -> bool:
     return True
 
 
-def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:
-    """The output holds exactly the files the last build wrote (and its manifest), each as
-    it wrote it: none edited, deleted or added. A commit replaces the whole folder, so a file
-    someone dropped into the output would otherwise go with the replaced site."""
+def _nothing_added(output: Path, records: dict[str, OutputRecord]) -> bool:
+    """The output holds no file but those the last build wrote (and its manifest): after
+    `_unchanged`, which stat'ed each of them, a walk of the names alone. A commit replaces
+    the whole folder, so a file someone dropped into the output would otherwise go with the
+    replaced site."""
     seen = 0
     pending = [(str(output), "")]
     while pending:
@@ -298,17 +297,10 @@ def _intact(output: Path, records: dict[str, OutputRecord]) -> bool:
                 rel = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((entry.path, rel + "/"))
+                elif rel == MANIFEST and not prefix:
                     continue
-                if rel == MANIFEST and not prefix:
-                    continue
-                record = records.get(rel)
-                if record is None:
+                elif rel not in records:
                     return False
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except OSError:
-                    return False
-                if not matches(record, stat):
-                    return False
-                seen += 1
+                else:
+                    seen += 1
     return seen == len(records)

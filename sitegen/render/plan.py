@@ -156,7 +156,21 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
                         author.name, author.bio or f"Articles by {author.name}",
                         {"author": author.info()})
     planner.page("archive", planner.urls.url("/archive/"), "archive.html", "archive", "Archive",
-                 f"Every article on {config.title}, by month", {"archive": site.archive})
+                 f"Every article on {config.title}, by year", {"archive": site.archive})
+    # One page per year, with month headings: a single page of every article grows without
+    # bound (24,000 px at 300 articles).
+    years = tuple(y.year for y in site.archive)
+    for index, year in enumerate(site.archive):
+        planner.page("archive", planner.urls.url(f"/archive/{year.year}/"), "archive_year.html",
+                     f"archive of {year.year}", f"Archive: {year.year}",
+                     f"Every article {config.title} published in {year.year}, by month",
+                     {"year": year, "years": years,
+                      "newer": years[index - 1] if index > 0 else None,
+                      "older": years[index + 1] if index + 1 < len(years) else None})
+    planner.page("feeds", planner.urls.url("/feeds/"), "feeds.html", "feeds page", "Follow",
+                 f"Every feed of {config.title}: the whole site, each tag and each author",
+                 {"tags": tuple(tag.info() for tag in site.tags),
+                  "authors": tuple(author.info() for author in site.authors)})
     planner.feeds("/", config.title, config.description, site.articles)
     planner.page("404", planner.urls.url("/404.html"), "404.html", "404 page", "Page not found",
                  "", {}, in_sitemap=False)

@@ -72,6 +72,8 @@ class Theme:
         env.globals["partial"] = self._partial
         self._partials: IdentityMemo[Markup] = IdentityMemo(MAX_PARTIALS)
         env.filters["datefmt"] = format_date
+        zone = config.tz
+        env.filters["timefmt"] = lambda d: format_time(d.astimezone(zone))
         env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
         self._base_path = base_path
         self.env = env
@@ -170,6 +172,25 @@ class Theme:
 
 def format_date(value: datetime) -> str:
     return f"{value:%B} {value.day}, {value.year}"
+
+
+# North American zones as newsrooms write them: one name for standard and daylight time.
+_US_ZONES = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT": "MT",
+             "PST": "PT", "PDT": "PT", "AKST": "AKT", "AKDT": "AKT", "HST": "HT"}
+
+
+def format_time(value: datetime) -> str:
+    """The time of day in AP style with its zone ("9:30 a.m. ET", "6 p.m. CET"); "" for
+    midnight, which is what a date written without a time gives."""
+    if (value.hour, value.minute, value.second) == (0, 0, 0):
+        return ""
+    hour = value.hour % 12 or 12
+    minutes = f":{value.minute:02d}" if value.minute else ""
+    zone = value.tzname() or ""
+    zone = _US_ZONES.get(zone, zone)
+    if zone[:1] in "+-" and zone:  # a zone with no abbreviation: its offset
+        zone = f"UTC{zone[:3]}:{zone[3:]}" if len(zone) == 5 else f"UTC{zone}"
+    return f"{hour}{minutes} {'a.m.' if value.hour < 12 else 'p.m.'} {zone}".rstrip()
 
 
 class _Compiled(jinja2.FileSystemBytecodeCache):

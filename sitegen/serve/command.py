@@ -1,10 +1,12 @@
-"""`sitegen serve`: build into a private folder, serve it, rebuild on every save.
+"""`sitegen serve`: build into a folder of its own, serve it, rebuild on every save.
 
 Three threads cooperate: the watcher reports debounced batches of changes, one builder
 thread runs one rebuild at a time (changes that arrive meanwhile queue up and trigger the
 next), and the HTTP server answers requests, holding any page request while a rebuild runs.
-The preview is built into a temporary folder of its own, so drafts shown while writing never
-end up in the output/ that gets deployed.
+The preview is built into a folder of its own (kept in the site's cache for the next run,
+kept.py, or a private temporary one), so drafts shown while writing never end up in the
+output/ that gets deployed. The first build (start.py) runs before those threads, on every
+core, unless a kept preview with the same settings is served meanwhile.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from sitegen.report import BuildOptions
+from sitegen.incremental.cache import OutputRecord
+from sitegen.parallel import default_workers
+from sitegen.report import BuildOptions, OptionsKey
 from sitegen.serve.http import BuildState, PreviewServer
+from sitegen.serve.kept import Kept
 from sitegen.serve.live import LiveSite, Rebuilt
+from sitegen.serve.start import first_build
 from sitegen.serve.watch import Changes, Watcher
-from sitegen.tree import require_site
+from sitegen.tree import require_site, why
 
 PORT_TRIES = 20
 SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before others may run
@@ -64,6 +70,19 @@ class Builder:
         outcome = self.live.rebuild(everything, paths, publish=self.state.publish,
                                     interrupted=lambda: self._pending is not None)
         self.state.finish(outcome.problems, css_only=css_only, pending=outcome.pending)
+        self._say(outcome)
+        return outcome
+
+    def first(self, records: dict[str, OutputRecord], indexed: bool, workers: int,
+              hold: bool) -> Rebuilt:
+        """The first build (`start.first_build`). `hold`: requests wait for it (nothing was
+        served yet); else the kept preview is being served meanwhile, and open tabs reload
+        only if the build changed a file or failed."""
+        if hold:
+            self.state.start()
+        outcome = first_build(self.live, workers, records, indexed)
+        if hold or not outcome.ok or outcome.written or outcome.removed:
+            self.state.finish(outcome.problems)
         self._say(outcome)
         return outcome
 
@@ -116,12 +135,14 @@ def bind(host: str, port: int, state: BuildState, root: Path, log: TextIO) -> Pr
 
 def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
           open_browser: bool = False, poll: bool = False, log: TextIO = sys.stderr,
-          ready: threading.Event | None = None) -> int:
+          ready: threading.Event | None = None, use_cache: bool = True) -> int:
     """Run the preview until interrupted (Ctrl-C), then clean up; returns the exit code.
 
-    Everything after the temporary folder is made runs inside one try/finally, so whether
-    the start fails, the first build is interrupted or the preview is stopped, the folder
-    (drafts included) is removed."""
+    With `use_cache` the preview is kept in the site's cache folder between runs (kept.py):
+    a restart serves the last preview at once, when it was made with the same settings, and
+    brings it up to date behind it. Otherwise (or when another preview holds the kept one) it
+    is built in a private temporary folder, removed however the preview stops: everything
+    after that folder is made runs inside one try/finally."""
     site_dir = options.site_dir.resolve()
     require_site(site_dir if site_dir.is_dir() else options.site_dir)
     if host in ("0.0.0.0", "::"):
@@ -138,38 +159,61 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     # the signals wait until the try/finally that removes it is in force.
     stops = {signal.SIGINT, signal.SIGTERM}
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops) if on_main else None
-    private = Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
+    kept = Kept.claim(site_dir) if use_cache else None
+    private = None if kept is not None else Path(tempfile.mkdtemp(prefix="sitegen-serve-"))
     # The preview is a folder inside a private one: the output transaction keeps its spare,
     # journal and lock beside the folder it replaces (writer.py), and all go with it.
-    folder = private / "site"
+    folder = kept.folder if kept is not None else private / "site"  # type: ignore[operator]
     server: PreviewServer | None = None
+    serving: threading.Thread | None = None
     live: LiveSite | None = None
     builder: Builder | None = None
     watcher: Watcher | None = None
+    key: OptionsKey | None = None
     try:
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        folder.mkdir()
+        folder.mkdir(exist_ok=kept is not None)
         state = BuildState()
         server = bind(host, port, state, folder, log)
         shown_host = f"[{host}]" if ":" in host else host
         url = f"http://{shown_host}:{server.server_port}"
-        # One process: forking while the server and watcher threads run is not safe.
-        live = LiveSite(replace(options, site_dir=site_dir, output_dir=folder, workers=1,
-                                base_url=options.base_url or url), folder)
+        settings = replace(options, site_dir=site_dir, output_dir=folder, workers=1,
+                           base_url=options.base_url or url)
+        key = settings.key(folder)
+        live = LiveSite(settings, folder)
+        kept_state = kept.state() if kept is not None else None
+        records = kept.trusted(kept_state) if kept is not None else {}
+        # Served before it is brought up to date only when made with the same settings: a
+        # page may be out of date for a moment (its tab reloads), never from other settings.
+        early = kept_state is not None and kept_state.key == key and bool(records)
         builder = Builder(live, state, log)
-        builder.build_now(everything=True)
         watcher = Watcher(site_dir, builder.request, poll=poll,
-                          ignored=[private, site_dir / "output", *(
+                          ignored=[private or folder.parent, site_dir / "output", *(
                               [options.output_dir] if options.output_dir else [])])
+        serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                   name="sitegen-serve", daemon=True)
+        indexed = kept_state is None or kept_state.indexed
+        if early:
+            _started(serving, watcher, site_dir, url, open_browser, ready, log,
+                     " (the last preview; bringing it up to date)")
+        if kept is not None:  # after serving starts: at 50,000 articles it takes seconds
+            live.cache = kept.cache()
+        if early:
+            # Threads run now: forking beside them is not safe, so this build has one process
+            # (it renders only what changed since the last run).
+            builder.first(records, indexed, workers=1, hold=False)
+        else:
+            # No thread but this one yet: the first build forks as `sitegen build` does.
+            builder.first(records, indexed, workers=options.workers or default_workers(),
+                          hold=True)
+            if kept is not None:
+                # The search index is still being made: until the save at the end, the next
+                # run makes it anew.
+                _save(kept, key, live, False, log)
+            _started(serving, watcher, site_dir, url, open_browser, ready, log, "")
         builder.start()
-        watcher.start()
-        print(f"Serving {site_dir} at {url}/ (Ctrl-C to stop)", file=log, flush=True)
-        if open_browser:
-            webbrowser.open(url + "/")
-        if ready is not None:
-            ready.set()
-        server.serve_forever(poll_interval=0.2)
+        threading.Event().wait()  # until Ctrl-C or SIGTERM
     except KeyboardInterrupt:
         print("\nStopping.", file=log)
     finally:
@@ -177,15 +221,47 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             watcher.stop()
         if builder is not None:
             builder.stop()
+        if serving is not None and serving.ident is not None:
+            server.shutdown()  # type: ignore[union-attr]
+        indexed = False
         if live is not None:
-            live.indexer.close()
+            # A re-index still running is waited for (so it matches the pages it started
+            # from); one queued behind it is dropped, and the next run indexes anew.
+            indexed = live.indexer.close() and not live.indexer.dropped \
+                and live.indexer.problem is None
         if server is not None:
             server.server_close()
-        shutil.rmtree(private, ignore_errors=True)
+        if kept is not None:
+            if live is not None and key is not None:
+                _save(kept, key, live, indexed, log)
+            kept.release()
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         sys.setswitchinterval(previous_interval)
     return 0
+
+
+def _started(serving: threading.Thread, watcher: Watcher, site_dir: Path, url: str,
+             open_browser: bool, ready: threading.Event | None, log: TextIO, note: str) -> None:
+    watcher.start()
+    serving.start()
+    print(f"Serving {site_dir} at {url}/ (Ctrl-C to stop){note}", file=log, flush=True)
+    if open_browser:
+        webbrowser.open(url + "/")
+    if ready is not None:
+        ready.set()
+
+
+def _save(kept: Kept, key: OptionsKey, live: LiveSite, indexed: bool, log: TextIO) -> None:
+    """Keep the preview for the next run; a failure only costs that run its head start.
+    `indexed`: the search index was up to date (no re-index running or queued)."""
+    try:
+        kept.save(key, live.made(), indexed, live.cache)
+    except OSError as exc:
+        print(f"warning: the preview could not be kept for the next run ({why(exc)}); it "
+              "will be built anew", file=log, flush=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -167,6 +167,39 @@ class LiveSite:
         return Rebuilt(True, written=written, removed=removed, seconds=seconds,
                        report=self._last.report, warnings=(*prepared.warnings, *failed))
 
+    def adopt(self, prepared: Prepared, prints: dict[str, str], written: tuple[str, ...],
+              removed: tuple[str, ...], seconds: float) -> Rebuilt:
+        """Take a first build the caller wrote into the folder (`serve.start`, in forked
+        workers, before the preview's threads exist) as the last good one; `prints`: every
+        job's fingerprint."""
+        self._jobs = {job.path: job for job in prepared.plan.jobs}
+        self._prints = {path: value for path, value in prints.items()
+                        if not isinstance(self._jobs.get(path), CopyJob)}
+        self._theme = prepared.theme
+        self._search(prepared, written + removed)
+        assert prepared.now is not None
+        self._last = LastBuild.of(prepared, build_report(prepared, self.folder, seconds),
+                                 prepared.now)
+        failed = (self.indexer.problem,) if self.indexer.problem else ()
+        return Rebuilt(True, written=written, removed=removed, seconds=seconds,
+                       report=self._last.report, warnings=(*prepared.warnings, *failed))
+
+    def made(self) -> dict[str, str]:
+        """The fingerprint of each file in the folder that is the render of its job in the
+        last good build (pages, feeds, static copies), for the next run (serve/kept.py).
+        Files a quick rebuild rewrote, or left to be written, are not in it."""
+        if self._theme is None:
+            return {}
+        copies = Fingerprints(self._theme.fingerprint())
+        made = dict(self._prints)
+        for path, job in self._jobs.items():
+            if isinstance(job, CopyJob):
+                try:  # the copy's bytes, not the static file's: that may have changed since
+                    made[path] = copies.of(replace(job, source=self.folder / path))
+                except OSError:
+                    continue
+        return made
+
     def _quick(self, last: LastBuild, paths: frozenset[Path], started: float,
                publish: Callable[[frozenset[str]], None] | None,
                interrupted: Callable[[], bool] | None) -> Rebuilt | None:
@@ -265,7 +298,8 @@ class LiveSite:
         Returns the outputs and every rendered job's fingerprint."""
         outputs: dict[str, bytes | Path] = {}
         problems: dict[Problem, None] = {}
-        fingerprints = Fingerprints(b"")  # the theme is the same, or everything is rendered
+        # With the theme's digest, as a build's and the kept preview's records (serve/kept.py).
+        fingerprints = Fingerprints(prepared.theme.fingerprint())
         prints: dict[str, str] = {}
         for job in prepared.plan.jobs:
             if isinstance(job, CopyJob):

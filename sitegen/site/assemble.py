@@ -8,6 +8,7 @@ frozen `Site` that planning and templates read.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -19,10 +20,10 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from sitegen import __version__
-from sitegen.config import Config
+from sitegen.config import Config, MenuItem
 from sitegen.content.data import EMPTY, SiteData
 from sitegen.content.images import LocalImages
-from sitegen.content.markdown import RenderedBody, link_source_files, plain_text
+from sitegen.content.markdown import RenderedBody, link_source_files, plain_text, smarten
 from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.model import (
@@ -44,6 +45,7 @@ from sitegen.site.taxonomy import group_tags, related
 from sitegen.site.urls import Urls, feed_links
 from sitegen.slugs import slugify
 
+SECTIONS = 6  # the most-covered tags the theme's sections bar shows
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 
@@ -118,9 +120,10 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
     for index, slugs in enumerate(tag_slugs):
         for slug in slugs:
             members[slug].append(index)
-    leads = {s.rel_path: images.image(s.image, s.image_alt or "", s.image_focus)
+    typeset = smarten if config.markdown.typographer else _same
+    leads = {s.rel_path: images.image(s.image, typeset(s.image_alt or ""), s.image_focus)
              for s in everything if s.image}
-    links = [ArticleLink(s.title, url_of[s.rel_path], s.date, leads.get(s.rel_path))
+    links = [ArticleLink(typeset(s.title), url_of[s.rel_path], s.date, leads.get(s.rel_path))
              for s in ordered]
     related_ids = related(tag_slugs, members)
 
@@ -128,12 +131,13 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
         url = url_of[source.rel_path]
         lead = leads.get(source.rel_path)
         return Article(
-            source_path=source.rel_path, title=source.title, slug=source.slug, url=url,
+            source_path=source.rel_path, title=typeset(source.title), slug=source.slug, url=url,
             abs_url=urls.absolute(url), date=source.date, updated=source.updated,
             expires=source.expires,
             author=bylines[source.author, source.author_role],
             tags=tuple(tag_refs[slug] for slug in slugs_of[source.rel_path]),
-            draft=source.draft, image=source.image, image_alt=source.image_alt,
+            draft=source.draft, image=source.image,
+            image_alt=typeset(source.image_alt) if source.image_alt else source.image_alt,
             extra=source.extra, lead_image=lead, expired=is_expired(source, built_at),
             image_caption=source.image_caption, image_credit=source.image_credit,
             aliases=aliases.get(source.rel_path, ()),
@@ -152,12 +156,14 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
         (_tag(slug, group.name, tag_refs[slug].url,
               tuple(articles[i] for i in members.get(slug, ())), group.spellings, registry,
               images)
-         for slug, group in groups.items()), key=lambda t: (t.name.casefold(), t.slug)))
+         for slug, group in groups.items()), key=lambda t: (_sort_key(t.name), t.slug)))
     info = SiteInfo(title=config.title, description=config.description,
                     base_url=config.base_url.rstrip("/"), language=config.language,
                     timezone=config.timezone, generator=f"sitegen {__version__}",
                     year=built_at.year, feeds=feed_links(config.title, urls.absolute(urls.url("/"))),
-                    extra=dict(config.extra), menu=_menu(config, urls), data=data.values,
+                    extra=dict(config.extra), menu=_menu(config.menu, urls),
+                    footer=_menu(config.footer, urls), sections=_sections(tags),
+                    data=data.values,
                     publisher=config.seo.publisher or config.title,
                     twitter=config.seo.twitter, search_url=search_url,
                     image=images.image(config.seo.image, config.seo.image_alt)
@@ -187,11 +193,13 @@ def _from_body(config: Config, source: Source, body: RenderedBody, by_source: Ma
                lead: Image | None) -> dict[str, Any]:
     """The fields of an Article that come from its rendered body."""
     # The same Markup as Markup("<p>{}</p>").format(summary), without string.Formatter's cost.
-    summary = Markup(f"<p>{escape(source.summary)}</p>") if source.summary else \
+    typeset = smarten if config.markdown.typographer else _same
+    summary = Markup(f"<p>{escape(typeset(source.summary))}</p>") if source.summary else \
         link_source_files(body.summary_html, source.rel_path, by_source, config.base_path)
     return {
         "summary": summary,
-        "description": source.description or source.summary or plain_text(summary),
+        "description": typeset(source.description or source.summary or "")
+        or plain_text(summary),
         "content": link_source_files(body.html, source.rel_path, by_source, config.base_path),
         "reading_minutes": max(1, ceil(body.words / config.words_per_minute)),
         "words": body.words, "headings": body.headings,
@@ -246,12 +254,32 @@ def _tag(slug: str, name: str, url: str, articles: tuple[Article, ...], spelling
     old.pop(slug, None)
     return Tag(slug, name, url, articles, spellings, description=entry.description,
                image=entry.image, image_alt=entry.image_alt, former_slugs=tuple(old),
+               group=entry.group,
                picture=images.image(entry.image, entry.image_alt or "") if entry.image else None)
 
 
-def _menu(config: Config, urls: Urls) -> tuple[MenuLink, ...]:
+def _sort_key(name: str) -> tuple[str, str]:
+    """Names in a reader's A–Z: "Émile" beside "Emily", not after "Zorro"."""
+    folded = name.casefold()
+    return ("".join(c for c in unicodedata.normalize("NFKD", folded)
+                    if not unicodedata.combining(c)), folded)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _menu(items: Sequence[MenuItem], urls: Urls) -> tuple[MenuLink, ...]:
     return tuple(MenuLink(item.name, urls.url(item.url), False) if item.url.startswith("/")
-                 else MenuLink(item.name, item.url, True) for item in config.menu)
+                 else MenuLink(item.name, item.url, True) for item in items)
+
+
+def _sections(tags: Sequence[Tag]) -> tuple[TagRef, ...]:
+    """The SECTIONS tags with the most listed articles (ties by name): the shows and topics
+    the site covers most, for the theme's sections bar."""
+    ranked = sorted((t for t in tags if t.articles), key=lambda t: (-t.count, t.name.casefold(),
+                                                                     t.slug))
+    return tuple(TagRef(t.slug, t.name, t.url) for t in ranked[:SECTIONS])
 
 
 def _check_unique_urls(ordered: Sequence[Source], urls: Urls,
@@ -320,10 +348,20 @@ def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[
             problems.append(Problem(first, f'author "{name}" and author "{owner[slug]}" would share '
                                     f"the page {urls.author(slug)}; spell the name the same way "
                                     "in every article"))
-        refs[name] = AuthorRef(slug, name, role, urls.author(slug))
+        refs[name] = AuthorRef(slug, name, role, urls.author(slug),
+                               _avatar(configured.avatar, urls) if configured else None,
+                               configured.bio if configured else "")
     if problems:
         raise BuildError(problems)
     return refs
+
+
+def _avatar(avatar: str, urls: Urls) -> str | None:
+    """An avatar's URL as pages link it: a site path gets the base path ("/news/images/...")."""
+    if not avatar:
+        return None
+    return urls.url(avatar) if avatar.startswith("/") and not avatar.startswith(
+        urls.base_path + "/") else avatar
 
 
 def _byline(author: AuthorRef, article_role: str | None) -> AuthorRef:
@@ -340,8 +378,7 @@ def _authors(config: Config, articles: Sequence[Article],
     for name, ref in refs.items():
         configured = config.authors.get(name)
         out.append(Author(ref.slug, name, ref.role, configured.bio if configured else "",
-                          (configured.avatar or None) if configured else None, ref.url,
-                          tuple(by_slug[ref.slug])))
+                          ref.avatar, ref.url, tuple(by_slug[ref.slug])))
     return tuple(sorted(out, key=lambda a: (a.name.casefold(), a.slug)))
 
 

@@ -127,6 +127,7 @@ class BackgroundIndexer:
         self._wanted = False
         self._running = False
         self._glob = ""
+        self.dropped = False  # `close` dropped a queued re-index
 
     def request(self, glob: str) -> None:
         """Index the pages matching `glob` (`pages_glob`; the permalink may have changed)."""
@@ -144,8 +145,10 @@ class BackgroundIndexer:
 
     def close(self, timeout: float = 60.0) -> bool:
         """Drop any queued re-index and wait for a running one, so the folder can be removed
-        without the index being swapped back into it; False on timeout."""
+        without the index being swapped back into it; False on timeout. `dropped` then says
+        whether a queued one was dropped (the index is older than the pages)."""
         with self._cond:
+            self.dropped = self._wanted
             self._wanted = False
         return self.wait(timeout)
 

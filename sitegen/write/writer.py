@@ -75,6 +75,25 @@ class Staging:
         self.files: list[str] = []  # every file of the new site, for the manifest
         self.changed: set[str] = set()  # a partial update: the files written or removed
         self._made: set[Path] = set()
+        self._commit: Callable[[], object] | None = None  # set by `replacing`, run once
+        self._keep: Callable[[], object] | None = None  # after the commit: a spare to make
+
+    def commit(self) -> None:
+        """A full build's commit point (`replacing`): the new site takes the output's place.
+        The block's end commits when the caller has not; a caller commits earlier to do work
+        after the commit under the transaction's lock (the build saves its cache)."""
+        commit, self._commit = self._commit, None
+        if commit is not None:
+            commit()
+
+    def keep_spare(self) -> None:
+        """After the commit, make the spare if that is still to do (a first build's linked
+        copy of the new site, some 16,000 links at 10,000 articles): a caller calls it when
+        it has another core busy (the build, once its snapshot is being taken in a forked
+        process); else the block's end does. Best effort, as `_settle`."""
+        keep, self._keep = self._keep, None
+        if keep is not None:
+            keep()
 
     @property
     def opened(self) -> bool:
@@ -330,9 +349,10 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
     With `keep_spare` the staging folder is the spare when there is one (`staging.reused`; the
     caller knows what it holds and writes only what differs), and the replaced site becomes
     the spare instead of being deleted; a first build makes the spare a linked copy of the
-    new site. A failure leaves the spare half brought up to date, which is harmless: the
-    caller trusts none of its files without checking them, and the journal no longer vouches
-    for it."""
+    new site (`Staging.keep_spare`). A caller that commits inside the block (`Staging.commit`)
+    keeps the lock for what it does after the commit, to the block's end. A failure leaves
+    the spare half brought up to date, which is harmless: the caller trusts none of its files
+    without checking them, and the journal no longer vouches for it."""
     _writing(output, lambda: output.parent.mkdir(parents=True, exist_ok=True))
     with _lock(output):
         _writing(output, _recover, output)
@@ -343,8 +363,8 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
         else:
             staging = Staging(fresh)
             _writing(output, fresh.mkdir)
-        try:
-            yield staging
+
+        def commit() -> None:
             _writing(output, _write_manifest, staging)
             if output.is_dir():  # checked before the build too; files may have come since
                 _check_owned(output)
@@ -352,8 +372,16 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
             differ = _differences(output, staging) if keep_spare and replaced else None
             _writing(output, _commit, output, staging.path, differ)
             # Committed: what follows only keeps the spare, and may fail without harm.
-            if keep_spare:
-                staging.spared = _settle(output, staging.path, replaced) and replaced
+            if keep_spare and replaced:  # a rename at most
+                staging.spared = _settle(output, staging.path, replaced)
+            elif keep_spare:  # a copy of the new site: `keep_spare`, when the caller likes
+                staging._keep = lambda: _settle(output, staging.path, replaced)
+
+        staging._commit = commit
+        try:
+            yield staging
+            staging.commit()
+            staging.keep_spare()
         finally:
             shutil.rmtree(fresh, ignore_errors=True)  # after the commit: the previous site
 
@@ -565,18 +593,38 @@ def _bring_up(output: Path, spare: Path, differ: Iterable[str]) -> None:
         temporary.unlink(missing_ok=True)  # both were links to one file: rename did nothing
 
 
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
 def _link_copy(source: Path, target: Path) -> None:
-    """Fill the empty folder `target` with hard links to every file under `source`."""
-    pending = [(source, target)]
+    """Fill the empty folder `target` with hard links to every file under `source`. Each
+    name is looked up in its open folder rather than walked to from the root, and no Path is
+    made per file: at 10,000 articles (16,000 files in as many folders) that took a quarter
+    of the copy's time."""
+    pending = [(os.fspath(source), os.fspath(target))]
     while pending:
-        current, copy = pending.pop()
-        with os.scandir(current) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    os.mkdir(copy / entry.name)
-                    pending.append((Path(entry.path), copy / entry.name))
-                else:
-                    _link(Path(entry.path), copy / entry.name)
+        source_folder, target_folder = pending.pop()
+        source_fd = os.open(source_folder, _FOLDER)
+        try:
+            target_fd = os.open(target_folder, _FOLDER)
+            try:
+                with os.scandir(source_fd) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if entry.is_dir(follow_symlinks=False):
+                            os.mkdir(name, dir_fd=target_fd)
+                            pending.append((f"{source_folder}/{name}",
+                                            f"{target_folder}/{name}"))
+                            continue
+                        try:
+                            os.link(name, name, src_dir_fd=source_fd, dst_dir_fd=target_fd,
+                                    follow_symlinks=False)
+                        except OSError:  # a file system without hard links
+                            shutil.copy2(f"{source_folder}/{name}", f"{target_folder}/{name}")
+            finally:
+                os.close(target_fd)
+        finally:
+            os.close(source_fd)
 
 
 def _writing(output: Path, step: Callable[..., object], *args: Any) -> None:

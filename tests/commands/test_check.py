@@ -276,3 +276,18 @@ def test_what_reading_notices_is_reported_with_its_kind(tmp_path: Path) -> None:
                      ("content/c.md", 2, WARNING, "invalid-character"),
                      ("content/d.md", 7, WARNING, "unsafe-slug")}, report["problems"]
     assert report["errors"] == 0
+
+
+def test_markdown_in_plain_text_fields_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {
+        "a.md": article(title="The *old* Doctor returns", summary="Back on **BBC One** tonight."),
+        "b.md": article(title="Fine: 2 * 3 * 4 and snake_case", date="2020-01-02",
+                        summary="A footnote* and plain text."),
+    })
+    report = check_site(site, FIXED_NOW)
+    found = [(f.problem.file, f.problem.line, f.severity, f.kind, f.problem.message)
+             for f in report.findings if f.kind == "markdown-in-text"]
+    assert [(file, line, severity) for file, line, severity, _, _ in found] == [
+        ("content/a.md", 2, WARNING), ("content/a.md", 7, WARNING)]
+    assert "'title' holds Markdown syntax ('*old*')" in found[0][4]
+    assert "'summary' holds Markdown syntax ('**BBC One**')" in found[1][4]

@@ -232,3 +232,32 @@ def test_shaping_figures_moves_no_tokens_per_figure() -> None:
     assert _CountingTokens.moved == 0
     assert html.count("<figcaption>") == 600 and html.count("</figure>") == 600
     assert "Caption 299</p>\n</figcaption>\n</figure>" in html
+
+
+def test_a_video_shows_its_poster_and_duration_before_play() -> None:
+    body = ('::: youtube aqz-KE-bpKQ title="Trailer" poster="/images/still.jpg" duration="2:30"\n'
+            ":::\n\n::: video /clips/a.mp4 title=\"Clip\" poster=\"/images/c.jpg\"\n:::")
+    doc = fragment(str(render(body, "/news").html))
+    (player,) = doc.xpath("//div[@class='embed-player']")
+    (poster,) = player.xpath("img[@class='embed-poster']")
+    assert (poster.get("src"), poster.get("alt"), poster.get("loading")) == (
+        "/news/images/still.jpg", "", "lazy")
+    (play,) = player.xpath("a[@class='embed-play']")
+    assert play.get("aria-label") == "Play video: Trailer (2:30)"
+    assert player.xpath("string(span[@class='embed-duration'])") == "2:30"
+    (video,) = doc.xpath("//video")
+    assert video.get("poster") == "/news/images/c.jpg"
+    plain = fragment(str(render('::: youtube aqz-KE-bpKQ title="T"\n:::').html))
+    assert not plain.xpath("//img") and not plain.xpath("//*[@class='embed-duration']")
+
+
+@pytest.mark.parametrize("option,message", [
+    ('poster="https://evil.example/x.jpg"', "must be an image on the site"),
+    ('poster="//evil.example/x.jpg"', "must be an image on the site"),
+    ('poster="/a b.jpg"', "must be an image on the site"),
+    ('duration="two minutes"', "must be minutes and seconds"),
+    ('duration="2:3"', "must be minutes and seconds"),
+])
+def test_bad_poster_or_duration_is_a_clear_error(option: str, message: str) -> None:
+    with pytest.raises(MarkupError, match=message):
+        render(f'::: youtube aqz-KE-bpKQ title="T" {option}\n:::')

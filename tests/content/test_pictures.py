@@ -257,7 +257,7 @@ def test_image_focus_moves_the_crops(tmp_path: Path) -> None:
         (site / "static" / "images").mkdir(parents=True)
         image.save(site / "static" / "images" / "still.jpg")
         built = build_site(site, root / "out")
-        card = parse_html(built.output / "index.html").xpath("//a[@class='card-image']//img")[0]
+        card = parse_html(built.output / "index.html").xpath("//a[@class='card-media']//img")[0]
         with Image.open(url_to_file(built.output, card.get("src"), BASE)) as opened:
             return tuple(opened.convert("RGB").getpixel((200, 100)))
 

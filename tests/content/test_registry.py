@@ -170,9 +170,10 @@ def test_data_file_registry_mistakes_name_the_file_and_line(tmp_path: Path) -> N
         encoding="utf-8")
     assert problems_of(site) == [
         "data/tags.yaml:3: unknown key 'descripton' for tag \"Jessica Jones\"; did you mean "
-        "'description'? (valid keys: aliases, description, image, image_alt, former_slugs)",
+        "'description'? (valid keys: aliases, description, image, image_alt, former_slugs, "
+        "group)",
         'data/tags.yaml:4: tag "Netflix" must have settings (aliases, description, image, '
-        "image_alt, former_slugs), or none",
+        "image_alt, former_slugs, group), or none",
     ]
 
 
@@ -206,3 +207,30 @@ def test_a_tag_image_in_a_data_file_must_be_a_site_path_or_web_url(tmp_path: Pat
         encoding="utf-8")
     (problem,) = problems_of(site)
     assert problem.startswith("data/tags.json:4: image ") and "must be a site path" in problem
+
+
+def _tags_index(built_output: Path) -> list[tuple[str, list[str]]]:
+    doc = parse_html(built_output / "tags" / "index.html")
+    return [(text_of(section.xpath("h2")[0]),
+             [text_of(n) for n in section.xpath(".//span[@class='tag-name']")])
+            for section in doc.xpath("//section[@class='tag-group']")]
+
+
+def test_the_tags_index_is_grouped_a_to_z_or_by_the_registry_s_groups(tmp_path: Path) -> None:
+    articles = {"a.md": article(title="A", tags=["Fargo", "FX", "Noah Hawley", "Émile", "24"]),
+                "b.md": article(title="B", date="2020-01-02", tags=["FX", "Frasier", "Recaps"])}
+    plain = build_site(write_site(tmp_path / "plain", articles), tmp_path / "plain-out")
+    assert _tags_index(plain.output) == [
+        ("#", ["24"]), ("E", ["Émile"]), ("F", ["Fargo", "Frasier", "FX"]), ("N", ["Noah Hawley"]),
+        ("R", ["Recaps"])]
+    config = ('title = "T"\nbase_url = "https://t.example.com"\n'
+              '[tags.Fargo]\ngroup = "Shows"\n[tags.Frasier]\ngroup = "Shows"\n'
+              '[tags.FX]\ngroup = "Networks"\n[tags."Noah Hawley"]\ngroup = "People"\n')
+    grouped = build_site(write_site(tmp_path / "grouped", articles, config),
+                         tmp_path / "grouped-out")
+    assert _tags_index(grouped.output) == [
+        ("Networks", ["FX"]), ("People", ["Noah Hawley"]), ("Shows", ["Fargo", "Frasier"]),
+        ("Other", ["24", "Émile", "Recaps"])]
+    nav = parse_html(grouped.output / "tags" / "index.html").xpath(
+        "//nav[@class='letter-nav']//a/@href")
+    assert nav == ["#tags-1", "#tags-2", "#tags-3", "#tags-4"]

@@ -17,6 +17,7 @@ import frontmatter
 import lxml.html
 import pytest
 from conftest import (
+    CARD_LINKS,
     DRAFT_URL,
     FIXED_NOW,
     PUBLISHED,
@@ -26,6 +27,7 @@ from conftest import (
     article,
     broken_links,
     build_site,
+    card_links,
     copy_example_site,
     file_hashes,
     html_files,
@@ -36,6 +38,7 @@ from conftest import (
 )
 
 from sitegen.config import load_config
+from sitegen.content.markdown import smarten
 
 BASE = "https://small-screen-dispatch.netlify.app"
 
@@ -147,11 +150,10 @@ def test_front_page_is_paginated_newest_first(example_built: Built) -> None:
     urls = []
     for rel in ("index.html", "page/2/index.html"):
         doc = parse_html(example_built.output / rel)
-        urls += [a.get("href") for a in doc.xpath("//div[@class='cards']/article/h2/a")]
+        urls += card_links(doc)
         assert doc.xpath("//nav[@class='pagination']"), f"{rel} has no pagination"
     assert urls == list(PUBLISHED)
-    assert len(parse_html(example_built.output / "index.html")
-               .xpath("//div[@class='cards']/article")) == per_page
+    assert len(card_links(parse_html(example_built.output / "index.html"))) == per_page
     assert not (example_built.output / "page" / "3").exists()
 
 
@@ -162,7 +164,7 @@ def test_netflix_tag_pages_split_its_articles(example_built: Built) -> None:
     for rel in ("tags/netflix/index.html", "tags/netflix/page/2/index.html"):
         doc = parse_html(example_built.output / rel)
         assert text_of(doc.xpath("//h1")[0]) == "Netflix"
-        seen += [a.get("href") for a in doc.xpath("//div[@class='cards']/article/h2/a")]
+        seen += card_links(doc)
     assert seen == tagged
     assert len(tagged) > load_config(REPO).per_page
 
@@ -171,7 +173,7 @@ def test_netflix_tag_pages_split_its_articles(example_built: Built) -> None:
 def test_author_pages_list_exactly_their_articles(example_built: Built, slug: str) -> None:
     doc = parse_html(example_built.output / "authors" / slug / "index.html")
     assert text_of(doc.xpath("//h1")[0]) == AUTHORS[slug]
-    listed = [a.get("href") for a in doc.xpath("//div[@class='cards']/article/h2/a")]
+    listed = card_links(doc)
     expected = [url for url in PUBLISHED
                 if front_matter(url).get("author", "Dana Whitfield") == AUTHORS[slug]]
     assert listed == expected
@@ -179,11 +181,22 @@ def test_author_pages_list_exactly_their_articles(example_built: Built, slug: st
     assert text_of(doc.xpath("//p[@class='author-role']")[0]) == role
 
 
-def test_archive_lists_every_article_once(example_built: Built) -> None:
-    doc = parse_html(example_built.output / "archive" / "index.html")
-    listed = [a.get("href") for a in doc.xpath("//ul[@class='archive-list']//a")]
+def test_archive_lists_every_article_once_by_year(example_built: Built) -> None:
+    index = parse_html(example_built.output / "archive" / "index.html")
+    years = [text_of(a) for a in index.xpath("//main//h2/a")]
+    assert years == ["2017", "2016"]
+    assert [a.get("href") for a in index.xpath("//main//h2/a")] == ["/archive/2017/",
+                                                                     "/archive/2016/"]
+    listed = []
+    for year in years:
+        doc = parse_html(example_built.output / "archive" / year / "index.html")
+        assert text_of(doc.xpath("//h1")[0]) == year
+        months = [text_of(h) for h in doc.xpath("//section[@class='archive-year']/h2")]
+        assert months and all(m.endswith(f" {year}") for m in months)
+        links = [a.get("href") for a in doc.xpath("//ul[@class='archive-list']//a")]
+        assert all(f"/{year}/" in link for link in links)
+        listed += links
     assert listed == list(PUBLISHED)
-    assert [text_of(h) for h in doc.xpath("//section/h2")] == ["2017", "2016"]
 
 
 def test_404_page_is_marked_noindex(example_built: Built) -> None:
@@ -199,8 +212,22 @@ def test_article_page_has_one_h1_with_the_title(example_built: Built, url: str) 
     doc = parse_html(page_of(example_built, url))
     h1s = doc.xpath("//h1")
     assert len(h1s) == 1
-    assert text_of(h1s[0]) == front_matter(url)["title"]
-    assert text_of(doc.xpath("//title")[0]).startswith(front_matter(url)["title"])
+    # Titles get the body's typographer: curly quotes and dashes, as the example's settings ask.
+    title = smarten(front_matter(url)["title"])
+    assert text_of(h1s[0]) == title
+    assert not [c for c in ("'", '"', "--") if c in title]
+    assert text_of(doc.xpath("//title")[0]).startswith(title)
+
+
+def test_titles_and_summaries_get_curly_quotes_like_bodies(example_built: Built) -> None:
+    doc = parse_html(page_of(example_built, "/2017/05/agents-of-shield-renewed-for-a-fifth-season/"))
+    assert text_of(doc.xpath("//h1")[0]) == "‘Agents of S.H.I.E.L.D.’ Renewed for a Fifth Season"
+    front = parse_html(example_built.output / "index.html")
+    assert "‘Agents of S.H.I.E.L.D.’ Renewed for a Fifth Season" in [
+        text_of(a) for a in front.xpath(CARD_LINKS)]
+    daredevil = parse_html(page_of(example_built, "/2016/03/daredevil-season-two-review/"))
+    assert text_of(daredevil.xpath("//div[@class='standfirst']")[0]).endswith(
+        "Somehow, that’s the good news.")
 
 
 @pytest.mark.parametrize("url", list(PUBLISHED))
@@ -254,7 +281,7 @@ def test_article_tag_links_lead_to_existing_tag_pages(example_built: Built, url:
         assert target.is_file(), link.get("href")
         tag_page = parse_html(target)
         assert text_of(tag_page.xpath("//h1")[0]) == text_of(link)
-        assert url in [a.get("href") for a in tag_page.xpath("//article/h2/a")] or (
+        assert url in card_links(tag_page) or (
             target.parent / "page").is_dir()
 
 
@@ -393,7 +420,9 @@ def hostile_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
             body="Body <script>alert(7)</script> and <img src=x onerror=alert(8)> and "
                  "[a link](javascript:alert(9))."),
         "plain.md": article(title="A plain neighbour", date="2020-01-02", tags=[HOSTILE]),
-    })
+    }, # Straight quotes must reach the pages as they are, escaped: no typographer here.
+        config='title = "Test Desk"\nbase_url = "https://test-desk.example.com"\n'
+               'timezone = "UTC"\n[markdown]\ntypographer = false\n')
     return build_site(site, root / "out")
 
 

@@ -18,6 +18,7 @@ from conftest import (
     SEED_URL,
     Built,
     broken_links,
+    card_links,
     parse_html,
     text_of,
     url_to_file,
@@ -86,7 +87,7 @@ def test_seed_tag_has_a_page_listing_the_article(seed_built: Built, tag: str) ->
     page = seed_built.output / "tags" / slugify(tag) / "index.html"
     doc = parse_html(page)
     assert text_of(doc.xpath("//h1")[0]) == tag
-    assert [a.get("href") for a in doc.xpath("//article/h2/a")] == [SEED_URL]
+    assert card_links(doc) == [SEED_URL]
     article_page = parse_html(url_to_file(seed_built.output, SEED_URL, SEED_BASE_URL))
     tag_links = article_page.xpath("//footer[@class='article-footer']//a[@rel='tag']")
     assert f"/tags/{slugify(tag)}/" in [a.get("href") for a in tag_links]

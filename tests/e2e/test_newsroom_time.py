@@ -19,6 +19,7 @@ from conftest import (
     article,
     broken_links,
     build_site,
+    card_links,
     html_files,
     parse_html,
     write_site,
@@ -59,10 +60,10 @@ def listed_urls(built: Built) -> dict[str, set[str]]:
     """Article links on every list page, every feed and both sitemaps."""
     out: dict[str, set[str]] = {}
     for rel in ("index.html", "tags/live/index.html", "authors/ann-example/index.html",
-                "archive/index.html"):
+                "archive/2024/index.html"):
         doc = parse_html(built.output / rel)
-        out[rel] = {str(h) for h in doc.xpath("//main//article/h2/a/@href | "
-                                               "//ul[@class='archive-list']//a/@href")}
+        out[rel] = {*card_links(doc), *(str(h) for h in
+                                         doc.xpath("//ul[@class='archive-list']//a/@href"))}
     for rel in ("feed.xml", "atom.xml", "tags/live/feed.xml", "authors/ann-example/atom.xml"):
         parsed = feedparser.parse((built.output / rel).read_bytes())
         assert not parsed.bozo
@@ -111,7 +112,7 @@ def test_expiring_article_says_when_to_search_engines(timed: Built) -> None:
 def test_updated_shows_on_the_page_and_sets_every_modified_time(timed: Built) -> None:
     doc = parse_html(page(timed, KEPT))
     (shown,) = doc.xpath("//span[@class='updated']")
-    assert " ".join(shown.text_content().split()) == "Updated May 20, 2024"
+    assert " ".join(shown.text_content().split()) == "Updated May 20, 2024, 10:30 a.m. UTC"
     assert shown.xpath("time/@datetime") == ["2024-05-20T10:30:00+00:00"]
     (data,) = [json.loads(s.text) for s in doc.xpath("//script[@type='application/ld+json']")]
     assert data["dateModified"] == "2024-05-20T10:30:00+00:00"

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 from conftest import FIXED_NOW, file_hashes
 
+from sitegen import config as config_module
+from sitegen import model as model_module
+from sitegen import report as report_module
 from sitegen.config import load_config
+from sitegen.content import markdown as markdown_module
 from sitegen.content.markdown import MarkdownRenderer, RenderedBody
 from sitegen.incremental import cache as cache_module
 from sitegen.incremental import snapshot
@@ -25,12 +31,14 @@ from sitegen.incremental.cache import (
     BuildCache,
     matches,
     record_of,
+    schema,
     stamp,
 )
 from sitegen.model import Source
 from sitegen.pipeline import stages
 from sitegen.pipeline.build import build
 from sitegen.pipeline.stages import Settings, prepare
+from sitegen.render import plan as plan_module
 from sitegen.report import BuildOptions
 from sitegen.write.writer import spare_of
 
@@ -355,6 +363,23 @@ def test_an_article_saved_while_the_build_reads_it_is_read_again_next_time(
     assert "saved meanwhile" not in page.read_text(encoding="utf-8")  # it read the old text
     run_build(site, out)
     assert "Paragraph FIVE, saved meanwhile" in page.read_text(encoding="utf-8")
+
+
+def test_the_format_changes_with_the_shape_of_what_the_cache_pickles() -> None:
+    """A field added to a pickled class (as `[images]` was to Config) must make older caches
+    unreadable by itself: their objects lack the field, and comparing them raised."""
+    def module_with(*fields: str) -> types.ModuleType:
+        module = types.ModuleType("shapes")
+        module.Settings = dataclasses.make_dataclass("Settings", [(f, str) for f in fields])
+        module.Settings.__module__ = "shapes"
+        return module
+
+    assert schema(module_with("title")) == schema(module_with("title"))
+    assert schema(module_with("title")) != schema(module_with("title", "images"))
+    assert schema(module_with("title")) != schema(module_with("headline"))
+    assert cache_module.FORMAT.endswith(schema(
+        model_module, config_module, report_module, markdown_module, plan_module,
+        cache_module).encode())
 
 
 def test_config_change_starts_from_an_empty_cache(tmp_path: Path) -> None:

@@ -11,10 +11,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
+import frontmatter
 import lxml.html
 import pytest
 from conftest import (
     FORBIDDEN_CODE_POINTS,
+    PUBLISHED,
+    REPO,
     Built,
     article,
     build_site,
@@ -99,7 +102,11 @@ def test_article_image_travels_in_all_three_feed_formats(example_built: Built) -
     (item,) = [i for i in feed["items"] if i["id"] == EMBED_URL]
     image = item["image"]  # the 1200-wide variant in the original's format (PNG here)
     assert image.startswith(f"{BASE}/_img/open-movie-still-1200x675-") and image.endswith(".png")
-    assert all("image" not in i for i in feed["items"] if i["id"] != EMBED_URL)
+    for other in feed["items"]:  # each article's own picture (a variant of it), or none
+        picture = frontmatter.load(REPO / PUBLISHED[other["id"].removeprefix(BASE)]).get("image")
+        assert ("image" in other) == bool(picture)
+        if picture:
+            assert other["image"].startswith(f"{BASE}/_img/{Path(picture).stem}-")
     for name in ("feed.xml", "atom.xml"):
         parsed = feedparser.parse((example_built.output / name).read_bytes())
         assert not parsed.bozo

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 
 from sitegen.config import load_config
+from sitegen.content.markdown import smarten
 from sitegen.render.seo import HEADLINE_MAX, headline, json_for_script
 
 BASE = "https://small-screen-dispatch.netlify.app"
@@ -80,7 +81,7 @@ def test_every_article_has_a_complete_news_article(example_built: Built, url: st
     config = load_config(REPO)
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "NewsArticle"
-    assert data["headline"] == post["title"] and len(data["headline"]) <= HEADLINE_MAX
+    assert data["headline"] == smarten(post["title"]) and len(data["headline"]) <= HEADLINE_MAX
     assert data["url"] == BASE + url
     assert data["mainEntityOfPage"] == {"@type": "WebPage", "@id": BASE + url}
     assert data["description"] == one(doc, "description")
@@ -155,7 +156,7 @@ def test_article_open_graph_and_twitter_tags(example_built: Built, url: str) -> 
     config = load_config(REPO)
     doc = parse_html(url_to_file(example_built.output, url, BASE))
     assert one(doc, "og:type") == "article"
-    assert one(doc, "og:title") == post["title"] == one(doc, "twitter:title")
+    assert one(doc, "og:title") == smarten(post["title"]) == one(doc, "twitter:title")
     assert one(doc, "og:url") == BASE + url == doc.xpath("//link[@rel='canonical']/@href")[0]
     description = one(doc, "description")
     assert description and one(doc, "og:description") == description
@@ -166,7 +167,7 @@ def test_article_open_graph_and_twitter_tags(example_built: Built, url: str) -> 
     assert imagesize.get(local_file(example_built, image)) == (1200, 630)
     assert (one(doc, "og:image:width"), one(doc, "og:image:height")) == ("1200", "630")
     assert one(doc, "og:image:type") == "image/jpeg"
-    alt = post.get("image_alt", config.seo.image_alt)
+    alt = smarten(post.get("image_alt", config.seo.image_alt))
     assert one(doc, "og:image:alt") == alt == one(doc, "twitter:image:alt")
     assert one(doc, "twitter:card") == "summary_large_image"
     assert one(doc, "twitter:site") == config.seo.twitter
@@ -227,7 +228,10 @@ def test_hostile_title_survives_json_ld_and_attributes_intact(tmp_path: Path) ->
     site = write_site(tmp_path / "site", {"h.md": article(
         title=HOSTILE_TITLE, slug="hostile", description='"><script>alert(2)</script>',
         tags=['</script>"tag"'], image='https://x.example/x.png" onerror="alert(3)',
-        image_alt='"><script>alert(4)</script>')})
+        image_alt='"><script>alert(4)</script>')},
+        # Straight quotes must reach every attribute and script as they are, escaped.
+        config='title = "Test Desk"\nbase_url = "https://test-desk.example.com"\n'
+               'timezone = "UTC"\n[markdown]\ntypographer = false\n')
     built = build_site(site, tmp_path / "out")
     page = built.output / "2020" / "01" / "hostile" / "index.html"
     doc = parse_html(page)
@@ -239,6 +243,8 @@ def test_hostile_title_survives_json_ld_and_attributes_intact(tmp_path: Path) ->
     assert one(doc, "og:title") == title == one(doc, "twitter:title")
     assert one(doc, "og:image:alt") == '"><script>alert(4)</script>'
     scripts = doc.xpath("//script")
-    assert [s.get("type") for s in scripts] == ["application/ld+json"]
+    # The JSON-LD, and the theme's own share script (a file of the site, no inline code).
+    assert [(s.get("type"), (s.get("src") or "").split("?")[0]) for s in scripts] == [
+        ("application/ld+json", ""), (None, "/js/share.js")]
     assert not [e for e in doc.iter() if isinstance(e.tag, str)
                 for a in e.attrib if a.lower().startswith("on")]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import frontmatter
 import pytest
 from conftest import (
     DRAFT_URL,
@@ -116,8 +117,13 @@ def test_sitemap_lists_article_images_that_exist(example_built: Built) -> None:
     lead, body = images[BASE + EMBED_URL]  # the lead image as published (its fallback variant)
     assert lead.startswith(f"{BASE}/_img/open-movie-still-1200x675-")
     assert body == f"{BASE}/images/click-to-play.svg"
-    assert sum(bool(v) for v in images.values()) == 1
-    for loc in images[BASE + EMBED_URL]:
+    for url, rel in PUBLISHED.items():  # the lead picture's variant first, where there is one
+        picture = frontmatter.load(REPO / rel).get("image")
+        found = images[BASE + url][:1]
+        assert bool(found) == bool(picture), url
+        if picture:
+            assert found[0].startswith(f"{BASE}/_img/{Path(picture).stem}-"), url
+    for loc in (loc for found in images.values() for loc in found):
         target = url_to_file(example_built.output, loc, BASE)
         assert target is not None and target.is_file(), loc
 
@@ -203,7 +209,7 @@ def test_news_sitemap_escapes_titles_and_uses_a_two_letter_language(tmp_path: Pa
         "b.md": article(title="Three days old", date="2024-05-29T09:00:00+00:00"),
         "c.md": article(title="Tomorrow", date="2024-06-02T09:00:00+00:00"),
     }, config='title = "Desk"\nbase_url = "https://d.example"\nlanguage = "en-GB"\n'
-              '[seo]\npublisher = "The Desk Ltd"\n')
+              '[seo]\npublisher = "The Desk Ltd"\n[markdown]\ntypographer = false\n')
     now = datetime.fromisoformat("2024-06-01T12:00:00+00:00")
     built = build_site(site, tmp_path / "out", now=now, future=True)
     entries = check_news_sitemap(built.output / "news-sitemap.xml", now)

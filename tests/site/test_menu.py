@@ -43,16 +43,66 @@ def menu_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_site(site, root / "out")
 
 
-def nav(page: Path) -> list[tuple[str, str, str | None]]:
+def nav(page: Path, shows: bool = False) -> list[tuple[str, str, str | None]]:
+    """The sections bar's links: the menu's (or the theme's), or with `shows` the most-covered
+    tags the theme adds after them."""
     doc = parse_html(page)
+    which = "[@class='nav-show']" if shows else "[not(@class='nav-show')]"
     return [(text_of(a), a.get("href"), a.get("aria-current"))
-            for a in doc.xpath("//nav[@class='site-nav']//a")]
+            for a in doc.xpath(f"//nav[@class='site-nav']//li{which}/a")]
 
 
 def test_the_menu_replaces_the_theme_navigation_in_order(menu_built: Built) -> None:
     assert nav(menu_built.output / "index.html") == [
         ("Front page", "/desk/", "page"), ("Reviews", "/desk/tags/reviews/", None),
         ("Archive", "/desk/archive/", None), ("Our podcast", "https://podcast.example.org/", None)]
+    # Then the most-covered tags the menu does not already hold (Reviews is in it).
+    assert nav(menu_built.output / "index.html", shows=True) == [
+        ("News", "/desk/tags/news/", None)]
+    assert nav(menu_built.output / "tags" / "news" / "index.html", shows=True) == [
+        ("News", "/desk/tags/news/", "page")]
+
+
+def test_the_sections_are_the_most_covered_tags_most_first(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {
+        f"{i}.md": article(title=f"Story {i}", date=f"2020-01-{i + 1:02d}",
+                           tags=[["Rare"], ["Daredevil", "Netflix"], ["Netflix"]][i % 3] +
+                           [f"Only {i}"] * (i < 6))
+        for i in range(9)})
+    built = build_site(site, tmp_path / "out")
+    shows = [name for name, _, _ in nav(built.output / "index.html", shows=True)]
+    # Netflix 6, then Daredevil and Rare 3 each (by name), then one-article tags by name.
+    assert shows == ["Netflix", "Daredevil", "Rare", "Only 0", "Only 1", "Only 2"]
+
+
+def test_the_footer_menu_and_the_follow_page(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {"a.md": article(title="A", tags=["Reviews"])},
+                      config='title = "Desk"\nbase_url = "https://example.com/desk"\n'
+                             '[[footer]]\nname = "About"\nurl = "/about/"\n'
+                             '[[footer]]\nname = "Contact"\nurl = "mailto:desk@example.com"\n')
+    with pytest.raises(BuildError) as info:  # only site paths and http(s) URLs
+        build_site(site, tmp_path / "out")
+    assert "footer url 'mailto:desk@example.com' must be a site path" in str(
+        info.value.problems[0])
+    (site / "sitegen.toml").write_text(
+        'title = "Desk"\nbase_url = "https://example.com/desk"\n'
+        '[[footer]]\nname = "About"\nurl = "/about/"\n'
+        '[[footer]]\nname = "Corrections"\nurl = "https://example.org/corrections"\n',
+        encoding="utf-8")
+    built = build_site(site, tmp_path / "out")
+    doc = parse_html(built.output / "index.html")
+    footer = [(text_of(a), a.get("href")) for a in doc.xpath("//footer//nav//a")]
+    assert footer == [("About", "/desk/about/"),
+                      ("Corrections", "https://example.org/corrections"),
+                      ("Archive", "/desk/archive/"), ("Tags", "/desk/tags/"),
+                      ("Authors", "/desk/authors/"), ("Follow", "/desk/feeds/")]
+    follow = parse_html(built.output / "feeds" / "index.html")
+    feeds = [a.get("href") for a in follow.xpath("//main//a")]
+    assert feeds == [f"/desk/{folder}{name}" for folder in ("", "tags/reviews/",
+                                                              "authors/ann-example/")
+                     for name in ("feed.xml", "atom.xml", "feed.json")]
+    for href in feeds:  # every feed it lists exists
+        assert (built.output / href.removeprefix("/desk/")).is_file(), href
 
 
 def test_the_menu_marks_the_current_page_and_section(menu_built: Built) -> None:
@@ -67,9 +117,13 @@ def test_the_menu_marks_the_current_page_and_section(menu_built: Built) -> None:
     assert archive["Archive"] == "page" and archive["Front page"] is None
 
 
-def test_without_a_menu_the_theme_keeps_its_links(example_built: Built) -> None:
-    assert [(n, h) for n, h, _ in nav(example_built.output / "index.html")] == [
+def test_without_a_menu_the_theme_keeps_its_links(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {"a.md": article(title="A", tags=["Reviews"])})
+    built = build_site(site, tmp_path / "out")
+    assert [(n, h) for n, h, _ in nav(built.output / "index.html")] == [
         ("Home", "/"), ("Tags", "/tags/"), ("Authors", "/authors/"), ("Archive", "/archive/")]
+    assert [(n, h) for n, h, _ in nav(built.output / "index.html", shows=True)] == [
+        ("Reviews", "/tags/reviews/")]
 
 
 @pytest.mark.parametrize("entry,message", [

@@ -29,6 +29,7 @@ from conftest import (
     copy_example_site,
     file_hashes,
     parse_html,
+    text_of,
     write_site,
 )
 
@@ -119,16 +120,19 @@ def test_articles_are_indexed_wherever_the_permalink_puts_them(tmp_path: Path,
     assert _bundle(built.output) == _bundle(every_page)
 
 
-def test_every_page_has_a_search_form_leading_to_the_search_page(example_built: Built) -> None:
+def test_every_page_has_a_search_button_leading_to_the_search_page(example_built: Built) -> None:
     require_pagefind()
     out = example_built.output
     for rel in ("index.html", "tags/index.html", EMBED_URL.strip("/") + "/index.html"):
         doc = parse_html(out / rel)
-        (form,) = doc.xpath("//header//form[@role='search']")
-        assert form.get("action") == "/search/" and form.get("method") == "get"
-        (field,) = form.xpath(".//input[@name='q']")
-        assert doc.xpath(f"//label[@for='{field.get('id')}']")
+        (button,) = doc.xpath("//header//a[@class='search-button']")
+        assert button.get("href") == "/search/" and text_of(button) == "Search"
     search_page = parse_html(out / "search" / "index.html")
+    assert not search_page.xpath("//header//a[@class='search-button']")  # its own form instead
+    (form,) = search_page.xpath("//main//form[@role='search']")
+    assert form.get("action") == "/search/" and form.get("method") == "get"
+    (field,) = form.xpath(".//input[@name='q']")
+    assert search_page.xpath(f"//label[@for='{field.get('id')}']")
     assert search_page.xpath("//meta[@name='robots']/@content") == ["noindex"]
     assert search_page.xpath("//*[@data-search-bundle]/@data-search-bundle") == ["/pagefind/"]
     assert "/search/" not in (out / "sitemap.xml").read_text(encoding="utf-8")
@@ -280,11 +284,13 @@ def test_search_finds_articles_by_author_and_by_tag(tab: Page, site_url: str) ->
     assert EMBED_URL in result_links(tab)
 
 
-def test_header_search_box_leads_to_results(tab: Page, site_url: str) -> None:
+def test_header_search_button_leads_to_results(tab: Page, site_url: str) -> None:
     require_pagefind()
     tab.page.goto(f"{site_url}/")
-    tab.page.fill("#site-search-q", "ringtone")
-    tab.page.press("#site-search-q", "Enter")
+    tab.page.click("header .search-button")
+    tab.page.wait_for_url(re.compile(r"/search/$"))
+    tab.page.fill("#search-q", "ringtone")
+    tab.page.press("#search-q", "Enter")
     tab.page.wait_for_url(re.compile(r"/search/\?q=ringtone$"))
     assert result_links(tab) == [STRANGER]
 
@@ -481,3 +487,42 @@ def test_a_failing_re_index_ends_its_run_so_the_preview_can_stop(
     assert indexer.wait(timeout=10)  # before the fix the thread died and this timed out
     assert indexer.close(timeout=1)
     assert indexer.problem is not None and "Directory not empty" in indexer.problem.message
+
+
+def test_search_shows_the_true_count_and_loads_more_with_clean_results(browser: Any,
+                                                                       tmp_path: Path) -> None:
+    require_pagefind()
+    site = write_site(tmp_path / "site", {
+        f"{n:02d}.md": article(title=f"Quiz round {n}", date=f"2020-01-{n:02d}",
+                               summary=f"Round {n} of the quiz.",
+                               body=f"The contestants froze at buzzer number {n}.")
+        for n in range(1, 26)})
+    server = serve(tmp_path / "out")
+    base = next(server)
+    tab = Page(browser)
+    try:
+        build_site(site, tmp_path / "out", base_url=base)
+        tab.page.goto(f"{base}/search/?q=buzzer")
+        rows = tab.page.locator("#search-results li")
+        rows.first.wait_for(timeout=15000)
+        assert re.search(r"^25 articles match", tab.page.locator("#search-status").inner_text())
+        more = tab.page.locator(".search-more")
+        for shown, label in ((10, "Show 10 more of 15"), (20, "Show 5 more of 5")):
+            assert rows.count() == shown
+            assert more.inner_text() == label
+            more.click()
+            tab.page.wait_for_function(f"document.querySelectorAll('#search-results li')"
+                                       f".length > {shown}")
+            # Focus moves to the first new result, so a keyboard reader carries on from there.
+            assert tab.page.evaluate("document.activeElement.closest('li') === "
+                                     f"document.querySelectorAll('#search-results li')[{shown}]")
+        assert rows.count() == 25 and not more.is_visible()
+        first = rows.first
+        assert re.fullmatch(r"January \d+, 2020 · By Ann Example", first.locator(".meta").inner_text())
+        words = first.locator(".search-excerpt").inner_text()
+        assert "buzzer" in words and "By Ann Example" not in words
+        assert words.startswith("… ") and words.endswith(" …")
+        assert tab.outside == []
+    finally:
+        tab.close()
+        server.close()

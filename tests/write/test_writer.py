@@ -187,3 +187,45 @@ def test_a_killed_build_leaves_no_pagefind_folder_in_the_system_temp(tmp_path: P
     assert sitegen("build", "-s", str(site), "-o", str(out)).returncode == 0
     assert sorted(p.name for p in tmp_path.glob(".out.*")) == [
         ".out.sitegen-journal", ".out.sitegen-spare"]
+
+
+def inode(path: Path) -> int:
+    return os.stat(path).st_ino
+
+
+def test_a_full_build_committing_inside_its_block_holds_the_lock_and_keeps_its_spare(
+        tmp_path: Path) -> None:
+    """The build commits inside the block to save its cache after the commit, with a first
+    build's spare made meanwhile: the output is new at once, no other transaction may start
+    until the block ends, and then the spare is a linked copy of the new site."""
+    out = tmp_path / "out"
+    spare = writer.spare_of(out)
+    with writer.replacing(out, keep_spare=True) as staging:
+        staging.write("a/index.html", b"a1")
+        staging.files.append("a/index.html")
+        staging.commit()
+        assert contents(out) == {"a/index.html": b"a1", writer.MANIFEST: (
+            writer.manifest_data(["a/index.html"]))}  # committed: new at once
+        with pytest.raises(OutputError, match="another sitegen build"):
+            commit(out, {"b.txt": b"b1"})
+        assert not spare.exists()
+        staging.keep_spare()
+        assert inode(spare / "a" / "index.html") == inode(out / "a" / "index.html")
+        staging.commit()  # once only: a second call does nothing
+    assert contents(spare) == contents(out)
+    commit(out, {"b.txt": b"b1"})  # the lock is free; the journal vouches for the spare
+    assert contents(out)["b.txt"] == b"b1"
+
+
+def test_a_first_build_makes_its_spare_at_the_block_s_end_when_the_caller_did_not(
+        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with writer.replacing(out, keep_spare=True) as staging:
+        for rel in ("a/index.html", "a/b/c.txt", "d.txt"):
+            staging.write(rel, rel.encode())
+            staging.files.append(rel)
+    spare = writer.spare_of(out)
+    assert contents(spare) == contents(out)
+    assert all(inode(spare / rel) == inode(out / rel) for rel in ("a/index.html", "a/b/c.txt"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.sitegen-journal", ".out.sitegen-spare", "out"]

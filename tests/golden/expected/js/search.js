@@ -25,7 +25,9 @@
     return loading;
   }
 
-  function excerpt(html) {
+  // Pagefind's excerpt (text with <mark>s), rebuilt from text nodes, without the headline,
+  // standfirst and byline it may quote: a result shows those on their own lines.
+  function excerpt(html, drop) {
     var paragraph = document.createElement("p");
     paragraph.className = "search-excerpt";
     var parsed = new DOMParser().parseFromString("<p>" + html + "</p>", "text/html").body;
@@ -35,31 +37,114 @@
         mark.textContent = node.textContent;
         paragraph.appendChild(mark);
       } else {
-        paragraph.appendChild(document.createTextNode(node.textContent));
+        var words = node.textContent;
+        drop.forEach(function (repeated) {
+          words = words.split(repeated + ". ").join("").split(repeated + " ").join("");
+        });
+        paragraph.appendChild(document.createTextNode(words));
       }
     });
     return paragraph;
   }
 
-  function show(results, query) {
-    list.replaceChildren();
-    results.forEach(function (result) {
-      var item = document.createElement("li");
-      item.className = "search-result";
-      var heading = document.createElement("h2");
-      heading.className = "search-result-title";
-      var link = document.createElement("a");
-      link.href = result.url;
-      link.textContent = (result.meta && result.meta.title) || result.url;
-      heading.appendChild(link);
-      item.appendChild(heading);
-      item.appendChild(excerpt(result.excerpt || ""));
-      list.appendChild(item);
+  var PAGE = 10;  // results rendered at a time; "Show more" adds the next ones
+  var found = [];  // every result Pagefind found for the current query
+  var shown = 0;
+  var more = document.createElement("button");
+  more.type = "button";
+  more.className = "search-more";
+  more.hidden = true;
+  list.after(more);
+
+  function text(tag, className, value) {
+    var element = document.createElement(tag);
+    element.className = className;
+    element.textContent = value;
+    return element;
+  }
+
+  function item(result) {
+    var meta = result.meta || {};
+    var title = meta.title || result.url;
+    var entry = document.createElement("li");
+    entry.className = "search-result";
+    var body = document.createElement("div");
+    body.className = "search-result-text";
+    var heading = document.createElement("h2");
+    heading.className = "search-result-title";
+    var link = document.createElement("a");
+    link.href = result.url;
+    link.textContent = title;
+    heading.appendChild(link);
+    body.appendChild(heading);
+    var facts = [meta.date, meta.author ? "By " + meta.author : ""].filter(Boolean);
+    if (facts.length) {
+      body.appendChild(text("p", "meta", facts.join(" \u00b7 ")));
+    }
+    // The words around the match; when the match is only in the headline or standfirst,
+    // the standfirst itself.
+    var drop = [title, meta.summary, meta.byline].filter(Boolean);
+    var paragraph = excerpt(result.excerpt || "", drop);
+    if (paragraph.querySelector("mark") || !meta.summary) {
+      paragraph.insertBefore(document.createTextNode("\u2026 "), paragraph.firstChild);
+      paragraph.appendChild(document.createTextNode(" \u2026"));
+      body.appendChild(paragraph);
+    } else {
+      body.appendChild(text("p", "search-excerpt", meta.summary));
+    }
+    entry.appendChild(body);
+    if (meta.image) {
+      var frame = document.createElement("div");
+      frame.className = "search-result-thumb";
+      var image = document.createElement("img");
+      image.src = meta.image;
+      image.alt = "";
+      image.width = 160;
+      image.height = 90;
+      image.loading = "lazy";
+      image.decoding = "async";
+      frame.appendChild(image);
+      entry.appendChild(frame);
+    }
+    return entry;
+  }
+
+  function showMore(ticket, focus) {
+    var next = found.slice(shown, shown + PAGE);
+    return Promise.all(next.map(function (r) { return r.data(); })).then(function (results) {
+      if (ticket !== latest) {
+        return;
+      }
+      var first = null;
+      results.forEach(function (result) {
+        var entry = item(result);
+        first = first || entry;
+        list.appendChild(entry);
+      });
+      shown += results.length;
+      var left = found.length - shown;
+      more.hidden = left <= 0;
+      more.textContent = "Show " + Math.min(left, PAGE) + " more of " + left;
+      if (focus && first) {
+        first.querySelector("a").focus();
+      }
     });
-    var count = results.length;
+  }
+
+  function show(search, query, ticket) {
+    list.replaceChildren();
+    found = search.results;
+    shown = 0;
+    more.hidden = true;
+    var count = found.length;
     status.textContent = count === 0 ? "No articles match \u201c" + query + "\u201d."
       : count + (count === 1 ? " article matches" : " articles match") + " \u201c" + query + "\u201d.";
+    return showMore(ticket, false);
   }
+
+  more.addEventListener("click", function () {
+    showMore(latest, true);
+  });
 
   function run(query) {
     var term = query.trim();
@@ -68,6 +153,7 @@
     window.history.replaceState(null, "", address);
     if (!term) {
       list.replaceChildren();
+      more.hidden = true;
       status.textContent = "";
       return;
     }
@@ -75,10 +161,8 @@
     pagefind().then(function (pf) {
       return pf.search(term);
     }).then(function (search) {
-      return Promise.all(search.results.slice(0, 20).map(function (r) { return r.data(); }));
-    }).then(function (results) {
       if (ticket === latest) {
-        show(results, term);
+        return show(search, term, ticket);
       }
     }).catch(function () {
       status.textContent = "Search is not available right now.";

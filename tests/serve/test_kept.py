@@ -1,0 +1,158 @@
+"""The preview kept between runs (serve/kept.py, serve/start.py): a restart serves the last
+preview at once when it was made with the same settings, renders only what changed, and
+settles equal to a fresh full build; other settings or a cache made by `build` never leak in,
+and a `build` after a `serve` is still exact and quick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from serve_helpers import (
+    STORIES,
+    ServeProcess,
+    article_text,
+    compare_folders,
+    free_port,
+    make_site,
+)
+
+from sitegen.pipeline.build import build
+from sitegen.report import BuildOptions
+
+NO_SEARCH = "\n[search]\nenabled = false\n"
+DRAFT = article_text("Exclusive: Harbor Lights Spin-off in Early Talks", "2021-08-02",
+                     tags=["Renewals"], body="Nothing is signed yet.", draft=True)
+DRAFT_URL = "/2021/08/exclusive-harbor-lights-spin-off-in-early-talks/"
+EARLY = "the last preview; bringing it up to date"
+
+
+def _site(root: Path) -> Path:
+    site = make_site(root, extra={"content/draft.md": DRAFT})
+    with (site / "sitegen.toml").open("a", encoding="utf-8") as handle:
+        handle.write(NO_SEARCH)
+    return site
+
+
+def _kept(site: Path) -> Path:
+    return site / ".sitegen-cache" / "preview" / "site"
+
+
+def _run(site: Path, tmp: Path, port: int, *args: str) -> ServeProcess:
+    """Start a kept preview and wait until its first build is done; the caller stops it."""
+    server = ServeProcess(site, tmp, *args, port=port, kept=True).start()
+    server.wait_for_line(r"^Rebuilt in \d+ ms: \d+ files? changed")
+    return server
+
+
+def _same_as_fresh_build(site: Path, tmp: Path, port: int, drafts: bool = False) -> list[str]:
+    full = tmp / f"full-{drafts}"
+    build(BuildOptions(site_dir=site, output_dir=full, drafts=drafts,
+                       base_url=f"http://127.0.0.1:{port}"), use_cache=False)
+    return compare_folders(full, _kept(site))
+
+
+def test_a_restart_serves_the_kept_preview_at_once_and_renders_nothing(tmp_path: Path) -> None:
+    site, port = _site(tmp_path / "site"), free_port()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY not in server.stderr  # nothing kept yet
+        assert server.get(STORIES[0].url).status == 200
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY in server.stderr
+        assert server.wait_for_line(r"^Rebuilt in \d+ ms: (\d+) files? changed").group(1) == "0"
+        assert STORIES[0].title in server.get(STORIES[0].url).text
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+
+
+def test_edits_made_while_stopped_are_in_the_settled_preview(tmp_path: Path) -> None:
+    site, port = _site(tmp_path / "site"), free_port()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert server.stop() == 0
+    content = site / "content"
+    (content / STORIES[0].name).write_text(STORIES[0].text(body="Filming starts in May."),
+                                           encoding="utf-8")
+    (content / STORIES[1].name).write_text(STORIES[1].text(title="Relay Finale Sets a Record"),
+                                           encoding="utf-8")
+    (content / STORIES[2].name).unlink()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY in server.stderr
+        changed = server.wait_for_line(r"^Rebuilt in \d+ ms: (\d+) files? changed").group(1)
+        assert int(changed) > 3
+        assert "Filming starts in May." in server.get(STORIES[0].url).text
+        assert server.get(STORIES[2].url).status == 404
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+
+
+def test_a_preview_with_other_settings_is_never_served(tmp_path: Path) -> None:
+    """A kept preview with drafts is not served to one without (nor its pages kept), and back."""
+    site, port = _site(tmp_path / "site"), free_port()
+    with _run(site, tmp_path / "tmp", port, "--drafts") as server:
+        assert server.get(DRAFT_URL).status == 200
+        assert server.stop() == 0
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY not in server.stderr
+        assert server.get(DRAFT_URL).status == 404
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+    other = free_port()  # another address: every page's canonical link differs
+    with _run(site, tmp_path / "tmp", other, "--drafts") as server:
+        assert EARLY not in server.stderr
+        assert f"http://127.0.0.1:{other}/" in server.get(DRAFT_URL).text
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, other, drafts=True) == []
+
+
+def test_a_cache_made_by_build_with_other_flags_and_a_build_after_serve(tmp_path: Path) -> None:
+    site, port = _site(tmp_path / "site"), free_port()
+    output = tmp_path / "out"
+    build(BuildOptions(site_dir=site, output_dir=output, drafts=True, future=True))
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert server.get(DRAFT_URL).status == 404
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+    again = build(BuildOptions(site_dir=site, output_dir=output, drafts=True, future=True))
+    assert again.quick  # serve left the build's cache and snapshot as they were
+    fresh = tmp_path / "fresh"
+    build(BuildOptions(site_dir=site, output_dir=fresh, drafts=True, future=True),
+          use_cache=False)
+    assert compare_folders(fresh, output) == []
+
+
+def test_a_link_in_the_kept_folder_s_place_is_removed_never_followed(tmp_path: Path) -> None:
+    site, port = _site(tmp_path / "site"), free_port()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (site / ".sitegen-cache" / "preview").mkdir(parents=True)
+    _kept(site).symlink_to(elsewhere, target_is_directory=True)
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert server.get(STORIES[0].url).status == 200
+        assert server.stop() == 0
+    assert list(elsewhere.iterdir()) == []
+    assert _kept(site).is_dir() and not _kept(site).is_symlink()
+
+
+def test_a_search_index_finished_at_stop_is_kept(tmp_path: Path) -> None:
+    """Stopping waits for a running re-index: the next run keeps that index (its pages are
+    the ones it read) instead of removing it and indexing anew."""
+    pytest.importorskip("pagefind_bin", reason="Pagefind is not installed")
+    body = " ".join(["The network confirmed another season after strong ratings."] * 6)
+    bulk = {f"content/bulk/bulletin-{i:03d}.md": article_text(
+        f"Overnight Bulletin {i}", f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}", body=body)
+        for i in range(400)}  # enough pages that Pagefind still runs when the stop comes
+    site, port = make_site(tmp_path / "site", extra=bulk), free_port()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert server.stop() == 0  # most likely while Pagefind runs
+    bundle = _kept(site) / "pagefind" / "pagefind.js"
+    assert bundle.is_file()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY in server.stderr
+        assert server.wait_for_line(r"^Rebuilt in \d+ ms: (\d+) files? changed").group(1) == "0"
+        assert server.stop() == 0
+    full = tmp_path / "full"
+    build(BuildOptions(site_dir=site, output_dir=full, base_url=f"http://127.0.0.1:{port}"),
+          use_cache=False)
+    assert compare_folders(full, _kept(site)) == []
