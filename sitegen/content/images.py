@@ -13,11 +13,25 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from sitegen.content.pictures import CENTRE, Pictures
+from sitegen.config import ImagesConfig
+from sitegen.content.markdown import ImageError, PictureMarkup
+from sitegen.content.pictures import (
+    CENTRE,
+    RASTER_SUFFIXES,
+    Pictures,
+    Spec,
+    body_markup,
+    inspect,
+    plan_variants,
+)
+from sitegen.folders import STATIC_DIR
 from sitegen.model import Image
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp",
                             ".tif", ".tiff", ".ico"})
+
+
+PROCESSED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")  # a body's missing one is an error
 
 
 class LocalImages:
@@ -25,8 +39,11 @@ class LocalImages:
     path) in the site's static files (by output path, as `Theme.static_files` gives them)."""
 
     def __init__(self, static_files: Mapping[str, Path], base_path: str, base_url: str,
-                 pictures: Pictures | None = None) -> None:
+                 pictures: Pictures | None = None, settings: ImagesConfig | None = None) -> None:
+        """`settings`: how variants are made, when they are (bodies then link them)."""
         self._files = static_files
+        self._settings = settings
+        self._plans: dict[Path, tuple[tuple[Spec, ...], str] | str | None] = {}
         self._base_path = base_path
         self._base_url = base_url.rstrip("/")
         self._sizes: dict[Path, tuple[int, int] | None] = {}
@@ -34,7 +51,34 @@ class LocalImages:
 
     def with_pictures(self, pictures: Pictures) -> LocalImages:
         """The same look-ups, and `image` gives each processed image its variants."""
-        return LocalImages(self._files, self._base_path, self._base_url, pictures)
+        return LocalImages(self._files, self._base_path, self._base_url, pictures,
+                           self._settings)
+
+    def body_picture(self, url: str) -> PictureMarkup | None:
+        """The variants an article body links for the image at `url`: None for an image the
+        site does not process (another site's, SVG, animated, missing: the link checks
+        report those). The names depend only on the file's bytes and the settings, so they
+        are known before the pictures stage makes them. Raises ImageError for a file that
+        is not an image or is over the pixel limit."""
+        if self._settings is None:
+            return None
+        file = self.file_for(url)
+        if file is None:
+            path = urlsplit(url).path.lower()
+            if _is_local(url) and path.endswith(PROCESSED_SUFFIXES):
+                raise ImageError(url, f"not found in {STATIC_DIR}/: add the file, or fix the path")
+            return None
+        if file.suffix.lower() not in RASTER_SUFFIXES:
+            return None
+        assert self._settings is not None
+        if file not in self._plans:
+            facts = inspect(file, self._settings.max_pixels)
+            self._plans[file] = facts if facts is None or isinstance(facts, str) else (
+                plan_variants(file, facts, self._settings, CENTRE), facts.fallback)
+        plan = self._plans[file]
+        if isinstance(plan, str):
+            raise ImageError(url, plan)
+        return body_markup(plan[0], plan[1], self.page) if plan is not None else None
 
     def files_of(self, urls: Iterable[str]) -> dict[str, Path | None]:
         """The static file behind each site URL (None for another site's); URLs of the site

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html import unescape
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
 from markdown_it import MarkdownIt
@@ -53,11 +53,12 @@ class RenderedBody:
     can be cached on disk and sent between processes."""
 
     __slots__ = ("html", "summary_html", "words", "headings", "page_url", "images", "embeds",
-                 "feed_body")
+                 "feed_body", "pictures")
 
     def __init__(self, html: str, summary_html: str, words: int,
                  headings: tuple[tuple[int, str, str], ...], page_url: str,
-                 images: tuple[str, ...] = (), embeds: int = 0, feed_body: str | None = None) -> None:
+                 images: tuple[str, ...] = (), embeds: int = 0, feed_body: str | None = None,
+                 pictures: tuple[str, ...] = ()) -> None:
         self.html = Markup(html)
         self.summary_html = Markup(summary_html)
         self.words = words
@@ -66,6 +67,7 @@ class RenderedBody:
         self.images = images  # absolute URLs of the body's images, in order
         self.embeds = embeds  # video embeds in the body
         self.feed_body = Markup(feed_body) if feed_body is not None else None  # when it differs
+        self.pictures = pictures  # the local images shown as variants, as written
 
     @property
     def feed_html(self) -> Markup:
@@ -226,6 +228,28 @@ def is_safe_url(url: str) -> bool:
     return scheme in SAFE_SCHEMES
 
 
+class PictureMarkup(NamedTuple):
+    """A body image's variants as the page links them (`LocalImages.body_picture` knows)."""
+
+    sources: tuple[tuple[str, str], ...]  # (MIME type, srcset) of each modern format
+    src: str  # the fallback, in the original's format
+    srcset: str  # the fallback's widths
+    width: int
+    height: int
+
+
+PictureOf = Callable[[str], PictureMarkup | None]  # raises ImageError for an unusable file
+BODY_SIZES = "(min-width: 46rem) 42rem, calc(100vw - 2rem)"  # the theme's measure, as _picture.html
+
+
+class ImageError(Exception):
+    """A body image that cannot be used; the caller finds its line (`references`)."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(f"image {url} {message}")
+        self.url = url
+
+
 # What markdown-it's typographer can change: quotes, and the (c), +-, ..., ?..., -- and ---
 # replacements. Text without any of them is returned as it is, without a parse.
 _TYPOGRAPHIC = re.compile(r"""['"]|--|\.\.|\+-|\?\?\?|!!!!|,,|\((?:c|tm|r|p)\)""", re.IGNORECASE)
@@ -256,8 +280,10 @@ class MarkdownRenderer:
     links that already start with it are left alone."""
 
     def __init__(self, options: MarkdownConfig, base_path: str = "",
-                 image_size: Callable[[str], tuple[int, int] | None] | None = None) -> None:
-        """`image_size` gives the width and height of a local image by its URL, if known."""
+                 image_size: Callable[[str], tuple[int, int] | None] | None = None,
+                 picture: PictureOf | None = None) -> None:
+        """`image_size` gives the width and height of a local image by its URL, if known;
+        `picture` its variants, if it is one the site makes variants of."""
         self._base_path = base_path
         self._image_size = image_size
         self._raw_html = options.html  # authors' own HTML passes, so it must be sanitized
@@ -280,7 +306,8 @@ class MarkdownRenderer:
         md.core.ruler.push("alignment_classes", _alignment_classes)
         md.validateLink = is_safe_url  # type: ignore[method-assign]
         for rule, attr in (("link_open", "href"), ("image", "src")):
-            md.add_render_rule(rule, _url_rule(md.renderer, rule, attr, self._image_size))
+            md.add_render_rule(rule, _url_rule(md.renderer, rule, attr, self._image_size,
+                                               picture))
         self._md = md
 
     def render(self, body: str, page_url: str) -> RenderedBody:
@@ -300,13 +327,14 @@ class MarkdownRenderer:
             body = body[:more.start()] + body[more.end():]
             env = {"base_path": self._base_path}
             tokens = self._md.parse(body, env)
-        env["images"] = {}
+        env["images"], env["pictures"] = {}, {}
         html = self._md.renderer.render(tokens, self._md.options, env)
         images = tuple(urljoin(page_url, src) for src in env["images"])
+        pictures = tuple(env["pictures"])
         embeds = int(env.get("embeds", 0))
-        feed_body = self._md.renderer.render(tokens, self._md.options, {**env, "feed": True,
-                                                                          "images": {}}) \
-            if embeds else None
+        # Feeds get embeds as links and pictures as one plain <img> (readers skip srcset).
+        feed_body = self._md.renderer.render(tokens, self._md.options, {
+            **env, "feed": True, "images": {}, "pictures": {}}) if embeds or pictures else None
         if more:
             summary = self._blocks_before(tokens, env, body.count("\n", 0, more.start()))
         else:
@@ -316,7 +344,7 @@ class MarkdownRenderer:
             html, summary = sanitize_html(html), sanitize_html(summary)
             feed_body = sanitize_html(feed_body) if feed_body is not None else None
         return RenderedBody(html, summary, words, _headings(tokens), page_url, images, embeds,
-                            feed_body)
+                            feed_body, pictures)
 
     def references(self, body: str) -> list[Reference]:
         """Every link and image an author wrote in `body` (not bare URLs linkify found)."""
@@ -447,11 +475,11 @@ def _alignment_classes(state: Any) -> None:
 
 
 def _url_rule(renderer: RendererHTML, name: str, attr: str,
-              image_size: Callable[[str], tuple[int, int] | None] | None = None
-              ) -> Callable[..., str]:
+              image_size: Callable[[str], tuple[int, int] | None] | None = None,
+              picture: PictureOf | None = None) -> Callable[..., str]:
     """Wrap a render rule so that site-relative URLs get the base path; images load lazily,
     get their width and height where the file is the site's own, and are noted in
-    env["images"]."""
+    env["images"]; an image the site makes variants of (`picture`) becomes a <picture>."""
     default = renderer.rules.get(name)
 
     def rule(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
@@ -461,6 +489,9 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str,
         if name == "image":
             if not str(original or "").strip():  # ![alt]() : an <img src=""> is invalid HTML
                 return str(escape(token.content))
+            found = picture(original) if picture and isinstance(original, str) else None
+            if found is not None:
+                return _picture(self, default, tokens, idx, options, env, str(original), found)
             token.attrSet("loading", "lazy")
             token.attrSet("decoding", "async")
             size = image_size(original) if image_size and isinstance(original, str) else None
@@ -484,6 +515,44 @@ def _url_rule(renderer: RendererHTML, name: str, attr: str,
                 token.attrSet(attr, original)
 
     return rule
+
+
+def _picture(renderer: RendererHTML, default: Callable[..., str] | None, tokens: Sequence[Token],
+             idx: int, options: OptionsDict, env: EnvType, original: str,
+             found: PictureMarkup) -> str:
+    """A body image as a <picture> of its variants (a plain <img> of the fallback in feeds);
+    the variant's URL is noted in env["images"] (the sitemap lists it, the original is not
+    published), the URL as written in env["pictures"] (the pictures stage makes them)."""
+    token = tokens[idx]
+    attrs = dict(token.attrs)
+    token.attrs.clear()
+    token.attrSet("src", found.src)
+    feed = bool(env.get("feed"))
+    if not feed:
+        token.attrSet("srcset", found.srcset)
+        token.attrSet("sizes", BODY_SIZES)
+    for key, value in attrs.items():
+        if key == "title":
+            token.attrSet(key, value)
+    token.attrSet("width", str(found.width))
+    token.attrSet("height", str(found.height))
+    token.attrSet("loading", "lazy")
+    token.attrSet("decoding", "async")
+    if isinstance(env.get("images"), dict):
+        env["images"][found.src] = None
+    if isinstance(env.get("pictures"), dict):
+        env["pictures"][original] = None
+    try:
+        img = default(tokens, idx, options, env) if default is not None else \
+            renderer.renderToken(tokens, idx, options, env)
+    finally:
+        token.attrs.clear()
+        token.attrs.update(attrs)
+    if feed:
+        return img
+    sources = "".join(f'<source type="{escape(mime)}" srcset="{escape(srcset)}" '
+                      f'sizes="{BODY_SIZES}">' for mime, srcset in found.sources)
+    return f'<picture class="picture picture--body">{sources}{img}</picture>'
 
 
 class _HeadingIds:

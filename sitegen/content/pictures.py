@@ -25,13 +25,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from sitegen import cachefiles
 from sitegen.config import CONFIG_NAME, Config, ImagesConfig, config_line
+from sitegen.content.markdown import PictureMarkup
 from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.folders import CACHE_DIR, STATIC_DIR
@@ -63,6 +64,7 @@ class Use:
     file: str  # the file that names it (an article, sitegen.toml, data/tags.yaml)
     line: int | None
     focus: tuple[float, float] = CENTRE
+    whole: bool = False  # an image in a body: only the original's shape, no crops
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,15 @@ def parse_focus(value: str) -> tuple[float, float] | None:
     return (x, y) if 0 <= x <= 1 and 0 <= y <= 1 else None
 
 
-def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry) -> list[Use]:
-    """Every image the site processes: articles' lead images, tags' images, [seo] image."""
+def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry,
+              bodies: Mapping[str, Sequence[str]] | None = None) -> list[Use]:
+    """Every image the site processes: articles' lead images, the images their bodies show as
+    pictures (`bodies`: by source path, as written), tags' images, [seo] image."""
+    sources = list(sources)
     uses = [Use(s.image, s.rel_path, s.line_of.get("image"), s.image_focus or CENTRE)
             for s in sources if s.image]
+    uses += [Use(url, s.rel_path, None, whole=True)
+             for s in sources for url in (bodies or {}).get(s.rel_path, ())]
     uses += [Use(e.image, e.origin, e.line) for e in registry.entries if e.image]
     if config.seo.image:
         uses.append(Use(config.seo.image, CONFIG_NAME, config_line(config.site_dir, "seo.image")))
@@ -145,7 +152,10 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
     photos: dict[tuple[Path, tuple[float, float]], Photo] = {}
     for file, fact in facts.items():
         for focus in dict.fromkeys(u.focus for u in by_file[file]):
-            photos[file, focus] = Photo(file, plan_variants(file, fact, settings, focus))
+            specs = plan_variants(file, fact, settings, focus)
+            if all(u.whole for u in by_file[file] if u.focus == focus):
+                specs = whole_specs(specs)
+            photos[file, focus] = Photo(file, specs)
         pictures.processed.add(file)
     folder = _folder(site_dir, store)
     if photos and not folder.is_dir():
@@ -343,6 +353,26 @@ def plan_variants(file: Path, facts: _Facts, settings: ImagesConfig,
     add("og", social, 0, "jpeg", (max(1, round((social[2] - social[0]) * scale)),
                                    max(1, round((social[3] - social[1]) * scale))))
     return tuple(specs)
+
+
+def whole_specs(specs: Sequence[Spec]) -> tuple[Spec, ...]:
+    """The variants in the original's shape: all an image in a body shows."""
+    return tuple(s for s in specs if not s.ratio)
+
+
+def body_markup(specs: Sequence[Spec], fallback: str, page: Callable[[str], str]
+                ) -> PictureMarkup:
+    """How a body links an image's variants (`page`: output path -> URL)."""
+    whole = whole_specs(specs)
+    by_format: dict[str, list[Spec]] = {}
+    for spec in whole:
+        by_format.setdefault(spec.fmt, []).append(spec)
+    main = by_format[fallback][-1]
+    return PictureMarkup(
+        tuple((MIME[fmt], ", ".join(f"{page(s.path)} {s.width}w" for s in group))
+              for fmt, group in by_format.items() if fmt != fallback),
+        page(main.path), ", ".join(f"{page(s.path)} {s.width}w" for s in by_format[fallback]),
+        main.width, main.height)
 
 
 def crop_box(width: int, height: int, ratio: tuple[int, int],

@@ -21,7 +21,7 @@ from sitegen.text import clean
 # HTML5 elements an article body may hold: nh3's defaults minus the obsolete ones (which
 # the Nu checker rejects), plus what markdown-it writes (footnotes' <section>) and embeds.
 TAGS = (nh3.ALLOWED_TAGS - {"acronym", "center", "strike", "tt"}) | {"section", "iframe", "video",
-                                                                     "source"}
+                                                                     "source", "picture"}
 
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
@@ -30,9 +30,9 @@ ATTRIBUTES: dict[str, set[str]] = {
     # The click-to-play player of sitegen's video embeds (its script loads only known hosts).
     "div": {"data-embed-src", "data-embed-title", "data-pagefind-ignore"},
     "video": {"controls", "preload"},
-    "source": {"src", "type"},
+    "source": {"src", "type", "srcset", "sizes"},
     "a": {"href", "hreflang", "rel"},
-    "img": {"src", "alt", "width", "height", "loading", "decoding"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding", "srcset", "sizes"},
     "iframe": {"src", "width", "height", "allow", "allowfullscreen", "loading",
                "referrerpolicy"},
     "td": {"colspan", "rowspan", "headers"},
@@ -67,6 +67,10 @@ def _scheme(url: str) -> str:
 def _safe_attribute(tag: str, attribute: str, value: str) -> str | None:
     """Drop a URL attribute with a scheme outside URL_SCHEMES, and a frame not over https."""
     if attribute in _URL_ATTRIBUTES and _scheme(value) not in ("", *URL_SCHEMES):
+        return None
+    if attribute == "srcset" and any(  # each candidate is "URL [descriptor]"
+            _scheme(part.split()[0] if part.split() else "") not in ("", *URL_SCHEMES)
+            for part in value.split(",")):
         return None
     if tag == "iframe" and attribute == "src" and not value.strip().lower().startswith("https://"):
         return None

@@ -443,4 +443,4 @@ class _HashingWriter:
 # them (this module's records, the Config, Sources, bodies, Articles, jobs and reports).
 _SHAPES = schema(model_module, config_module, report_module, markdown_module, plan_module,
                  sys.modules[__name__])
-FORMAT = f"16 {__version__} {_SHAPES}".encode()
+FORMAT = f"17 {__version__} {_SHAPES}".encode()  # 17: RenderedBody.pictures (slots: no shape)

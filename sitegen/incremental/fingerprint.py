@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.render.plan import CopyJob, DataJob, FeedJob, Job, PageJob
+from sitegen.tree import content_stamp
 
 _Handler = Callable[[Any, list[str]], None]
 _SHARED_LENGTH = 16  # tuples this long are memoized by id: walking one costs more than a look-up
@@ -57,7 +58,7 @@ class Fingerprints:
         elif isinstance(job, DataJob):
             digest.update(job.data)
         elif isinstance(job, CopyJob):
-            digest.update(job.source.read_bytes())
+            digest.update(content_stamp(job.source))  # photos are large: not read
         return digest.hexdigest()
 
     def _walk(self, value: Any, out: list[str]) -> None:

@@ -45,7 +45,7 @@ from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.snapshot import FileStamp, OpenSnapshot, forget, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside
-from sitegen.pipeline.stages import own_pages, replan, update
+from sitegen.pipeline.stages import own_pages, replan, site_images, update
 from sitegen.render.plan import Job, Plan, render_job
 from sitegen.render.theme import Theme
 from sitegen.report import BuildReport, OptionsKey
@@ -199,7 +199,7 @@ def _render(loaded: OpenSnapshot, site_dir: Path, output: Path, base_url: str | 
         restamped[path] = FileStamp(*stamp, new_digest)
         if new_digest != old.digest:  # else touched, not changed
             edited.append(Path(path))
-    images = LocalImages(theme.static_files, config.base_path, config.base_url)
+    images = site_images(theme.static_files, config)
     edit = update(_Before(loaded, config, images), edited)
     if edit is None:
         return None

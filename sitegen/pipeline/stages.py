@@ -30,7 +30,7 @@ from sitegen.content import pictures
 from sitegen.content.data import SiteData, load_data
 from sitegen.content.embeds import MarkupError
 from sitegen.content.images import LocalImages
-from sitegen.content.markdown import MarkdownRenderer, RenderedBody
+from sitegen.content.markdown import ImageError, MarkdownRenderer, RenderedBody
 from sitegen.content.pictures import Pictures, check_images, make_pictures, site_uses
 from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.content.sources import read_source, scan_sources
@@ -238,7 +238,13 @@ def _images(p: Prepared) -> None:
     """The site's own images, which bodies, cards and feeds give sizes to. Without a theme
     (a tolerant run whose theme failed) there are no static files to find them in."""
     static = p.theme.static_files if p.made("theme") else {}
-    p.images = LocalImages(static, p.config.base_path, p.config.base_url)
+    p.images = site_images(static, p.config)
+
+
+def site_images(static: Mapping[str, Path], config: Config) -> LocalImages:
+    """The site's own images, with the settings bodies link variants by (when enabled)."""
+    return LocalImages(static, config.base_path, config.base_url,
+                       settings=config.images if config.images.enabled else None)
 
 
 def _bodies(p: Prepared) -> None:
@@ -248,20 +254,36 @@ def _bodies(p: Prepared) -> None:
     URL plus a stamp of those image files: replacing an image renders the bodies again."""
     config, cache, published = p.config, p.settings.cache, p.selection.published
     urls = Urls(config)
-    renderer = MarkdownRenderer(config.markdown, config.base_path, p.images.size)
-    stamp = p.images.stamp()
+    renderer = MarkdownRenderer(config.markdown, config.base_path, p.images.size,
+                                p.images.body_picture)
+    stamp = f"{p.images.stamp()} {pictures.RECIPE}"  # body images link variants by recipe
     wanted = [(s, urls.absolute(urls.article(s.date, s.slug))) for s in published]
     bodies = {s.rel_path: cache.cached_body(s.body, f"{url} {stamp}") for s, url in wanted}
     todo = [(s, url) for s, url in wanted if bodies[s.rel_path] is None]
+    image_problems: list[Problem] = []
 
-    def render(k: int) -> RenderedBody | Problem:
+    def render(k: int) -> RenderedBody | Problem | tuple[Problem, RenderedBody]:
         source, url = todo[k]
         try:
             return renderer.render(source.body, url)
         except MarkupError as exc:  # a Problem travels back from a worker; this may not
             return Problem(source.rel_path, str(exc), source.body_line + exc.line)
+        except ImageError as exc:
+            problem = Problem(source.rel_path, str(exc), _body_line(renderer, source, exc.url))
+            if not p.settings.tolerant:
+                return problem
+        # `sitegen check` goes on without the pictures (its link checks report missing ones)
+        plain = MarkdownRenderer(config.markdown, config.base_path, p.images.size)
+        return problem, plain.render(source.body, url)
 
-    rendered = run_indexed(render, len(todo), _workers(p), _step(p, "Markdown", len(todo)))
+    rendered = list(run_indexed(render, len(todo), _workers(p),
+                                _step(p, "Markdown", len(todo))))
+    for k, result in enumerate(rendered):
+        if isinstance(result, tuple):  # tolerant: an image problem, and the body without it
+            if "not found in" not in result[0].message:
+                image_problems.append(result[0])
+            rendered[k] = result[1]
+    p.fail("bodies", image_problems)
     problems = [result for result in rendered if isinstance(result, Problem)]
     if problems:
         raise BuildError(problems)
@@ -272,6 +294,28 @@ def _bodies(p: Prepared) -> None:
     p.bodies = bodies  # type: ignore[assignment]  # every None was replaced
 
 
+def _body_line(renderer: MarkdownRenderer, source: Source, url: str) -> int | None:
+    """The line of the article file where its body shows the image `url` first."""
+    for ref in renderer.references(source.body):
+        if ref.kind == "image" and ref.url == url:
+            return source.body_line + ref.line
+    return None
+
+
+def _with_body_lines(p: Prepared, problems: list[Problem]) -> list[Problem]:
+    """Problems of body images (found without their line) with the line that shows them."""
+    renderer = MarkdownRenderer(p.config.markdown, p.config.base_path)
+    sources = {s.rel_path: s for s in p.selection.published}
+    found = []
+    for problem in problems:
+        source = sources.get(problem.file)
+        url = problem.message.split()[1] if problem.message.startswith("image ") else ""
+        if problem.line is None and source is not None and url:
+            problem = replace(problem, line=_body_line(renderer, source, url))
+        found.append(problem)
+    return found
+
+
 def _pictures(p: Prepared) -> None:
     """Variants of the site's photos (content/pictures.py), made or taken from the cache,
     whose unused ones are then removed. A tolerant run (`sitegen check`) encodes nothing: it
@@ -280,13 +324,17 @@ def _pictures(p: Prepared) -> None:
     p.pictures = Pictures()
     if not config.images.enabled:
         return
-    uses = site_uses(config, p.selection.published, p.registry)
+    bodies = {path: body.pictures for path, body in p.bodies.items()} if p.made("bodies") else {}
+    uses = site_uses(config, p.selection.published, p.registry, bodies)
     file_for = p.images.files_of(use.url for use in uses)
     if p.settings.tolerant:
-        p.fail("pictures", check_images(uses, file_for, config.images))
+        p.fail("pictures", _with_body_lines(p, check_images(uses, file_for, config.images)))
         return
-    p.pictures = make_pictures(uses, file_for, p.images, config.images, config.site_dir,
-                               _workers(p), p.settings.image_store)
+    try:
+        p.pictures = make_pictures(uses, file_for, p.images, config.images, config.site_dir,
+                                   _workers(p), p.settings.image_store)
+    except BuildError as exc:
+        raise BuildError(_with_body_lines(p, exc.problems)) from None
     pictures.prune(p.pictures, config.site_dir, p.settings.image_store)
 
 
@@ -412,13 +460,14 @@ def _reread(edit: Edit) -> bool:
 
 def _render_edited(edit: Edit) -> bool:
     config, images = edit.before.config, edit.before.images
-    renderer = MarkdownRenderer(config.markdown, config.base_path, images.size)
+    renderer = MarkdownRenderer(config.markdown, config.base_path, images.size,
+                                images.body_picture)
     urls = Urls(config)
     for source in edit.sources:
         try:
             edit.bodies[source.rel_path] = renderer.render(
                 source.body, urls.absolute(urls.article(source.date, source.slug)))
-        except MarkupError:
+        except (MarkupError, ImageError):
             return False
     return True
 

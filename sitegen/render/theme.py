@@ -26,7 +26,7 @@ from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.folders import STATIC_DIR, TEMPLATES_DIR, THEMES_DIR
 from sitegen.memo import IdentityMemo
-from sitegen.tree import list_folder, unopenable, why
+from sitegen.tree import content_stamp, list_folder, unopenable, why
 
 MAX_THEME_DEPTH = 5
 MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
@@ -115,14 +115,19 @@ class Theme:
     def fingerprint(self) -> bytes:
         """A digest of everything every page depends on besides its data: the templates,
         the static files (asset URLs carry their hashes) and sitegen's version. Worked out
-        once per Theme: a build asks for it to fingerprint jobs and again for its snapshot."""
+        once per Theme: a build asks for it to fingerprint jobs and again for its snapshot.
+        Static files count by their stamps (`content_stamp`), not their bytes: a site's
+        photos are hundreds of MB, and a page shows only asset hashes of them."""
         if self._fingerprint is not None:
             return self._fingerprint
         digest = hashlib.sha256(f"sitegen {__version__} {self._base_path}".encode())
         for rel, path in self._templates:
             digest.update(rel.encode() + b"\0" + self._read(path))
         for rel, path in sorted(self.static_files.items()):
-            digest.update(rel.encode() + b"\0" + self._read(path))
+            try:
+                digest.update(rel.encode() + b"\0" + content_stamp(path))
+            except OSError as exc:  # deleted or renamed since it was listed
+                raise SiteError(self._rel(str(path)), f"cannot be read: {why(exc)}") from None
         self._fingerprint = digest.digest()
         return self._fingerprint
 

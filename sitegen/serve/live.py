@@ -41,7 +41,15 @@ from sitegen.incremental.replan import ARTICLE_KEY
 from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
 from sitegen.pipeline.build import build_report
-from sitegen.pipeline.stages import Edit, Prepared, Settings, prepare, replan, update
+from sitegen.pipeline.stages import (
+    Edit,
+    Prepared,
+    Settings,
+    prepare,
+    replan,
+    site_images,
+    update,
+)
 from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job
 from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions, BuildReport
@@ -99,7 +107,7 @@ class LastBuild:
     def of(cls, prepared: Prepared, report: BuildReport, built_at: datetime) -> LastBuild:
         site, config = prepared.site, prepared.config
         return cls(prepared, report, built_at,
-                   LocalImages(prepared.theme.static_files, config.base_path, config.base_url),
+                   site_images(prepared.theme.static_files, config),
                    {s.path: s for s in prepared.selection.published},
                    {a.source_path: a for a in (*site.articles, *site.unlisted)},
                    holders(list(prepared.plan.jobs), Article, ARTICLE_KEY), source_urls(site))

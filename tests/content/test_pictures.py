@@ -4,6 +4,7 @@ made here with Pillow, read back with Pillow."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -256,7 +257,7 @@ def test_image_focus_moves_the_crops(tmp_path: Path) -> None:
         (site / "static" / "images").mkdir(parents=True)
         image.save(site / "static" / "images" / "still.jpg")
         built = build_site(site, root / "out")
-        card = parse_html(built.output / "index.html").xpath("//a[@class='card-image']//img")[0]
+        card = parse_html(built.output / "index.html").xpath("//a[@class='card-media']//img")[0]
         with Image.open(url_to_file(built.output, card.get("src"), BASE)) as opened:
             return tuple(opened.convert("RGB").getpixel((200, 100)))
 
@@ -437,3 +438,128 @@ def test_the_build_summary_says_how_many_variants_it_made(tmp_path: Path) -> Non
     assert first.returncode == 0 and made and int(made.group(1)) >= 8
     again = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "-q")
     assert again.returncode == 0 and "image variant" not in again.stdout
+
+
+# --- images in article bodies and figures ---------------------------------------------------
+
+BODY = ("Before the still.\n\n![The set](/images/set.jpg)\n\n"
+        "::: figure credit=\"Press office\"\n![The host](/images/host.png)\n\nThe host.\n:::\n")
+BODY_LINES = {"set": 11, "host": 14}  # lines in content/a.md (the body starts on line 8)
+SIZES = "(min-width: 46rem) 42rem, calc(100vw - 2rem)"
+
+
+def body_site(tmp_path: Path, body: str = BODY) -> Path:
+    site = write_site(tmp_path / "site", {"a.md": article(body=body)}, config=CONFIG)
+    photo(site / "static" / "images" / "set.jpg", (1000, 600), orientation=6)
+    photo(site / "static" / "images" / "host.png", (700, 500), fmt="PNG")
+    return site
+
+
+def test_body_and_figure_images_become_pictures_of_stripped_variants(tmp_path: Path) -> None:
+    site = body_site(tmp_path)
+    built = build_site(site, tmp_path / "out")
+    doc = parse_html(built.output.joinpath(*PAGE))
+    pictures = doc.xpath("//div[contains(@class, 'article-body')]//picture") or \
+        doc.xpath("//picture[contains(@class, 'picture--body')]")
+    assert len(pictures) == 2
+    set_img, host_img = (p.xpath(".//img")[0] for p in pictures)
+    assert pictures[1].getparent().tag == "figure"  # the figure keeps its shape
+    # EXIF orientation 6: the 1000x600 photo stands 600x1000.
+    assert (set_img.get("width"), set_img.get("height")) == ("600", "1000")
+    assert (host_img.get("width"), host_img.get("height")) == ("700", "500")
+    for picture, img, alt in ((pictures[0], set_img, "The set"), (pictures[1], host_img,
+                                                                  "The host")):
+        assert img.get("alt") == alt and img.get("sizes") == SIZES
+        assert (img.get("loading"), img.get("decoding")) == ("lazy", "async")
+        assert img.get("fetchpriority") is None
+        (source,) = picture.xpath(".//source")
+        assert source.get("type") == "image/webp" and source.get("sizes") == SIZES
+        for url in [img.get("src"), *(c.split()[0] for c in source.get("srcset").split(", "))]:
+            assert url.startswith("/_img/"), url
+            file = url_to_file(built.output, url, BASE)
+            assert file is not None
+            with Image.open(file) as image:
+                assert not image.getexif() and "icc_profile" not in image.info
+                assert image.width <= int(img.get("width"))
+    made = variants(built.output)  # only the original's shape: a body shows no crops
+    assert sorted(made.values()) == [("JPEG", (600, 1000)), ("PNG", (700, 500)),
+                                     ("WEBP", (480, 343)), ("WEBP", (480, 800)),
+                                     ("WEBP", (600, 1000)), ("WEBP", (700, 500))]
+    assert not (built.output / "images").exists()  # originals are not published
+    for path in built.output.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    feed = feedparser.parse(str(built.output / "feed.xml"))
+    html = feed.entries[0].content[0].value if "content" in feed.entries[0] else \
+        feed.entries[0].summary
+    assert "srcset" not in html and "<picture" not in html
+    assert f'src="{BASE}/_img/set-' in html
+
+
+def test_a_warm_build_with_body_images_encodes_nothing_and_matches(tmp_path: Path) -> None:
+    site = body_site(tmp_path)
+    first = build_site(site, tmp_path / "out")
+    assert first.report.images_encoded > 0
+    fresh = build_site(site, tmp_path / "other")
+    assert fresh.report.images_encoded == 0
+    assert file_hashes(fresh.output) == file_hashes(first.output)
+
+
+def test_a_replaced_body_image_updates_its_page(tmp_path: Path) -> None:
+    site = body_site(tmp_path)
+    first = build_site(site, tmp_path / "out")
+    old = set(variants(first.output))
+    photo(site / "static" / "images" / "host.png", (640, 400), fmt="PNG", split=True)
+    second = build_site(site, tmp_path / "out")
+    page = second.output.joinpath(*PAGE).read_text(encoding="utf-8")
+    new = set(variants(second.output))
+    assert any(n.startswith("host-") for n in new - old)
+    assert all(name in page for name in new if name.startswith("host-") and "640" in name)
+    assert not any(name in page for name in old - new)
+    fresh = build_site(site, tmp_path / "fresh")
+    assert file_hashes(fresh.output) == file_hashes(second.output)
+
+
+def test_a_body_edit_adding_an_image_equals_a_full_build(tmp_path: Path) -> None:
+    site = body_site(tmp_path, "Words only.")
+    build_site(site, tmp_path / "out")
+    source = site / "content" / "a.md"
+    source.write_text(source.read_text(encoding="utf-8").replace(
+        "Words only.", "Words only.\n\n![The set](/images/set.jpg)"), encoding="utf-8")
+    again = build_site(site, tmp_path / "out")
+    assert "picture--body" in again.output.joinpath(*PAGE).read_text(encoding="utf-8")
+    full = build_site(site, tmp_path / "full")
+    assert file_hashes(again.output) == file_hashes(full.output)
+
+
+@pytest.mark.parametrize(("which", "damage", "message"), [
+    ("host", "delete", "image /images/host.png not found in static/: add the file, or fix the "
+                       "path"),
+    ("set", "text", "image /images/set.jpg (static/images/set.jpg) is not an image sitegen can "
+                    "read"),
+    ("host", "truncate", "image /images/host.png (static/images/host.png) is damaged or "
+                         "truncated"),
+])
+def test_a_bad_body_image_names_the_article_and_line(tmp_path: Path, which: str, damage: str,
+                                                     message: str) -> None:
+    site = body_site(tmp_path)
+    build_site(site, tmp_path / "out")
+    path = site / "static" / "images" / ("host.png" if which == "host" else "set.jpg")
+    if damage == "delete":
+        path.unlink()
+    elif damage == "text":
+        path.write_text("<html>oops</html>", encoding="utf-8")
+    else:
+        photo(path, (900, 650), fmt="PNG")  # another picture: nothing of it cached
+        path.write_bytes(path.read_bytes()[:2000])
+    expected = f"content/a.md:{BODY_LINES[which]}: {message}"
+    assert bad_build(tmp_path, site).startswith(expected)
+    result = run_cli("check", "-s", str(site))
+    assert result.returncode == 1, result.stdout
+    if damage == "delete":  # check's link checks report it, in their words
+        assert re.search(rf"content/a.md:{BODY_LINES[which]}: .*/images/host.png", result.stdout)
+    else:
+        assert expected in result.stdout, result.stdout
+    assert not (site / ".sitegen-cache" / "images").exists() or damage != "truncate" or \
+        not any(n.startswith("host-") and "900x650" in n
+                for n in os.listdir(site / ".sitegen-cache" / "images"))  # nothing encoded

@@ -3,10 +3,12 @@ distinct context (an article's card shows on many list pages)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import article, build_site, file_hashes, write_site
 
 from sitegen.config import load_config
 from sitegen.render import theme as theme_module
@@ -99,3 +101,26 @@ def test_partials_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert ticks.count == 10
     assert theme.render("by_partial.html", {"items": items}) == first
     assert ticks.count > 10  # forgotten ones were rendered again, the same
+
+
+def test_a_static_file_replaced_by_one_of_its_size_and_time_still_updates_pages(
+        tmp_path: Path) -> None:
+    """The theme's fingerprint stamps static files instead of reading them (a site's photos
+    are hundreds of MB): a replacement that keeps the size and modification time, as `cp -p`
+    or rsync leave it, is still seen by its new inode, and every page's asset URL follows."""
+    site = write_site(tmp_path / "site", {"a.md": article()})
+    css = site / "static" / "css" / "style.css"
+    css.parent.mkdir(parents=True)
+    css.write_text("body { color: red; }\n", encoding="utf-8")
+    first = build_site(site, tmp_path / "out")
+    old = (first.output / "index.html").read_text(encoding="utf-8")
+    times = os.stat(css)
+    new = css.with_name("new.tmp")
+    new.write_text("body { color: tan; }\n", encoding="utf-8")  # the same size
+    os.utime(new, ns=(times.st_atime_ns, times.st_mtime_ns))
+    os.replace(new, css)
+    second = build_site(site, tmp_path / "out")
+    page = (second.output / "index.html").read_text(encoding="utf-8")
+    assert page != old and "css/style.css?v=" in page
+    assert (second.output / "css" / "style.css").read_text(encoding="utf-8").endswith("tan; }\n")
+    assert file_hashes(second.output) == file_hashes(build_site(site, tmp_path / "fresh").output)

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Benchmark `sitegen serve` when a photo is replaced: from the new file landing in static/
+to every page that showed the old one serving the new one's variants (issue 18: < 1 s).
+
+    python benchmarks/bench_serve_image.py --site /tmp/imgbench/site-1000-images --replaces 5
+
+The site is a bench_images.py corpus (copied to a temporary folder first, so it is left as it
+was). The real `python -m sitegen serve` runs in a child process; the pages showing the chosen
+photo (its articles and the front page, when it shows one) are found by the photo's variant
+names in their HTML. Each replacement writes a new JPEG of the same size (Pillow) beside it and
+renames it over the old one, then polls every such page over HTTP (one keep-alive connection)
+until none holds an old variant name and all hold a new one. Figures: wall seconds each, and
+the server's CPU seconds over the whole run (its user + system time, from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_build import _FM_DATE, _FM_SLUG  # noqa: E402 (after the path is set)
+from bench_serve import Client, Server  # noqa: E402
+
+
+def pages_of(site: Path, url: str) -> list[str]:
+    """The article pages whose lead image is `url`, and the front page."""
+    pages = ["/"]
+    for path in sorted((site / "content").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if f'image: "{url}"' in text:
+            date, slug = _FM_DATE.search(text), _FM_SLUG.search(text)
+            if date and slug:
+                pages.append(f"/{date.group(1)}/{date.group(2)}/{slug.group(1)}/")
+    return pages
+
+
+def server_cpu(pid: int) -> float:
+    """User + system seconds of a process and its reaped children (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--site", type=Path, required=True)
+    parser.add_argument("--photo", default="photo-0019.jpg")
+    parser.add_argument("--replaces", type=int, default=5)
+    args = parser.parse_args()
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="bench-serve-image-") as tmp:
+        site = Path(tmp) / "site"
+        shutil.copytree(args.site, site, ignore=shutil.ignore_patterns(".sitegen-cache"))
+        photo = site / "static" / "images" / "corpus" / args.photo
+        url = f"/images/corpus/{args.photo}"
+        stem = re.escape(photo.stem)
+        server = Server(site, Path(tmp) / "tmp")
+        try:
+            client = Client(server.wait_port(900))
+            shown = [page for page in pages_of(site, url)
+                     if re.search(rf"/_img/{stem}-", client.get(page)[1].decode())]
+            print(f"{len(shown)} pages show {url}", flush=True)
+            with Image.open(photo) as image:
+                size = image.size
+            cpu_before = server_cpu(server.proc.pid)
+            times = []
+            for n in range(args.replaces):
+                old = {page: set(re.findall(rf"/_img/{stem}-[^\" ,]+", client.get(page)[1].decode()))
+                       for page in shown}
+                new = Path(tmp) / f"new-{n}.jpg"
+                Image.new("RGB", size, (30 * n % 255, 90, 160)).save(new, "JPEG", quality=85)
+                start = time.monotonic()
+                os.replace(new, photo)
+                pending = set(shown)
+                while pending:
+                    for page in list(pending):
+                        names = set(re.findall(rf"/_img/{stem}-[^\" ,]+",
+                                               client.get(page)[1].decode()))
+                        if names and not names & old[page]:
+                            pending.discard(page)
+                    if time.monotonic() - start > 120:
+                        raise SystemExit(f"not updated after 120 s: {sorted(pending)}")
+                times.append(time.monotonic() - start)
+                print(f"  replace {n + 1}: {times[-1]:.3f} s", flush=True)
+                time.sleep(1.0)  # let the rebuild's lists settle before the next
+            cpu = server_cpu(server.proc.pid) - cpu_before
+        finally:
+            server.stop()
+    print(f"photo replaced -> all {len(shown)} pages updated: median {statistics.median(times):.3f}"
+          f" s, worst {max(times):.3f} s wall; server {cpu:.2f} CPU-s over {len(times)} "
+          "replacements (with 1 s pauses)")
+
+
+if __name__ == "__main__":
+    main()
