@@ -45,6 +45,7 @@ def test_the_command_exits_at_once_yet_says_everything(tmp_path: Path) -> None:
     pipe still arrives, the exit code is kept, and a reader that went away is no error."""
     site = tmp_path / "site"
     shutil.copytree(REPO / "content", site / "content")
+    shutil.copytree(REPO / "static", site / "static")  # the articles' pictures
     shutil.copy(REPO / "sitegen.toml", site / "sitegen.toml")
     buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 

@@ -183,9 +183,10 @@ def test_published_pages_keep_the_content_security_policy(
         status = 200
         if not file.is_file():  # the /* -> /404.html rule, status 404
             file, status = published / "404.html", 404
-        kind = {".html": "text/html; charset=utf-8", ".css": "text/css", ".xml":
-                "application/xml", ".svg": "image/svg+xml"}.get(file.suffix,
-                                                               "application/octet-stream")
+        kind = {".html": "text/html; charset=utf-8", ".css": "text/css",
+                ".js": "text/javascript", ".xml": "application/xml", ".svg": "image/svg+xml",
+                ".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+                ".avif": "image/avif"}.get(file.suffix, "application/octet-stream")
         route.fulfill(status=status, body=file.read_bytes(),
                       headers={"Content-Type": kind, **headers_for(url.path, rules)})
 
