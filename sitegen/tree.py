@@ -137,8 +137,13 @@ def content_stamp(path: Path) -> bytes:
     modification time and inode. Writing a file changes its modification time, and replacing
     it (a copy, a rename, an rsync that keeps times) gives it a new inode, so a changed file
     changes its stamp; the output records (`cache.matches`) trust the same. Hashing every
-    static file instead read hundreds of MB of photos on each warm build."""
-    stat = path.stat()
+    static file instead read hundreds of MB of photos on each warm build. The file is
+    opened (not read), so one that cannot be read fails here, as reading it did."""
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        stat = os.fstat(handle)
+    finally:
+        os.close(handle)
     return b"%d:%d:%d;" % (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 

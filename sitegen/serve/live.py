@@ -119,7 +119,7 @@ class LiveSite:
         self.folder = folder.resolve()
         self.cache = BuildCache()
         self._jobs: dict[str, Job] = {}
-        self._prints: dict[str, str] = {}  # the last good build's fingerprint of each page
+        self._prints: dict[str, str] = {}  # the last good build's fingerprint of each file
         self._theme: Theme | None = None
         self._last: LastBuild | None = None  # what the quick path works from
         self._deferred: list[int] = []  # jobs of the last plan an interrupted rebuild left
@@ -173,11 +173,9 @@ class LiveSite:
         workers, before the preview's threads exist) as the last good one; `prints`: every
         job's fingerprint."""
         self._jobs = {job.path: job for job in prepared.plan.jobs}
-        self._prints = {path: value for path, value in prints.items()
-                        if not isinstance(self._jobs.get(path), CopyJob)}
+        self._prints = dict(prints)  # a copy's: its static file's stamp before it was copied
         self._theme = prepared.theme
         self._search(prepared, written + removed)
-        assert prepared.now is not None
         self._last = LastBuild.of(prepared, build_report(prepared, self.folder, seconds),
                                  prepared.now)
         failed = (self.indexer.problem,) if self.indexer.problem else ()
@@ -188,17 +186,7 @@ class LiveSite:
         """The fingerprint of each file in the folder that is the render of its job in the
         last good build (pages, feeds, static copies), for the next run (serve/kept.py).
         Files a quick rebuild rewrote, or left to be written, are not in it."""
-        if self._theme is None:
-            return {}
-        copies = Fingerprints(self._theme.fingerprint())
-        made = dict(self._prints)
-        for path, job in self._jobs.items():
-            if isinstance(job, CopyJob):
-                try:  # the copy's bytes, not the static file's: that may have changed since
-                    made[path] = copies.of(replace(job, source=self.folder / path))
-                except OSError:
-                    continue
-        return made
+        return {path: value for path, value in self._prints.items() if path in self._jobs}
 
     def _quick(self, last: LastBuild, paths: frozenset[Path], started: float,
                publish: Callable[[frozenset[str]], None] | None,
@@ -303,8 +291,13 @@ class LiveSite:
         prints: dict[str, str] = {}
         for job in prepared.plan.jobs:
             if isinstance(job, CopyJob):
+                # A copy's fingerprint is its static file's stamp when copied (taken before
+                # the copy: a file changed meanwhile then looks changed, never the reverse).
                 if everything or self._jobs.get(job.path) != job:
                     outputs[job.path] = job.source
+                    prints[job.path] = fingerprints.of(job)
+                elif job.path in self._prints:
+                    prints[job.path] = self._prints[job.path]
                 continue
             prints[job.path] = fingerprints.of(job)
             if not everything and self._prints.get(job.path) == prints[job.path]:
