@@ -341,7 +341,7 @@ class ServeProcess:
         with self._cond:
             return "\n".join(self.lines)
 
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> int:
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 75.0) -> int:
         """Send `sig` and wait for the process to exit; returns its exit code."""
         assert self.proc is not None
         if self.proc.poll() is None:
