@@ -216,8 +216,9 @@ class BuildCache:
     def load(cls, site_dir: Path, name: str = CACHE_FILE) -> BuildCache:
         """The cache saved in `site_dir`, or an empty one (with `problem` set) if it is
         missing, from another version of sitegen, or damaged. `name`: another file of sources
-        and bodies than the build's (the preview's, made under its own configuration); its
-        cache has no output records (the preview keeps its own, serve/kept.py)."""
+        and bodies than the build's (the preview's, made under its own configuration), or an
+        absolute path (`save_sources_to`); its cache has no output records (the preview keeps
+        its own, serve/kept.py)."""
         cache = cls()
         folder = site_dir / CACHE_DIR
         pieces, cache.problem = read_pieces(folder / name)
@@ -276,9 +277,13 @@ class BuildCache:
     def save_sources(self, site_dir: Path, name: str = CACHE_FILE) -> None:
         """Write the sources and bodies (large) to `name`, when they changed. Raises OSError
         as `save_records` does."""
-        folder = cache_folder(site_dir)
-        if self._changed or not is_file(folder / name):
-            write_pieces(folder / name, [self._config, *self._chunks()])
+        self.save_sources_to(cache_folder(site_dir) / name)
+
+    def save_sources_to(self, path: Path) -> None:
+        """`save_sources` into a file of the caller's choosing (serve's cold start hands its
+        sources and bodies over in its private folder; `load` reads them by that path)."""
+        if self._changed or not is_file(path):
+            write_pieces(path, [self._config, *self._chunks()])
             self._changed = False
 
     def _chunks(self) -> Iterator[list[tuple[Path | None, SourceEntry | None,

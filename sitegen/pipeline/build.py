@@ -32,7 +32,7 @@ from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.parallel import beside, default_workers, run_indexed
 from sitegen.pipeline.quick import QuickBuild, quick_build
 from sitegen.pipeline.stages import Prepared, Progress, Settings, prepare
-from sitegen.render.plan import CopyJob, FeedJob, PageJob, Plan, render_job
+from sitegen.render.plan import CopyJob, FeedJob, Job, PageJob, Plan, render_job
 from sitegen.render.sitemap import news_changes
 from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions, BuildReport, OptionsKey
@@ -223,18 +223,7 @@ def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
         if last_files is not None and _reusable(last_files, job.path, fingerprint):
             staging.link(job.path, last_files.folder / job.path)
             return fingerprint, None
-        try:
-            if isinstance(job, CopyJob):
-                try:
-                    staging.copy(job.path, job.source)
-                except OSError as exc:  # the static file, unreadable or gone since listed
-                    raise SiteError(_shown(job.source, theme.site_dir),
-                                    f"cannot be read: {why(exc)}") from None
-            else:
-                staging.write(job.path, render_job(job, theme))
-        except SiteError as exc:
-            return fingerprint, exc.problem
-        return fingerprint, None
+        return fingerprint, write_job(job, theme, staging)
 
     results = run_indexed(write, len(jobs), workers, _stage(progress, "writing", len(jobs)))
     # One template bug breaks many pages: report it once.
@@ -244,6 +233,23 @@ def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
     staging.files.extend(job.path for job in jobs)
     return {job.path: fingerprint for job, (fingerprint, _) in zip(jobs, results, strict=True)
             if fingerprint}
+
+
+def write_job(job: Job, theme: Theme, staging: Staging) -> Problem | None:
+    """Render one job into the staging folder (a static file is copied); the template's or
+    the unreadable static file's problem, if any (a failed write raises OutputError)."""
+    try:
+        if isinstance(job, CopyJob):
+            try:
+                staging.copy(job.path, job.source)
+            except OSError as exc:  # the static file, unreadable or gone since listed
+                raise SiteError(_shown(job.source, theme.site_dir),
+                                f"cannot be read: {why(exc)}") from None
+        else:
+            staging.write(job.path, render_job(job, theme))
+    except SiteError as exc:
+        return exc.problem
+    return None
 
 
 def _shown(path: Path, site_dir: Path) -> str:

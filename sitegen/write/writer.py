@@ -424,6 +424,29 @@ def updating(output: Path, wait: bool = False) -> Iterator[Staging]:
             shutil.rmtree(fresh, ignore_errors=True)
 
 
+def ready_spare(output: Path) -> bool:
+    """Bring the spare up to date with the output now, ahead of the next transaction, which
+    then writes only its own changes. A commit that replaced a folder differing in every
+    file (serve's cold start, whose empty folder became the spare) leaves the next
+    transaction to link the whole site first: serve calls this while nothing waits for it.
+    Waits for the lock. Best effort, like the spare itself: False when no journal vouches
+    for a spare to bring up (the next transaction then starts from a fresh copy)."""
+    with _lock(output, wait=True):
+        try:
+            differ = _recover(output)
+            if differ is None:
+                return False
+            if differ:
+                spare = spare_of(output)
+                _distrust(output)  # while it changes, nothing vouches for the spare
+                _bring_up(output, spare, differ)
+                _write_journal(output, {"new": _identity(output), "old": _identity(spare),
+                                        "differ": []})
+        except OSError:
+            return False
+        return True
+
+
 Identity = list[int]  # a folder's device and inode: it keeps them when renamed
 
 

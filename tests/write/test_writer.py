@@ -4,6 +4,7 @@ Kills at every step of every path are in test_faults.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -229,3 +230,38 @@ def test_a_first_build_makes_its_spare_at_the_block_s_end_when_the_caller_did_no
     assert all(inode(spare / rel) == inode(out / rel) for rel in ("a/index.html", "a/b/c.txt"))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".out.sitegen-journal", ".out.sitegen-spare", "out"]
+
+
+def test_ready_spare_brings_the_spare_up_to_date_ahead_of_the_next_transaction(
+        tmp_path: Path) -> None:
+    """A commit that replaced an empty folder (serve's cold start) leaves a spare differing
+    in every file: `ready_spare` links them now, so the next transaction writes only its own
+    change into the spare; the result is the same as without it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    files = [f"{n}/index.html" for n in range(20)]
+    with writer.updating(out) as staging:
+        for rel in files:
+            staging.write(rel, rel.encode())
+    journal = tmp_path / ".out.sitegen-journal"
+    assert len(json.loads(journal.read_text())["differ"]) == len(files)
+    assert writer.ready_spare(out)
+    spare = writer.spare_of(out)
+    assert json.loads(journal.read_text())["differ"] == []
+    assert contents(spare) == contents(out)
+    assert all(inode(spare / rel) == inode(out / rel) for rel in files)
+    with writer.updating(out) as staging:
+        staging.write("0/index.html", b"changed")
+        assert staging.path == spare  # the spare, trusted, not a fresh copy
+    assert (out / "0/index.html").read_bytes() == b"changed"
+    assert {rel: (out / rel).read_bytes() for rel in files[1:]} == {
+        rel: rel.encode() for rel in files[1:]}
+    assert json.loads(journal.read_text())["differ"] == ["0/index.html"]
+
+
+def test_ready_spare_without_a_journal_vouching_for_a_spare_does_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("a", encoding="utf-8")
+    assert not writer.ready_spare(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
