@@ -255,9 +255,11 @@ def _children_cpu() -> tuple[float, int]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def timed_start(site: Path, tmpdir: Path, port: int) -> dict[str, float]:
-    """Start `sitegen serve`, time the front page's first 200 and the first build's end
-    ("Rebuilt" line), stop it; CPU seconds of the server and its workers (user + system)."""
+def timed_start(site: Path, tmpdir: Path, port: int, deep: str) -> dict[str, float]:
+    """Start `sitegen serve`, time the front page's first 200, then an article's (`deep`,
+    asked for once the front page came: during a cold start's build it is written ahead of
+    the rest), and the first build's end ("Rebuilt" line); stop it, timing the stop too. CPU
+    seconds of the server, its workers and Pagefind (user + system)."""
     cpu_before, _ = _children_cpu()
     started = time.perf_counter()
     server = Server(site, tmpdir, port)
@@ -268,14 +270,20 @@ def timed_start(site: Path, tmpdir: Path, port: int) -> dict[str, float]:
         while client.get("/")[0] != 200:
             time.sleep(POLL_SECONDS)
         first = time.perf_counter() - started
+        if client.get(deep)[0] != 200:
+            raise SystemExit(f"{deep} is not served")
+        article = time.perf_counter() - started
         while not server.rebuild_ms(0):
             time.sleep(POLL_SECONDS)
         settled = time.perf_counter() - started
     finally:
+        stopping = time.perf_counter()
         server.stop()
+        stopped = time.perf_counter() - stopping
         tree = sampler.stop()
     cpu_after, _ = _children_cpu()
-    return {"first_page_s": round(first, 2), "settled_s": round(settled, 2),
+    return {"first_page_s": round(first, 2), "article_page_s": round(article, 2),
+            "settled_s": round(settled, 2), "stop_s": round(stopped, 2),
             "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree}
 
 
@@ -305,8 +313,9 @@ def startup(count: int, work: Path) -> dict[str, object]:
     for kept in (site / ".sitegen-cache").glob("preview*"):  # the build's cache stays
         shutil.rmtree(kept) if kept.is_dir() else kept.unlink()
     port = free_port()
-    figures["serve_cold"] = timed_start(site, work / f"tmp-{count}", port)
-    figures["serve_warm"] = timed_start(site, work / f"tmp-{count}", port)
+    deep = article_urls(site, 3)[-1][1]
+    figures["serve_cold"] = timed_start(site, work / f"tmp-{count}", port, deep)
+    figures["serve_warm"] = timed_start(site, work / f"tmp-{count}", port, deep)
     figures["build_after_serve"] = timed_build(site)
     print(json.dumps(figures), file=sys.stderr, flush=True)
     return figures

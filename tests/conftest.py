@@ -477,6 +477,7 @@ SLOW_TESTS = {
                       "test_init_refuses_a_folder_that_is_not_empty",
                       "test_new_writes_the_article_and_prints_its_path"},
     "test_search": {"test_build_without_pagefind_says_how_to_enable_it_and_skips_only_search",
+                    "test_closing_the_preview_s_indexer_cuts_a_running_pagefind_short",
                     "test_builds_through_the_spare_keep_the_index_equal_to_a_fresh_build",
                     "test_cached_rebuilds_reuse_the_index_until_a_page_changes"},
     "test_seo": {"test_json_for_script_is_json_dumps_escaped"},  # hypothesis

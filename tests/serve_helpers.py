@@ -40,6 +40,7 @@ SITE_TOML = ('title = "Channel Nine Desk"\n'
              'timezone = "UTC"\n'
              'per_page = 3\n')
 
+FIRST_BUILD_ENDED = r"^(Rebuilt in \d+ ms|Build failed)"
 _SERVING = re.compile(r"Serving (?P<site>.+) at http://(?P<host>\[[^\]]+\]|[^:/\s]+):(?P<port>\d+)/ ")
 
 
@@ -290,7 +291,10 @@ class ServeProcess:
 
     # starting and stopping
 
-    def start(self, wait_ready: bool = True, timeout: float = 60.0) -> ServeProcess:
+    def start(self, wait_ready: bool = True, timeout: float = 60.0,
+              settled: bool = True) -> ServeProcess:
+        """Start it; with `wait_ready`, wait until it serves, and with `settled` too until its
+        first build has ended (a cold start serves while its build runs)."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         if self.tmpdir is not None:
             self.tmpdir.mkdir(parents=True, exist_ok=True)
@@ -302,6 +306,8 @@ class ServeProcess:
         threading.Thread(target=self._read, name="serve-stderr", daemon=True).start()
         if wait_ready:
             self.wait_ready(timeout)
+            if settled:
+                self.wait_for_line(FIRST_BUILD_ENDED, timeout)
         return self
 
     def _read(self) -> None:
@@ -341,7 +347,7 @@ class ServeProcess:
         with self._cond:
             return "\n".join(self.lines)
 
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 75.0) -> int:
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30.0) -> int:
         """Send `sig` and wait for the process to exit; returns its exit code."""
         assert self.proc is not None
         if self.proc.poll() is None:

@@ -5,13 +5,16 @@ thread runs one rebuild at a time (changes that arrive meanwhile queue up and tr
 next), and the HTTP server answers requests, holding any page request while a rebuild runs.
 The preview is built into a folder of its own (kept in the site's cache for the next run,
 kept.py, or a private temporary one), so drafts shown while writing never end up in the
-output/ that gets deployed. The first build (start.py) runs before those threads, on every
-core, unless a kept preview with the same settings is served meanwhile.
+output/ that gets deployed. The server answers from the start: a kept preview made with the
+same settings is served while the first build (start.py) brings it up to date; else the first
+build runs on every core in a process forked before those threads (cold.py), and its files
+are served as it writes them, the ones asked for first.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import signal
 import sys
@@ -22,9 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from sitegen.incremental.cache import OutputRecord
+from sitegen.incremental.cache import BuildCache, OutputRecord, record_of
 from sitegen.parallel import default_workers
 from sitegen.report import BuildOptions, OptionsKey
+from sitegen.serve.cold import COLD_CACHE, ColdStart, Outcome, Save, progress_line
 from sitegen.serve.http import BuildState, PreviewServer
 from sitegen.serve.kept import Kept
 from sitegen.serve.live import LiveSite, Rebuilt
@@ -73,18 +77,26 @@ class Builder:
         self._say(outcome)
         return outcome
 
-    def first(self, records: dict[str, OutputRecord], indexed: bool, workers: int,
-              hold: bool) -> Rebuilt:
-        """The first build (`start.first_build`). `hold`: requests wait for it (nothing was
-        served yet); else the kept preview is being served meanwhile, and open tabs reload
-        only if the build changed a file or failed."""
-        if hold:
-            self.state.start()
-        outcome = first_build(self.live, workers, records, indexed)
-        if hold or not outcome.ok or outcome.written or outcome.removed:
+    def first(self, records: dict[str, OutputRecord], indexed: bool,
+              cold: Outcome | None = None) -> Rebuilt:
+        """The first build (`start.first_build`, in this process: threads run), while the
+        kept preview or the cold start's build (`cold`, whose files and time it counts) is
+        served: open tabs reload only if it changed a file or failed."""
+        outcome = first_build(self.live, 1, records, indexed)
+        if not outcome.ok or outcome.written or outcome.removed:
             self.state.finish(outcome.problems)
+        if cold is not None:
+            outcome = replace(outcome, written=(*cold.written, *outcome.written),
+                              removed=(*cold.removed, *outcome.removed),
+                              seconds=cold.seconds + outcome.seconds,
+                              warnings=(*cold.warnings, *outcome.warnings))
         self._say(outcome)
         return outcome
+
+    def failed(self, cold: Outcome) -> None:
+        """The cold start's build failed: its problems are shown; the next save rebuilds."""
+        self.state.finish(cold.problems)
+        self._say(Rebuilt(False, cold.problems, seconds=cold.seconds))
 
     def _run(self) -> None:
         while True:
@@ -170,6 +182,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     builder: Builder | None = None
     watcher: Watcher | None = None
     key: OptionsKey | None = None
+    cold: ColdStart | None = None
     try:
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -197,21 +210,35 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
         if early:
             _started(serving, watcher, site_dir, url, open_browser, ready, log,
                      " (the last preview; bringing it up to date)")
-        if kept is not None:  # after serving starts: at 50,000 articles it takes seconds
-            live.cache = kept.cache()
-        if early:
-            # Threads run now: forking beside them is not safe, so this build has one process
-            # (it renders only what changed since the last run).
-            builder.first(records, indexed, workers=1, hold=False)
+            if kept is not None:  # after serving starts: at 50,000 articles it takes seconds
+                live.cache = kept.cache()
+            # It renders only what changed since the last run.
+            builder.first(records, indexed)
         else:
-            # No thread but this one yet: the first build forks as `sitegen build` does.
-            builder.first(records, indexed, workers=options.workers or default_workers(),
-                          hold=True)
-            if kept is not None:
-                # The search index is still being made: until the save at the end, the next
-                # run makes it anew.
-                _save(kept, key, live, False, log)
-            _started(serving, watcher, site_dir, url, open_browser, ready, log, "")
+            # No thread but this one yet: the cold start's build forks now, and forks its
+            # workers as `sitegen build` does; its files are served as they land.
+            handover = (private or folder.parent) / COLD_CACHE
+            cold = ColdStart(
+                settings, folder, options.workers or default_workers(),
+                load=kept.cache if kept is not None else BuildCache,
+                save=_keeper(kept, key, handover), close=[server.fileno()])
+            _started(serving, watcher, site_dir, url, open_browser, ready, log,
+                     f" — building {cold.articles:,} articles in the background")
+            progress = _Progress(log, url, cold.articles)
+            outcome = cold.run(state, progress)
+            progress.close()
+            if outcome.ok:
+                live.cache = kept.cache() if kept is not None else \
+                    BuildCache.load(site_dir, str(handover))
+                handover.unlink(missing_ok=True)
+                records = {rel: record_of(stat, value) for rel, value in outcome.prints.items()
+                           if (stat := _stat(folder / rel)) is not None}
+                if builder.first(records, False, cold=outcome).ok and kept is not None:
+                    # The search index is still being made: until the save at the end, the
+                    # next run makes it anew.
+                    _save(kept, key, live, False, log, sources=False)
+            else:
+                builder.failed(outcome)
         builder.start()
         threading.Event().wait()  # until Ctrl-C or SIGTERM
     except KeyboardInterrupt:
@@ -223,16 +250,17 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             builder.stop()
         if serving is not None and serving.ident is not None:
             server.shutdown()  # type: ignore[union-attr]
+        if cold is not None:
+            cold.stop()
         indexed = False
         if live is not None:
-            # A re-index still running is waited for (so it matches the pages it started
-            # from); one queued behind it is dropped, and the next run indexes anew.
-            indexed = live.indexer.close() and not live.indexer.dropped \
-                and live.indexer.problem is None
+            # A re-index still running is cut short, one queued is dropped: the next run
+            # indexes anew.
+            indexed = live.indexer.close()
         if server is not None:
             server.server_close()
         if kept is not None:
-            if live is not None and key is not None:
+            if live is not None and key is not None and live.made():  # else nothing built
                 _save(kept, key, live, indexed, log)
             kept.release()
         if private is not None:
@@ -254,14 +282,56 @@ def _started(serving: threading.Thread, watcher: Watcher, site_dir: Path, url: s
         ready.set()
 
 
-def _save(kept: Kept, key: OptionsKey, live: LiveSite, indexed: bool, log: TextIO) -> None:
+def _save(kept: Kept, key: OptionsKey, live: LiveSite, indexed: bool, log: TextIO,
+          sources: bool = True) -> None:
     """Keep the preview for the next run; a failure only costs that run its head start.
-    `indexed`: the search index was up to date (no re-index running or queued)."""
+    `indexed`: the search index was up to date (no re-index running or queued). `sources`:
+    the sources and bodies too (the cold start's build kept its own)."""
     try:
-        kept.save(key, live.made(), indexed, live.cache)
+        kept.save(key, live.made(), indexed, live.cache if sources else None)
     except OSError as exc:
         print(f"warning: the preview could not be kept for the next run ({why(exc)}); it "
               "will be built anew", file=log, flush=True)
+
+
+def _keeper(kept: Kept | None, key: OptionsKey, handover: Path) -> Save:
+    """How the cold start's build keeps what it made (in its own process): as the kept
+    preview, or in a file of the private folder that this process reads back."""
+    def save(prints: dict[str, str], cache: BuildCache) -> None:
+        if kept is not None:
+            kept.save(key, prints, False, cache)
+        else:
+            cache.save_sources_to(handover)
+    return save
+
+
+class _Progress:
+    """The cold start's progress: one line redrawn in place on a terminal, else a line at
+    every tenth (a log stays short)."""
+
+    def __init__(self, log: TextIO, url: str, articles: int) -> None:
+        self.log, self.url, self.articles = log, url, articles
+        self.tty = log.isatty()
+        self.shown = -1
+
+    def __call__(self, fraction: float) -> None:
+        step = int(fraction * 100) if self.tty else int(fraction * 10) * 10
+        if step != self.shown:
+            self.shown = step
+            line = progress_line(self.url, self.articles, step / 100)
+            print(f"\r{line}\x1b[K" if self.tty else line, end="" if self.tty else "\n",
+                  file=self.log, flush=True)
+
+    def close(self) -> None:
+        if self.tty and self.shown >= 0:
+            print(file=self.log, flush=True)  # what follows starts a line of its own
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def _interrupt(signum: int, frame: object) -> None:

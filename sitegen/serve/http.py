@@ -28,6 +28,7 @@ import re
 import socket
 import stat
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,7 @@ LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WAIT_SECONDS = 20.0
 MAX_TARGET = 8190  # bytes in the request target: Apache's LimitRequestLine, about nginx's 8k
 IDLE_SECONDS = 5.0  # a connection that sends nothing for this long is closed (Apache's default)
+NOT_FOUND_PAGE = "404.html"
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 
 LIVE_SCRIPT = (Path(__file__).parent / "live.js").read_bytes()
@@ -59,6 +61,14 @@ class BuildState:
     pending: frozenset[str] = frozenset()  # output files a published build still rewrites
     _published: bool = False  # the running build published its first files
     _cond: threading.Condition = field(default_factory=threading.Condition)
+    # A cold start (serve/cold.py): its build runs in another process, and each file is
+    # served from that build's staging folder once written there (`landed`); a request
+    # for one not yet written asks for it (`want`: its job's index) and waits for it alone.
+    cold: bool = False
+    early: Path | None = None  # the staging folder, while its files may be read
+    planned: dict[str, int] | None = None  # every file of the plan: its job's index
+    landed: set[str] = field(default_factory=set)
+    want: Callable[[int], None] | None = None
 
     def start(self) -> None:
         with self._cond:
@@ -96,13 +106,64 @@ class BuildState:
         with self._cond:
             self._cond.wait_for(lambda: not self.building, timeout)
 
-    def wait_ready(self, url_path: str, timeout: float = 60.0) -> None:
-        """Block while a rebuild runs, or while the file behind `url_path` is pending."""
+    def wait_ready(self, url_path: str, timeout: float = 60.0) -> Path | None:
+        """Block while a rebuild runs, or while the file behind `url_path` is pending. During
+        a cold start, block until that file (or, for a path the plan lacks, the 404 page) is
+        written, and return the folder to read it from (else None: the preview's)."""
         rel = unquote(url_path).lstrip("/")
-        names = {rel, f"{rel}index.html", f"{rel}/index.html"}
+        names = (rel, f"{rel}index.html", f"{rel}/index.html")
+        asked = False
         with self._cond:
-            self._cond.wait_for(lambda: not self.building and not (names & self.pending),
+            while self.cold:
+                early, planned = self.early, self.planned
+                if early is not None and planned is not None:
+                    found = next((n for n in names if n in planned), None) or (
+                        NOT_FOUND_PAGE if NOT_FOUND_PAGE in planned else None)
+                    if found is None or found in self.landed:
+                        return early
+                    if not asked and self.want is not None:
+                        self.want(planned[found])  # ahead of the rest
+                        asked = True
+                self._cond.wait(1.0)
+            self._cond.wait_for(lambda: not self.building and not set(names) & self.pending,
                                 timeout)
+        return None
+
+    def still_early(self, folder: Path, rel: str) -> bool:
+        """A cold start's file `rel`, opened in `folder`, was read before its build's commit
+        (which puts another folder at that path) and had landed there."""
+        with self._cond:
+            return self.early == folder and rel in self.landed
+
+    def cold_start(self, want: Callable[[int], None]) -> None:
+        """A cold start's build runs: its files are that build's (its number: tabs showing
+        them reload only when a later build changed something)."""
+        with self._cond:
+            self.cold, self.want = True, want
+            self._done(())
+
+    def cold_planned(self, paths: list[str], staging: Path) -> None:
+        with self._cond:
+            self.planned = {path: index for index, path in enumerate(paths)}
+            self.early = staging
+            self._cond.notify_all()
+
+    def cold_landed(self, paths: Iterable[str]) -> None:
+        with self._cond:
+            self.landed.update(paths)
+            self._cond.notify_all()
+
+    def cold_closing(self) -> None:
+        """The build commits next: no more reads from its staging folder."""
+        with self._cond:
+            self.early = None
+
+    def cold_end(self) -> None:
+        """Committed (or failed): requests read the preview's folder again."""
+        with self._cond:
+            self.cold, self.early, self.planned, self.want = False, None, None, None
+            self.landed = set()
+            self._cond.notify_all()
 
     def wait_newer(self, since: int, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
         """Block until a build newer than `since` finished (or time out); its summary."""
@@ -224,8 +285,19 @@ class PreviewHandler(BaseHTTPRequestHandler):
             if path.startswith(LIVE_PREFIX):
                 self._live(path[len(LIVE_PREFIX):], head)
                 return
-            self.server.state.wait_ready(path)
-            self._file(head)
+            while True:
+                early = self.server.state.wait_ready(path)
+                answer = self._answer(early or self.server.root, early is not None)
+                if early is None or answer.rel is None or self.server.state.still_early(
+                        early, answer.rel):
+                    break  # else read as the cold start's build committed: read again
+            if answer.location is not None:
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", answer.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self._send(answer.status, answer.data, answer.kind, head)
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception:  # never let one request take the server down
@@ -249,41 +321,39 @@ class PreviewHandler(BaseHTTPRequestHandler):
         else:
             self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain", head)
 
-    def _file(self, head: bool) -> None:
+    def _answer(self, root: Path, early: bool) -> _Answer:
+        """What to answer from `root`. `early`: a cold start's staging folder, of which only
+        the files its build wrote (`landed`) may be read; the rest may be a stale copy."""
         try:
-            target = resolve(self.server.root, self.path)
+            target = resolve(root, self.path)
         except UnicodeDecodeError:
             target = None
         kind = _kind(target) if target is not None else None
         if target is not None and kind == "folder":
             if not urlsplit(self.path).path.endswith("/"):
-                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", urlsplit(self.path).path + "/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
+                return _Answer(location=urlsplit(self.path).path + "/")
             target = target / "index.html"
             kind = _kind(target)
-        if target is None or kind != "file":
-            self._not_found(head)
-            return
-        self._send_file(HTTPStatus.OK, target, head)
+        rel = target.relative_to(root).as_posix() if target is not None else ""
+        if target is None or kind != "file" or (early and rel not in self.server.state.landed):
+            return self._not_found(root, early)
+        return self._read(HTTPStatus.OK, target, rel if early else None)
 
-    def _not_found(self, head: bool) -> None:
-        page = self.server.root / "404.html"
-        if page.is_file():
-            self._send_file(HTTPStatus.NOT_FOUND, page, head)
-        else:  # no site yet (the first build failed): still a page that shows the errors
-            html = b"<!DOCTYPE html><title>Not found</title><body><h1>Not found</h1></body>"
-            self._send(HTTPStatus.NOT_FOUND, inject_live_script(html, self.server.state.number),
-                       "text/html", head)
+    def _not_found(self, root: Path, early: bool) -> _Answer:
+        page = root / NOT_FOUND_PAGE
+        if page.is_file() and (not early or NOT_FOUND_PAGE in self.server.state.landed):
+            return self._read(HTTPStatus.NOT_FOUND, page, NOT_FOUND_PAGE if early else None)
+        # no site yet (the first build failed): still a page that shows the errors
+        html = b"<!DOCTYPE html><title>Not found</title><body><h1>Not found</h1></body>"
+        return _Answer(HTTPStatus.NOT_FOUND, inject_live_script(html, self.server.state.number),
+                       "text/html")
 
-    def _send_file(self, status: HTTPStatus, path: Path, head: bool) -> None:
+    def _read(self, status: HTTPStatus, path: Path, rel: str | None) -> _Answer:
         data = path.read_bytes()
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if kind == "text/html":
             data = inject_live_script(data, self.server.state.number)
-        self._send(status, data, kind, head)
+        return _Answer(status, data, kind, rel=rel)
 
     def _json(self, value: dict[str, Any], head: bool) -> None:
         self._send(HTTPStatus.OK, json.dumps(value).encode(), "application/json", head)
@@ -299,6 +369,18 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(data)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A response to send: a file's bytes, or a redirect to `location`. `rel`: the cold
+    start's file it was read from (checked once read: `BuildState.still_early`)."""
+
+    status: HTTPStatus = HTTPStatus.OK
+    data: bytes = b""
+    kind: str = ""
+    location: str | None = None
+    rel: str | None = None
 
 
 def _kind(path: Path) -> str | None:

@@ -43,7 +43,7 @@ def first_build(live: LiveSite, workers: int, records: dict[str, OutputRecord],
                      or record.fingerprint != prints[job.path])
         planned = set(prints)
         bundle = search.BUNDLE_DIR + "/"
-        gone = sorted(rel for rel in _files(folder) if rel not in planned and not (
+        gone = sorted(rel for rel in files_in(folder) if rel not in planned and not (
             indexed and prepared.search and rel.startswith(bundle)))
         if todo or gone:
             with updating(folder, wait=True) as staging:
@@ -61,7 +61,7 @@ def first_build(live: LiveSite, workers: int, records: dict[str, OutputRecord],
                       time.perf_counter() - started)
 
 
-def _files(folder: Path) -> list[str]:
+def files_in(folder: Path) -> list[str]:
     """Every file in `folder`, as paths relative to it."""
     found = []
     for top, _, names in os.walk(folder):

@@ -26,6 +26,9 @@ from sitegen.write.writer import Staging, scratch, updating
 INSTALL = "pip install 'pagefind[bin]'"
 SECONDS = 900  # a stuck Pagefind must not hang the build for ever
 EVERY_PAGE = "**/*.html"  # Pagefind's own choice of files
+KILLED = "it was stopped"  # the preview stopped while it ran
+
+Started = Callable[["subprocess.Popen[str]"], None]  # told of each Pagefind process started
 
 
 def unavailable() -> str | None:
@@ -127,11 +130,14 @@ class BackgroundIndexer:
         self._wanted = False
         self._running = False
         self._glob = ""
-        self.dropped = False  # `close` dropped a queued re-index
+        self._closed = False
+        self._process: subprocess.Popen[str] | None = None  # Pagefind, while it runs
 
     def request(self, glob: str) -> None:
         """Index the pages matching `glob` (`pages_glob`; the permalink may have changed)."""
         with self._cond:
+            if self._closed:
+                return
             self._wanted = True
             self._glob = glob
             if not self._running:
@@ -143,14 +149,25 @@ class BackgroundIndexer:
         with self._cond:
             return self._cond.wait_for(lambda: not self._running, timeout)
 
-    def close(self, timeout: float = 60.0) -> bool:
-        """Drop any queued re-index and wait for a running one, so the folder can be removed
-        without the index being swapped back into it; False on timeout. `dropped` then says
-        whether a queued one was dropped (the index is older than the pages)."""
+    def close(self, timeout: float = 30.0) -> bool:
+        """Stop: drop a queued re-index and cut a running one short (Pagefind is killed, its
+        scratch folder removed, nothing committed), so the preview stops at once; a big
+        site's index takes a minute. True when the index matched the pages (none was
+        running, queued or failed), so the next run may keep it; else it indexes anew."""
         with self._cond:
-            self.dropped = self._wanted
+            self._closed = True
+            whole = not self._wanted and not self._running and self.problem is None
             self._wanted = False
-        return self.wait(timeout)
+            if self._process is not None:
+                self._process.kill()
+        return self.wait(timeout) and whole
+
+    def _started(self, process: subprocess.Popen[str]) -> None:
+        """Pagefind started for this indexer: killed at once if it is closing."""
+        with self._cond:
+            self._process = process
+            if self._closed:
+                process.kill()
 
     def _run(self) -> None:
         while True:
@@ -162,7 +179,7 @@ class BackgroundIndexer:
                 self._wanted = False
                 glob = self._glob
             try:
-                refresh_index(self.folder, glob)
+                refresh_index(self.folder, glob, self._started)
                 problem = None
             except SiteError as exc:
                 problem = exc.problem
@@ -170,16 +187,18 @@ class BackgroundIndexer:
                 problem = Problem("search", f"re-indexing the preview failed: {exc!r}")
             with self._cond:
                 self.problem = problem
+                self._process = None
 
 
-def refresh_index(folder: Path, glob: str) -> None:
+def refresh_index(folder: Path, glob: str, started: Started | None = None) -> None:
     """Rebuild the bundle of a site folder (the dev server's preview) through the output
     transaction, as every write to an output goes: Pagefind reads the folder as it is and
     writes into scratch space beside it, then the bundle's changed files are committed at
-    once, so a search never reads half an index. Waits for a rebuild that holds the folder."""
+    once, so a search never reads half an index. Waits for a rebuild that holds the folder.
+    `started`: told of each Pagefind process (to stop it early)."""
     with scratch(folder) as temporary:
         fresh = temporary / BUNDLE_DIR
-        build_bundle(folder, fresh, glob)
+        build_bundle(folder, fresh, glob, started)
         bundle = bundle_files(fresh)
         with updating(folder, wait=True) as staging:
             target = folder / BUNDLE_DIR
@@ -205,7 +224,7 @@ def remove_index(folder: Path) -> None:
                 staging.remove(f"{BUNDLE_DIR}/{file.relative_to(target).as_posix()}")
 
 
-def build_bundle(site: Path, bundle: Path, glob: str) -> None:
+def build_bundle(site: Path, bundle: Path, glob: str, started: Started | None = None) -> None:
     """Run Pagefind over the pages in `site` that match `glob`, writing the bundle into
     `bundle`. Pagefind fails when those pages give it nothing to index (no article published
     yet, or a theme whose article pages are not HTML documents); it then reads every page,
@@ -218,37 +237,44 @@ def build_bundle(site: Path, bundle: Path, glob: str) -> None:
     binary = get_executable()
     if binary is None:
         raise SiteError("search", unavailable() or "the Pagefind binary is missing")
-    reason = _pagefind(binary, site, bundle, glob)
-    if reason is not None and glob != EVERY_PAGE:
+    reason = _pagefind(binary, site, bundle, glob, started)
+    if reason is not None and glob != EVERY_PAGE and reason != KILLED:
         shutil.rmtree(bundle, ignore_errors=True)
-        reason = _pagefind(binary, site, bundle, EVERY_PAGE)
+        reason = _pagefind(binary, site, bundle, EVERY_PAGE, started)
     if reason is not None:
         raise SiteError("search", f"Pagefind could not build the search index: {reason}; set "
                         "[search] enabled = false in sitegen.toml to build without search")
 
 
-def _pagefind(binary: Path, site: Path, bundle: Path, glob: str) -> str | None:
-    """Run Pagefind; None when it wrote a bundle, else what went wrong."""
+def _pagefind(binary: Path, site: Path, bundle: Path, glob: str,
+              started: Started | None = None) -> str | None:
+    """Run Pagefind; None when it wrote a bundle, else what went wrong (KILLED: stopped
+    through `started`'s handle)."""
     command = [str(binary), "--site", str(site), "--output-path", str(bundle), "--glob", glob,
                "--silent"]
     try:
-        # In an empty folder, so no pagefind.yml lying around changes what is indexed.
         # In the scratch folder that holds `bundle` (nothing else there yet), so no
         # pagefind.yml lying around changes what is indexed, and nothing is left in the
         # system's temporary folder should the build be killed.
-        result = subprocess.run(command, cwd=bundle.parent, capture_output=True, text=True,
-                                timeout=SECONDS, check=False, preexec_fn=_die_with_parent())
-    except subprocess.TimeoutExpired as exc:  # not tried again: that could take as long
-        raise SiteError("search", f"Pagefind could not build the search index: {exc}; set "
-                        "[search] enabled = false in sitegen.toml to build without search"
-                        ) from None
+        process = subprocess.Popen(command, cwd=bundle.parent, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=_die_with_parent())
     except OSError as exc:
-        result = None
-        reason = str(exc)
-    else:
-        reason = (result.stderr or result.stdout).strip()[-2000:]
-    if result is None or result.returncode != 0 or not (bundle / "pagefind.js").is_file():
-        return reason or f"it exited with code {result.returncode if result else '?'}"
+        return str(exc)
+    with process:
+        if started is not None:
+            started(process)
+        try:
+            out, err = process.communicate(timeout=SECONDS)
+        except subprocess.TimeoutExpired as exc:  # not tried again: that could take as long
+            process.kill()
+            raise SiteError("search", f"Pagefind could not build the search index: {exc}; "
+                            "set [search] enabled = false in sitegen.toml to build without "
+                            "search") from None
+    if process.returncode == -signal.SIGKILL and started is not None:
+        return KILLED
+    if process.returncode != 0 or not (bundle / "pagefind.js").is_file():
+        return (err or out).strip()[-2000:] or f"it exited with code {process.returncode}"
     return None
 
 

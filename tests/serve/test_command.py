@@ -79,6 +79,8 @@ def test_sigint_after_edits_and_failures_still_cleans_up(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_the_first_build_removes_the_folder(tmp_path: Path, sig: int) -> None:
+    """A cold start serves while its build runs in a process of its own (serve/cold.py): a
+    signal then stops that build and its workers too, and the folder goes."""
     para = " ".join(["The network confirmed another season after strong overnight ratings."] * 8)
     extra = {f"content/bulk/bulletin-{i:03d}.md": article_text(
         f"Overnight Bulletin {i}", f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}",
@@ -86,17 +88,31 @@ def test_signal_during_the_first_build_removes_the_folder(tmp_path: Path, sig: i
     site = make_site(tmp_path / "site", extra=extra)
     server = ServeProcess(site, tmp_path / "tmp")
     try:
-        server.start(wait_ready=False)
-        wait_until(server.build_folders, timeout=30, interval=0.01, what="the build folder")
-        if "Serving" in server.stderr:
+        server.start(settled=False)
+        assert "building 304 articles in the background" in server.stderr
+        if "Rebuilt in" in server.stderr:
             pytest.skip("the first build finished before the signal could be sent")
         server.proc.send_signal(sig)  # type: ignore[union-attr]
         code = server.proc.wait(timeout=60)  # type: ignore[union-attr]
-        assert "Serving" not in server.stderr, "the signal came too late to test this"
+        assert "Rebuilt in" not in server.stderr, "the signal came too late to test this"
         assert code in (0, 130), code
         assert server.build_folders() == [], "the build folder was left behind"
+        wait_until(lambda: not _processes_naming(site), timeout=10,
+                   what="the first build's processes to end")
     finally:
         server.kill()
+
+
+def _processes_naming(site: Path) -> list[int]:
+    """Processes whose command line names `site`: the server and any it forked."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(site).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 # --- output/ --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ and a `build` after a `serve` is still exact and quick."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from serve_helpers import (
     ServeProcess,
     article_text,
     compare_folders,
+    editor_save,
     free_port,
     make_site,
+    wait_until,
 )
 
 from sitegen.pipeline.build import build
@@ -63,6 +66,27 @@ def test_a_restart_serves_the_kept_preview_at_once_and_renders_nothing(tmp_path:
         assert EARLY in server.stderr
         assert server.wait_for_line(r"^Rebuilt in \d+ ms: (\d+) files? changed").group(1) == "0"
         assert STORIES[0].title in server.get(STORIES[0].url).text
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+
+
+def test_a_cold_start_leaves_the_spare_ready_so_the_first_edit_links_nothing_more(
+        tmp_path: Path) -> None:
+    """The cold start's commit replaced an empty folder: its build then links the whole site
+    into the transaction's spare (serve/cold.py), so the first edit's transaction starts from
+    a spare the journal vouches for, differing in nothing."""
+    site, port = _site(tmp_path / "site"), free_port()
+    with _run(site, tmp_path / "tmp", port) as server:
+        home = _kept(site).parent
+        journal = json.loads((home / ".site.sitegen-journal").read_text(encoding="utf-8"))
+        assert journal["differ"] == []
+        spare = home / ".site.sitegen-spare"
+        files = [p.relative_to(_kept(site)) for p in _kept(site).rglob("*") if p.is_file()]
+        assert len(files) > 20
+        assert all((spare / rel).stat().st_ino == (_kept(site) / rel).stat().st_ino
+                   for rel in files)
+        editor_save(site / "content" / STORIES[0].name, STORIES[0].text(body="Now in May."))
+        server.wait_for_page(STORIES[0].url, lambda r: "Now in May." in r.text)
         assert server.stop() == 0
     assert _same_as_fresh_build(site, tmp_path, port) == []
 
@@ -135,9 +159,11 @@ def test_a_link_in_the_kept_folder_s_place_is_removed_never_followed(tmp_path: P
     assert _kept(site).is_dir() and not _kept(site).is_symlink()
 
 
-def test_a_search_index_finished_at_stop_is_kept(tmp_path: Path) -> None:
-    """Stopping waits for a running re-index: the next run keeps that index (its pages are
-    the ones it read) instead of removing it and indexing anew."""
+def test_a_stop_cuts_a_running_search_index_short_and_the_next_run_remakes_it(
+        tmp_path: Path) -> None:
+    """Stopping does not wait for Pagefind (a minute at 10,000 articles): it is killed, its
+    scratch folder removed, nothing of it committed; the next run indexes anew and settles
+    equal to a full build."""
     pytest.importorskip("pagefind_bin", reason="Pagefind is not installed")
     body = " ".join(["The network confirmed another season after strong ratings."] * 6)
     bulk = {f"content/bulk/bulletin-{i:03d}.md": article_text(
@@ -146,13 +172,26 @@ def test_a_search_index_finished_at_stop_is_kept(tmp_path: Path) -> None:
     site, port = make_site(tmp_path / "site", extra=bulk), free_port()
     with _run(site, tmp_path / "tmp", port) as server:
         assert server.stop() == 0  # most likely while Pagefind runs
+    home = _kept(site).parent
+    assert [p.name for p in home.iterdir() if "scratch" in p.name] == []
+    assert not _pagefind_running(_kept(site))
     bundle = _kept(site) / "pagefind" / "pagefind.js"
-    assert bundle.is_file()
     with _run(site, tmp_path / "tmp", port) as server:
         assert EARLY in server.stderr
-        assert server.wait_for_line(r"^Rebuilt in \d+ ms: (\d+) files? changed").group(1) == "0"
+        wait_until(bundle.is_file, timeout=120, what="the search index")
         assert server.stop() == 0
     full = tmp_path / "full"
     build(BuildOptions(site_dir=site, output_dir=full, base_url=f"http://127.0.0.1:{port}"),
           use_cache=False)
     assert compare_folders(full, _kept(site)) == []
+
+
+def _pagefind_running(folder: Path) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"pagefind" in command and str(folder).encode() in command:
+            return True
+    return False

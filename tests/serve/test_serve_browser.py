@@ -180,3 +180,41 @@ def test_a_page_served_before_the_first_build_ends_reloads_when_it_changes(
             assert server.stop() == 0, server.stderr
     finally:
         context.close()
+
+
+def test_a_deep_page_asked_for_during_a_cold_start_arrives_and_reloads_when_it_changes(
+        browser, tmp_path: Path) -> None:
+    """With nothing kept, the first build runs in the background (serve/cold.py): a deep page
+    asked for meanwhile is written ahead of the rest and served, never a 404; the terminal
+    says how far the build is; an edit made after the page was served reloads its tab."""
+    body = " ".join(["The network confirmed another season after strong ratings."] * 6)
+    bulk = {f"content/bulk/bulletin-{i:03d}.md": article_text(
+        f"Overnight Bulletin {i}", f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}",
+        tags=[f"Desk {i % 40}", "Bulletins"], body=body) for i in range(600)}
+    site = make_site(tmp_path / "site", extra=bulk)
+    story = STORIES[3]  # the newest article: its page comes last in the plan
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        with ServeProcess(site, tmp_path / "tmp") as server:
+            server.start(timeout=120, settled=False)
+            assert "building 604 articles in the background" in server.stderr
+            pg = context.new_page()
+            response = pg.goto(f"http://127.0.0.1:{server.port}{story.url}", timeout=120_000)
+            if re.search(r"^Rebuilt in", server.stderr, re.MULTILINE):
+                pytest.skip("the first build ended before the page was served")
+            assert response is not None and response.status == 200
+            sync_api.expect(pg.locator("h1")).to_contain_text(story.title)
+            pg.evaluate("window.__marker = 1")
+            editor_save(site / "content" / story.name,
+                        story.text(body="Filming moves to a working lighthouse in March."))
+            sync_api.expect(pg.locator(".article-body")).to_contain_text(
+                "working lighthouse", timeout=120_000)
+            assert pg.evaluate("window.__marker") is None  # reloaded, not patched
+            server.wait_for_line(r"^Rebuilt in", timeout=120)
+            assert re.search(r"^Serving http://127\.0\.0\.1:\d+/ — building 604 articles in "
+                             r"the background, \d+% done$", server.stderr, re.MULTILINE)
+            assert server.stop() == 0, server.stderr
+            assert server.build_folders() == []
+    finally:
+        context.close()

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from collections.abc import Iterator
 from functools import partial
@@ -478,14 +479,15 @@ def test_a_failing_re_index_ends_its_run_so_the_preview_can_stop(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Anything refresh_index raises (a rename in a folder being removed, say) is reported,
     and the indexer is idle again: serve's shutdown waits on it before removing the folder."""
-    def broken(folder: Path, glob: str) -> None:
+    def broken(folder: Path, glob: str, started: object = None) -> None:
         raise OSError(39, "Directory not empty", str(folder / "pagefind"))
 
     monkeypatch.setattr(search, "refresh_index", broken)
     indexer = search.BackgroundIndexer(tmp_path)
     indexer.request("*/*/*/index.html")
     assert indexer.wait(timeout=10)  # before the fix the thread died and this timed out
-    assert indexer.close(timeout=1)
+    assert not indexer.close(timeout=1)  # ended; the index is not whole: the next run remakes it
+    assert indexer.wait(timeout=0)
     assert indexer.problem is not None and "Directory not empty" in indexer.problem.message
 
 
@@ -526,3 +528,39 @@ def test_search_shows_the_true_count_and_loads_more_with_clean_results(browser: 
     finally:
         tab.close()
         server.close()
+
+
+def test_closing_the_preview_s_indexer_cuts_a_running_pagefind_short(tmp_path: Path) -> None:
+    """The preview stops at once: a running re-index is killed, not waited for (a minute at
+    10,000 articles), and nothing of it is committed or left beside the folder."""
+    require_pagefind()
+    from sitegen.serve.live import LiveSite
+
+    words = " ".join(["The network confirmed another season after strong ratings."] * 20)
+    site = write_site(tmp_path / "site", {
+        f"{n:03d}.md": article(title=f"Bulletin {n}", date=f"2020-01-{1 + n % 28:02d}",
+                               body=words) for n in range(300)})
+    preview = tmp_path / "preview"
+    live = LiveSite(BuildOptions(site_dir=site, now=FIXED_NOW), preview)
+    assert live.rebuild().ok  # and the first re-index starts
+    deadline = time.monotonic() + 30
+    while not _pagefind_reading(preview.resolve()):
+        if live.indexer.wait(timeout=0) or time.monotonic() > deadline:
+            pytest.skip("Pagefind finished before it could be seen running")
+        time.sleep(0.005)
+    assert not live.indexer.close()  # the index is not whole: the next run makes it anew
+    assert live.indexer.wait(timeout=0)
+    assert not _pagefind_reading(preview.resolve())
+    assert not (preview / "pagefind").exists()
+    assert [p.name for p in tmp_path.iterdir() if "sitegen-scratch" in p.name] == []
+
+
+def _pagefind_reading(folder: Path) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"pagefind" in part for part in command[:1]) and str(folder).encode() in command:
+            return True
+    return False
