@@ -82,7 +82,6 @@ class ColdStart:
         """`load`: the sources and bodies to start from; `save`: keeps the build's for the
         preview (called in the build's process); `close`: descriptors the build's process
         must not hold (the server's socket)."""
-        self.started = time.perf_counter()
         self.articles = len(scan_sources(options.site_dir)[0])
         self.paths: list[str] = []
         self.landed = 0
@@ -117,7 +116,10 @@ class ColdStart:
         outcome: Outcome | None = None
         try:
             while outcome is None:
-                ready = wait([self._control, *([self._done] if self._done is not None else [])])
+                # Woken every second: a signal handed to another thread runs its handler
+                # (Ctrl-C) only once this one runs.
+                ready = wait([self._control, *([self._done] if self._done is not None else [])],
+                             timeout=1.0)
                 if self._control in ready:
                     try:
                         message = self._control.recv()

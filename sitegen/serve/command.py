@@ -38,6 +38,7 @@ from sitegen.tree import require_site, why
 
 PORT_TRIES = 20
 SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before others may run
+SIGNAL_POLL_SECONDS = 1.0  # the main thread wakes this often to run a signal's handler
 
 
 class Builder:
@@ -240,7 +241,10 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             else:
                 builder.failed(outcome)
         builder.start()
-        threading.Event().wait()  # until Ctrl-C or SIGTERM
+        # Until Ctrl-C or SIGTERM. Woken every second: a signal the kernel hands to another
+        # thread only marks its handler due, which runs once this thread runs again.
+        while not threading.Event().wait(SIGNAL_POLL_SECONDS):
+            pass
     except KeyboardInterrupt:
         print("\nStopping.", file=log)
     finally:
