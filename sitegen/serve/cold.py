@@ -50,6 +50,7 @@ from sitegen.write.writer import Staging, ready_spare, updating
 FIRST = ("index.html", NOT_FOUND_PAGE)  # ahead of every other file
 COLD_CACHE = "first-build.pickle"  # in a private preview's folder: the build's sources
 PROGRESS_SECONDS = 0.2  # the build reports its progress at most this often
+LANDED_PAUSE = 0.01  # seconds between reads of the files written: a page asked for waits so much more
 STOP_SECONDS = 10.0  # a stopped build's process is killed if it has not ended by then
 # Where each stage's progress lies in the whole build's (at 10,000 articles: reading 8% of
 # the time, Markdown 33%, assembling and planning 12%, writing 41%).
@@ -140,10 +141,13 @@ class ColdStart:
                         self._landed(indices, state, report)
                     else:
                         early += indices
+                    # Woken by each file written, this process would take a share of the
+                    # cores the workers use; a short pause lets a batch gather.
+                    time.sleep(LANDED_PAUSE)
         finally:
             state.cold_end()
-        self._process.join()
         if outcome is None:
+            self._process.join()
             return Outcome(False, (Problem("serve", "the first build's process ended "
                                    "unexpectedly (out of memory?); save a file to build "
                                    "again, or restart the preview"),))
@@ -229,6 +233,12 @@ def _build(options: BuildOptions, folder: Path, workers: int, load: Callable[[],
                                                    f"{exc!r}"),))
     try:
         control.send(("end", replace(outcome, seconds=time.perf_counter() - started)))
+        if outcome.ok:
+            # While the preview takes over (the other core), the spare: under the output's
+            # lock, which the preview's first transaction waits for.
+            ready_spare(folder)
+    except KeyboardInterrupt:  # the preview is stopping: the journal vouches for no spare
+        pass
     finally:
         os._exit(0)  # no atexit handlers, no flush of inherited buffers
 
@@ -270,7 +280,6 @@ def _first(options: BuildOptions, folder: Path, workers: int, load: Callable[[],
     except OSError as exc:
         warnings = (Problem("serve", f"the first build's sources could not be kept ({exc}); "
                                      "the preview reads them again"),)
-    ready_spare(folder)
     return Outcome(True, prints=prints, written=tuple(paths), removed=tuple(gone),
                    warnings=warnings)
 
