@@ -614,5 +614,5 @@ def test_search_results_show_the_smallest_16_9_thumbnail(tmp_path: Path) -> None
     built = build_site(site, tmp_path / "out")
     (meta,) = parse_html(built.output.joinpath(*PAGE)).xpath(
         "//article[@data-pagefind-body]/@data-pagefind-meta")
-    assert meta.startswith("image:/_img/still-320x180-") and meta.endswith(".webp")
+    assert meta.startswith("image:/_img/still-160x90-") and meta.endswith(".webp")
     assert url_to_file(built.output, meta[len("image:"):], BASE).is_file()
