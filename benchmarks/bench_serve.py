@@ -74,15 +74,18 @@ def free_port() -> int:
 class Server:
     """`python -m sitegen serve` in a child process; its stderr lines collected by a thread."""
 
-    def __init__(self, site: Path, tmpdir: Path, port: int | None = None) -> None:
+    def __init__(self, site: Path, tmpdir: Path, port: int | None = None,
+                 checkout: Path = ROOT) -> None:
+        """`checkout`: the sitegen to run (the working folder, first on its path)."""
         tmpdir.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sitegen", "serve", "-s", str(site), "--port",
              str(port or free_port())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True, cwd=str(ROOT),
-            env=dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1"))
+            stderr=subprocess.PIPE, text=True, cwd=str(checkout),
+            env=dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1",
+                     PYTHONPATH=str(checkout)))
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -255,14 +258,15 @@ def _children_cpu() -> tuple[float, int]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def timed_start(site: Path, tmpdir: Path, port: int, deep: str) -> dict[str, float]:
+def timed_start(site: Path, tmpdir: Path, port: int, deep: str,
+                checkout: Path = ROOT) -> dict[str, float]:
     """Start `sitegen serve`, time the front page's first 200, then an article's (`deep`,
     asked for once the front page came: during a cold start's build it is written ahead of
     the rest), and the first build's end ("Rebuilt" line); stop it, timing the stop too. CPU
     seconds of the server, its workers and Pagefind (user + system)."""
     cpu_before, _ = _children_cpu()
     started = time.perf_counter()
-    server = Server(site, tmpdir, port)
+    server = Server(site, tmpdir, port, checkout)
     sampler = TreeRss(server.proc.pid)
     try:
         server.wait_port(timeout=3600)
@@ -321,6 +325,21 @@ def startup(count: int, work: Path) -> dict[str, object]:
     return figures
 
 
+def cold_pair(count: int, work: Path, before: Path) -> dict[str, object]:
+    """Cold starts (no kept preview) of `sitegen serve` from `before` (another checkout, e.g.
+    made with `git archive BASE | tar -x -C DIR`) and from this one, one after the other."""
+    site = make_site(count, work)
+    figures: dict[str, object] = {"articles": count}
+    deep = article_urls(site, 3)[-1][1]
+    for name, checkout in (("before", before.resolve()), ("after", ROOT)):
+        for kept in (site / ".sitegen-cache").glob("preview*"):
+            shutil.rmtree(kept) if kept.is_dir() else kept.unlink()
+        figures[f"serve_cold_{name}"] = timed_start(site, work / f"tmp-{count}", free_port(),
+                                                    deep, checkout)
+        print(json.dumps(figures), file=sys.stderr, flush=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -330,6 +349,9 @@ def main() -> None:
     parser.add_argument("--startup", action="store_true",
                         help="time start-up instead: first page and settled preview, cold and "
                              "warm, beside sitegen build cold and warm")
+    parser.add_argument("--cold-against", type=Path, metavar="DIR",
+                        help="time cold starts instead: DIR's sitegen (another checkout), then "
+                             "this one's")
     parser.add_argument("--back-to-back", action="store_true",
                         help="edit again as soon as the page shows, not once the rebuild ended")
     args = parser.parse_args()
@@ -344,11 +366,14 @@ def main() -> None:
                 subprocess.run([sys.executable, str(MAKE_CORPUS), "--count", str(count),
                                 "--out", str(work / f"serve-site-{count}" / "content")],
                                check=True)
+            if args.cold_against:
+                results.append(cold_pair(count, work, args.cold_against))
+                continue
             if args.startup:
                 results.append(startup(count, work))
                 continue
             results.append(run_size(count, work, args.edits, settle=not args.back_to_back))
-    if args.startup:
+    if args.startup or args.cold_against:
         print(json.dumps(results, indent=2))
         if args.json:
             args.json.write_text(json.dumps({"benchmark": "serve start-up", "results": results},
