@@ -39,6 +39,7 @@ from sitegen.folders import CACHE_DIR, STATIC_DIR
 from sitegen.model import Source, Variant
 from sitegen.parallel import run_indexed
 from sitegen.slugs import slugify
+from sitegen.tree import content_stamp
 
 RECIPE = "1"  # bump when the way variants are made changes: every name changes with it
 OUTPUT_DIR = "_img"  # where variants go in the output (netlify.toml caches it forever)
@@ -141,11 +142,14 @@ def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry,
 
 def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls: VariantUrls,
                   settings: ImagesConfig, site_dir: Path, workers: int,
-                  store: Path | None = None) -> Pictures:
+                  store: Path | None = None, memo: dict[object, object] | None = None
+                  ) -> Pictures:
     """Variants of every image in `uses` (`file_for`: the static file behind each URL, None
     for other sites', missing only when the site has no such file), made or taken from the
-    site's cache folder (or `store`); raises BuildError naming every use of every bad image."""
-    by_file, facts, problems = _inspect_all(uses, file_for, settings.max_pixels)
+    site's cache folder (or `store`); raises BuildError naming every use of every bad image.
+    `memo`: what an earlier run in this process learnt of the files, by their stamps (the
+    dev server's), so only changed files are read again."""
+    by_file, facts, problems = _inspect_all(uses, file_for, settings.max_pixels, memo=memo)
     if problems:
         raise BuildError(problems)
     pictures = Pictures()
@@ -163,7 +167,7 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
             cachefiles.cache_folder(site_dir)  # made as caches are (ignored by git)
         cachefiles.discard(folder)
         folder.mkdir()
-    cached = _cached(folder)
+    cached = _cached(folder, memo)
     todo = [(key, list({s.path: s for s in photo.specs if s.path not in cached}.values()))
             for key, photo in photos.items()]
     todo = [(key, specs) for key, specs in todo if specs]
@@ -205,7 +209,7 @@ def check_images(uses: Iterable[Use], file_for: Mapping[str, Path | None],
 
 
 def _inspect_all(uses: Iterable[Use], file_for: Mapping[str, Path | None], max_pixels: int,
-                 decode: bool = False
+                 decode: bool = False, memo: dict[object, object] | None = None
                  ) -> tuple[dict[Path, list[Use]], dict[Path, _Facts], list[Problem]]:
     """The uses of each file, the header facts of each file processed, and the problems:
     each use of a missing or unusable file."""
@@ -219,12 +223,29 @@ def _inspect_all(uses: Iterable[Use], file_for: Mapping[str, Path | None], max_p
             by_file.setdefault(file, []).append(use)
     facts: dict[Path, _Facts] = {}
     for file, file_uses in by_file.items():
-        fact = inspect(file, max_pixels, decode)
+        fact = _inspect_known(file, max_pixels, memo) if memo is not None and not decode \
+            else inspect(file, max_pixels, decode)
         if isinstance(fact, str):
             problems += [Problem(u.file, f"image {u.url} {fact}", u.line) for u in file_uses]
         elif fact is not None:
             facts[file] = fact
     return by_file, facts, problems
+
+
+def _inspect_known(file: Path, max_pixels: int, memo: dict[object, object]
+                   ) -> _Facts | str | None:
+    """`inspect`, remembered by the file's stamp (taken before it is read: a file replaced
+    meanwhile is inspected again next time)."""
+    try:
+        key = ("facts", file, max_pixels, content_stamp(file))
+    except OSError:
+        return inspect(file, max_pixels)  # says why it cannot be read
+    if key not in memo:
+        fact = inspect(file, max_pixels)
+        if not isinstance(fact, _Facts):
+            return fact
+        memo[key] = fact
+    return memo[key]  # type: ignore[return-value]
 
 
 def prune(pictures: Pictures, site_dir: Path, store: Path | None = None) -> None:
@@ -388,9 +409,10 @@ def crop_box(width: int, height: int, ratio: tuple[int, int],
     return (left, top, left + crop_w, top + crop_h)
 
 
-def _cached(folder: Path) -> dict[str, str]:
+def _cached(folder: Path, memo: dict[object, object] | None = None) -> dict[str, str]:
     """The cache's variants: output path -> file name (`<name>~<digest of its bytes>`), each
-    checked against its digest; anything else there is removed."""
+    checked against its digest (once per stamp, with `memo`); anything else there is
+    removed."""
     found: dict[str, str] = {}
     try:
         names = os.listdir(folder)
@@ -398,12 +420,23 @@ def _cached(folder: Path) -> dict[str, str]:
         return found
     for name in names:
         base, _, digest = name.rpartition("~")
+        try:  # lstat: a link put in a file's place is checked (and refused) again
+            stat = os.lstat(folder / name)
+            key = ("variant", folder, name, stat.st_mode, stat.st_size, stat.st_mtime_ns,
+                   stat.st_ino)
+        except OSError:
+            key = None
+        if memo is not None and key is not None and key in memo:
+            found[f"{OUTPUT_DIR}/{base}"] = name
+            continue
         try:
             data = cachefiles.read_file(folder / name)
         except cachefiles.Damaged:
             data = None
         if base and data is not None and _digest(data) == digest:
             found[f"{OUTPUT_DIR}/{base}"] = name
+            if memo is not None and key is not None:
+                memo[key] = True
         else:
             cachefiles.discard(folder / name)
     return found

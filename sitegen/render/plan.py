@@ -242,10 +242,11 @@ def _linked_images(site: Site, config: Config, images: LocalImages) -> set[Path]
     return {file for url in urls if (file := images.file_for(url)) is not None}
 
 
-def render_job(job: Job, theme: Theme) -> bytes:
-    """The bytes of one job's file (a static file's job is copied, not rendered)."""
+def render_job(job: Job, theme: Theme, assets: set[str] | None = None) -> bytes:
+    """The bytes of one job's file (a static file's job is copied, not rendered). `assets`,
+    when given, gets the static files a page named with `asset()` (`Theme.render`)."""
     if isinstance(job, PageJob):
-        return theme.render(job.template, job.context).encode("utf-8")
+        return theme.render(job.template, job.context, assets).encode("utf-8")
     if isinstance(job, FeedJob):
         return render_feed(job.spec)
     if isinstance(job, DataJob):
