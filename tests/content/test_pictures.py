@@ -563,3 +563,42 @@ def test_a_bad_body_image_names_the_article_and_line(tmp_path: Path, which: str,
     assert not (site / ".sitegen-cache" / "images").exists() or damage != "truncate" or \
         not any(n.startswith("host-") and "900x650" in n
                 for n in os.listdir(site / ".sitegen-cache" / "images"))  # nothing encoded
+
+
+def test_one_photo_shared_between_workers_makes_the_same_variants(tmp_path: Path) -> None:
+    """With fewer photos than workers, each worker makes some of a photo's variants (the
+    preview after a photo is replaced): the same files as one process makes."""
+    site = site_with(tmp_path)
+    photo(site / "static" / "images" / "still.jpg", (900, 600))
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"out-{workers}"
+        report = build(BuildOptions(site_dir=site, output_dir=out, now=FIXED_NOW,
+                                    workers=workers), use_cache=False)
+        outputs.append((report.images_encoded, file_hashes(out)))
+    assert outputs[0][0] > 8 and outputs[0] == outputs[1]
+
+
+def test_a_replaced_body_image_renders_again_only_the_bodies_that_show_it(
+        tmp_path: Path) -> None:
+    """A cached body records the stamps of the image files it looked up: replacing one
+    renders again the bodies that show it and takes the others from the cache."""
+    from sitegen.incremental.cache import BuildCache
+    from sitegen.pipeline.stages import Settings, prepare
+
+    site = write_site(tmp_path / "site", {
+        "a.md": article(title="One", body="![The host](/images/host.png)\n\nWords."),
+        "b.md": article(title="Two", date="2020-01-02",
+                        body="![The set](/images/set.jpg)\n\nWords."),
+        "c.md": article(title="Three", date="2020-01-03", body="No pictures.")}, config=CONFIG)
+    photo(site / "static" / "images" / "set.jpg", (1000, 600))
+    host = photo(site / "static" / "images" / "host.png", (700, 500), fmt="PNG")
+    cache = BuildCache()
+    options = BuildOptions(site_dir=site, now=FIXED_NOW, workers=1)
+    first = prepare(Settings(options, cache)).bodies
+    photo(host, (640, 400), fmt="PNG", split=True)
+    second = prepare(Settings(options, cache)).bodies
+    assert second["content/a.md"] is not first["content/a.md"]
+    assert 'width="640"' in second["content/a.md"].html
+    assert second["content/b.md"] is first["content/b.md"]
+    assert second["content/c.md"] is first["content/c.md"]
