@@ -15,6 +15,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from sitegen.config import ImagesConfig
 from sitegen.content.markdown import ImageError, PictureMarkup
 from sitegen.content.pictures import (
+    AVATAR,
     CENTRE,
     RASTER_SUFFIXES,
     Pictures,
@@ -146,7 +147,8 @@ class LocalImages:
         file = self.file_for(url)
         variants = self.pictures.variants.get((file, focus or CENTRE)) if file else None
         if variants:
-            main = Image("", "", alt, variants=variants).fallback()
+            made = Image("", "", alt, variants=variants)
+            main = made.fallback() or made.fallback(AVATAR)  # an avatar has only its squares
             assert main is not None
             return Image(main.url, main.abs_url, alt, main.width, main.height, main.mime,
                          main.length, variants)

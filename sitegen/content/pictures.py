@@ -5,8 +5,9 @@ For each local raster image a page shows (an article's lead image, a tag's image
 social image) this stage makes variants at the configured widths (never wider than the
 original) in the configured modern formats plus the original's format as fallback, the crops
 lists and cards show (16:9), the crops Google's article guidelines ask for (16:9, 4:3, 1:1)
-and the 1200x630 social card, each with EXIF orientation applied, converted to sRGB and with
-no metadata at all. SVG, animated images and other sites' images are left as they are.
+and the 1200x630 social card (an author's avatar: small squares only), each with EXIF
+orientation applied, converted to sRGB and with no metadata at all. SVG, animated images and
+other sites' images are left as they are.
 
 Names carry a digest of the source's bytes and of everything that decides the variant's bytes
 (size, crop, format, quality, this module's `RECIPE`), so they can be cached forever and the
@@ -52,6 +53,8 @@ CROPS = {"16:9": (16, 9), "4:3": (4, 3), "1:1": (1, 1), "og": (1200, 630)}
 CARD_MAX = 1200  # 16:9 crops for cards and the front page's hero go up to this width
 FALLBACK_MAX = 1200  # the fallback <img src>, feeds and JSON-LD crops
 SOCIAL = (1200, 630)  # og:image, twitter:image: JPEG, which every network reads
+AVATAR = "avatar"  # the ratio name of avatars' square variants
+AVATAR_WIDTHS = (96, 192)  # bylines, author boxes and pages show 44 to 96 CSS pixels, at 1x-2x
 CENTRE = (0.5, 0.5)
 NAMED_FOCUS = {"center": (0.5, 0.5), "centre": (0.5, 0.5), "top": (0.5, 0.0),
                "bottom": (0.5, 1.0), "left": (0.0, 0.5), "right": (1.0, 0.5)}
@@ -66,6 +69,7 @@ class Use:
     line: int | None
     focus: tuple[float, float] = CENTRE
     whole: bool = False  # an image in a body: only the original's shape, no crops
+    avatar: bool = False  # an author's avatar: small squares
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,8 @@ def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry,
     uses += [Use(url, s.rel_path, None, whole=True)
              for s in sources for url in (bodies or {}).get(s.rel_path, ())]
     uses += [Use(e.image, e.origin, e.line) for e in registry.entries if e.image]
+    uses += [Use(a.avatar, CONFIG_NAME, config_line(config.site_dir, f'authors."{name}".avatar'),
+                 avatar=True) for name, a in config.authors.items() if a.avatar]
     if config.seo.image:
         uses.append(Use(config.seo.image, CONFIG_NAME, config_line(config.site_dir, "seo.image")))
     return uses
@@ -156,9 +162,12 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
     photos: dict[tuple[Path, tuple[float, float]], Photo] = {}
     for file, fact in facts.items():
         for focus in dict.fromkeys(u.focus for u in by_file[file]):
+            here = [u for u in by_file[file] if u.focus == focus]
             specs = plan_variants(file, fact, settings, focus)
-            if all(u.whole for u in by_file[file] if u.focus == focus):
-                specs = whole_specs(specs)
+            if all(u.whole or u.avatar for u in here):  # only what bodies and avatars show
+                specs = whole_specs(specs) if any(u.whole for u in here) else ()
+            if any(u.avatar for u in here):
+                specs += avatar_specs(file, fact, settings, focus)
             photos[file, focus] = Photo(file, specs)
         pictures.processed.add(file)
     folder = _folder(site_dir, store)
@@ -382,6 +391,27 @@ def plan_variants(file: Path, facts: _Facts, settings: ImagesConfig,
     scale = min(1.0, SOCIAL[0] / (social[2] - social[0]))
     add("og", social, 0, "jpeg", (max(1, round((social[2] - social[0]) * scale)),
                                    max(1, round((social[3] - social[1]) * scale))))
+    return tuple(specs)
+
+
+def avatar_specs(file: Path, facts: _Facts, settings: ImagesConfig,
+                 focus: tuple[float, float]) -> tuple[Spec, ...]:
+    """An avatar's variants: the largest centred square, at AVATAR_WIDTHS (never upscaled) in
+    each modern format, and its fallback at the largest: a headshot needs no 1600-pixel
+    copies, and a byline's 44 pixels no 1200-pixel crop."""
+    box = crop_box(facts.width, facts.height, CROPS["1:1"], focus)
+    side = box[2] - box[0]
+    quality = {"webp": settings.webp_quality, "avif": settings.avif_quality,
+               "jpeg": settings.jpeg_quality, "png": 0}
+    stem = slugify(file.stem)[:40] or "image"
+    widths = sorted({min(w, side) for w in AVATAR_WIDTHS})
+    formats = [f for f in dict.fromkeys(settings.formats) if f != facts.fallback]
+    specs = []
+    for fmt, width in [(f, w) for f in formats for w in widths] + [(facts.fallback, widths[-1])]:
+        key = repr((RECIPE, facts.digest, box, (width, width), fmt, quality[fmt]))
+        digest = hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+        path = f"{OUTPUT_DIR}/{stem}-{width}x{width}-{digest}.{EXTENSION[fmt]}"
+        specs.append(Spec(path, AVATAR, box, width, width, fmt, quality[fmt]))
     return tuple(specs)
 
 
