@@ -484,10 +484,11 @@ def _one_edit_rebuild(root: Path, count: int) -> tuple[Rebuilt, int, int]:
     pages = calls = 0
     render = Theme.render
 
-    def counting(self: Theme, template: str, context: Mapping[str, object]) -> str:
+    def counting(self: Theme, template: str, context: Mapping[str, object],
+                 assets: set[str] | None = None) -> str:
         nonlocal pages
         pages += 1
-        return render(self, template, context)
+        return render(self, template, context, assets)
 
     def profile(frame: object, event: str, arg: object) -> None:
         nonlocal calls
