@@ -101,6 +101,17 @@ class Image:
         found = [v for v in self.variants if v.ratio == ratio and v.mime not in MODERN]
         return found[-1] if found else None
 
+    def thumbnail(self, ratio: str = "16:9") -> str:
+        """The URL of the smallest variant of a shape as one plain <img> shows it (a search
+        result's picture, where no <picture> chooses): WebP, else the fallback's format;
+        the image's own URL when it has no variants."""
+        for mime in ("image/webp", *dict.fromkeys(v.mime for v in self.variants
+                                                 if v.mime not in MODERN)):
+            found = [v for v in self.variants if v.ratio == ratio and v.mime == mime]
+            if found:
+                return min(found, key=lambda v: v.width).url
+        return self.url
+
     def crop(self, ratio: str) -> Image:
         """This image as its `ratio` crop's fallback file (itself when it has no variants)."""
         found = self.fallback(ratio)

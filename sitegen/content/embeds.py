@@ -26,6 +26,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlencode, urlsplit
 
 from markdown_it import MarkdownIt
@@ -270,13 +271,24 @@ def _render_container(self: RendererHTML, tokens: Sequence[Token], idx: int,
     if name == "figure":
         return '<figure class="figure">\n'
     video: Video = token.meta["video"]
-    return (f'<figure class="embed embed--{escape(video.provider.lower())}">\n'
-            + (_feed_link(video) if env.get("feed") else _player(video, env)))
+    opening = f'<figure class="embed embed--{escape(video.provider.lower())}">\n'
+    if env.get("feed"):
+        return opening + _feed_link(video)
+    # A poster the site makes variants of (markdown.py's env["poster"]) is a <picture> sized
+    # for the player, not the photo as dropped in.
+    try:
+        made = env["poster"](video.poster, env) if video.poster and "poster" in env else None
+    except ValueError as exc:  # markdown's ImageError: a missing or unusable poster file
+        raise MarkupError(f"poster: {exc}", token.map[0] if token.map else 0) from None
+    return opening + _player(video, env, made)
 
 
-def _player(video: Video, env: EnvType) -> str:
+def _player(video: Video, env: EnvType, made: Any = None) -> str:
+    """The click-to-load player (`made`: the poster's variants, a markdown.Poster)."""
     title = escape(video.title)
     poster = escape(_site_url(video.poster, env)) if video.poster else ""
+    if made is not None:
+        poster = escape(made.src)
     if video.provider == "file":
         src = escape(_site_url(video.watch_url, env))
         return (f'<video class="embed-video" controls preload="none" title="{title}"'
@@ -287,7 +299,8 @@ def _player(video: Video, env: EnvType) -> str:
     length = f" ({escape(video.duration)})" if video.duration else ""
     return (f'<div class="embed-player" data-embed-src="{escape(video.player_url)}" '
             f'data-embed-title="{title}" data-pagefind-ignore>\n'
-            + (f'<img class="embed-poster" src="{poster}" alt="" loading="lazy" '
+            + (f"{made.markup}\n" if made is not None else
+               f'<img class="embed-poster" src="{poster}" alt="" loading="lazy" '
                'decoding="async">\n' if poster else "")
             + f'<a class="embed-play" href="{escape(video.watch_url)}" '
             f'aria-label="Play video: {title}{length}">'

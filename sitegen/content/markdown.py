@@ -242,10 +242,18 @@ class PictureMarkup(NamedTuple):
 
 
 PictureOf = Callable[[str], PictureMarkup | None]  # raises ImageError for an unusable file
+
+
+class Poster(NamedTuple):
+    """A video's poster made of variants: the URL a <video poster> takes, and the <picture>
+    a player shows behind its play button (content/embeds.py asks env["poster"])."""
+
+    src: str
+    markup: str
 BODY_SIZES = "(min-width: 46rem) 42rem, calc(100vw - 2rem)"  # the theme's measure, as _picture.html
 
 
-class ImageError(Exception):
+class ImageError(ValueError):
     """A body image that cannot be used; the caller finds its line (`references`)."""
 
     def __init__(self, url: str, message: str) -> None:
@@ -289,6 +297,7 @@ class MarkdownRenderer:
         `picture` its variants, if it is one the site makes variants of."""
         self._base_path = base_path
         self._image_size = image_size
+        self._picture = picture
         self._raw_html = options.html  # authors' own HTML passes, so it must be sanitized
         md = MarkdownIt("commonmark", {"html": options.html, "typographer": options.typographer,
                                        "linkify": options.linkify, "xhtmlOut": False})
@@ -330,7 +339,7 @@ class MarkdownRenderer:
             body = body[:more.start()] + body[more.end():]
             env = {"base_path": self._base_path}
             tokens = self._md.parse(body, env)
-        env["images"], env["pictures"] = {}, {}
+        env["images"], env["pictures"], env["poster"] = {}, {}, self._poster
         html = self._md.renderer.render(tokens, self._md.options, env)
         images = tuple(urljoin(page_url, src) for src in env["images"])
         pictures = tuple(env["pictures"])
@@ -348,6 +357,23 @@ class MarkdownRenderer:
             feed_body = sanitize_html(feed_body) if feed_body is not None else None
         return RenderedBody(html, summary, words, _headings(tokens), page_url, images, embeds,
                             feed_body, pictures)
+
+    def _poster(self, url: str, env: EnvType) -> Poster | None:
+        """A video's poster (`url` as written) as its variants, as a body image's are: None
+        when the site does not process it (SVG, another site's, no [images]). Raises
+        ImageError for a missing or unusable file, as a body image does."""
+        found = self._picture(url) if self._picture is not None else None
+        if found is None:
+            return None
+        env["images"][found.src] = None
+        env["pictures"][url] = None
+        sources = "".join(f'<source type="{escape(mime)}" srcset="{escape(srcset)}" '
+                          f'sizes="{BODY_SIZES}">' for mime, srcset in found.sources)
+        return Poster(found.src, (
+            f'<picture class="picture picture--poster">{sources}<img class="embed-poster" '
+            f'src="{escape(found.src)}" srcset="{escape(found.srcset)}" sizes="{BODY_SIZES}" '
+            f'width="{found.width}" height="{found.height}" alt="" loading="lazy" '
+            'decoding="async"></picture>'))
 
     def references(self, body: str) -> list[Reference]:
         """Every link and image an author wrote in `body` (not bare URLs linkify found)."""

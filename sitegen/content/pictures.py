@@ -51,6 +51,7 @@ MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": 
 EXTENSION = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
 CROPS = {"16:9": (16, 9), "4:3": (4, 3), "1:1": (1, 1), "og": (1200, 630)}
 CARD_MAX = 1200  # 16:9 crops for cards and the front page's hero go up to this width
+THUMBS = (160, 320)  # and start here: thumbnails 6.5 to 10rem wide (river, related, search)
 FALLBACK_MAX = 1200  # the fallback <img src>, feeds and JSON-LD crops
 SOCIAL = (1200, 630)  # og:image, twitter:image: JPEG, which every network reads
 AVATAR = "avatar"  # the ratio name of avatars' square variants
@@ -381,7 +382,8 @@ def plan_variants(file: Path, facts: _Facts, settings: ImagesConfig,
     add("", whole, max([w for w in widths if w <= FALLBACK_MAX], default=widths[0]),
         facts.fallback)
     card = crop_box(width, height, CROPS["16:9"], focus)
-    card_widths = sorted({min(w, card[2] - card[0]) for w in settings.widths if w <= CARD_MAX})
+    card_widths = sorted({min(w, card[2] - card[0]) for w in (*THUMBS, *settings.widths)
+                          if w <= CARD_MAX})
     for fmt in modern:
         for w in card_widths:
             add("16:9", card, w, fmt)

@@ -667,3 +667,56 @@ def test_an_avatar_that_is_missing_names_the_configuration_line(tmp_path: Path) 
     assert [str(p) for p in caught.value.problems] == [
         "sitegen.toml:5: image /images/gone.jpg not found in static/: add the file, or fix "
         "the path"]
+
+
+# --- video posters --------------------------------------------------------------------------
+
+POSTER_BODY = ('Words.\n\n::: youtube aqz-KE-bpKQ title="Trailer" poster="/images/still.jpg"\n'
+               ':::\n\n::: video /clips/a.mp4 title="Clip" poster="/images/still.jpg"\n:::\n')
+
+
+def test_a_video_poster_is_a_picture_of_variants_sized_for_the_player(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {"a.md": article(body=POSTER_BODY)}, config=CONFIG)
+    photo(site / "static" / "images" / "still.jpg", (1600, 900))
+    (site / "static" / "clips").mkdir(parents=True)
+    (site / "static" / "clips" / "a.mp4").write_bytes(b"\0" * 64)
+    built = build_site(site, tmp_path / "out")
+    doc = parse_html(built.output.joinpath(*PAGE))
+    (picture,) = doc.xpath("//div[@class='embed-player']/picture")
+    (img,) = picture.xpath(".//img[@class='embed-poster']")
+    (source,) = picture.xpath(".//source")
+    assert source.get("type") == "image/webp" and img.get("sizes") == SIZES
+    assert (img.get("width"), img.get("height"), img.get("alt"), img.get("loading")) == (
+        "1200", "675", "", "lazy")
+    srcset = [part.split() for part in source.get("srcset").split(", ")]
+    assert [int(w[:-1]) for _url, w in srcset] == [480, 800, 1200, 1600]
+    for url in [img.get("src"), *(url for url, _w in srcset)]:
+        file = url_to_file(built.output, url, BASE)
+        assert file is not None and file.is_file(), url
+        with Image.open(file) as image:
+            assert not image.getexif()
+    (video,) = doc.xpath("//video")
+    assert video.get("poster") == img.get("src")  # one file: the player's fallback
+    assert not (built.output / "images" / "still.jpg").exists()  # keep_originals = false
+
+
+def test_a_missing_video_poster_names_the_article_and_line(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {"a.md": article(body=POSTER_BODY)}, config=CONFIG)
+    (site / "static" / "clips").mkdir(parents=True)
+    (site / "static" / "clips" / "a.mp4").write_bytes(b"\0" * 64)
+    message = bad_build(tmp_path, site)
+    assert message.startswith("content/a.md:11: poster: image /images/still.jpg not found in "
+                              "static/: add the file, or fix the path"), message
+    result = run_cli("check", "-s", str(site))
+    assert result.returncode == 1 and "content/a.md:11: poster: image /images/still.jpg" in \
+        result.stdout, result.stdout
+
+
+def test_search_results_show_the_smallest_16_9_thumbnail(tmp_path: Path) -> None:
+    site = site_with(tmp_path)
+    photo(site / "static" / "images" / "still.jpg", (1600, 1000))
+    built = build_site(site, tmp_path / "out")
+    (meta,) = parse_html(built.output.joinpath(*PAGE)).xpath(
+        "//article[@data-pagefind-body]/@data-pagefind-meta")
+    assert meta.startswith("image:/_img/still-160x90-") and meta.endswith(".webp")
+    assert url_to_file(built.output, meta[len("image:"):], BASE).is_file()

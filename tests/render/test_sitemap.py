@@ -114,9 +114,11 @@ def test_sitemap_lists_article_images_that_exist(example_built: Built) -> None:
     images = {url.findtext("sm:loc", namespaces=NEWS): [
         i.findtext("image:loc", namespaces=NEWS) for i in url.findall("image:image", NEWS)]
         for url in root.findall("sm:url", NS)}
-    lead, body = images[BASE + EMBED_URL]  # the lead image as published (its fallback variant)
+    # The lead image as published (its fallback variant), a body image, a video's poster.
+    lead, body, poster = images[BASE + EMBED_URL]
     assert lead.startswith(f"{BASE}/_img/open-movie-still-1200x675-")
     assert body == f"{BASE}/images/click-to-play.svg"
+    assert poster.startswith(f"{BASE}/_img/meadow-poster-1200x675-")
     for url, rel in PUBLISHED.items():  # the lead picture's variant first, where there is one
         picture = frontmatter.load(REPO / rel).get("image")
         found = images[BASE + url][:1]

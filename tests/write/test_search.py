@@ -522,6 +522,14 @@ def test_search_shows_the_true_count_and_loads_more_with_clean_results(browser: 
         words = first.locator(".search-excerpt").inner_text()
         assert "buzzer" in words and "By Ann Example" not in words
         assert words.startswith("… ") and words.endswith(" …")
+        # A match in the headline: the excerpt does not quote the headline shown above it.
+        tab.page.goto(f"{base}/search/?q=contestants+round")
+        rows.first.wait_for(timeout=15000)
+        for row in (rows.nth(k) for k in range(min(rows.count(), 10))):
+            title = row.locator(".search-result-title").inner_text()
+            words = row.locator(".search-excerpt").inner_text()
+            number = title.rsplit(" ", 1)[1]  # nothing but the body's words: no byline, no
+            assert words == f"… The contestants froze at buzzer number {number}. …"  # initial
         assert tab.outside == []
     finally:
         tab.close()

@@ -26,22 +26,50 @@
   }
 
   // Pagefind's excerpt (text with <mark>s), rebuilt from text nodes, without the headline,
-  // standfirst and byline it may quote: a result shows those on their own lines.
+  // standfirst and byline it may quote: a result shows those on their own lines. A quote may
+  // run across <mark>s ("The <mark>Defenders</mark> Arrives"), so it is found in the
+  // excerpt's whole text and its characters dropped from the pieces they fall in.
   function excerpt(html, drop) {
     var paragraph = document.createElement("p");
     paragraph.className = "search-excerpt";
     var parsed = new DOMParser().parseFromString("<p>" + html + "</p>", "text/html").body;
+    var pieces = [];
     parsed.firstChild.childNodes.forEach(function (node) {
-      if (node.nodeName === "MARK") {
+      pieces.push({ text: node.textContent, marked: node.nodeName === "MARK" });
+    });
+    var whole = pieces.map(function (piece) { return piece.text; }).join("");
+    var gone = [];
+    drop.forEach(function (repeated) {
+      var at = whole.indexOf(repeated);
+      while (at !== -1) {
+        var end = at + repeated.length;
+        while (end < whole.length && /[.\s]/.test(whole.charAt(end))) {
+          end++;  // and the full stop and space after it
+        }
+        for (var i = at; i < end; i++) {
+          gone[i] = true;
+        }
+        at = whole.indexOf(repeated, end);
+      }
+    });
+    var offset = 0;
+    pieces.forEach(function (piece) {
+      var kept = "";
+      for (var i = 0; i < piece.text.length; i++) {
+        if (!gone[offset + i]) {
+          kept += piece.text.charAt(i);
+        }
+      }
+      offset += piece.text.length;
+      if (!kept.trim()) {
+        return;
+      }
+      if (piece.marked) {
         var mark = document.createElement("mark");
-        mark.textContent = node.textContent;
+        mark.textContent = kept;
         paragraph.appendChild(mark);
       } else {
-        var words = node.textContent;
-        drop.forEach(function (repeated) {
-          words = words.split(repeated + ". ").join("").split(repeated + " ").join("");
-        });
-        paragraph.appendChild(document.createTextNode(words));
+        paragraph.appendChild(document.createTextNode(kept));
       }
     });
     return paragraph;
