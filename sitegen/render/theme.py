@@ -30,6 +30,7 @@ from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.folders import STATIC_DIR, TEMPLATES_DIR, THEMES_DIR
 from sitegen.memo import IdentityMemo
+from sitegen.render.nav import sections_bar
 from sitegen.tree import content_stamp, list_folder, unopenable, why
 
 MAX_THEME_DEPTH = 5
@@ -76,6 +77,7 @@ class Theme:
         env.globals["absolute"] = lambda site_url: origin + site_url
         env.globals["asset"] = self._asset_url
         env.globals["partial"] = self._partial
+        env.globals["nav"] = lambda site, page, first: sections_bar(site, page, first, base_path)
         self._partials: IdentityMemo[tuple[Markup, frozenset[str]]] = \
             IdentityMemo(MAX_PARTIALS)
         env.filters["datefmt"] = format_date
