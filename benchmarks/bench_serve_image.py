@@ -5,12 +5,14 @@ to every page that showed the old one serving the new one's variants (issue 18: 
     python benchmarks/bench_serve_image.py --site /tmp/imgbench/site-1000-images --replaces 5
 
 The site is a bench_images.py corpus (copied to a temporary folder first, so it is left as it
-was). The real `python -m sitegen serve` runs in a child process; the pages showing the chosen
-photo (its articles and the front page, when it shows one) are found by the photo's variant
-names in their HTML. Each replacement writes a new JPEG of the same size (Pillow) beside it and
-renames it over the old one, then polls every such page over HTTP (one keep-alive connection)
-until none holds an old variant name and all hold a new one. Figures: wall seconds each, and
-the server's CPU seconds over the whole run (its user + system time, from /proc).
+was; `--warm-images` copies its encoded variants too, so the cold start encodes nothing and
+the run takes minutes less). The real `python -m sitegen serve` runs in a child process; the
+pages showing the chosen photo (its articles and the front page, when it shows one) are found
+by the photo's variant names in their HTML. Each replacement writes a new JPEG of the same size
+(Pillow) beside it and renames it over the old one, then polls every such page over HTTP (one
+keep-alive connection) until none holds an old variant name and all hold a new one. Figures:
+wall seconds each, and the server's CPU seconds over the whole run (its user + system time,
+from /proc).
 """
 
 from __future__ import annotations
@@ -54,12 +56,18 @@ def main() -> None:
     parser.add_argument("--site", type=Path, required=True)
     parser.add_argument("--photo", default="photo-0019.jpg")
     parser.add_argument("--replaces", type=int, default=5)
+    parser.add_argument("--warm-images", action="store_true",
+                        help="copy the site's encoded variants too (.sitegen-cache/images/): "
+                             "the preview's cold start then encodes nothing")
     args = parser.parse_args()
     from PIL import Image
 
     with tempfile.TemporaryDirectory(prefix="bench-serve-image-") as tmp:
         site = Path(tmp) / "site"
         shutil.copytree(args.site, site, ignore=shutil.ignore_patterns(".sitegen-cache"))
+        variants = args.site / ".sitegen-cache" / "images"
+        if args.warm_images and variants.is_dir():
+            shutil.copytree(variants, site / ".sitegen-cache" / "images")
         photo = site / "static" / "images" / "corpus" / args.photo
         url = f"/images/corpus/{args.photo}"
         stem = re.escape(photo.stem)

@@ -39,6 +39,9 @@ class AuthorRef:
     url: str
     avatar: str | None = None  # for the byline and the author box at an article's end
     bio: str = ""
+    # The avatar with its square variants (`Image.sources("avatar")`), when it is the site's
+    # own photo; `avatar` is then its fallback square, with no metadata.
+    avatar_image: Image | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Variant:
     height: int
     mime: str  # image/webp, image/avif, or the original's type (the fallback)
     length: int  # bytes
-    ratio: str = ""  # "" the original's shape; "16:9", "4:3", "1:1", or "og" (1200x630)
+    ratio: str = ""  # "" the original's shape; "16:9", "4:3", "1:1", "og" (1200x630), "avatar"
 
 
 MODERN = ("image/avif", "image/webp")  # offered in <source>s, best first
@@ -256,6 +259,7 @@ class Author:
     avatar: str | None
     url: str
     articles: tuple[Article, ...]  # newest first
+    avatar_image: Image | None = None  # as AuthorRef's
 
     @property
     def count(self) -> int:
@@ -263,7 +267,7 @@ class Author:
 
     def info(self) -> AuthorInfo:
         return AuthorInfo(self.slug, self.name, self.role, self.bio, self.avatar, self.url,
-                          self.count)
+                          self.count, self.avatar_image)
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,7 @@ class AuthorInfo:
     avatar: str | None
     url: str
     count: int  # articles by the author
+    avatar_image: Image | None = None  # as AuthorRef's
 
 
 @dataclass(frozen=True)

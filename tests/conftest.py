@@ -418,6 +418,7 @@ SLOW_TESTS = {
                            "test_two_builds_of_the_example_site_are_byte_identical",
                            "test_rebuilding_into_the_same_output_replaces_it_identically"},
     "test_cache": {"test_a_spare_changed_behind_sitegen_s_back_is_never_trusted",
+                   "test_a_replaced_image_rewrites_only_the_files_that_show_it",
                    "test_an_edited_article_rewrites_only_the_list_pages_that_show_it",
                    "test_builds_through_the_spare_equal_builds_without_the_cache",
                    "test_cache_whose_checksum_matches_but_content_lies_is_not_trusted",
@@ -439,6 +440,7 @@ SLOW_TESTS = {
                    "test_feed_items_setting_limits_every_feed_to_the_newest"},
     "test_fingerprint": {"test_fingerprints_are_the_same_in_another_process"},
     "test_live": {"test_random_edits_match_a_full_build",  # seeded random walks of edits
+                  "test_a_replaced_image_renders_again_only_the_pages_that_show_it",
                   "test_an_incremental_rebuild_does_linear_work",
                   "test_a_broken_first_build_then_a_fix",
                   "test_a_broken_template_fails_cleanly_then_recovers",
@@ -447,6 +449,7 @@ SLOW_TESTS = {
                   "test_a_replaced_image_updates_every_page_showing_it_and_a_deleted_one_fails"},
     "test_theme": {"test_a_static_file_replaced_by_one_of_its_size_and_time_still_updates_pages"},
     "test_pictures": {"test_a_replaced_image_updates_every_page_and_old_variants_go",
+                      "test_one_photo_shared_between_workers_makes_the_same_variants",
                       "test_a_body_only_edit_takes_the_quick_path_and_keeps_the_pictures",
                       "test_social_card_json_ld_crops_and_feeds",
                       "test_image_focus_moves_the_crops",

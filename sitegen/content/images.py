@@ -7,7 +7,6 @@ come from the `imagesize` package, which reads only the file's header.
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,6 +15,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from sitegen.config import ImagesConfig
 from sitegen.content.markdown import ImageError, PictureMarkup
 from sitegen.content.pictures import (
+    AVATAR,
     CENTRE,
     RASTER_SUFFIXES,
     Pictures,
@@ -26,6 +26,7 @@ from sitegen.content.pictures import (
 )
 from sitegen.folders import STATIC_DIR
 from sitegen.model import Image
+from sitegen.tree import content_stamp
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp",
                             ".tif", ".tiff", ".ico"})
@@ -97,15 +98,16 @@ class LocalImages:
     def absolute(self, path: str) -> str:
         return f"{self._base_url}/{path}"
 
-    def stamp(self) -> str:
-        """A short digest of every image file's path, size and modification time: it changes
-        when an image is added, removed or replaced, so cached bodies know to re-render."""
-        digest = hashlib.blake2b(digest_size=8)
-        for rel, path in sorted(self._files.items()):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
-                stat = path.stat()
-                digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-        return digest.hexdigest()
+    def file_stamp(self, url: str) -> str:
+        """What stands for the file behind `url` in a cached body's record (`content_stamp`):
+        "" when the site has no such file, so adding one changes it too."""
+        file = self.file_for(url)
+        if file is None:
+            return ""
+        try:
+            return content_stamp(file).decode()
+        except OSError:
+            return "unreadable"
 
     def file_for(self, url: str) -> Path | None:
         """The static file behind a site URL; None for other sites' images and unknown paths."""
@@ -145,7 +147,8 @@ class LocalImages:
         file = self.file_for(url)
         variants = self.pictures.variants.get((file, focus or CENTRE)) if file else None
         if variants:
-            main = Image("", "", alt, variants=variants).fallback()
+            made = Image("", "", alt, variants=variants)
+            main = made.fallback() or made.fallback(AVATAR)  # an avatar has only its squares
             assert main is not None
             return Image(main.url, main.abs_url, alt, main.width, main.height, main.mime,
                          main.length, variants)

@@ -53,7 +53,7 @@ class RenderedBody:
     can be cached on disk and sent between processes."""
 
     __slots__ = ("html", "summary_html", "words", "headings", "page_url", "images", "embeds",
-                 "feed_body", "pictures")
+                 "feed_body", "pictures", "image_stamps")
 
     def __init__(self, html: str, summary_html: str, words: int,
                  headings: tuple[tuple[int, str, str], ...], page_url: str,
@@ -68,6 +68,9 @@ class RenderedBody:
         self.embeds = embeds  # video embeds in the body
         self.feed_body = Markup(feed_body) if feed_body is not None else None  # when it differs
         self.pictures = pictures  # the local images shown as variants, as written
+        # (URL, stamp of its file) of each site image the render looked up, set by the stage
+        # that caches bodies: a body is rendered again only when one of those files changed.
+        self.image_stamps: tuple[tuple[str, str], ...] = ()
 
     @property
     def feed_html(self) -> Markup:

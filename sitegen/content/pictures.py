@@ -5,8 +5,9 @@ For each local raster image a page shows (an article's lead image, a tag's image
 social image) this stage makes variants at the configured widths (never wider than the
 original) in the configured modern formats plus the original's format as fallback, the crops
 lists and cards show (16:9), the crops Google's article guidelines ask for (16:9, 4:3, 1:1)
-and the 1200x630 social card, each with EXIF orientation applied, converted to sRGB and with
-no metadata at all. SVG, animated images and other sites' images are left as they are.
+and the 1200x630 social card (an author's avatar: small squares only), each with EXIF
+orientation applied, converted to sRGB and with no metadata at all. SVG, animated images and
+other sites' images are left as they are.
 
 Names carry a digest of the source's bytes and of everything that decides the variant's bytes
 (size, crop, format, quality, this module's `RECIPE`), so they can be cached forever and the
@@ -39,6 +40,7 @@ from sitegen.folders import CACHE_DIR, STATIC_DIR
 from sitegen.model import Source, Variant
 from sitegen.parallel import run_indexed
 from sitegen.slugs import slugify
+from sitegen.tree import content_stamp
 
 RECIPE = "1"  # bump when the way variants are made changes: every name changes with it
 OUTPUT_DIR = "_img"  # where variants go in the output (netlify.toml caches it forever)
@@ -52,6 +54,8 @@ CARD_MAX = 1200  # 16:9 crops for cards and the front page's hero go up to this 
 THUMBS = (160, 320)  # and start here: thumbnails 6.5 to 10rem wide (river, related, search)
 FALLBACK_MAX = 1200  # the fallback <img src>, feeds and JSON-LD crops
 SOCIAL = (1200, 630)  # og:image, twitter:image: JPEG, which every network reads
+AVATAR = "avatar"  # the ratio name of avatars' square variants
+AVATAR_WIDTHS = (96, 192)  # bylines, author boxes and pages show 44 to 96 CSS pixels, at 1x-2x
 CENTRE = (0.5, 0.5)
 NAMED_FOCUS = {"center": (0.5, 0.5), "centre": (0.5, 0.5), "top": (0.5, 0.0),
                "bottom": (0.5, 1.0), "left": (0.0, 0.5), "right": (1.0, 0.5)}
@@ -66,6 +70,7 @@ class Use:
     line: int | None
     focus: tuple[float, float] = CENTRE
     whole: bool = False  # an image in a body: only the original's shape, no crops
+    avatar: bool = False  # an author's avatar: small squares
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry,
     uses += [Use(url, s.rel_path, None, whole=True)
              for s in sources for url in (bodies or {}).get(s.rel_path, ())]
     uses += [Use(e.image, e.origin, e.line) for e in registry.entries if e.image]
+    uses += [Use(a.avatar, CONFIG_NAME, config_line(config.site_dir, f'authors."{name}".avatar'),
+                 avatar=True) for name, a in config.authors.items() if a.avatar]
     if config.seo.image:
         uses.append(Use(config.seo.image, CONFIG_NAME, config_line(config.site_dir, "seo.image")))
     return uses
@@ -142,20 +149,26 @@ def site_uses(config: Config, sources: Iterable[Source], registry: TagRegistry,
 
 def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls: VariantUrls,
                   settings: ImagesConfig, site_dir: Path, workers: int,
-                  store: Path | None = None) -> Pictures:
+                  store: Path | None = None, memo: dict[object, object] | None = None
+                  ) -> Pictures:
     """Variants of every image in `uses` (`file_for`: the static file behind each URL, None
     for other sites', missing only when the site has no such file), made or taken from the
-    site's cache folder (or `store`); raises BuildError naming every use of every bad image."""
-    by_file, facts, problems = _inspect_all(uses, file_for, settings.max_pixels)
+    site's cache folder (or `store`); raises BuildError naming every use of every bad image.
+    `memo`: what an earlier run in this process learnt of the files, by their stamps (the
+    dev server's), so only changed files are read again."""
+    by_file, facts, problems = _inspect_all(uses, file_for, settings.max_pixels, memo=memo)
     if problems:
         raise BuildError(problems)
     pictures = Pictures()
     photos: dict[tuple[Path, tuple[float, float]], Photo] = {}
     for file, fact in facts.items():
         for focus in dict.fromkeys(u.focus for u in by_file[file]):
+            here = [u for u in by_file[file] if u.focus == focus]
             specs = plan_variants(file, fact, settings, focus)
-            if all(u.whole for u in by_file[file] if u.focus == focus):
-                specs = whole_specs(specs)
+            if all(u.whole or u.avatar for u in here):  # only what bodies and avatars show
+                specs = whole_specs(specs) if any(u.whole for u in here) else ()
+            if any(u.avatar for u in here):
+                specs += avatar_specs(file, fact, settings, focus)
             photos[file, focus] = Photo(file, specs)
         pictures.processed.add(file)
     folder = _folder(site_dir, store)
@@ -164,20 +177,29 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
             cachefiles.cache_folder(site_dir)  # made as caches are (ignored by git)
         cachefiles.discard(folder)
         folder.mkdir()
-    cached = _cached(folder)
+    cached = _cached(folder, memo)
     todo = [(key, list({s.path: s for s in photo.specs if s.path not in cached}.values()))
             for key, photo in photos.items()]
     todo = [(key, specs) for key, specs in todo if specs]
+    # Fewer photos than workers (the dev server after one photo was replaced): each worker
+    # makes every n-th variant of a photo, decoding it once more (tens of ms against a
+    # second of resizing), so the preview shows the new photo sooner.
+    parts = max(1, workers // len(todo)) if todo else 1
+    jobs = [(key, specs[k::parts]) for key, specs in todo for k in range(parts)
+            if specs[k::parts]]
 
     def encode(index: int) -> list[tuple[str, str]] | str:
-        key, specs = todo[index]
+        key, specs = jobs[index]
         return encode_photo(key[0], specs, folder)
 
-    results = run_indexed(encode, len(todo), workers, per_worker=1)
-    for (key, specs), result in zip(todo, results, strict=True):
+    results = run_indexed(encode, len(jobs), workers, per_worker=1)
+    failed: set[tuple[Path, tuple[float, float]]] = set()
+    for (key, specs), result in zip(jobs, results, strict=True):
         if isinstance(result, str):
-            problems += [Problem(u.file, f"image {u.url} {result}", u.line)
-                         for u in by_file[key[0]] if u.focus == key[1]]
+            if key not in failed:
+                failed.add(key)
+                problems += [Problem(u.file, f"image {u.url} {result}", u.line)
+                             for u in by_file[key[0]] if u.focus == key[1]]
             continue
         pictures.encoded += len(specs)
         cached.update(result)
@@ -206,7 +228,7 @@ def check_images(uses: Iterable[Use], file_for: Mapping[str, Path | None],
 
 
 def _inspect_all(uses: Iterable[Use], file_for: Mapping[str, Path | None], max_pixels: int,
-                 decode: bool = False
+                 decode: bool = False, memo: dict[object, object] | None = None
                  ) -> tuple[dict[Path, list[Use]], dict[Path, _Facts], list[Problem]]:
     """The uses of each file, the header facts of each file processed, and the problems:
     each use of a missing or unusable file."""
@@ -220,12 +242,29 @@ def _inspect_all(uses: Iterable[Use], file_for: Mapping[str, Path | None], max_p
             by_file.setdefault(file, []).append(use)
     facts: dict[Path, _Facts] = {}
     for file, file_uses in by_file.items():
-        fact = inspect(file, max_pixels, decode)
+        fact = _inspect_known(file, max_pixels, memo) if memo is not None and not decode \
+            else inspect(file, max_pixels, decode)
         if isinstance(fact, str):
             problems += [Problem(u.file, f"image {u.url} {fact}", u.line) for u in file_uses]
         elif fact is not None:
             facts[file] = fact
     return by_file, facts, problems
+
+
+def _inspect_known(file: Path, max_pixels: int, memo: dict[object, object]
+                   ) -> _Facts | str | None:
+    """`inspect`, remembered by the file's stamp (taken before it is read: a file replaced
+    meanwhile is inspected again next time)."""
+    try:
+        key = ("facts", file, max_pixels, content_stamp(file))
+    except OSError:
+        return inspect(file, max_pixels)  # says why it cannot be read
+    if key not in memo:
+        fact = inspect(file, max_pixels)
+        if not isinstance(fact, _Facts):
+            return fact
+        memo[key] = fact
+    return memo[key]  # type: ignore[return-value]
 
 
 def prune(pictures: Pictures, site_dir: Path, store: Path | None = None) -> None:
@@ -357,6 +396,27 @@ def plan_variants(file: Path, facts: _Facts, settings: ImagesConfig,
     return tuple(specs)
 
 
+def avatar_specs(file: Path, facts: _Facts, settings: ImagesConfig,
+                 focus: tuple[float, float]) -> tuple[Spec, ...]:
+    """An avatar's variants: the largest centred square, at AVATAR_WIDTHS (never upscaled) in
+    each modern format, and its fallback at the largest: a headshot needs no 1600-pixel
+    copies, and a byline's 44 pixels no 1200-pixel crop."""
+    box = crop_box(facts.width, facts.height, CROPS["1:1"], focus)
+    side = box[2] - box[0]
+    quality = {"webp": settings.webp_quality, "avif": settings.avif_quality,
+               "jpeg": settings.jpeg_quality, "png": 0}
+    stem = slugify(file.stem)[:40] or "image"
+    widths = sorted({min(w, side) for w in AVATAR_WIDTHS})
+    formats = [f for f in dict.fromkeys(settings.formats) if f != facts.fallback]
+    specs = []
+    for fmt, width in [(f, w) for f in formats for w in widths] + [(facts.fallback, widths[-1])]:
+        key = repr((RECIPE, facts.digest, box, (width, width), fmt, quality[fmt]))
+        digest = hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+        path = f"{OUTPUT_DIR}/{stem}-{width}x{width}-{digest}.{EXTENSION[fmt]}"
+        specs.append(Spec(path, AVATAR, box, width, width, fmt, quality[fmt]))
+    return tuple(specs)
+
+
 def whole_specs(specs: Sequence[Spec]) -> tuple[Spec, ...]:
     """The variants in the original's shape: all an image in a body shows."""
     return tuple(s for s in specs if not s.ratio)
@@ -390,9 +450,10 @@ def crop_box(width: int, height: int, ratio: tuple[int, int],
     return (left, top, left + crop_w, top + crop_h)
 
 
-def _cached(folder: Path) -> dict[str, str]:
+def _cached(folder: Path, memo: dict[object, object] | None = None) -> dict[str, str]:
     """The cache's variants: output path -> file name (`<name>~<digest of its bytes>`), each
-    checked against its digest; anything else there is removed."""
+    checked against its digest (once per stamp, with `memo`); anything else there is
+    removed."""
     found: dict[str, str] = {}
     try:
         names = os.listdir(folder)
@@ -400,12 +461,23 @@ def _cached(folder: Path) -> dict[str, str]:
         return found
     for name in names:
         base, _, digest = name.rpartition("~")
+        try:  # lstat: a link put in a file's place is checked (and refused) again
+            stat = os.lstat(folder / name)
+            key = ("variant", folder, name, stat.st_mode, stat.st_size, stat.st_mtime_ns,
+                   stat.st_ino)
+        except OSError:
+            key = None
+        if memo is not None and key is not None and key in memo:
+            found[f"{OUTPUT_DIR}/{base}"] = name
+            continue
         try:
             data = cachefiles.read_file(folder / name)
         except cachefiles.Damaged:
             data = None
         if base and data is not None and _digest(data) == digest:
             found[f"{OUTPUT_DIR}/{base}"] = name
+            if memo is not None and key is not None:
+                memo[key] = True
         else:
             cachefiles.discard(folder / name)
     return found

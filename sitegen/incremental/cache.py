@@ -135,6 +135,9 @@ class BuildCache:
         self._used_bodies: set[tuple[str, str]] = set()
         self.problem: str | None = None  # why a cache file on disk was not used
         self._changed = True  # sources or bodies differ from the file on disk
+        # What the pictures stage learnt of image files, by their stamps (in memory only: the
+        # dev server's rebuilds then read only the photos that changed).
+        self.image_memo: dict[object, object] = {}
 
     def use_config(self, config: Config) -> None:
         """Forget everything made under another configuration."""
@@ -448,4 +451,4 @@ class _HashingWriter:
 # them (this module's records, the Config, Sources, bodies, Articles, jobs and reports).
 _SHAPES = schema(model_module, config_module, report_module, markdown_module, plan_module,
                  sys.modules[__name__])
-FORMAT = f"17 {__version__} {_SHAPES}".encode()  # 17: RenderedBody.pictures (slots: no shape)
+FORMAT = f"18 {__version__} {_SHAPES}".encode()  # 18: RenderedBody.image_stamps (slots: no shape)

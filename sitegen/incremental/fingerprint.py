@@ -10,6 +10,14 @@ The walk runs for every job of every cached build, so it is kept cheap: it write
 as one string of self-delimiting tokens (a string's length before it, a ";" after any other
 atom) and hashes that once, and it picks each value's handler by its exact type from a table
 filled on first sight of the type.
+
+A page depends on its data and on the static files it names with `asset()`, whose URLs carry
+hashes of their bytes; which ones, only rendering tells. So a page's fingerprint is settled
+after it is rendered (`settle`): a digest of its data's fingerprint and of those assets'
+versions, followed by the assets' names (each after a NUL, which no path holds). The next
+build reads the names back from the record and works out, before rendering, what the
+fingerprint would be now (`again`): only the pages that named a changed file (a replaced
+photo, the stylesheet) render again, not every page of the site.
 """
 
 from __future__ import annotations
@@ -23,17 +31,21 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.render.plan import CopyJob, DataJob, FeedJob, Job, PageJob
+from sitegen.render.theme import Theme
 from sitegen.tree import content_stamp
 
 _Handler = Callable[[Any, list[str]], None]
 _SHARED_LENGTH = 16  # tuples this long are memoized by id: walking one costs more than a look-up
+ASSETS = "\0"  # in a page's fingerprint, before each asset it named
 
 
 class Fingerprints:
-    def __init__(self, salt: bytes) -> None:
-        """`salt`: what every output depends on besides its own data (templates, assets,
-        sitegen's version)."""
+    def __init__(self, salt: bytes,
+                 versions: Callable[[str], str | None] | None = None) -> None:
+        """`salt`: what every output depends on besides its own data and assets (templates,
+        sitegen's version); `versions`: each asset's version now (`Theme.asset_version`)."""
         self._salt = salt
+        self._versions = versions
         self._memo: dict[int, str] = {}  # id of a dataclass object or long tuple -> digest
         self._keep: list[Any] = []  # memo keys are ids: keep the objects alive
         self._handlers: dict[type, _Handler] = {
@@ -42,7 +54,33 @@ class Fingerprints:
             dict: self._mapping}
         self._fields: dict[type, Callable[[Any], tuple[Any, ...]]] = {}  # a dataclass's values
 
+    @classmethod
+    def of_theme(cls, theme: Theme) -> Fingerprints:
+        return cls(theme.salt(), theme.asset_version)
+
+    def settle(self, fingerprint: str, assets: Iterable[str]) -> str | None:
+        """The fingerprint of an output whose job's data has `fingerprint` (`of`) and whose
+        render named `assets`; None when one of them is not a readable static file now."""
+        names = sorted(set(assets))
+        if not names:
+            return fingerprint
+        digest = hashlib.blake2b(fingerprint.encode(), digest_size=20)
+        for name in names:
+            version = self._versions(name) if self._versions is not None else None
+            if version is None:
+                return None
+            digest.update(b"%d:%s%s;" % (len(name), name.encode("utf-8", "surrogatepass"),
+                                         version.encode()))
+        return digest.hexdigest() + "".join(ASSETS + name for name in names)
+
+    def again(self, fingerprint: str, recorded: str) -> str | None:
+        """What `recorded`, the fingerprint an output was written with, would be now for a
+        job whose data's fingerprint is `fingerprint`: equal when the output would be the
+        same bytes (same data, and the assets it named unchanged)."""
+        return self.settle(fingerprint, recorded.split(ASSETS)[1:])
+
     def of(self, job: Job) -> str:
+        """The fingerprint of a job's data (a page's, before its assets are known)."""
         digest = hashlib.blake2b(self._salt, digest_size=20)
         path = job.path.encode()
         digest.update(b"%d:%s" % (len(path), path))

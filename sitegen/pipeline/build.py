@@ -204,26 +204,34 @@ def build_report(prepared: Prepared, output: Path, seconds: float) -> BuildRepor
 
 def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
                last_files: LastFiles | None = None, progress: Progress | None = None,
-               spare_files: LastFiles | None = None) -> dict[str, str]:
+               spare_files: LastFiles | None = None, record: bool = False) -> dict[str, str]:
     """Render every job into the staging folder, in up to `workers` processes.
 
     With `last_files`, each job is fingerprinted, and a job whose fingerprint and file match the
     last build's is hard-linked from it instead of rendered; with `spare_files` too (the staging
     folder is the spare), one whose file in the staging folder matches is left as it is.
-    Returns the fingerprints by path (empty without `last_files`). Template problems are
-    collected, then raised."""
+    Returns the fingerprints by path (empty without `last_files` or `record`; a page's names
+    the assets it used, see fingerprint.py). Template problems are collected, then raised."""
     jobs = plan.jobs
-    prints = Fingerprints(theme.fingerprint()) if last_files is not None else None
+    prints = Fingerprints.of_theme(theme) if last_files is not None or record else None
 
     def write(i: int) -> tuple[str, Problem | None]:
         job = jobs[i]
         fingerprint = prints.of(job) if prints is not None else ""
-        if spare_files is not None and _reusable(spare_files, job.path, fingerprint):
-            return fingerprint, None
-        if last_files is not None and _reusable(last_files, job.path, fingerprint):
+        if spare_files is not None and (kept := _reusable(spare_files, job.path, fingerprint,
+                                                          prints)):
+            return kept, None
+        if last_files is not None and (kept := _reusable(last_files, job.path, fingerprint,
+                                                         prints)):
             staging.link(job.path, last_files.folder / job.path)
-            return fingerprint, None
-        return fingerprint, write_job(job, theme, staging)
+            return kept, None
+        assets: set[str] = set()
+        problem = write_job(job, theme, staging, assets)
+        if problem is not None:
+            return fingerprint, problem
+        if prints is not None and assets:
+            fingerprint = prints.settle(fingerprint, assets) or ""  # "": not recorded
+        return fingerprint, None
 
     results = run_indexed(write, len(jobs), workers, _stage(progress, "writing", len(jobs)))
     # One template bug breaks many pages: report it once.
@@ -235,9 +243,11 @@ def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
             if fingerprint}
 
 
-def write_job(job: Job, theme: Theme, staging: Staging) -> Problem | None:
+def write_job(job: Job, theme: Theme, staging: Staging,
+              assets: set[str] | None = None) -> Problem | None:
     """Render one job into the staging folder (a static file is copied); the template's or
-    the unreadable static file's problem, if any (a failed write raises OutputError)."""
+    the unreadable static file's problem, if any (a failed write raises OutputError).
+    `assets`: gets the names of the static files a page's render used."""
     try:
         if isinstance(job, CopyJob):
             try:
@@ -246,7 +256,7 @@ def write_job(job: Job, theme: Theme, staging: Staging) -> Problem | None:
                 raise SiteError(_shown(job.source, theme.site_dir),
                                 f"cannot be read: {why(exc)}") from None
         else:
-            staging.write(job.path, render_job(job, theme))
+            staging.write(job.path, render_job(job, theme, assets))
     except SiteError as exc:
         return exc.problem
     return None
@@ -262,14 +272,18 @@ def _stage(progress: Progress | None, name: str, total: int) -> Callable[[int], 
     return lambda done: progress(name, done, total)
 
 
-def _reusable(last_files: LastFiles, path: str, fingerprint: str) -> bool:
-    """The file the last build wrote for `path` may stand for this build's: same fingerprint,
-    and the file still as it was written (`cache.matches`, as the quick path checks)."""
+def _reusable(last_files: LastFiles, path: str, fingerprint: str,
+              prints: Fingerprints | None = None) -> str:
+    """The fingerprint of the file the last build wrote for `path`, when that file may stand
+    for this build's (else ""): the same fingerprint (with `prints`, the job's data's and its
+    assets' as they are now, `Fingerprints.again`), and the file still as it was written
+    (`cache.matches`, as the quick path checks)."""
     record = last_files.records.get(path)
-    if record is None or record.fingerprint != fingerprint:
-        return False
+    if record is None or (record.fingerprint != fingerprint and (
+            prints is None or prints.again(fingerprint, record.fingerprint) != record.fingerprint)):
+        return ""
     try:
         stat = os.stat(last_files.folder / path)
     except OSError:
-        return False
-    return matches(record, stat)
+        return ""
+    return record.fingerprint if matches(record, stat) else ""

@@ -211,9 +211,13 @@ def _render(loaded: OpenSnapshot, site_dir: Path, output: Path, base_url: str | 
     plan = replan(edit, Plan(tuple(loaded.job(i) for i in edit.jobs)), range(len(edit.jobs)),
                   snapshot.info, theme.static_files, snapshot.built_at)
     jobs = [*own_pages(edit, snapshot.info, theme.static_files, snapshot.built_at), *plan.jobs]
-    prints = Fingerprints(salt)
-    files = {job.path: render_job(job, theme) for job in jobs}
-    return _Rendered(files, {job.path: prints.of(job) for job in jobs}, restamped,
+    prints = Fingerprints.of_theme(theme)
+    files, settled = {}, {}
+    for job in jobs:
+        assets: set[str] = set()
+        files[job.path] = render_job(job, theme, assets)
+        settled[job.path] = prints.settle(prints.of(job), assets) or ""  # "": never matches
+    return _Rendered(files, settled, restamped,
                  list(edit.articles.values()), dict(zip(edit.jobs, plan.jobs, strict=True)),
                  theme, index)
 

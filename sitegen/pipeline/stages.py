@@ -30,7 +30,7 @@ from sitegen.content import pictures
 from sitegen.content.data import SiteData, load_data
 from sitegen.content.embeds import MarkupError
 from sitegen.content.images import LocalImages
-from sitegen.content.markdown import ImageError, MarkdownRenderer, RenderedBody
+from sitegen.content.markdown import ImageError, MarkdownRenderer, PictureMarkup, RenderedBody
 from sitegen.content.pictures import Pictures, check_images, make_pictures, site_uses
 from sitegen.content.registry import TagRegistry, load_registry
 from sitegen.content.sources import read_source, scan_sources
@@ -250,22 +250,37 @@ def site_images(static: Mapping[str, Path], config: Config) -> LocalImages:
 def _bodies(p: Prepared) -> None:
     """Every published article's rendered body, from the cache where it is unchanged.
 
-    A body holds the sizes of the site's images it shows, so the cache key is the article's
-    URL plus a stamp of those image files: replacing an image renders the bodies again."""
-    config, cache, published = p.config, p.settings.cache, p.selection.published
+    A body holds the sizes and variants of the site's images it shows, so each render notes
+    the stamps of the image files it looked up (`RenderedBody.image_stamps`), and a cached
+    body is used only while those are the same: replacing a photo renders again only the
+    bodies that show it."""
+    config, cache, published, images = p.config, p.settings.cache, p.selection.published, p.images
     urls = Urls(config)
-    renderer = MarkdownRenderer(config.markdown, config.base_path, p.images.size,
-                                p.images.body_picture)
-    stamp = f"{p.images.stamp()} {pictures.RECIPE}"  # body images link variants by recipe
+    looked: dict[str, str] = {}  # by the render running (one at a time in each process)
+
+    def size(url: str) -> tuple[int, int] | None:
+        looked.setdefault(url, images.file_stamp(url))  # before it is read
+        return images.size(url)
+
+    def picture(url: str) -> PictureMarkup | None:
+        looked.setdefault(url, images.file_stamp(url))
+        return images.body_picture(url)
+
+    renderer = MarkdownRenderer(config.markdown, config.base_path, size, picture)
+    stamp = pictures.RECIPE  # body images link variants by recipe
     wanted = [(s, urls.absolute(urls.article(s.date, s.slug))) for s in published]
-    bodies = {s.rel_path: cache.cached_body(s.body, f"{url} {stamp}") for s, url in wanted}
+    bodies = {s.rel_path: _cached_body(cache, images, s.body, f"{url} {stamp}")
+              for s, url in wanted}
     todo = [(s, url) for s, url in wanted if bodies[s.rel_path] is None]
     image_problems: list[Problem] = []
 
     def render(k: int) -> RenderedBody | Problem | tuple[Problem, RenderedBody]:
         source, url = todo[k]
+        looked.clear()
         try:
-            return renderer.render(source.body, url)
+            body = renderer.render(source.body, url)
+            body.image_stamps = tuple(looked.items())
+            return body
         except MarkupError as exc:  # a Problem travels back from a worker; this may not
             return Problem(source.rel_path, str(exc), source.body_line + exc.line)
         except ImageError as exc:
@@ -273,8 +288,10 @@ def _bodies(p: Prepared) -> None:
             if not p.settings.tolerant:
                 return problem
         # `sitegen check` goes on without the pictures (its link checks report missing ones)
-        plain = MarkdownRenderer(config.markdown, config.base_path, p.images.size)
-        return problem, plain.render(source.body, url)
+        plain = MarkdownRenderer(config.markdown, config.base_path, size)
+        body = plain.render(source.body, url)
+        body.image_stamps = (*looked.items(), (url, "without pictures"))  # never matches
+        return problem, body
 
     rendered = list(run_indexed(render, len(todo), _workers(p),
                                 _step(p, "Markdown", len(todo))))
@@ -292,6 +309,15 @@ def _bodies(p: Prepared) -> None:
         bodies[source.rel_path] = cache.store_body(source.body, f"{url} {stamp}", body)
     cache.prune()
     p.bodies = bodies  # type: ignore[assignment]  # every None was replaced
+
+
+def _cached_body(cache: BuildCache, images: LocalImages, markdown: str,
+                 key: str) -> RenderedBody | None:
+    """The cached body, if the image files it looked up are as they were."""
+    body = cache.cached_body(markdown, key)
+    if body is None or any(images.file_stamp(url) != stamp for url, stamp in body.image_stamps):
+        return None
+    return body
 
 
 def _body_line(renderer: MarkdownRenderer, source: Source, url: str) -> int | None:
@@ -332,7 +358,8 @@ def _pictures(p: Prepared) -> None:
         return
     try:
         p.pictures = make_pictures(uses, file_for, p.images, config.images, config.site_dir,
-                                   _workers(p), p.settings.image_store)
+                                   _workers(p), p.settings.image_store,
+                                   p.settings.cache.image_memo)
     except BuildError as exc:
         raise BuildError(_with_body_lines(p, exc.problems)) from None
     pictures.prune(p.pictures, config.site_dir, p.settings.image_store)

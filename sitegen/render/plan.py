@@ -233,19 +233,23 @@ def make_plan(site: Site, config: Config, static_files: Mapping[str, Path],
 
 
 def _linked_images(site: Site, config: Config, images: LocalImages) -> set[Path]:
-    """Static files pages link as they are: images in article bodies, avatars, the logo."""
+    """Static files pages link as they are: images in article bodies, avatars the site made
+    no squares of (another site's, SVG), the logo."""
     prefix = config.base_url.rstrip("/")
     urls = [url[len(prefix):] for article in (*site.articles, *site.unlisted)
             for url in article.images if url.startswith(prefix + "/")]
-    urls += [author.avatar for author in config.authors.values() if author.avatar]
+    squared = {a.name for a in site.authors if a.avatar_image is not None}
+    urls += [author.avatar for name, author in config.authors.items()
+             if author.avatar and name not in squared]
     urls += [config.seo.logo] if config.seo.logo else []
     return {file for url in urls if (file := images.file_for(url)) is not None}
 
 
-def render_job(job: Job, theme: Theme) -> bytes:
-    """The bytes of one job's file (a static file's job is copied, not rendered)."""
+def render_job(job: Job, theme: Theme, assets: set[str] | None = None) -> bytes:
+    """The bytes of one job's file (a static file's job is copied, not rendered). `assets`,
+    when given, gets the static files a page named with `asset()` (`Theme.render`)."""
     if isinstance(job, PageJob):
-        return theme.render(job.template, job.context).encode("utf-8")
+        return theme.render(job.template, job.context, assets).encode("utf-8")
     if isinstance(job, FeedJob):
         return render_feed(job.spec)
     if isinstance(job, DataJob):

@@ -4,6 +4,10 @@ Lookup order is the site's own `templates/` and `static/`, then the theme's, the
 theme's (a theme names its parent in `theme.toml`), so a site can override one template and
 extend the rest. Templates get plain data and two helpers, `url()` and `asset()`; they never
 see the build's objects.
+
+A page depends on the static files it names with `asset()` (their URLs carry a hash of their
+bytes), and on no other: `render` tells its caller which ones a page used, so a changed static
+file (a replaced photo) renders again only the pages that used it (incremental/fingerprint.py).
 """
 
 from __future__ import annotations
@@ -53,8 +57,10 @@ class Theme:
         self._templates = _template_files(self.template_dirs, config.site_dir, problems)
         if problems:
             raise BuildError(problems)
-        self._hashes: dict[str, str] = {}
+        self._hashes: dict[str, str | None] = {}
         self._fingerprint: bytes | None = None
+        self._salt: bytes | None = None
+        self._used: set[str] | None = None  # the assets the page being rendered asked for
         base_path = config.base_path
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
@@ -72,7 +78,8 @@ class Theme:
         env.globals["asset"] = self._asset_url
         env.globals["partial"] = self._partial
         env.globals["nav"] = lambda site, page, first: sections_bar(site, page, first, base_path)
-        self._partials: IdentityMemo[Markup] = IdentityMemo(MAX_PARTIALS)
+        self._partials: IdentityMemo[tuple[Markup, frozenset[str]]] = \
+            IdentityMemo(MAX_PARTIALS)
         env.filters["datefmt"] = format_date
         zone = config.tz
         env.filters["timefmt"] = lambda d: format_time(d.astimezone(zone))
@@ -85,7 +92,10 @@ class Theme:
         if isinstance(self.env.bytecode_cache, _Compiled):
             self.env.bytecode_cache.save()
 
-    def render(self, template: str, context: Mapping[str, Any]) -> str:
+    def render(self, template: str, context: Mapping[str, Any],
+               assets: set[str] | None = None) -> str:
+        """`assets`, when given, gets the static files the page named with `asset()`."""
+        outer, self._used = self._used, set() if assets is not None else None
         try:
             return self.env.get_template(template).render(context)
         except jinja2.TemplateSyntaxError as exc:
@@ -102,29 +112,52 @@ class Theme:
             if file is None:
                 raise
             raise SiteError(file, f"template error: {exc}", line) from None
+        finally:
+            if assets is not None and self._used is not None:
+                assets.update(self._used)
+            self._used = outer
 
     def _partial(self, name: str, **context: Any) -> Markup:
         """Template `name` rendered with only `context` (and the globals), once per distinct
         context, like Hugo's partialCached: an article's card shows on its front page, tag and
         author pages, and is rendered once. Values that are not plain (an Article) are told
         apart by identity (see memo.py); the site's data is read-only, so the same object
-        gives the same HTML."""
+        gives the same HTML. The assets it named are kept with it, and count for every page
+        that shows it."""
         key = (name, *((k, v if isinstance(v, _PLAIN) else id(v))
                        for k, v in sorted(context.items())))
-        return self._partials.get(key, tuple(context.values()), lambda: Markup(
-            self.env.get_template(name).render(context)))
+
+        def make() -> tuple[Markup, frozenset[str]]:
+            outer, self._used = self._used, set()
+            try:
+                return Markup(self.env.get_template(name).render(context)), \
+                    frozenset(self._used)
+            finally:
+                self._used = outer
+
+        markup, used = self._partials.get(key, tuple(context.values()), make)
+        if self._used is not None:
+            self._used.update(used)
+        return markup
+
+    def salt(self) -> bytes:
+        """A digest of what every page depends on besides its data and the assets it names:
+        the templates and sitegen's version (each page's fingerprint adds its assets')."""
+        if self._salt is None:
+            digest = hashlib.sha256(f"sitegen {__version__} {self._base_path}".encode())
+            for rel, path in self._templates:
+                digest.update(rel.encode() + b"\0" + self._read(path))
+            self._salt = digest.digest()
+        return self._salt
 
     def fingerprint(self) -> bytes:
-        """A digest of everything every page depends on besides its data: the templates,
-        the static files (asset URLs carry their hashes) and sitegen's version. Worked out
-        once per Theme: a build asks for it to fingerprint jobs and again for its snapshot.
-        Static files count by their stamps (`content_stamp`), not their bytes: a site's
-        photos are hundreds of MB, and a page shows only asset hashes of them."""
+        """A digest of the whole theme: the salt and every static file's stamp (for the
+        build's snapshot: a quick build runs only when none changed). Worked out once per
+        Theme. Static files count by their stamps (`content_stamp`), not their bytes: a
+        site's photos are hundreds of MB."""
         if self._fingerprint is not None:
             return self._fingerprint
-        digest = hashlib.sha256(f"sitegen {__version__} {self._base_path}".encode())
-        for rel, path in self._templates:
-            digest.update(rel.encode() + b"\0" + self._read(path))
+        digest = hashlib.sha256(self.salt())
         for rel, path in sorted(self.static_files.items()):
             try:
                 digest.update(rel.encode() + b"\0" + content_stamp(path))
@@ -139,16 +172,31 @@ class Theme:
         return unopenable([(self._rel(str(path)), path) for path in
                            [*(p for _, p in self._templates), *self.static_files.values()]])
 
+    def asset_version(self, path: str) -> str | None:
+        """The hash `asset(path)` puts in its URL (a digest of the file's bytes, read once per
+        Theme); None when there is no such static file, or it cannot be read now."""
+        if path not in self._hashes:
+            source = self.static_files.get(path)
+            try:
+                self._hashes[path] = None if source is None else \
+                    hashlib.sha256(source.read_bytes()).hexdigest()[:10]
+            except OSError:
+                return None  # not kept: `asset()` reports it
+        return self._hashes[path]
+
     def _asset_url(self, path: str) -> str:
         """The URL of a static file with a content hash, so it can be cached for a year."""
         path = path.lstrip("/")
-        if path not in self._hashes:
+        if self._used is not None:
+            self._used.add(path)
+        version = self.asset_version(path)
+        if version is None:
             source = self.static_files.get(path)
             if source is None:
                 raise SiteError(THEMES_DIR, f"asset('{path}'): no such file in "
                                 + ", ".join(self._rel(str(d)) for d in self.static_dirs))
-            self._hashes[path] = hashlib.sha256(self._read(source)).hexdigest()[:10]
-        return f"{self._base_path}/{path}?v={self._hashes[path]}"
+            self._read(source)  # raises: it cannot be read
+        return f"{self._base_path}/{path}?v={version}"
 
     def _read(self, path: Path) -> bytes:
         try:

@@ -256,15 +256,19 @@ def _first(options: BuildOptions, folder: Path, workers: int, load: Callable[[],
     cache = load()
     prepared = prepare(Settings(replace(options, workers=workers), cache, progress=progress,
                                 gone_ok=True))
-    fingerprints = Fingerprints(prepared.theme.fingerprint())
+    fingerprints = Fingerprints.of_theme(prepared.theme)
     jobs = sorted(prepared.plan.jobs, key=lambda job: job.path not in FIRST)
     # A static file's fingerprint carries its stamp: taken before it is copied.
-    prints = {job.path: fingerprints.of(job) for job in jobs if isinstance(job, CopyJob)}
+    prints: dict[str, str] = {}
+    for job in jobs:
+        if isinstance(job, CopyJob):
+            with contextlib.suppress(OSError):  # gone since listed: its copy says so
+                prints[job.path] = fingerprints.of(job)
     paths = [job.path for job in jobs]
     gone = sorted(set(files_in(folder)).difference(paths))
     with updating(folder, wait=True) as staging:
         control.send(("plan", paths, str(staging.path)))
-        problems = _write(jobs, prepared.theme, staging, workers, done, want)
+        problems, assets = _write(jobs, prepared.theme, staging, workers, done, want)
         if problems:
             raise BuildError(problems)
         staging.changed.update(paths)  # written in other processes
@@ -273,7 +277,10 @@ def _first(options: BuildOptions, folder: Path, workers: int, load: Callable[[],
         control.send(("commit",))
         control.recv()
     control.send(("committed",))
-    prints.update((job.path, fingerprints.of(job)) for job in jobs if job.path not in prints)
+    for job, used in zip(jobs, assets, strict=True):  # a page's names the assets it used
+        if not isinstance(job, CopyJob) and (
+                settled := fingerprints.settle(fingerprints.of(job), used)):
+            prints[job.path] = settled
     warnings: tuple[Problem, ...] = ()
     try:
         save(prints, cache)
@@ -285,10 +292,11 @@ def _first(options: BuildOptions, folder: Path, workers: int, load: Callable[[],
 
 
 def _write(jobs: list[Job], theme: Theme, staging: Staging, workers: int, done: int,
-           want: int) -> list[Problem]:
+           want: int) -> tuple[list[Problem], list[tuple[str, ...]]]:
     """Write every job, in up to `workers` processes, each taking the jobs asked for first
     (read from `want` between jobs) and telling `done` of each it finished. A job is claimed
-    in a shared array before it is written, so none is written twice."""
+    in a shared array before it is written, so none is written twice. Returns the problems,
+    and each job's assets (the static files its render used)."""
     claimed = multiprocessing.get_context("fork").Array("b", len(jobs))
     flags = claimed.get_obj()
 
@@ -307,15 +315,18 @@ def _write(jobs: list[Job], theme: Theme, staging: Staging, workers: int, done: 
         return [i for (i,) in _INDEX.iter_unpack(data[:len(data) // 4 * 4])
                 if 0 <= i < len(jobs)]
 
-    def task(i: int) -> list[Problem]:
-        problems = []
+    def task(i: int) -> list[tuple[int, Problem | None, tuple[str, ...]]]:
+        finished = []
         for index in (*wanted(), i):
             if claim(index):
-                problem = write_job(jobs[index], theme, staging)
+                assets: set[str] = set()
+                problem = write_job(jobs[index], theme, staging, assets)
                 os.write(done, _INDEX.pack(index))
-                if problem is not None:
-                    problems.append(problem)
-        return problems
+                finished.append((index, problem, tuple(sorted(assets))))
+        return finished
 
-    results = run_indexed(task, len(jobs), workers)
-    return list(dict.fromkeys(problem for found in results for problem in found))
+    results = [item for found in run_indexed(task, len(jobs), workers) for item in found]
+    used: list[tuple[str, ...]] = [()] * len(jobs)
+    for index, _, assets in results:
+        used[index] = assets
+    return list(dict.fromkeys(problem for _, problem, _ in results if problem)), used

@@ -150,7 +150,10 @@ class LiveSite:
             prepared = prepare(Settings(
                 self.options, self.cache, theme=None if everything else self._theme,
                 gone_ok=True))  # a file deleted meanwhile: its own event follows
-            outputs, prints = self._render_changed(prepared, everything)
+            # Static files only (a photo replaced): a new theme, but only the pages whose
+            # fingerprints changed render, those that show the photo or name the file.
+            outputs, prints = self._render_changed(
+                prepared, everything and not _static_only(prepared.theme, paths))
         except BuildError as exc:
             return Rebuilt(False, tuple(exc.problems), seconds=time.perf_counter() - started)
         except SiteError as exc:
@@ -286,26 +289,35 @@ class LiveSite:
         Returns the outputs and every rendered job's fingerprint."""
         outputs: dict[str, bytes | Path] = {}
         problems: dict[Problem, None] = {}
-        # With the theme's digest, as a build's and the kept preview's records (serve/kept.py).
-        fingerprints = Fingerprints(prepared.theme.fingerprint())
+        # As a build's and the kept preview's records (serve/kept.py): a page's names the
+        # assets it used, so a replaced photo renders again only the pages that show it.
+        fingerprints = Fingerprints.of_theme(prepared.theme)
         prints: dict[str, str] = {}
         for job in prepared.plan.jobs:
-            if isinstance(job, CopyJob):
-                # A copy's fingerprint is its static file's stamp when copied (taken before
-                # the copy: a file changed meanwhile then looks changed, never the reverse).
-                if everything or self._jobs.get(job.path) != job:
-                    outputs[job.path] = job.source
-                    prints[job.path] = fingerprints.of(job)
-                elif job.path in self._prints:
-                    prints[job.path] = self._prints[job.path]
-                continue
-            prints[job.path] = fingerprints.of(job)
-            if not everything and self._prints.get(job.path) == prints[job.path]:
-                continue
+            # A copy's fingerprint is its static file's stamp when copied (taken before the
+            # copy: a file changed meanwhile then looks changed, never the reverse).
             try:
-                outputs[job.path] = render_job(job, prepared.theme)
+                data = fingerprints.of(job)
+            except OSError:  # a static file deleted since listed: `_commit` notes it gone
+                outputs[job.path] = job.source  # type: ignore[union-attr]  # only a copy's
+                continue
+            last = self._prints.get(job.path)
+            if not everything and last is not None and (
+                    last == data or fingerprints.again(data, last) == last):
+                prints[job.path] = last
+                continue
+            if isinstance(job, CopyJob):
+                outputs[job.path] = job.source
+                prints[job.path] = data
+                continue
+            assets: set[str] = set()
+            try:
+                outputs[job.path] = render_job(job, prepared.theme, assets)
             except SiteError as exc:
                 problems.setdefault(exc.problem)
+                continue
+            if settled := fingerprints.settle(data, assets):
+                prints[job.path] = settled
         if problems:
             raise BuildError(list(problems))
         return outputs, prints
@@ -334,6 +346,15 @@ class LiveSite:
                 for rel in gone:
                     staging.remove(rel)
         return tuple(sorted(set(outputs).difference(self._gone))), tuple(gone)
+
+
+def _static_only(theme: Theme, paths: Iterable[Path]) -> bool:
+    """Whether every changed path is in a static folder of the theme (the site's or a
+    theme's): then no template or setting changed, and the pages' fingerprints tell which
+    ones show a changed file."""
+    paths = list(paths)
+    return bool(paths) and all(any(path.is_relative_to(folder) for folder in theme.static_dirs)
+                               for path in paths)
 
 
 def _replan(last: LastBuild, edit: Edit, plan: Plan, indices: list[int]) -> Plan:

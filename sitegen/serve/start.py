@@ -36,20 +36,27 @@ def first_build(live: LiveSite, workers: int, records: dict[str, OutputRecord],
     try:
         prepared = prepare(Settings(replace(live.options, workers=workers), live.cache,
                                     progress=progress, gone_ok=True))
-        fingerprints = Fingerprints(prepared.theme.fingerprint())
+        fingerprints = Fingerprints.of_theme(prepared.theme)
         jobs = prepared.plan.jobs
-        prints = {job.path: fingerprints.of(job) for job in jobs}
-        todo = tuple(job for job in jobs if (record := records.get(job.path)) is None
-                     or record.fingerprint != prints[job.path])
-        planned = set(prints)
+        prints = {}
+        todo = []
+        for job in jobs:  # a page's record names its assets: kept while they are unchanged
+            record, data = records.get(job.path), fingerprints.of(job)
+            if record is not None and fingerprints.again(data, record.fingerprint) \
+                    == record.fingerprint:
+                prints[job.path] = record.fingerprint
+            else:
+                todo.append(job)
+        planned = {job.path for job in jobs}
         bundle = search.BUNDLE_DIR + "/"
         gone = sorted(rel for rel in files_in(folder) if rel not in planned and not (
             indexed and prepared.search and rel.startswith(bundle)))
         if todo or gone:
             with updating(folder, wait=True) as staging:
                 staging.path  # opened here: forked workers write into it  # noqa: B018
-                write_plan(replace(prepared.plan, jobs=todo), prepared.theme, staging, workers,
-                           progress=progress)
+                prints.update(write_plan(replace(prepared.plan, jobs=tuple(todo)),
+                                         prepared.theme, staging, workers, progress=progress,
+                                         record=True))
                 staging.changed.update(job.path for job in todo)  # written in other processes
                 for rel in gone:
                     staging.remove(rel)

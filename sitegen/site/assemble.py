@@ -24,6 +24,7 @@ from sitegen.config import Config, MenuItem
 from sitegen.content.data import EMPTY, SiteData
 from sitegen.content.images import LocalImages
 from sitegen.content.markdown import RenderedBody, link_source_files, plain_text, smarten
+from sitegen.content.pictures import AVATAR
 from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.model import (
@@ -110,7 +111,7 @@ def assemble(config: Config, sources: Sequence[Source], bodies: Mapping[str, Ren
         warnings.extend(_spelling_warnings(group.slug, group.name, group.spellings, everything,
                                            registry))
     tag_refs = {slug: TagRef(slug, g.name, urls.tag(slug)) for slug, g in groups.items()}
-    authors = _author_refs(config, everything, urls)
+    authors = _author_refs(config, everything, urls, images)
     # One byline per author and role, shared by their articles.
     bylines = {(name, role): _byline(authors[name], role)
                for name, role in dict.fromkeys((s.author, s.author_role) for s in everything)}
@@ -329,9 +330,11 @@ def alias_url(alias: str, source: Source, urls: Urls) -> str:
     return path if base and (path == base + "/" or path.startswith(base + "/")) else urls.url(path)
 
 
-def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[str, AuthorRef]:
+def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls,
+                 images: LocalImages) -> dict[str, AuthorRef]:
     """One ref per author name, with their usual role: from the config's authors table, else
-    the author_role their articles give most often."""
+    the author_role their articles give most often; the avatar as its square variants when
+    the site made them."""
     roles: dict[str, Counter[str]] = defaultdict(Counter)
     for source in ordered:
         roles[source.author][source.author_role or ""] += 1
@@ -348,9 +351,15 @@ def _author_refs(config: Config, ordered: Sequence[Source], urls: Urls) -> dict[
             problems.append(Problem(first, f'author "{name}" and author "{owner[slug]}" would share '
                                     f"the page {urls.author(slug)}; spell the name the same way "
                                     "in every article"))
-        refs[name] = AuthorRef(slug, name, role, urls.author(slug),
-                               _avatar(configured.avatar, urls) if configured else None,
-                               configured.bio if configured else "")
+        avatar = _avatar(configured.avatar, urls) if configured else None
+        picture = images.image(configured.avatar) if configured and configured.avatar else None
+        square = picture.fallback(AVATAR) if picture is not None else None
+        if square is not None:
+            avatar = square.url  # the original, with its metadata, is not published
+        else:
+            picture = None
+        refs[name] = AuthorRef(slug, name, role, urls.author(slug), avatar,
+                               configured.bio if configured else "", picture)
     if problems:
         raise BuildError(problems)
     return refs
@@ -378,7 +387,7 @@ def _authors(config: Config, articles: Sequence[Article],
     for name, ref in refs.items():
         configured = config.authors.get(name)
         out.append(Author(ref.slug, name, ref.role, configured.bio if configured else "",
-                          ref.avatar, ref.url, tuple(by_slug[ref.slug])))
+                          ref.avatar, ref.url, tuple(by_slug[ref.slug]), ref.avatar_image))
     return tuple(sorted(out, key=lambda a: (a.name.casefold(), a.slug)))
 
 

@@ -141,6 +141,30 @@ def test_cards_and_related_links_show_lazy_16_9_crops(tmp_path: Path) -> None:
     assert thumb.get("sizes") == "8rem" and thumb.get("loading") == "lazy"
 
 
+def test_archive_years_show_a_thumbnail_per_story_and_line_up_without_one(
+        tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {
+        "a.md": article(title="One", image="/images/still.jpg", image_alt="A still",
+                        image_focus="top"),
+        "b.md": article(title="Two", date="2020-01-02")}, config=CONFIG)
+    photo(site / "static" / "images" / "still.jpg", (1000, 700))
+    built = build_site(site, tmp_path / "out")
+    year = parse_html(built.output / "archive" / "2020" / "index.html")
+    rows = year.xpath("//ul[@class='archive-list']/li")
+    assert [r.xpath("string(./a)") for r in rows] == ["Two", "One"]
+    # Every row starts with the same box, so dates and titles line up; "Two" has no picture.
+    assert [r[0].get("class") for r in rows] == ["archive-thumb", "archive-thumb"]
+    assert rows[0].xpath(".//img") == []
+    (img,) = rows[1].xpath("./span[@class='archive-thumb']//img")
+    assert img.get("loading") == "lazy" and img.get("sizes") == "8rem"
+    assert (img.get("width"), img.get("height")) == ("1000", "562")  # the cards' 16:9 crop
+    card = parse_html(built.output / "index.html").xpath(
+        "//article[contains(@class, 'card')]//img/@src")
+    assert img.get("src") in card  # the same crop (image_focus) as the story's cards
+    assert rows[1].xpath(".//source/@type") == ["image/webp"]
+    assert (built.output / img.get("src").lstrip("/")).is_file()
+
+
 def test_avif_when_asked_for_comes_first(tmp_path: Path) -> None:
     site = site_with(tmp_path, config=CONFIG + '[images]\nformats = ["webp", "avif"]\n'
                                               "widths = [320, 640]\n")
@@ -563,6 +587,86 @@ def test_a_bad_body_image_names_the_article_and_line(tmp_path: Path, which: str,
     assert not (site / ".sitegen-cache" / "images").exists() or damage != "truncate" or \
         not any(n.startswith("host-") and "900x650" in n
                 for n in os.listdir(site / ".sitegen-cache" / "images"))  # nothing encoded
+
+
+def test_one_photo_shared_between_workers_makes_the_same_variants(tmp_path: Path) -> None:
+    """With fewer photos than workers, each worker makes some of a photo's variants (the
+    preview after a photo is replaced): the same files as one process makes."""
+    site = site_with(tmp_path)
+    photo(site / "static" / "images" / "still.jpg", (900, 600))
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"out-{workers}"
+        report = build(BuildOptions(site_dir=site, output_dir=out, now=FIXED_NOW,
+                                    workers=workers), use_cache=False)
+        outputs.append((report.images_encoded, file_hashes(out)))
+    assert outputs[0][0] > 8 and outputs[0] == outputs[1]
+
+
+def test_a_replaced_body_image_renders_again_only_the_bodies_that_show_it(
+        tmp_path: Path) -> None:
+    """A cached body records the stamps of the image files it looked up: replacing one
+    renders again the bodies that show it and takes the others from the cache."""
+    from sitegen.incremental.cache import BuildCache
+    from sitegen.pipeline.stages import Settings, prepare
+
+    site = write_site(tmp_path / "site", {
+        "a.md": article(title="One", body="![The host](/images/host.png)\n\nWords."),
+        "b.md": article(title="Two", date="2020-01-02",
+                        body="![The set](/images/set.jpg)\n\nWords."),
+        "c.md": article(title="Three", date="2020-01-03", body="No pictures.")}, config=CONFIG)
+    photo(site / "static" / "images" / "set.jpg", (1000, 600))
+    host = photo(site / "static" / "images" / "host.png", (700, 500), fmt="PNG")
+    cache = BuildCache()
+    options = BuildOptions(site_dir=site, now=FIXED_NOW, workers=1)
+    first = prepare(Settings(options, cache)).bodies
+    photo(host, (640, 400), fmt="PNG", split=True)
+    second = prepare(Settings(options, cache)).bodies
+    assert second["content/a.md"] is not first["content/a.md"]
+    assert 'width="640"' in second["content/a.md"].html
+    assert second["content/b.md"] is first["content/b.md"]
+    assert second["content/c.md"] is first["content/c.md"]
+
+
+def test_author_avatars_are_small_stripped_squares_in_byline_box_and_author_pages(
+        tmp_path: Path) -> None:
+    config = CONFIG + '[authors."Ann Example"]\nrole = "Critic"\navatar = "/images/ann.jpg"\n'
+    site = write_site(tmp_path / "site", {"a.md": article(body="Words.")}, config=config)
+    photo(site / "static" / "images" / "ann.jpg", (600, 400))  # with GPS and a serial
+    built = build_site(site, tmp_path / "out")
+    made = variants(built.output)
+    squares = {name: found for name, found in made.items() if name.startswith("ann-")}
+    # Squares only (no 1600-pixel copies of a headshot): WebP at 96 and 192, a JPEG fallback.
+    assert sorted(squares.values()) == [("JPEG", (192, 192)), ("WEBP", (96, 96)),
+                                        ("WEBP", (192, 192))]
+    for name in squares:
+        with Image.open(built.output / "_img" / name) as image:
+            assert not image.getexif() and SECRET.encode() not in image.tobytes()
+        assert SECRET.encode() not in (built.output / "_img" / name).read_bytes()
+    assert not (built.output / "images" / "ann.jpg").exists()  # the original stays home
+    jpeg = next(n for n, (fmt, _) in squares.items() if fmt == "JPEG")
+    pages = {"byline": (built.output.joinpath(*PAGE), "//div[@class='byline-row']", "44"),
+             "box": (built.output.joinpath(*PAGE), "//aside[@class='author-box']", "80"),
+             "author": (built.output / "authors" / "ann-example" / "index.html",
+                        "//header[contains(@class, 'author-header')]", "96"),
+             "authors": (built.output / "authors" / "index.html", "//li[@class='author-item']",
+                         "56")}
+    for where, (page, container, px) in pages.items():
+        (img,) = parse_html(page).xpath(container + "//picture//img")
+        assert img.get("src") == f"/_img/{jpeg}", where
+        assert (img.get("width"), img.get("height"), img.get("sizes")) == (px, px, f"{px}px")
+        (source,) = parse_html(page).xpath(container + "//picture//source")
+        assert source.get("type") == "image/webp" and " 96w, " in source.get("srcset")
+
+
+def test_an_avatar_that_is_missing_names_the_configuration_line(tmp_path: Path) -> None:
+    config = CONFIG + '[authors."Ann Example"]\navatar = "/images/gone.jpg"\n'
+    site = write_site(tmp_path / "site", {"a.md": article(body="Words.")}, config=config)
+    with pytest.raises(BuildError) as caught:
+        build_site(site, tmp_path / "out")
+    assert [str(p) for p in caught.value.problems] == [
+        "sitegen.toml:5: image /images/gone.jpg not found in static/: add the file, or fix "
+        "the path"]
 
 
 # --- video posters --------------------------------------------------------------------------

@@ -128,6 +128,50 @@ def test_an_edited_article_rewrites_only_the_list_pages_that_show_it(tmp_path: P
     assert not any(path.startswith("authors/") and "/page/" in path for path in changed)
 
 
+def test_a_replaced_image_rewrites_only_the_files_that_show_it(tmp_path: Path) -> None:
+    """Five articles, two of which show a photo: a cached build after the photo is replaced
+    writes again only what may show it (each page's record names the static files it used;
+    the image's variants are in the data of the pages that show them), never the pages
+    that cannot, and its output equals a build without the cache."""
+    from PIL import Image
+
+    site, out = make_site(tmp_path / "site", count=5), tmp_path / "out"
+    still = site / "static" / "images" / "still.jpg"
+    still.parent.mkdir(parents=True)
+    Image.new("RGB", (900, 600), (200, 0, 0)).save(still)
+    for i in (1, 3):
+        story = site / "content" / f"story-{i}.md"
+        story.write_text(story.read_text(encoding="utf-8").replace(
+            "tags:", 'image: "/images/still.jpg"\nimage_alt: "A still"\ntags:', 1),
+            encoding="utf-8")
+    run_build(site, out)
+    run_build(site, out)  # the spare holds the same site: reuse is by fingerprint alone
+    before, old = inodes(out), file_hashes(out)
+    variants = {p.name for p in (out / "_img").iterdir()}
+    pages = {rel for rel in old if rel.endswith((".html", ".xml", ".json"))
+             and not rel.startswith(("pagefind/", "."))}  # what sitegen renders
+    showing = {rel for rel in pages if any(
+        name in (out / rel).read_text(encoding="utf-8") for name in variants)}
+    assert {"2021/02/story-number-1/index.html", "2021/04/story-number-3/index.html",
+            "index.html"} <= showing
+    replacement = still.with_name("new.jpg")
+    Image.new("RGB", (900, 600), (0, 0, 200)).save(replacement)
+    replacement.replace(still)
+    report = run_build(site, out)
+    assert report.images_encoded > 0
+    after, new = inodes(out), file_hashes(out)
+    rewritten = {path for path in after if before.get(path) != after[path]}
+    changed = {rel for rel in pages if old[rel] != new.get(rel)}
+    assert changed == showing
+    # Files whose data holds neither article are not written again (pages whose data holds
+    # one, as a related story, may be, and their bytes stay the same).
+    untouched = {"404.html", "css/style.css", "tags/index.html", "authors/index.html"}
+    assert untouched <= set(after) and not untouched & rewritten, sorted(rewritten)
+    fresh = tmp_path / "fresh"
+    run_build(site, fresh, use_cache=False)
+    assert file_hashes(out) == file_hashes(fresh)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_output_is_identical_with_and_without_the_cache(tmp_path: Path, workers: int) -> None:
     site = make_site(tmp_path / "site")

@@ -77,6 +77,35 @@ def test_partial_renders_each_object_once_and_tells_equal_objects_apart(tmp_path
     assert ticks.count == 3  # an equal but new object is rendered for itself
 
 
+def test_render_tells_which_assets_a_page_named_through_cached_partials_too(
+        tmp_path: Path) -> None:
+    """A page's record names the static files it used (its fingerprint adds their hashes): a
+    partial rendered once for an earlier page still counts its assets for every later one."""
+    theme, ticks = make_theme(tmp_path)
+    (tmp_path / "static" / "img").mkdir(parents=True)
+    (tmp_path / "static" / "img" / "logo.svg").write_text("<svg/>", encoding="utf-8")
+    (tmp_path / "static" / "site.css").write_text("b {}", encoding="utf-8")
+    (tmp_path / "templates" / "logo.html").write_text(
+        "{{ tick() }}<img src=\"{{ asset('img/logo.svg') }}\">", encoding="utf-8")
+    (tmp_path / "templates" / "page.html").write_text(
+        "<link href=\"{{ asset('/site.css') }}\">{{ partial('logo.html', n=1) }}",
+        encoding="utf-8")
+    (tmp_path / "templates" / "plain.html").write_text("<p>{{ n }}</p>", encoding="utf-8")
+    theme = Theme(load_config(tmp_path))
+    theme.env.globals["tick"] = ticks
+    first: set[str] = set()
+    html = theme.render("page.html", {}, first)
+    assert first == {"site.css", "img/logo.svg"}
+    assert f"/site.css?v={theme.asset_version('site.css')}" in html
+    again: set[str] = set()
+    theme.render("page.html", {}, again)
+    assert ticks.count == 1 and again == first  # the partial was not rendered again
+    plain: set[str] = set()
+    theme.render("plain.html", {"n": 2}, plain)
+    assert plain == set()
+    assert theme.asset_version("missing.css") is None
+
+
 def test_partial_keys_plain_values_by_value(tmp_path: Path) -> None:
     theme, ticks = make_theme(tmp_path)
     assert theme.render("numbers.html", {"n": 7}) == "<b>7</b><b>7</b>"

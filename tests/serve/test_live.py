@@ -484,10 +484,11 @@ def _one_edit_rebuild(root: Path, count: int) -> tuple[Rebuilt, int, int]:
     pages = calls = 0
     render = Theme.render
 
-    def counting(self: Theme, template: str, context: Mapping[str, object]) -> str:
+    def counting(self: Theme, template: str, context: Mapping[str, object],
+                 assets: set[str] | None = None) -> str:
         nonlocal pages
         pages += 1
-        return render(self, template, context)
+        return render(self, template, context, assets)
 
     def profile(frame: object, event: str, arg: object) -> None:
         nonlocal calls
@@ -637,3 +638,58 @@ def test_a_replaced_image_updates_every_page_showing_it_and_a_deleted_one_fails(
     assert [str(p) for p in failed.problems] == [
         f"content/{story.name}:8: image /images/still.jpg not found in static/: add the file, "
         "or fix the path"]
+
+
+def _pages_naming(folder: Path, names: set[str]) -> set[str]:
+    """The output files (outside _img/) whose text names any of `names`."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+            if p.is_file() and p.suffix in (".html", ".xml", ".json")
+            and any(name in p.read_text(encoding="utf-8") for name in names)}
+
+
+def test_a_replaced_image_renders_again_only_the_pages_that_show_it(tmp_path: Path) -> None:
+    """Five articles, two of which show a photo: replacing it rewrites exactly the files that
+    named its old variants (the two articles, the lists, feeds and related links that show
+    them), not the site's other pages, and the preview still equals a full build."""
+    from PIL import Image
+
+    fifth = article_text("Signal Studio Opens a Coastal Newsroom", "2021-08-02", "Priya Nand",
+                         ("Casting",), "A new studio for the morning bulletin.")
+    site = make_site(tmp_path / "site", extra={"content/signal-studio.md": fifth})
+    still = site / "static" / "images" / "still.jpg"
+    still.parent.mkdir(parents=True)
+    Image.new("RGB", (900, 600), (200, 0, 0)).save(still)
+    for story in (STORIES[0], STORIES[3]):
+        (site / "content" / story.name).write_text(
+            story.text(image="/images/still.jpg", image_alt="A still"), encoding="utf-8")
+    pair = Pair(site, tmp_path)
+    pair.check(True, "first build")
+    old = {p.name for p in (pair.folder / "_img").iterdir()}
+    showing = _pages_naming(pair.folder, old)
+    pages = {p.relative_to(pair.folder).as_posix() for p in pair.folder.rglob("*.html")}
+    before = {rel: (pair.folder / rel).read_bytes() for rel in pages}
+    assert {STORIES[0].url.strip("/") + "/index.html",
+            STORIES[3].url.strip("/") + "/index.html", "index.html"} <= showing
+    replacement = still.with_name("new.jpg")
+    Image.new("RGB", (900, 600), (0, 0, 200)).save(replacement)
+    replacement.replace(still)
+    outcome = pair.check(True, "image replaced")  # and the preview equals a full build
+    new = {p.name for p in (pair.folder / "_img").iterdir()}
+    assert not old & new and _pages_naming(pair.folder, new) == showing
+    changed = {rel for rel in pages if (pair.folder / rel).read_bytes() != before[rel]}
+    assert changed == {rel for rel in showing if rel.endswith(".html")}
+    # Pages whose data holds neither article are not rendered at all (one whose data holds
+    # one, as a neighbour or a tag's newest story, may be, and its bytes stay the same).
+    untouched = {"404.html", "tags/index.html", "authors/index.html", "feeds/index.html"}
+    assert untouched <= pages and not untouched & (set(outcome.written) | showing)
+
+
+def test_a_changed_stylesheet_renders_again_every_page_that_names_it(pair: Pair) -> None:
+    """A page's record names the assets it used: a changed theme stylesheet (all pages link
+    it, with its hash) renders every page again, and the preview equals a full build."""
+    css = pair.site / "static" / "css" / "style.css"
+    css.parent.mkdir(parents=True)
+    css.write_bytes(THEME_CSS.read_bytes() + b"\n.extra { color: red; }\n")
+    outcome = pair.check(True, "stylesheet changed")
+    pages = {p.relative_to(pair.folder).as_posix() for p in pair.folder.rglob("*.html")}
+    assert pages <= set(outcome.written)
