@@ -99,6 +99,22 @@ def test_a_cold_start_leaves_the_spare_ready_so_the_first_edit_links_nothing_mor
     assert _same_as_fresh_build(site, tmp_path, port) == []
 
 
+def test_a_stylesheet_saved_after_a_cold_start_reaches_every_page(tmp_path: Path) -> None:
+    """The cold start's build records which assets each page used, as every build does: a
+    saved stylesheet then renders again the pages that link it (its URL carries its hash)."""
+    site = make_site(tmp_path / "site", css_override=True)
+    with (site / "sitegen.toml").open("a", encoding="utf-8") as handle:
+        handle.write(NO_SEARCH)
+    port = free_port()
+    with _run(site, tmp_path / "tmp", port) as server:
+        before = server.get(STORIES[0].url).text
+        css = site / "static" / "css" / "style.css"
+        editor_save(css, css.read_text(encoding="utf-8") + "\nbody { color: #123456; }\n")
+        server.wait_for_page(STORIES[0].url, lambda r: r.text != before, timeout=30)
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+
+
 def test_edits_made_while_stopped_are_in_the_settled_preview(tmp_path: Path) -> None:
     site, port = _site(tmp_path / "site"), free_port()
     with _run(site, tmp_path / "tmp", port) as server:
