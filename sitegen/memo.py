@@ -18,6 +18,9 @@ class IdentityMemo(Generic[V]):
         self.limit = limit
         self._entries: dict[Hashable, tuple[V, tuple[object, ...]]] = {}
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def get(self, key: Hashable, objects: tuple[object, ...], make: Callable[[], V]) -> V:
         """The value for `key`, made by `make()` the first time; `objects` are those whose
         ids the key holds."""

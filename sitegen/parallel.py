@@ -9,6 +9,7 @@ depends on the number of workers.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -54,6 +55,19 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
         return _Shared(task, ranges, on_progress).run(workers - 1)
     finally:
         gc.unfreeze()
+
+
+def give_back_memory() -> None:
+    """Return freed heap to the system (glibc's malloc_trim; elsewhere a collection only).
+    A process about to fork a long-lived helper calls it after dropping what it no longer
+    needs: freed but kept pages would count again in the child's resident set."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 class WorkerDied(RuntimeError):

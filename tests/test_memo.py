@@ -47,3 +47,21 @@ def test_a_full_memo_is_emptied_and_still_right() -> None:
         for n in range(5):
             assert memo.get(n, (), lambda n=n: make(n)) == n * n
     assert calls > 5  # forgotten values were made again
+
+
+def test_cleared_it_makes_values_again_and_lets_go_of_their_objects() -> None:
+    import gc
+    import weakref
+
+    memo: IdentityMemo[str] = IdentityMemo(10)
+    thing = Thing("a")
+    held = weakref.ref(thing)
+    memo.get(id(thing), (thing,), lambda: "first")
+    del thing
+    gc.collect()
+    assert held() is not None  # the entry holds it
+    memo.clear()
+    gc.collect()
+    assert held() is None
+    other = Thing("b")
+    assert memo.get(id(other), (other,), lambda: "again") == "again"

@@ -29,7 +29,7 @@ from sitegen.incremental.cache import (
     save_failure,
 )
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.parallel import beside, default_workers, run_indexed
+from sitegen.parallel import beside, default_workers, give_back_memory, run_indexed
 from sitegen.pipeline.quick import QuickBuild, quick_build
 from sitegen.pipeline.stages import Prepared, Progress, Settings, prepare
 from sitegen.render.plan import CopyJob, FeedJob, Job, PageJob, Plan, render_job
@@ -82,6 +82,10 @@ def build(options: BuildOptions, use_cache: bool = True,
                         search.pages_glob(prepared.config.permalink),
                         last_files if use_cache else None, spare_files)
             staging.prune(set(staging.files))  # an index built anew leaves files of the old
+        # This process rendered pages too: its cards would be counted again in the snapshot's
+        # forked process (the build's peak memory), and nothing renders after this.
+        prepared.theme.forget_partials()
+        give_back_memory()
         # The commit point. The block goes on holding the lock, so that a first build's
         # spare (a linked copy of the new site) is made while the cache is saved.
         staging.commit()

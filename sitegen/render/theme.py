@@ -150,6 +150,11 @@ class Theme:
             self._salt = digest.digest()
         return self._salt
 
+    def forget_partials(self) -> None:
+        """Drop the rendered partials (a card per article and page kind: tens of MB at
+        10,000 articles) once a build has written its pages."""
+        self._partials.clear()
+
     def fingerprint(self) -> bytes:
         """A digest of the whole theme: the salt and every static file's stamp (for the
         build's snapshot: a quick build runs only when none changed). Worked out once per
