@@ -221,7 +221,12 @@ def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
 
     def write(i: int) -> tuple[str, Problem | None]:
         job = jobs[i]
-        fingerprint = prints.of(job) if prints is not None else ""
+        try:
+            fingerprint = prints.of(job) if prints is not None else ""
+        except OSError as exc:  # a static file's stamp: it cannot be opened, or is gone
+            assert isinstance(job, CopyJob)
+            return "", SiteError(_shown(job.source, theme.site_dir),
+                                 f"cannot be read: {why(exc)}").problem
         if spare_files is not None and (kept := _reusable(spare_files, job.path, fingerprint,
                                                           prints)):
             return kept, None
