@@ -737,6 +737,20 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
         time.sleep(0.005)
 
 
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGSTOP, and wait until the process is stopped (or gone): the signal is asynchronous."""
+    process.send_signal(signal.SIGSTOP)
+
+    def stopped() -> bool:
+        try:
+            stat = Path(f"/proc/{process.pid}/stat").read_text(encoding="utf-8")
+        except OSError:
+            return True
+        return stat.rsplit(")", 1)[1].split()[0] in ("T", "t", "Z", "X")
+
+    wait_for(stopped, timeout=10)
+
+
 def test_second_build_while_one_is_writing_is_refused_and_the_first_finishes(
         tmp_path: Path) -> None:
     site = write_site(tmp_path / "site", v1_articles(count=40, words=100))
@@ -749,9 +763,15 @@ def test_second_build_while_one_is_writing_is_refused_and_the_first_finishes(
                              env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     try:
-        # Freeze the first build the moment it writes (it holds the lock from then on).
+        # Freeze the first build while it holds the lock. Its quick path takes the lock, then
+        # declines (articles were added and removed) and lets go before the full path takes
+        # it again: a build stopped in that gap holds nothing, so it is let go on a little.
         wait_for(lambda: holding(out) or first.poll() is not None)
-        first.send_signal(signal.SIGSTOP)
+        stop(first)
+        while first.poll() is None and not holding(out):
+            first.send_signal(signal.SIGCONT)
+            time.sleep(0.002)
+            stop(first)
         assert first.poll() is None, "the first build finished before it could be caught"
         writing = file_hashes(out.parent, dirs=True)
         second = sitegen("build", "-s", str(site))
