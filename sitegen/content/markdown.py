@@ -367,10 +367,8 @@ class MarkdownRenderer:
             return None
         env["images"][found.src] = None
         env["pictures"][url] = None
-        sources = "".join(f'<source type="{escape(mime)}" srcset="{escape(srcset)}" '
-                          f'sizes="{BODY_SIZES}">' for mime, srcset in found.sources)
         return Poster(found.src, (
-            f'<picture class="picture picture--poster">{sources}<img class="embed-poster" '
+            f'<picture class="picture picture--poster">{_sources(found)}<img class="embed-poster" '
             f'src="{escape(found.src)}" srcset="{escape(found.srcset)}" sizes="{BODY_SIZES}" '
             f'width="{found.width}" height="{found.height}" alt="" loading="lazy" '
             'decoding="async"></picture>'))
@@ -579,9 +577,13 @@ def _picture(renderer: RendererHTML, default: Callable[..., str] | None, tokens:
         token.attrs.update(attrs)
     if feed:
         return img
-    sources = "".join(f'<source type="{escape(mime)}" srcset="{escape(srcset)}" '
-                      f'sizes="{BODY_SIZES}">' for mime, srcset in found.sources)
-    return f'<picture class="picture picture--body">{sources}{img}</picture>'
+    return f'<picture class="picture picture--body">{_sources(found)}{img}</picture>'
+
+
+def _sources(found: PictureMarkup) -> str:
+    """A body picture's <source>s, one per modern format, sized to the body's measure."""
+    return "".join(f'<source type="{escape(mime)}" srcset="{escape(srcset)}" '
+                   f'sizes="{BODY_SIZES}">' for mime, srcset in found.sources)
 
 
 class _HeadingIds:

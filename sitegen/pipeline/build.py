@@ -225,8 +225,7 @@ def write_plan(plan: Plan, theme: Theme, staging: Staging, workers: int = 1,
             fingerprint = prints.of(job) if prints is not None else ""
         except OSError as exc:  # a static file's stamp: it cannot be opened, or is gone
             assert isinstance(job, CopyJob)
-            return "", SiteError(_shown(job.source, theme.site_dir),
-                                 f"cannot be read: {why(exc)}").problem
+            return "", _unreadable(job, theme, exc).problem
         if spare_files is not None and (kept := _reusable(spare_files, job.path, fingerprint,
                                                           prints)):
             return kept, None
@@ -262,13 +261,18 @@ def write_job(job: Job, theme: Theme, staging: Staging,
             try:
                 staging.copy(job.path, job.source)
             except OSError as exc:  # the static file, unreadable or gone since listed
-                raise SiteError(_shown(job.source, theme.site_dir),
-                                f"cannot be read: {why(exc)}") from None
+                raise _unreadable(job, theme, exc) from None
         else:
             staging.write(job.path, render_job(job, theme, assets))
     except SiteError as exc:
         return exc.problem
     return None
+
+
+def _unreadable(job: CopyJob, theme: Theme, exc: OSError) -> SiteError:
+    """A static file that cannot be read (or is gone since it was listed), named as the site
+    holds it."""
+    return SiteError(_shown(job.source, theme.site_dir), f"cannot be read: {why(exc)}")
 
 
 def _shown(path: Path, site_dir: Path) -> str:
