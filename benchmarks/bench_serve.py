@@ -56,12 +56,16 @@ REBUILT = re.compile(r"^Rebuilt in (\d+) ms")
 FIRST = re.compile(r"the edited page first, in (\d+) ms")
 
 
+SEARCH = True  # --no-search: `[search] enabled = false` in the corpus's sitegen.toml
+
+
 def make_site(count: int, folder: Path) -> Path:
     site = folder / f"serve-site-{count}"
     if not (site / "content").is_dir():
         subprocess.run([sys.executable, str(MAKE_CORPUS), "--count", str(count), "--out",
                         str(site / "content")], check=True)
-    (site / "sitegen.toml").write_text(SITE_TOML, encoding="utf-8")
+    toml = SITE_TOML if SEARCH else SITE_TOML + "\n[search]\nenabled = false\n"
+    (site / "sitegen.toml").write_text(toml, encoding="utf-8")
     return site
 
 
@@ -288,7 +292,8 @@ def timed_start(site: Path, tmpdir: Path, port: int, deep: str,
     cpu_after, _ = _children_cpu()
     return {"first_page_s": round(first, 2), "article_page_s": round(article, 2),
             "settled_s": round(settled, 2), "stop_s": round(stopped, 2),
-            "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree}
+            "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree,
+            "load_after": round(os.getloadavg()[0], 2)}
 
 
 def timed_build(site: Path) -> dict[str, float]:
@@ -302,7 +307,8 @@ def timed_build(site: Path) -> dict[str, float]:
     tree = sampler.stop()
     cpu_after, _ = _children_cpu()
     return {"seconds": round(time.perf_counter() - started, 2),
-            "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree}
+            "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree,
+            "load_after": round(os.getloadavg()[0], 2)}
 
 
 def startup(count: int, work: Path) -> dict[str, object]:
@@ -354,7 +360,11 @@ def main() -> None:
                              "this one's")
     parser.add_argument("--back-to-back", action="store_true",
                         help="edit again as soon as the page shows, not once the rebuild ended")
+    parser.add_argument("--no-search", action="store_true",
+                        help="the corpus without search (no Pagefind run)")
     args = parser.parse_args()
+    global SEARCH
+    SEARCH = not args.no_search
     if not MAKE_CORPUS.exists():
         raise SystemExit(f"corpus generator not found at {MAKE_CORPUS}")
     results = []

@@ -37,24 +37,54 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
     forked ones. A task that raises raises here; a forked process that dies raises
     WorkerDied. `per_worker`: the fewest items worth a process (1 for tasks of a second,
     such as encoding an image's variants)."""
-    workers = min(workers, count // per_worker)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        results = []
-        for i in range(count):
-            results.append(task(i))
-            if on_progress and i % 200 == 199:
-                on_progress(i + 1)
-        return results
-    chunk = max(min(per_worker, MIN_ITEMS_PER_WORKER) // 2, 1, count // (workers * 8))
-    ranges = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
-    # Frozen objects are left out of the collector's walks, which write to every object they
-    # visit: without this a worker's first full collection copies every page of the heap it
-    # shares with this process.
-    gc.freeze()
-    try:
-        return _Shared(task, ranges, on_progress).run(workers - 1)
-    finally:
-        gc.unfreeze()
+    return Started(task, count, workers, on_progress, per_worker).results()
+
+
+class Started:
+    """`run_indexed` in two steps: the forked processes start here, and `results` has this
+    process work too and collects. Between them the caller may start threads (serve's cold
+    start: forking beside threads is unsafe, working beside them is not)."""
+
+    def __init__(self, task: Callable[[int], T], count: int, workers: int,
+                 on_progress: Callable[[int], None] | None = None,
+                 per_worker: int = MIN_ITEMS_PER_WORKER) -> None:
+        self._task, self._count, self._on_progress = task, count, on_progress
+        self._shared: _Shared | None = None
+        workers = min(workers, count // per_worker)
+        if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        chunk = max(min(per_worker, MIN_ITEMS_PER_WORKER) // 2, 1, count // (workers * 8))
+        ranges = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
+        # Frozen objects are left out of the collector's walks, which write to every object
+        # they visit: without this a worker's first full collection copies every page of the
+        # heap it shares with this process.
+        gc.freeze()
+        try:
+            self._shared = _Shared(task, ranges, on_progress)
+            self._shared.start(workers - 1)
+        except BaseException:
+            self.stop()
+            raise
+
+    def results(self) -> list[Any]:
+        if self._shared is None:
+            results = []
+            for i in range(self._count):
+                results.append(self._task(i))
+                if self._on_progress and i % 200 == 199:
+                    self._on_progress(i + 1)
+            return results
+        try:
+            return self._shared.finish()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """End the forked processes (at once, if they are still working)."""
+        if self._shared is not None:
+            self._shared.stop()
+            self._shared = None
+            gc.unfreeze()
 
 
 def give_back_memory() -> None:
@@ -89,38 +119,42 @@ class _Shared:
         self.parts: list[Sequence[object] | None] = [None] * len(ranges)
         self.done = 0  # items finished, in any process
 
-    def run(self, helpers: int) -> list[Any]:
+    def start(self, helpers: int) -> None:
         context = multiprocessing.get_context("fork")
         self.next = context.Value("l", 0)
-        pipes: list[Connection] = []
-        processes = []
-        try:
-            for _ in range(helpers):
-                reader, writer = context.Pipe(duplex=False)
-                process = context.Process(target=self._serve, args=(writer, os.getpid()),
-                                          daemon=True)
-                process.start()
-                writer.close()
-                pipes.append(reader)
-                processes.append(process)
-            polled = time.monotonic()
+        self.pipes: list[Connection] = []
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+        for _ in range(helpers):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=self._serve, args=(writer, os.getpid()),
+                                      daemon=True)
+            process.start()
+            writer.close()
+            self.pipes.append(reader)
+            self.processes.append(process)
 
-            def take_in() -> None:  # between items: the others' results, when it is time
-                nonlocal polled
-                if pipes and time.monotonic() - polled > POLL_SECONDS:
-                    self._receive(pipes, timeout=0)
-                    polled = time.monotonic()
+    def finish(self) -> list[Any]:
+        pipes = self.pipes
+        polled = time.monotonic()
 
-            while (index := self._take()) is not None:
-                self._finished(index, self._work(index, take_in))
-            while pipes:
-                self._receive(pipes, timeout=None)
-        finally:
-            for process in processes:
-                if process.is_alive():
-                    process.kill()
-                process.join()
+        def take_in() -> None:  # between items: the others' results, when it is time
+            nonlocal polled
+            if pipes and time.monotonic() - polled > POLL_SECONDS:
+                self._receive(pipes, timeout=0)
+                polled = time.monotonic()
+
+        while (index := self._take()) is not None:
+            self._finished(index, self._work(index, take_in))
+        while pipes:
+            self._receive(pipes, timeout=None)
         return [result for part in self.parts for result in part]  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        for process in getattr(self, "processes", ()):
+            if process.is_alive():
+                process.kill()
+            process.join()
+        self.processes = []
 
     def _work(self, index: int, between: Callable[[], None]) -> list[object]:
         """The results of range `index`, calling `between` before each item."""

@@ -406,7 +406,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 # a server, a browser, Java or pip, or runs a property or fuzz search.
 SLOW_MODULES = frozenset({
     "test_faults", "test_properties", "test_fuzz", "test_packaging", "test_netlify",
-    "test_command", "test_kept", "test_serve_browser", "test_serve_load", "test_html_valid",
+    "test_command", "test_kept", "test_cold", "test_serve_browser", "test_serve_load", "test_html_valid",
     "test_authoring_html_valid",
     "test_cache_damage", "test_tree",  # a real build (or several) per kind of damage or input
 })

@@ -14,7 +14,6 @@ are served as it writes them, the ones asked for first.
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import signal
 import sys
@@ -25,16 +24,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from sitegen.incremental.cache import BuildCache, OutputRecord, record_of
+from sitegen.content.sources import scan_sources
+from sitegen.incremental.cache import BuildCache, OutputRecord
 from sitegen.parallel import default_workers
 from sitegen.report import BuildOptions, OptionsKey
-from sitegen.serve.cold import COLD_CACHE, ColdStart, Outcome, Save, progress_line
+from sitegen.serve.cold import ColdStart, Outcome, progress_line
 from sitegen.serve.http import BuildState, PreviewServer
 from sitegen.serve.kept import Kept
 from sitegen.serve.live import LiveSite, Rebuilt
 from sitegen.serve.start import first_build
 from sitegen.serve.watch import Changes, Watcher
 from sitegen.tree import require_site, why
+from sitegen.write.writer import ready_spare
 
 PORT_TRIES = 20
 SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before others may run
@@ -78,19 +79,22 @@ class Builder:
         self._say(outcome)
         return outcome
 
-    def first(self, records: dict[str, OutputRecord], indexed: bool,
-              cold: Outcome | None = None) -> Rebuilt:
+    def first(self, records: dict[str, OutputRecord], indexed: bool) -> Rebuilt:
         """The first build (`start.first_build`, in this process: threads run), while the
-        kept preview or the cold start's build (`cold`, whose files and time it counts) is
-        served: open tabs reload only if it changed a file or failed."""
+        kept preview is served: open tabs reload only if it changed a file or failed."""
         outcome = first_build(self.live, 1, records, indexed)
         if not outcome.ok or outcome.written or outcome.removed:
             self.state.finish(outcome.problems)
-        if cold is not None:
-            outcome = replace(outcome, written=(*cold.written, *outcome.written),
-                              removed=(*cold.removed, *outcome.removed),
-                              seconds=cold.seconds + outcome.seconds,
-                              warnings=(*cold.warnings, *outcome.warnings))
+        self._say(outcome)
+        return outcome
+
+    def adopt(self, cold: Outcome, cache: BuildCache) -> Rebuilt:
+        """The cold start's build, done in this process, becomes the last good build: its
+        files were served as they landed, so no tab reloads."""
+        assert cold.prepared is not None
+        self.live.cache = cache
+        outcome = self.live.adopt(cold.prepared, cold.prints, cold.written, cold.removed,
+                                  cold.seconds)
         self._say(outcome)
         return outcome
 
@@ -216,28 +220,30 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             # It renders only what changed since the last run.
             builder.first(records, indexed)
         else:
-            # No thread but this one yet: the cold start's build forks now, and forks its
-            # workers as `sitegen build` does; its files are served as they land.
-            handover = (private or folder.parent) / COLD_CACHE
-            cold = ColdStart(
-                settings, folder, options.workers or default_workers(),
-                load=kept.cache if kept is not None else BuildCache,
-                save=_keeper(kept, key, handover), close=[server.fileno()])
-            _started(serving, watcher, site_dir, url, open_browser, ready, log,
-                     f" — building {cold.articles:,} articles in the background")
-            progress = _Progress(log, url, cold.articles)
-            outcome = cold.run(state, progress)
+            # No thread but this one yet: the cold start plans the site and forks its
+            # writers now, as `sitegen build` does; its files are served as they land.
+            articles = len(scan_sources(site_dir)[0])
+            _announce(site_dir, url, open_browser, log,
+                      f" — building {articles:,} articles in the background")
+            progress = _Progress(log, url, articles)
+            cache = kept.cache() if kept is not None else BuildCache()
+            cold = ColdStart(settings, folder, options.workers or default_workers(), cache,
+                             state, progress)
+            _start(serving, watcher, ready)
+            outcome = cold.run(state)
             progress.close()
             if outcome.ok:
-                live.cache = kept.cache() if kept is not None else \
-                    BuildCache.load(site_dir, str(handover))
-                handover.unlink(missing_ok=True)
-                records = {rel: record_of(stat, value) for rel, value in outcome.prints.items()
-                           if (stat := _stat(folder / rel)) is not None}
-                if builder.first(records, False, cold=outcome).ok and kept is not None:
-                    # The search index is still being made: until the save at the end, the
-                    # next run makes it anew.
-                    _save(kept, key, live, False, log, sources=False)
+                builder.adopt(outcome, cache)
+                # A file changed since the build began, before the watcher ran, is rebuilt
+                # next, as a save is.
+                if changed := cold.changed_since():
+                    builder.request(Changes.sort(site_dir, changed))
+                # The transaction's spare, linked behind the preview: the first edit's
+                # transaction waits for it (the lock) instead of linking the whole site.
+                threading.Thread(target=ready_spare, args=(folder,), name="sitegen-spare",
+                                 daemon=True).start()
+                if kept is not None:  # the search index is still being made: not recorded
+                    _save(kept, key, live, False, log)
             else:
                 builder.failed(outcome)
         builder.start()
@@ -277,36 +283,33 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
 
 def _started(serving: threading.Thread, watcher: Watcher, site_dir: Path, url: str,
              open_browser: bool, ready: threading.Event | None, log: TextIO, note: str) -> None:
+    _start(serving, watcher, ready)
+    _announce(site_dir, url, open_browser, log, note)
+
+
+def _start(serving: threading.Thread, watcher: Watcher, ready: threading.Event | None) -> None:
     watcher.start()
     serving.start()
-    print(f"Serving {site_dir} at {url}/ (Ctrl-C to stop){note}", file=log, flush=True)
-    if open_browser:
-        webbrowser.open(url + "/")
     if ready is not None:
         ready.set()
 
 
-def _save(kept: Kept, key: OptionsKey, live: LiveSite, indexed: bool, log: TextIO,
-          sources: bool = True) -> None:
+def _announce(site_dir: Path, url: str, open_browser: bool, log: TextIO, note: str) -> None:
+    """Say where the preview is (its socket listens already: a request made before the
+    server's thread runs waits in the socket's queue)."""
+    print(f"Serving {site_dir} at {url}/ (Ctrl-C to stop){note}", file=log, flush=True)
+    if open_browser:
+        webbrowser.open(url + "/")
+
+
+def _save(kept: Kept, key: OptionsKey, live: LiveSite, indexed: bool, log: TextIO) -> None:
     """Keep the preview for the next run; a failure only costs that run its head start.
-    `indexed`: the search index was up to date (no re-index running or queued). `sources`:
-    the sources and bodies too (the cold start's build kept its own)."""
+    `indexed`: the search index was up to date (no re-index running or queued)."""
     try:
-        kept.save(key, live.made(), indexed, live.cache if sources else None)
+        kept.save(key, live.made(), indexed, live.cache)
     except OSError as exc:
         print(f"warning: the preview could not be kept for the next run ({why(exc)}); it "
               "will be built anew", file=log, flush=True)
-
-
-def _keeper(kept: Kept | None, key: OptionsKey, handover: Path) -> Save:
-    """How the cold start's build keeps what it made (in its own process): as the kept
-    preview, or in a file of the private folder that this process reads back."""
-    def save(prints: dict[str, str], cache: BuildCache) -> None:
-        if kept is not None:
-            kept.save(key, prints, False, cache)
-        else:
-            cache.save_sources_to(handover)
-    return save
 
 
 class _Progress:
@@ -329,13 +332,6 @@ class _Progress:
     def close(self) -> None:
         if self.tty and self.shown >= 0:
             print(file=self.log, flush=True)  # what follows starts a line of its own
-
-
-def _stat(path: Path) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
 
 
 def _interrupt(signum: int, frame: object) -> None:
