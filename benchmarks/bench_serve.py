@@ -332,10 +332,15 @@ def startup(count: int, work: Path) -> dict[str, object]:
 
 
 def cold_pair(count: int, work: Path, before: Path) -> dict[str, object]:
-    """Cold starts (no kept preview) of `sitegen serve` from `before` (another checkout, e.g.
-    made with `git archive BASE | tar -x -C DIR`) and from this one, one after the other."""
+    """A cold `sitegen build`, then cold starts (no kept preview) of `sitegen serve` from
+    `before` (another checkout, e.g. made with `git archive BASE | tar -x -C DIR`) and from
+    this one, one after the other."""
     site = make_site(count, work)
     figures: dict[str, object] = {"articles": count}
+    shutil.rmtree(site / ".sitegen-cache", ignore_errors=True)
+    shutil.rmtree(site / "output", ignore_errors=True)
+    figures["build_cold"] = timed_build(site)  # this checkout's, for scale
+    print(json.dumps(figures), file=sys.stderr, flush=True)
     deep = article_urls(site, 3)[-1][1]
     for name, checkout in (("before", before.resolve()), ("after", ROOT)):
         for kept in (site / ".sitegen-cache").glob("preview*"):
@@ -356,8 +361,8 @@ def main() -> None:
                         help="time start-up instead: first page and settled preview, cold and "
                              "warm, beside sitegen build cold and warm")
     parser.add_argument("--cold-against", type=Path, metavar="DIR",
-                        help="time cold starts instead: DIR's sitegen (another checkout), then "
-                             "this one's")
+                        help="time cold starts instead: a cold build, then DIR's sitegen (another "
+                             "checkout), then this one's")
     parser.add_argument("--back-to-back", action="store_true",
                         help="edit again as soon as the page shows, not once the rebuild ended")
     parser.add_argument("--no-search", action="store_true",

@@ -61,7 +61,7 @@ class BuildState:
     pending: frozenset[str] = frozenset()  # output files a published build still rewrites
     _published: bool = False  # the running build published its first files
     _cond: threading.Condition = field(default_factory=threading.Condition)
-    # A cold start (serve/cold.py): its build runs in another process, and each file is
+    # A cold start (serve/cold.py): its build's writers run in other processes, and each file is
     # served from that build's staging folder once written there (`landed`); a request
     # for one not yet written asks for it (`want`: its job's index) and waits for it alone.
     cold: bool = False

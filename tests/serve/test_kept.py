@@ -86,7 +86,7 @@ def test_a_cold_start_leaves_the_spare_ready_so_the_first_edit_links_nothing_mor
                 return None
             return json.loads(journal)["differ"]
 
-        # The build's process does it while the preview takes over.
+        # A thread of the preview does it once the build has committed.
         wait_until(lambda: differ() == [], what="the spare to be ready")
         spare = home / ".site.sitegen-spare"
         files = [p.relative_to(_kept(site)) for p in _kept(site).rglob("*") if p.is_file()]
