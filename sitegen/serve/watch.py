@@ -24,6 +24,11 @@ from sitegen.folders import CONTENT_DIR, DATA_DIR, STATIC_DIR, TEMPLATES_DIR, TH
 LOOK_AND_FEEL = (TEMPLATES_DIR, STATIC_DIR, THEMES_DIR)
 WATCHED = (CONTENT_DIR, *LOOK_AND_FEEL, DATA_DIR)
 DEBOUNCE_SECONDS = 0.03  # quiet time that ends a burst
+# Quiet time after one file's finished write (its writer closed it, or renamed it into place):
+# a save of one article is served that much sooner, while a companion event (a change of
+# mode, a second file) still joins the batch, and a burst of many files keeps the debounce.
+FINISHED_SECONDS = 0.005
+FINISHED = ("closed", "moved")  # watchdog's names for a write closed, a rename
 MAX_DELAY_SECONDS = 0.3  # a steady stream of events still rebuilds this often
 
 
@@ -70,6 +75,7 @@ class Watcher(FileSystemEventHandler):
         self.on_change = on_change
         self.ignored = [p.resolve() for p in ignored]
         self._pending: set[Path] = set()
+        self._finished = False  # the one pending file's last event finished its write
         self._first_at = 0.0
         self._last_at = 0.0
         self._cond = threading.Condition()
@@ -113,6 +119,7 @@ class Watcher(FileSystemEventHandler):
             if not self._pending:
                 self._first_at = now
             self._pending.update(found)
+            self._finished = event.event_type in FINISHED and len(self._pending) == 1
             self._last_at = now
             self._cond.notify_all()
 
@@ -130,10 +137,11 @@ class Watcher(FileSystemEventHandler):
                     return
                 while True:  # debounce: wait for quiet, but not forever
                     now = time.monotonic()
-                    quiet_until = self._last_at + DEBOUNCE_SECONDS
+                    quiet_until = self._last_at + (
+                        FINISHED_SECONDS if self._finished else DEBOUNCE_SECONDS)
                     deadline = self._first_at + MAX_DELAY_SECONDS
                     if now >= quiet_until or now >= deadline or self._stopped:
                         break
                     self._cond.wait(min(quiet_until, deadline) - now)
-                batch, self._pending = self._pending, set()
+                batch, self._pending, self._finished = self._pending, set(), False
             self.on_change(Changes.sort(self.site_dir, batch))

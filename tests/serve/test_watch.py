@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from serve_helpers import STORIES, THEME, editor_save, make_site
 
+from sitegen.serve import watch
 from sitegen.serve.watch import Changes, Watcher, relevant
 
 DELIVERY = 5.0  # seconds a change may take to arrive
@@ -314,5 +315,46 @@ def test_a_css_save_is_css_only(site: Path, how: str) -> None:
         collector.wait_for_path(css)
         collector.settle(quiet=0.3)
         assert all(b.css_only for b in collector.batches), collector.batches
+    finally:
+        watcher.stop()
+
+
+@pytest.mark.parametrize("how", ["in place", "renamed into place"])
+def test_one_file_s_finished_save_skips_the_burst_debounce(site: Path, how: str,
+                                                            monkeypatch) -> None:
+    """A save of one file ends with its close, or its rename into place: its batch goes after
+    watch.FINISHED_SECONDS of quiet, not after the burst's debounce (made a minute here)."""
+    monkeypatch.setattr(watch, "DEBOUNCE_SECONDS", 60.0)
+    monkeypatch.setattr(watch, "MAX_DELAY_SECONDS", 120.0)
+    collector = Collector()
+    watcher = Watcher(site, collector, ignored=[site / "output"])
+    watcher.start()
+    try:
+        target = site / "content" / STORIES[1].name
+        text = STORIES[1].text(body="The finale moves to the spring.")
+        if how == "in place":
+            target.write_text(text, encoding="utf-8")
+        else:
+            editor_save(target, text)
+        assert collector.wait_for_path(target).paths == {target}
+    finally:
+        watcher.stop()
+
+
+def test_a_file_still_open_for_writing_waits_for_the_debounce(site: Path, monkeypatch) -> None:
+    """Written but not closed (an editor between its steps): no batch before the quiet time."""
+    monkeypatch.setattr(watch, "DEBOUNCE_SECONDS", 60.0)
+    monkeypatch.setattr(watch, "MAX_DELAY_SECONDS", 120.0)
+    collector = Collector()
+    watcher = Watcher(site, collector, ignored=[site / "output"])
+    watcher.start()
+    target = site / "content" / STORIES[2].name
+    try:
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write("\nA line still being written.\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+            assert collector.settle(quiet=0.5, timeout=1.0) == 0
+        assert collector.wait_for_path(target).paths == {target}  # closed: it goes at once
     finally:
         watcher.stop()
