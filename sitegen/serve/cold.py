@@ -93,6 +93,7 @@ class ColdStart:
         self._writers: Started | None = None
         self._done: int | None = None
         self._want: int | None = None
+        self._reader: threading.Thread | None = None
         self.failed: Outcome | None = None
         try:
             self._plan(options, folder, workers, cache, state)
@@ -197,8 +198,8 @@ class ColdStart:
         if self.failed is not None:
             return self.failed
         assert self._writers is not None
-        reader = threading.Thread(target=self._take_in, args=(state,), name="sitegen-landed",
-                                  daemon=True)
+        self._reader = reader = threading.Thread(target=self._take_in, args=(state,),
+                                                 name="sitegen-landed", daemon=True)
         reader.start()
         try:
             results = [item for found in self._writers.results() for item in found]
@@ -213,11 +214,11 @@ class ColdStart:
             state.cold_closing()  # no request reads the staging folder past here
             self._stack.close()  # the commit
         except BuildError as exc:
-            return self._fail(state, tuple(exc.problems))
+            return self._fail(tuple(exc.problems))
         except OutputError as exc:
-            return self._fail(state, (Problem("serve", str(exc)),))
-        except BaseException as exc:
-            self._abort(exc)
+            return self._fail((Problem("serve", str(exc)),))
+        except BaseException as exc:  # Ctrl-C: the folder stays as it was
+            self.stop(exc)
             raise
         finally:
             state.cold_end()
@@ -254,14 +255,9 @@ class ColdStart:
             self.fraction = min(fraction, 1.0)
             self._report_to(self.fraction)
 
-    def _fail(self, state: BuildState, problems: tuple[Problem, ...]) -> Outcome:
-        self._abort(BuildError(list(problems)))
+    def _fail(self, problems: tuple[Problem, ...]) -> Outcome:
+        self.stop(BuildError(list(problems)))
         return Outcome(False, problems)
-
-    def _abort(self, exc: BaseException) -> None:
-        """Stop the writers, and leave the folder as it was (the transaction commits
-        nothing)."""
-        self.stop(exc)
 
     def _close_done(self) -> None:
         if self._done is not None:
@@ -275,14 +271,15 @@ class ColdStart:
             self._writers.stop()
             self._writers = None
         self._close_done()
+        if self._reader is not None:  # it ends once every writer's end is closed
+            self._reader.join(timeout=10)
         if self._want is not None:
             _close(self._want)
             self._want = None
         error = exc or KeyboardInterrupt()
         with contextlib.suppress(BaseException):
             # An exception undoes the transaction; the callbacks close the pipes' ends.
-            if not self._stack.__exit__(type(error), error, error.__traceback__):
-                pass
+            self._stack.__exit__(type(error), error, error.__traceback__)
 
 
 def progress_line(url: str, articles: int, fraction: float) -> str:
