@@ -79,8 +79,8 @@ def test_sigint_after_edits_and_failures_still_cleans_up(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_the_first_build_removes_the_folder(tmp_path: Path, sig: int) -> None:
-    """A cold start serves while its build runs in a process of its own (serve/cold.py): a
-    signal then stops that build and its workers too, and the folder goes."""
+    """A cold start serves while its build's writers run in forked processes (serve/cold.py):
+    a signal then stops the build and its writers too, and the folder goes."""
     para = " ".join(["The network confirmed another season after strong overnight ratings."] * 8)
     extra = {f"content/bulk/bulletin-{i:03d}.md": article_text(
         f"Overnight Bulletin {i}", f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}",
