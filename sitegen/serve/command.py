@@ -188,6 +188,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     watcher: Watcher | None = None
     key: OptionsKey | None = None
     cold: ColdStart | None = None
+    saving: threading.Thread | None = None
     try:
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -243,7 +244,12 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
                 threading.Thread(target=ready_spare, args=(folder,), name="sitegen-spare",
                                  daemon=True).start()
                 if kept is not None:  # the search index is still being made: not recorded
-                    _save(kept, key, live, False, log)
+                    # On a thread, from copies: pickling the sources and bodies takes seconds
+                    # at 50,000 articles, which the first save should not wait for.
+                    saving = threading.Thread(
+                        target=_save, args=(kept, key, live.made(), live.cache.copy(), False,
+                                            log), name="sitegen-keep", daemon=True)
+                    saving.start()
             else:
                 builder.failed(outcome)
         builder.start()
@@ -269,9 +275,11 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             indexed = live.indexer.close()
         if server is not None:
             server.server_close()
+        if saving is not None:  # the two saves write the same files: one at a time
+            saving.join()
         if kept is not None:
             if live is not None and key is not None and live.made():  # else nothing built
-                _save(kept, key, live, indexed, log)
+                _save(kept, key, live.made(), live.cache, indexed, log)
             kept.release()
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
@@ -302,11 +310,13 @@ def _announce(site_dir: Path, url: str, open_browser: bool, log: TextIO, note: s
         webbrowser.open(url + "/")
 
 
-def _save(kept: Kept, key: OptionsKey, live: LiveSite, indexed: bool, log: TextIO) -> None:
-    """Keep the preview for the next run; a failure only costs that run its head start.
-    `indexed`: the search index was up to date (no re-index running or queued)."""
+def _save(kept: Kept, key: OptionsKey, made: dict[str, str], cache: BuildCache, indexed: bool,
+          log: TextIO) -> None:
+    """Keep the preview for the next run (`made`: `LiveSite.made`, `cache`: its sources and
+    bodies); a failure only costs that run its head start. `indexed`: the search index was up
+    to date (no re-index running or queued)."""
     try:
-        kept.save(key, live.made(), indexed, live.cache)
+        kept.save(key, made, indexed, cache)
     except OSError as exc:
         print(f"warning: the preview could not be kept for the next run ({why(exc)}); it "
               "will be built anew", file=log, flush=True)
