@@ -239,17 +239,17 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
                 # next, as a save is.
                 if changed := cold.changed_since():
                     builder.request(Changes.sort(site_dir, changed))
-                # The transaction's spare, linked behind the preview: the first edit's
-                # transaction waits for it (the lock) instead of linking the whole site.
-                threading.Thread(target=ready_spare, args=(folder,), name="sitegen-spare",
-                                 daemon=True).start()
-                if kept is not None:  # the search index is still being made: not recorded
-                    # On a thread, from copies: pickling the sources and bodies takes seconds
-                    # at 50,000 articles, which the first save should not wait for.
-                    saving = threading.Thread(
-                        target=_save, args=(kept, key, live.made(), live.cache.copy(), False,
-                                            log), name="sitegen-keep", daemon=True)
-                    saving.start()
+                # Behind the preview, on one thread: the transaction's spare (the first
+                # edit's transaction waits for it, the lock, instead of linking the whole
+                # site), then the sources and bodies kept, from copies (the pickle takes
+                # seconds at 50,000 articles, which no save should wait for). One after the
+                # other: a thread pickling beside one making a system call per file left
+                # that one waiting for the GIL after each, 27 s at 10,000 articles.
+                saving = threading.Thread(
+                    target=_keep_after_cold, name="sitegen-keep", daemon=True,
+                    args=(folder, kept, key, live.made(),
+                          live.cache.copy() if kept is not None else None, log))
+                saving.start()
             else:
                 builder.failed(outcome)
         builder.start()
@@ -275,7 +275,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             indexed = live.indexer.close()
         if server is not None:
             server.server_close()
-        if saving is not None:  # the two saves write the same files: one at a time
+        if saving is not None:  # it and the save below write the same files: one at a time
             saving.join()
         if kept is not None:
             if live is not None and key is not None and live.made():  # else nothing built
@@ -320,6 +320,13 @@ def _save(kept: Kept, key: OptionsKey, made: dict[str, str], cache: BuildCache, 
     except OSError as exc:
         print(f"warning: the preview could not be kept for the next run ({why(exc)}); it "
               "will be built anew", file=log, flush=True)
+
+
+def _keep_after_cold(folder: Path, kept: Kept | None, key: OptionsKey, made: dict[str, str],
+                     cache: BuildCache | None, log: TextIO) -> None:
+    ready_spare(folder)
+    if kept is not None and cache is not None:  # the search index is not made yet
+        _save(kept, key, made, cache, False, log)
 
 
 class _Progress:

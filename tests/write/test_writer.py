@@ -259,6 +259,25 @@ def test_ready_spare_brings_the_spare_up_to_date_ahead_of_the_next_transaction(
     assert json.loads(journal.read_text())["differ"] == ["0/index.html"]
 
 
+def test_ready_spare_over_a_spare_with_files_follows_the_journal_s_list(tmp_path: Path) -> None:
+    """Only an empty spare (the cold start's) is filled with a copy of the whole site; one
+    holding the site before last is brought up file by file: changed, removed, added."""
+    out = tmp_path / "out"
+    out.mkdir()
+    with writer.updating(out) as staging:
+        for rel in ("a/index.html", "b/index.html"):
+            staging.write(rel, b"one")
+    with writer.updating(out) as staging:
+        staging.write("a/index.html", b"two")
+        staging.remove("b/index.html")
+        staging.write("c/index.html", b"new")
+    spare = writer.spare_of(out)
+    assert contents(spare) != contents(out) and (spare / "b/index.html").is_file()
+    assert writer.ready_spare(out)
+    assert contents(spare) == contents(out)
+    assert json.loads((tmp_path / ".out.sitegen-journal").read_text())["differ"] == []
+
+
 def test_ready_spare_without_a_journal_vouching_for_a_spare_does_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
