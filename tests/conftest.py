@@ -418,7 +418,6 @@ SLOW_TESTS = {
                            "test_two_builds_of_the_example_site_are_byte_identical",
                            "test_rebuilding_into_the_same_output_replaces_it_identically"},
     "test_cache": {"test_a_spare_changed_behind_sitegen_s_back_is_never_trusted",
-                   "test_a_copy_saves_what_the_cache_held_while_the_cache_goes_on_changing",
                    "test_a_replaced_image_rewrites_only_the_files_that_show_it",
                    "test_an_edited_article_rewrites_only_the_list_pages_that_show_it",
                    "test_builds_through_the_spare_equal_builds_without_the_cache",

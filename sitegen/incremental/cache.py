@@ -149,17 +149,6 @@ class BuildCache:
             self.outputs.clear()
             self.spare.clear()
 
-    def copy(self) -> BuildCache:
-        """A copy to save on another thread while this one changes (serve's cold start): its
-        entries are frozen, so only the mappings are copied."""
-        other = BuildCache()
-        other.__dict__.update(self.__dict__)
-        other._sources, other._bodies = dict(self._sources), dict(self._bodies)
-        other.outputs, other.spare = dict(self.outputs), dict(self.spare)
-        other._used_sources, other._used_bodies = set(self._used_sources), set(self._used_bodies)
-        other.image_memo = dict(self.image_memo)
-        return other
-
     def cached_source(self, path: Path) -> Source | None:
         """The Source read from `path` before, if the file has not changed since."""
         self._used_sources.add(path)

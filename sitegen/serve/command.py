@@ -231,7 +231,8 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             cold = ColdStart(settings, folder, options.workers or default_workers(), cache,
                              state, progress)
             _start(serving, watcher, ready)
-            outcome = cold.run(state)
+            outcome = cold.run(state, keep=None if kept is None else
+                               lambda: _keep_sources(kept, cache, log))
             progress.close()
             if outcome.ok:
                 builder.adopt(outcome, cache)
@@ -239,16 +240,12 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
                 # next, as a save is.
                 if changed := cold.changed_since():
                     builder.request(Changes.sort(site_dir, changed))
-                # Behind the preview, on one thread: the transaction's spare (the first
-                # edit's transaction waits for it, the lock, instead of linking the whole
-                # site), then the sources and bodies kept, from copies (the pickle takes
-                # seconds at 50,000 articles, which no save should wait for). One after the
-                # other: a thread pickling beside one making a system call per file left
-                # that one waiting for the GIL after each, 27 s at 10,000 articles.
-                saving = threading.Thread(
-                    target=_keep_after_cold, name="sitegen-keep", daemon=True,
-                    args=(folder, kept, key, live.made(),
-                          live.cache.copy() if kept is not None else None, log))
+                # Behind the preview, on a thread: the transaction's spare (the first edit's
+                # transaction waits for it, the lock, instead of linking the whole site),
+                # then the records of the files (the sources and bodies are kept already).
+                saving = threading.Thread(target=_keep_after_cold, name="sitegen-keep",
+                                          args=(folder, kept, key, live.made(), log),
+                                          daemon=True)
                 saving.start()
             else:
                 builder.failed(outcome)
@@ -310,8 +307,8 @@ def _announce(site_dir: Path, url: str, open_browser: bool, log: TextIO, note: s
         webbrowser.open(url + "/")
 
 
-def _save(kept: Kept, key: OptionsKey, made: dict[str, str], cache: BuildCache, indexed: bool,
-          log: TextIO) -> None:
+def _save(kept: Kept, key: OptionsKey, made: dict[str, str], cache: BuildCache | None,
+          indexed: bool, log: TextIO) -> None:
     """Keep the preview for the next run (`made`: `LiveSite.made`, `cache`: its sources and
     bodies); a failure only costs that run its head start. `indexed`: the search index was up
     to date (no re-index running or queued)."""
@@ -323,10 +320,20 @@ def _save(kept: Kept, key: OptionsKey, made: dict[str, str], cache: BuildCache, 
 
 
 def _keep_after_cold(folder: Path, kept: Kept | None, key: OptionsKey, made: dict[str, str],
-                     cache: BuildCache | None, log: TextIO) -> None:
+                     log: TextIO) -> None:
     ready_spare(folder)
-    if kept is not None and cache is not None:  # the search index is not made yet
-        _save(kept, key, made, cache, False, log)
+    if kept is not None:  # the search index is still being made: not recorded as indexed
+        _save(kept, key, made, None, False, log)
+
+
+def _keep_sources(kept: Kept, cache: BuildCache, log: TextIO) -> None:
+    """The cold start's sources and bodies, kept for the next run while its writers write."""
+    try:
+        kept.save_sources(cache)
+    except Exception as exc:  # noqa: BLE001 (the build goes on: the stop keeps them again)
+        reason = why(exc) if isinstance(exc, OSError) else repr(exc)
+        print(f"warning: the preview's sources could not be kept for the next run ({reason}); "
+              "it will read them again", file=log, flush=True)
 
 
 class _Progress:

@@ -126,4 +126,8 @@ class Kept:
                 records[rel] = record_of(os.stat(self.folder / rel), fingerprint)
         write_checked(cache_folder(self.site_dir) / STATE_FILE, State(key, records, indexed))
         if cache is not None:
-            cache.save_sources(self.site_dir, SOURCES_FILE)
+            self.save_sources(cache)
+
+    def save_sources(self, cache: BuildCache) -> None:
+        """Keep the sources and bodies alone (when they changed). Raises OSError."""
+        cache.save_sources(self.site_dir, SOURCES_FILE)

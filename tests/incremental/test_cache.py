@@ -480,21 +480,3 @@ def test_an_output_file_matches_its_record_until_it_is_changed(tmp_path: Path) -
     os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert not matches(record, page.stat())  # the same time, another size
 
-
-def test_a_copy_saves_what_the_cache_held_while_the_cache_goes_on_changing(
-        tmp_path: Path) -> None:
-    """serve's cold start saves a copy on a thread while its builder changes the cache."""
-    site, out = make_site(tmp_path / "site"), tmp_path / "out"
-    run_build(site, out)
-    cache = BuildCache.load(site)
-    cache.use_config(load_config(site))
-    held = cache.sources()
-    copy = cache.copy()
-    later = ("Markdown saved after the copy", "https://example.com/later/")
-    cache.store_body(*later, RenderedBody("<p>Later.</p>", "<p>Later.</p>", 1, (), later[1]))
-    cache.prune()  # the story files were not used since the load: all dropped
-    assert cache.sources() == {} and copy.sources() == held and len(held) == 12
-    assert copy.cached_body(*later) is None
-    copy.save_sources_to(tmp_path / "copy.pickle")
-    loaded = BuildCache.load(site, str(tmp_path / "copy.pickle"))
-    assert loaded.problem is None and loaded.sources() == held
