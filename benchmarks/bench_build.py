@@ -121,7 +121,7 @@ HUGO_ARCHIVE_PAGE = """---
 title: Archive
 layout: archive
 url: /archive/
-_build:
+build:
   list: never
 ---
 """
