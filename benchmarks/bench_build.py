@@ -18,13 +18,15 @@ pip does at install, and PYTHONDONTWRITEBYTECODE is dropped from its environment
 variable set, as on the development machine, every run compiled sitegen's 33 modules from
 source, about 0.1 s):
   cold     SITE/.sitegen-cache/, the output and its spare deleted first: nothing to reuse
-  second   the same build again with nothing changed (cache and output reused; no spare yet,
-           so every file is linked into a fresh folder)
-  warm     and again, as every later build runs: the spare (the site before last, which the
-           second build kept) is brought up to date and swapped in
-  changed  one sentence appended to one article's body, then the build again (with --repeat N,
-           a different article each time); the article's page is checked for the sentence,
-           and every edit is undone when the run ends
+  second   the same build again with nothing changed (cache and output reused: the quick
+           path finds nothing to write)
+  warm     and again
+  first change  one sentence appended to one article's body, then the build again: the
+           first build that writes after a first build, which keeps no spare (the output
+           transaction's copy of the site), so this one links the copy it stages into
+  changed  the same again, each time another article (--repeat N times), as every later edit
+           runs; each article's page is checked for its sentence, and every edit is undone
+           when the run ends
 and for each of them:
   seconds       wall time, process start to exit
   cpu           user + system CPU seconds of the build and all its worker processes (the
@@ -98,6 +100,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's sitegen, which the builds below
 from sitegen.write.writer import spare_of  # noqa: E402 (after the path is set)
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
+CODE = ROOT  # the checkout whose sitegen is measured (--code: another, e.g. an older commit)
 PEERS = Path(__file__).resolve().parent / "peers"
 DEFAULT_PELICAN_VENV = Path(tempfile.gettempdir()) / "sitegen-bench-pelican-venv"
 SAMPLE_SECONDS = 0.020  # RSS of the process tree
@@ -120,12 +123,13 @@ HUGO_ARCHIVE_PAGE = """---
 title: Archive
 layout: archive
 url: /archive/
-_build:
+build:
   list: never
 ---
 """
 
 DONE_MARK = ".corpus-complete"
+SITEGEN_ROWS = ("cold", "second", "warm", "first_change", "one_changed")
 
 
 # --- corpora -----------------------------------------------------------------------------------
@@ -306,7 +310,7 @@ def median_of(samples: list[dict]) -> dict:
 def sitegen_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's install has its bytecode (see above)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(CODE) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
                                      else "")
     return env
 
@@ -321,11 +325,11 @@ def sitegen_cold(site: Path, output: Path, jobs: int) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     shutil.rmtree(spare_of(output), ignore_errors=True)
     return measure(sitegen_cmd(site, output, jobs), output, "sitegen cold build", sitegen_env(),
-                   ROOT)
+                   CODE)
 
 
 def sitegen_again(site: Path, output: Path, jobs: int, what: str) -> dict:
-    return measure(sitegen_cmd(site, output, jobs), output, what, sitegen_env(), ROOT)
+    return measure(sitegen_cmd(site, output, jobs), output, what, sitegen_env(), CODE)
 
 
 _FM_DATE = re.compile(r"^date:\s*(\d{4})-(\d{2})-", re.M)
@@ -432,8 +436,7 @@ def run_size(count: int, args: argparse.Namespace, work: Path, scratch: Path,
                 result["pelican_error"] = str(exc)
     shutil.rmtree(scratch / f"out-hugo-{count}", ignore_errors=True)
     shutil.rmtree(scratch / f"out-pelican-{count}", ignore_errors=True)
-    # The last cold build left sitegen's cache and output: warm builds reuse them. The first
-    # keeps the cold build's output as the spare, which every later build starts from.
+    # The last cold build left sitegen's cache and output: warm builds reuse them.
     print("  sitegen second build", flush=True)
     second = sitegen_again(site, out, args.jobs, "sitegen second build")
     warm = []
@@ -444,11 +447,11 @@ def run_size(count: int, args: argparse.Namespace, work: Path, scratch: Path,
     articles = sorted((site / "content").glob("*.md"))
     originals: dict[Path, str] = {}
     try:
-        for rep in range(args.repeat):
+        for rep in range(args.repeat + 1):  # the first apart: see "first change" above
             path = articles[(len(articles) // 2 + rep * 7919) % len(articles)]
             originals.setdefault(path, path.read_text(encoding="utf-8"))
             sentence, page = edit_article(path, rep + 1)
-            print(f"  [{rep + 1}/{args.repeat}] sitegen with one article changed ({path.name})",
+            print(f"  [{rep}/{args.repeat}] sitegen with one article changed ({path.name})",
                   flush=True)
             run = sitegen_again(site, out, args.jobs, "sitegen build after one change")
             run["article"] = path.name
@@ -463,7 +466,7 @@ def run_size(count: int, args: argparse.Namespace, work: Path, scratch: Path,
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(spare_of(out), ignore_errors=True)
     result["sitegen"] = {"cold": median_of(cold), "second": second, "warm": median_of(warm),
-                         "one_changed": median_of(changed)}
+                         "first_change": changed[0], "one_changed": median_of(changed[1:])}
     result["sitegen"]["one_changed"]["change_not_shown"] = [
         run["article"] for run in changed if not run["change_shown"]]
     if hugo_runs:
@@ -515,8 +518,7 @@ def targets(results: list[dict]) -> list[dict]:
             row("warm build <= 0.3 x Hugo's cold", n, warm, None, None, "no Hugo")
         one = s["one_changed"]["seconds"]
         row("one changed article < 1 s", n, one, 1.0, one < 1.0, f"{one:.2f} s")
-        mem_max = max(s[k]["peak_tree_rss_mib"] for k in ("cold", "second", "warm",
-                                                          "one_changed"))
+        mem_max = max(s[k]["peak_tree_rss_mib"] for k in SITEGEN_ROWS)
         if hugo:
             limit = hugo["peak_tree_rss_mib"] / 2
             row("peak memory <= half of Hugo's (tree RSS)", n, mem_max, round(limit, 1),
@@ -544,8 +546,7 @@ def print_tables(results: list[dict], rows: list[dict], meta: dict) -> None:
     print(head)
     print("-" * len(head))
     for r in results:
-        lines = [("sitegen", k, r["sitegen"][k]) for k in ("cold", "second", "warm",
-                                                            "one_changed")]
+        lines = [("sitegen", k, r["sitegen"][k]) for k in SITEGEN_ROWS]
         lines += [(tool, "cold", r[tool]["cold"]) for tool in ("hugo", "pelican") if tool in r]
         for tool, kind, m in lines:
             print(f"{r['articles']:>8}  {tool:<8} {kind:<12} {m['seconds']:>8.2f} "
@@ -578,15 +579,15 @@ def print_tables(results: list[dict], rows: list[dict], meta: dict) -> None:
 def git_state() -> dict:
     """The commit, and a hash of the code being measured (sitegen/ and themes/ as they are on
     disk, committed or not): other people may be editing this checkout during a run."""
-    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+    done = subprocess.run(["git", "-C", str(CODE), "rev-parse", "HEAD"], capture_output=True,
                           text=True)
     digest = hashlib.sha256()
     for folder in ("sitegen", "themes"):
-        for path in sorted((ROOT / folder).rglob("*")):
+        for path in sorted((CODE / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+                digest.update(path.relative_to(CODE).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes())
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "sitegen",
+    dirty = subprocess.run(["git", "-C", str(CODE), "status", "--porcelain", "--", "sitegen",
                             "themes"], capture_output=True, text=True).stdout.strip()
     return {"commit": done.stdout.strip(), "code_sha256": digest.hexdigest()[:16],
             "uncommitted_in_sitegen": dirty}
@@ -612,13 +613,17 @@ def main() -> None:
                         help="sitegen's -j (default: its own, one process per core)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--keep", type=Path, help="keep corpora in this folder (reused next run)")
+    parser.add_argument("--code", type=Path, help="measure the sitegen of this checkout instead "
+                        "of this one (bench_against.py pairs two)")
     args = parser.parse_args()
+    global CODE
+    CODE = args.code.resolve() if args.code else ROOT
     if not MAKE_CORPUS.exists():
         raise SystemExit(f"corpus generator not found at {MAKE_CORPUS}")
     if args.repeat < 1:
         raise SystemExit("--repeat must be at least 1")
 
-    compileall.compile_dir(ROOT / "sitegen", quiet=1)  # what pip does when it installs
+    compileall.compile_dir(CODE / "sitegen", quiet=1)  # what pip does when it installs
     notes: list[str] = []
     meta: dict = {
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -652,7 +657,7 @@ def main() -> None:
         else:
             notes.append("Pelican not available: its ratio and target are n/a")
     version = subprocess.run([sys.executable, "-c", "import sitegen; print(sitegen.__version__)"],
-                             capture_output=True, text=True, env=sitegen_env(), cwd=ROOT)
+                             capture_output=True, text=True, env=sitegen_env(), cwd=CODE)
     meta["versions"]["sitegen"] = version.stdout.strip()
 
     results = []
