@@ -327,7 +327,7 @@ def _save(kept: Kept, key: OptionsKey, made: dict[str, str], cache: BuildCache |
 
 def _keep_after_cold(folder: Path, kept: Kept | None, key: OptionsKey, made: dict[str, str],
                      log: TextIO) -> None:
-    ready_spare(folder)
+    ready_spare(folder, whole=True)  # the cold start wrote every file
     if kept is not None:  # the search index is still being made: not recorded as indexed
         _save(kept, key, made, None, False, log)
 

@@ -283,6 +283,30 @@ def test_ready_spare_over_a_spare_with_files_follows_the_journal_s_list(tmp_path
     assert json.loads((tmp_path / ".out.sitegen-journal").read_text())["differ"] == []
 
 
+def test_ready_spare_whole_makes_the_spare_anew_as_a_linked_copy(tmp_path: Path) -> None:
+    """`whole` (serve's cold start over a kept preview of other settings): the spare holding
+    the site before last is replaced by links to every file of the output."""
+    out = tmp_path / "out"
+    out.mkdir()
+    with writer.updating(out) as staging:
+        for rel in ("a/index.html", "old/index.html"):
+            staging.write(rel, b"one")
+    with writer.updating(out) as staging:
+        staging.write("a/index.html", b"two")
+        staging.remove("old/index.html")
+        staging.write("new/index.html", b"new")
+    spare = writer.spare_of(out)
+    assert writer.ready_spare(out, whole=True)
+    assert contents(spare) == contents(out) and not (spare / "old").exists()
+    assert all(inode(spare / rel) == inode(out / rel) for rel in ("a/index.html", "new/index.html"))
+    assert json.loads((tmp_path / ".out.sitegen-journal").read_text())["differ"] == []
+    with writer.updating(out) as staging:
+        staging.write("a/index.html", b"three")
+        assert staging.path == spare  # trusted
+    assert (out / "a/index.html").read_bytes() == b"three"
+    assert (out / "new/index.html").read_bytes() == b"new"
+
+
 def test_ready_spare_without_a_journal_vouching_for_a_spare_does_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
