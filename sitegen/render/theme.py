@@ -8,6 +8,10 @@ see the build's objects.
 A page depends on the static files it names with `asset()` (their URLs carry a hash of their
 bytes), and on no other: `render` tells its caller which ones a page used, so a changed static
 file (a replaced photo) renders again only the pages that used it (incremental/fingerprint.py).
+Likewise a page depends on a processed image's variants (`model.Image` with a `key`) only if
+its template reads the image's attributes: `render` names those images too (`image_asset`),
+so a photo's new variants do not render again the pages whose data merely carries it (a
+neighbour's previous/next link, a feed item's related stories).
 """
 
 from __future__ import annotations
@@ -30,8 +34,34 @@ from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.folders import STATIC_DIR, TEMPLATES_DIR, THEMES_DIR
 from sitegen.memo import IdentityMemo
+from sitegen.model import Image
 from sitegen.render.nav import sections_bar
 from sitegen.tree import content_stamp, list_folder, unopenable, why
+
+IMAGE_ASSET = "\x01image "  # before a processed image's key among a page's assets: no path
+
+
+def image_asset(key: str) -> str:
+    """How a page's assets name a processed image it showed (see `Image.key`)."""
+    return IMAGE_ASSET + key
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's, noting each processed image a template reads an attribute or item of, as
+    `asset()` notes files (every `a.b`, `a[b]`, `attr` and `map(attribute=)` comes here)."""
+
+    used: set[str] | None = None  # the Theme's set for the page being rendered
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if obj.__class__ is Image and obj.key and self.used is not None:
+            self.used.add(IMAGE_ASSET + obj.key)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if obj.__class__ is Image and obj.key and self.used is not None:
+            self.used.add(IMAGE_ASSET + obj.key)
+        return super().getitem(obj, argument)
+
 
 MAX_THEME_DEPTH = 5
 MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
@@ -60,9 +90,8 @@ class Theme:
         self._hashes: dict[str, str | None] = {}
         self._fingerprint: bytes | None = None
         self._salt: bytes | None = None
-        self._used: set[str] | None = None  # the assets the page being rendered asked for
         base_path = config.base_path
-        env = jinja2.Environment(
+        env = _Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
             lstrip_blocks=True, keep_trailing_newline=True,
@@ -86,6 +115,16 @@ class Theme:
         env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
         self._base_path = base_path
         self.env = env
+
+    @property
+    def _used(self) -> set[str] | None:
+        """The assets the page being rendered asked for (and the images it read): kept by
+        the environment, which notes the images."""
+        return self.env.used
+
+    @_used.setter
+    def _used(self, value: set[str] | None) -> None:
+        self.env.used = value
 
     def save_compiled(self) -> None:
         """Keep the templates compiled by this build for the next (see `compiled`)."""
