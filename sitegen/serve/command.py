@@ -76,6 +76,7 @@ class Builder:
                                     interrupted=lambda: self._pending is not None)
         self.state.finish(outcome.problems, css_only=css_only, pending=outcome.pending)
         self._say(outcome)
+        self.live.ready_quick()  # pages are served meanwhile
         return outcome
 
     def first(self, records: dict[str, OutputRecord], indexed: bool,
@@ -92,6 +93,7 @@ class Builder:
                               seconds=cold.seconds + outcome.seconds,
                               warnings=(*cold.warnings, *outcome.warnings))
         self._say(outcome)
+        self.live.ready_quick()
         return outcome
 
     def failed(self, cold: Outcome) -> None:
