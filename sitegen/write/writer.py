@@ -16,7 +16,8 @@ Promises kept here, and nowhere else:
   folder or the file system root, nor reached through a symbolic link;
 - a failed or killed build leaves the previous output byte for byte as it was;
 - the replaced site is kept as the spare (`.<output>.sitegen-spare`, beside the output) and
-  becomes the next transaction's folder, so only what differs is written: a full build
+  becomes the next transaction's folder (a first build replaces none and keeps none, see
+  `replacing`), so only what differs is written: a full build
   brings it up to date by its records, a partial update by the journal's list of the files
   in which the spare differs from the output;
 - two builds of one output at once are refused with a clear message (a lock file, there only
@@ -76,7 +77,6 @@ class Staging:
         self.changed: set[str] = set()  # a partial update: the files written or removed
         self._made: set[Path] = set()
         self._commit: Callable[[], object] | None = None  # set by `replacing`, run once
-        self._keep: Callable[[], object] | None = None  # after the commit: a spare to make
 
     def commit(self) -> None:
         """A full build's commit point (`replacing`): the new site takes the output's place.
@@ -85,15 +85,6 @@ class Staging:
         commit, self._commit = self._commit, None
         if commit is not None:
             commit()
-
-    def keep_spare(self) -> None:
-        """After the commit, make the spare if that is still to do (a first build's linked
-        copy of the new site, some 16,000 links at 10,000 articles): a caller calls it when
-        it has another core busy (the build, once its snapshot is being taken in a forked
-        process); else the block's end does. Best effort, as `_settle`."""
-        keep, self._keep = self._keep, None
-        if keep is not None:
-            keep()
 
     @property
     def opened(self) -> bool:
@@ -348,9 +339,13 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
 
     With `keep_spare` the staging folder is the spare when there is one (`staging.reused`; the
     caller knows what it holds and writes only what differs), and the replaced site becomes
-    the spare instead of being deleted; a first build makes the spare a linked copy of the
-    new site (`Staging.keep_spare`). A caller that commits inside the block (`Staging.commit`)
-    keeps the lock for what it does after the commit, to the block's end. A failure leaves
+    the spare instead of being deleted. A first build, which replaces nothing, keeps no
+    spare: a linked copy of the new site costs some 33,000 metadata calls at 10,000 articles
+    (4 to 8 s of system time on a slow file system), and most first builds are a deploy's
+    from a clean checkout, after which nothing runs. The next transaction that writes makes
+    the copy it needs (`updating`), or a full build links what it reuses, and from then on
+    each commit keeps the replaced site by a rename. A caller that commits inside the block
+    (`Staging.commit`) keeps the lock for what it does after the commit, to the block's end. A failure leaves
     the spare half brought up to date, which is harmless: the caller trusts none of its files
     without checking them, and the journal no longer vouches for it."""
     _writing(output, lambda: output.parent.mkdir(parents=True, exist_ok=True))
@@ -371,17 +366,15 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
             replaced = output.is_dir()
             differ = _differences(output, staging) if keep_spare and replaced else None
             _writing(output, _commit, output, staging.path, differ)
-            # Committed: what follows only keeps the spare, and may fail without harm.
-            if keep_spare and replaced:  # a rename at most
-                staging.spared = _settle(output, staging.path, replaced)
-            elif keep_spare:  # a copy of the new site: `keep_spare`, when the caller likes
-                staging._keep = lambda: _settle(output, staging.path, replaced)
+            # Committed: what follows only keeps the spare (a rename), and may fail without
+            # harm. A first build replaced nothing, so it keeps no spare: see `replacing`.
+            if keep_spare and replaced:
+                staging.spared = _settle(output, staging.path)
 
         staging._commit = commit
         try:
             yield staging
             staging.commit()
-            staging.keep_spare()
         finally:
             shutil.rmtree(fresh, ignore_errors=True)  # after the commit: the previous site
 
@@ -419,7 +412,7 @@ def updating(output: Path, wait: bool = False) -> Iterator[Staging]:
                 replaced = output.is_dir()
                 changed = sorted(staging.changed)
                 _writing(output, _commit, output, staging.path, changed if replaced else None)
-                staging.spared = _settle(output, staging.path, replaced) and replaced
+                staging.spared = replaced and _settle(output, staging.path)
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
 
@@ -498,31 +491,21 @@ def _commit(output: Path, new: Path, differ: list[str] | None) -> None:
         raise
 
 
-def _settle(output: Path, old: Path, replaced: bool) -> bool:
-    """After the commit: keep the replaced site (now at `old`) as the spare, or, with none
-    replaced, a linked copy of the new site. Best effort: on failure there is no trusted
-    spare, and the next transaction starts from a fresh copy. True when the spare is kept."""
+def _settle(output: Path, old: Path) -> bool:
+    """After the commit: keep the replaced site (now at `old`) as the spare. Best effort: on
+    failure there is no trusted spare, and the next transaction starts from a fresh copy.
+    True when the spare is kept."""
     spare = spare_of(output)
     try:
-        if replaced and old == spare:
+        if old == spare:
             return True
-        if not replaced:
-            old = output.parent / f"{_fresh(output).name}-spare"
-            shutil.rmtree(old, ignore_errors=True)
-            old.mkdir()
-            _link_copy(output, old)
         if _is_folder(spare):
             shutil.rmtree(spare)
         elif spare.exists() or spare.is_symlink():
             spare.unlink()
         os.rename(old, spare)
-        if not replaced:
-            _write_journal(output, {"new": _identity(output), "old": _identity(spare),
-                                    "differ": []})
         return True
     except OSError:
-        if not replaced:
-            shutil.rmtree(old, ignore_errors=True)  # a copy half made: no temporary stays
         return False
 
 

@@ -194,13 +194,11 @@ def inode(path: Path) -> int:
     return os.stat(path).st_ino
 
 
-def test_a_full_build_committing_inside_its_block_holds_the_lock_and_keeps_its_spare(
+def test_a_full_build_committing_inside_its_block_holds_the_lock_to_the_block_s_end(
         tmp_path: Path) -> None:
-    """The build commits inside the block to save its cache after the commit, with a first
-    build's spare made meanwhile: the output is new at once, no other transaction may start
-    until the block ends, and then the spare is a linked copy of the new site."""
+    """The build commits inside the block to save its cache after the commit: the output is
+    new at once, and no other transaction may start until the block ends."""
     out = tmp_path / "out"
-    spare = writer.spare_of(out)
     with writer.replacing(out, keep_spare=True) as staging:
         staging.write("a/index.html", b"a1")
         staging.files.append("a/index.html")
@@ -209,25 +207,32 @@ def test_a_full_build_committing_inside_its_block_holds_the_lock_and_keeps_its_s
             writer.manifest_data(["a/index.html"]))}  # committed: new at once
         with pytest.raises(OutputError, match="another sitegen build"):
             commit(out, {"b.txt": b"b1"})
-        assert not spare.exists()
-        staging.keep_spare()
-        assert inode(spare / "a" / "index.html") == inode(out / "a" / "index.html")
         staging.commit()  # once only: a second call does nothing
-    assert contents(spare) == contents(out)
-    commit(out, {"b.txt": b"b1"})  # the lock is free; the journal vouches for the spare
+    commit(out, {"b.txt": b"b1"})  # the lock is free
     assert contents(out)["b.txt"] == b"b1"
 
 
-def test_a_first_build_makes_its_spare_at_the_block_s_end_when_the_caller_did_not(
+def test_a_first_build_keeps_no_spare_and_the_next_transaction_makes_its_own_copy(
         tmp_path: Path) -> None:
+    """A first build replaces nothing, so it keeps nothing beside the output (a deploy's build
+    from a clean checkout pays for no copy); the next update links its own copy, commits,
+    and keeps the replaced site as the spare, trusted by the journal from then on."""
     out = tmp_path / "out"
     with writer.replacing(out, keep_spare=True) as staging:
         for rel in ("a/index.html", "a/b/c.txt", "d.txt"):
             staging.write(rel, rel.encode())
             staging.files.append(rel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.sitegen-journal", "out"]
+    first = contents(out)
+    commit(out, {"d.txt": b"d2"})
     spare = writer.spare_of(out)
-    assert contents(spare) == contents(out)
-    assert all(inode(spare / rel) == inode(out / rel) for rel in ("a/index.html", "a/b/c.txt"))
+    assert contents(spare) == first  # the replaced site, whole
+    assert contents(out) == {**first, "d.txt": b"d2"}
+    assert inode(spare / "a" / "index.html") == inode(out / "a" / "index.html")
+    with writer.updating(out) as staging:
+        staging.write("e.txt", b"e1")
+        assert staging.path == spare  # the spare, brought up by the journal's list
+    assert contents(out) == {**first, "d.txt": b"d2", "e.txt": b"e1"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".out.sitegen-journal", ".out.sitegen-spare", "out"]
 
