@@ -40,7 +40,7 @@ from typing import Any
 
 from sitegen.model import Image
 from sitegen.render.plan import CopyJob, DataJob, FeedJob, Job, PageJob
-from sitegen.render.theme import IMAGE_ASSET, Theme
+from sitegen.render.theme import IMAGE_ASSET, Theme, image_asset
 from sitegen.tree import content_stamp
 
 _Handler = Callable[[Any, list[str]], None]
@@ -64,7 +64,7 @@ class Fingerprints:
         self._fields: dict[type, Callable[[Any], tuple[Any, ...]]] = {}  # a dataclass's values
         self._handler(Image)  # its fields, for an image published as it is (`_image`)
         self._handlers[Image] = self._image
-        self._images: dict[str, str | None] = {}  # key -> version (None: two met, unequal)
+        self._images: dict[str, str | None] = {}  # name -> version (None: two, unequal)
         self._image_versions: dict[int, str] = {}  # id of an Image -> its version
 
     @classmethod
@@ -94,7 +94,7 @@ class Fingerprints:
 
     def _version(self, name: str) -> str | None:
         if name.startswith(IMAGE_ASSET):  # an image met in the data walked so far
-            return self._images.get(name[len(IMAGE_ASSET):])
+            return self._images.get(name)
         return self._versions(name) if self._versions is not None else None
 
     def of(self, job: Job) -> str:
@@ -208,9 +208,10 @@ class Fingerprints:
         inner: list[str] = []  # all but the alt text, which differs between uses
         self._walk_all(_IMAGE_VERSION(value), inner)
         version = self._image_versions[id(value)] = _digest(inner)
-        known = self._images.setdefault(value.key, version)
+        name = image_asset(value.key)
+        known = self._images.setdefault(name, version)
         if known != version:  # cannot happen (a key's variants are one); never reused if so
-            self._images[value.key] = None
+            self._images[name] = None
         light = ["I"]
         _string(value.key, light)
         _string(value.alt, light)
