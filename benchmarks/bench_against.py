@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROWS = ("cold", "second", "warm", "one_changed")
+ROWS = ("cold", "second", "warm", "first_change", "one_changed")
 
 
 def run(code: Path, sizes: list[int], keep: Path, out: Path) -> dict:
@@ -46,11 +46,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("other", type=Path, help="the checkout to compare with (e.g. before)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--after", type=Path, help="the checkout compared (default: this one)")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "benchcorpora")
     parser.add_argument("--out", type=Path, help="folder for each run's JSON (default: a temp one)")
     args = parser.parse_args()
-    this, other = HERE.parent, args.other.resolve()
+    this, other = (args.after or HERE.parent).resolve(), args.other.resolve()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-against-"))
     out.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[dict]] = {"before": [], "after": []}

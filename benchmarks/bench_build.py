@@ -18,13 +18,15 @@ pip does at install, and PYTHONDONTWRITEBYTECODE is dropped from its environment
 variable set, as on the development machine, every run compiled sitegen's 33 modules from
 source, about 0.1 s):
   cold     SITE/.sitegen-cache/, the output and its spare deleted first: nothing to reuse
-  second   the same build again with nothing changed (cache and output reused; no spare yet,
-           so every file is linked into a fresh folder)
-  warm     and again, as every later build runs: the spare (the site before last, which the
-           second build kept) is brought up to date and swapped in
-  changed  one sentence appended to one article's body, then the build again (with --repeat N,
-           a different article each time); the article's page is checked for the sentence,
-           and every edit is undone when the run ends
+  second   the same build again with nothing changed (cache and output reused: the quick
+           path finds nothing to write)
+  warm     and again
+  first change  one sentence appended to one article's body, then the build again: the
+           first build that writes after a first build, which keeps no spare (the output
+           transaction's copy of the site), so this one links the copy it stages into
+  changed  the same again, each time another article (--repeat N times), as every later edit
+           runs; each article's page is checked for its sentence, and every edit is undone
+           when the run ends
 and for each of them:
   seconds       wall time, process start to exit
   cpu           user + system CPU seconds of the build and all its worker processes (the
@@ -127,6 +129,7 @@ build:
 """
 
 DONE_MARK = ".corpus-complete"
+SITEGEN_ROWS = ("cold", "second", "warm", "first_change", "one_changed")
 
 
 # --- corpora -----------------------------------------------------------------------------------
@@ -433,8 +436,7 @@ def run_size(count: int, args: argparse.Namespace, work: Path, scratch: Path,
                 result["pelican_error"] = str(exc)
     shutil.rmtree(scratch / f"out-hugo-{count}", ignore_errors=True)
     shutil.rmtree(scratch / f"out-pelican-{count}", ignore_errors=True)
-    # The last cold build left sitegen's cache and output: warm builds reuse them. The first
-    # keeps the cold build's output as the spare, which every later build starts from.
+    # The last cold build left sitegen's cache and output: warm builds reuse them.
     print("  sitegen second build", flush=True)
     second = sitegen_again(site, out, args.jobs, "sitegen second build")
     warm = []
@@ -445,11 +447,11 @@ def run_size(count: int, args: argparse.Namespace, work: Path, scratch: Path,
     articles = sorted((site / "content").glob("*.md"))
     originals: dict[Path, str] = {}
     try:
-        for rep in range(args.repeat):
+        for rep in range(args.repeat + 1):  # the first apart: see "first change" above
             path = articles[(len(articles) // 2 + rep * 7919) % len(articles)]
             originals.setdefault(path, path.read_text(encoding="utf-8"))
             sentence, page = edit_article(path, rep + 1)
-            print(f"  [{rep + 1}/{args.repeat}] sitegen with one article changed ({path.name})",
+            print(f"  [{rep}/{args.repeat}] sitegen with one article changed ({path.name})",
                   flush=True)
             run = sitegen_again(site, out, args.jobs, "sitegen build after one change")
             run["article"] = path.name
@@ -464,7 +466,7 @@ def run_size(count: int, args: argparse.Namespace, work: Path, scratch: Path,
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(spare_of(out), ignore_errors=True)
     result["sitegen"] = {"cold": median_of(cold), "second": second, "warm": median_of(warm),
-                         "one_changed": median_of(changed)}
+                         "first_change": changed[0], "one_changed": median_of(changed[1:])}
     result["sitegen"]["one_changed"]["change_not_shown"] = [
         run["article"] for run in changed if not run["change_shown"]]
     if hugo_runs:
@@ -516,8 +518,7 @@ def targets(results: list[dict]) -> list[dict]:
             row("warm build <= 0.3 x Hugo's cold", n, warm, None, None, "no Hugo")
         one = s["one_changed"]["seconds"]
         row("one changed article < 1 s", n, one, 1.0, one < 1.0, f"{one:.2f} s")
-        mem_max = max(s[k]["peak_tree_rss_mib"] for k in ("cold", "second", "warm",
-                                                          "one_changed"))
+        mem_max = max(s[k]["peak_tree_rss_mib"] for k in SITEGEN_ROWS)
         if hugo:
             limit = hugo["peak_tree_rss_mib"] / 2
             row("peak memory <= half of Hugo's (tree RSS)", n, mem_max, round(limit, 1),
@@ -545,8 +546,7 @@ def print_tables(results: list[dict], rows: list[dict], meta: dict) -> None:
     print(head)
     print("-" * len(head))
     for r in results:
-        lines = [("sitegen", k, r["sitegen"][k]) for k in ("cold", "second", "warm",
-                                                            "one_changed")]
+        lines = [("sitegen", k, r["sitegen"][k]) for k in SITEGEN_ROWS]
         lines += [(tool, "cold", r[tool]["cold"]) for tool in ("hugo", "pelican") if tool in r]
         for tool, kind, m in lines:
             print(f"{r['articles']:>8}  {tool:<8} {kind:<12} {m['seconds']:>8.2f} "

@@ -269,13 +269,20 @@ def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
 
 # --- the server process --------------------------------------------------------------------------
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ServeProcess:
     """`python -m sitegen serve` in a child process, with its stderr read by a thread."""
 
     def __init__(self, site: Path, tmpdir: Path | None, *args: str, port: int | None = None,
-                 host: str | None = None, kept: bool = False) -> None:
+                 host: str | None = None, kept: bool = False,
+                 sigint_ignored: bool = False) -> None:
         """`kept`: the preview kept in the site's cache between runs (serve's default); else
-        `--no-cache`, a private temporary folder removed on stop (what `build_folders` finds)."""
+        `--no-cache`, a private temporary folder removed on stop (what `build_folders` finds).
+        `sigint_ignored`: started as a script's `sitegen serve &` is, with SIGINT ignored."""
+        self.sigint_ignored = sigint_ignored
         self.site = site
         self.tmpdir = tmpdir
         self.requested_port = port if port is not None else free_port()
@@ -302,7 +309,8 @@ class ServeProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sitegen", "serve", "-s", str(self.site), *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", errors="replace", env=env, cwd=str(REPO))
+            text=True, encoding="utf-8", errors="replace", env=env, cwd=str(REPO),
+            preexec_fn=_ignore_sigint if self.sigint_ignored else None)
         threading.Thread(target=self._read, name="serve-stderr", daemon=True).start()
         if wait_ready:
             self.wait_ready(timeout)

@@ -170,6 +170,10 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
     sys.setswitchinterval(SWITCH_INTERVAL)
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
+    # Ctrl-C stops the preview however it was started: a script's `sitegen serve &` starts
+    # with SIGINT ignored (so Python installs no handler of its own), and `kill -INT` then did
+    # nothing, nor the cold start's stop of its build process, which inherits the handler.
+    previous_int = signal.signal(signal.SIGINT, _interrupt) if on_main else None
     # Ctrl-C or SIGTERM between making the folder and entering the try would leave it behind:
     # the signals wait until the try/finally that removes it is in force.
     stops = {signal.SIGINT, signal.SIGTERM}
@@ -273,6 +277,8 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
             shutil.rmtree(private, ignore_errors=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
         sys.setswitchinterval(previous_interval)
     return 0
 
@@ -341,5 +347,5 @@ def _stat(path: Path) -> os.stat_result | None:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops the preview as cleanly as Ctrl-C."""
+    """SIGTERM, and SIGINT however the process started, stop the preview as Ctrl-C does."""
     raise KeyboardInterrupt

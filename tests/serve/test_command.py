@@ -61,6 +61,18 @@ def test_signal_exits_0_and_removes_the_build_folder(tmp_path: Path, sig: int) -
     assert not ours[0].exists(), f"{ours[0]} was left behind"
 
 
+def test_sigint_stops_a_preview_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """A script's `sitegen serve &` starts with SIGINT ignored: `kill -INT` still stops it
+    cleanly (it did nothing: a benchmark's stop waited its full 120 s, then killed it)."""
+    site = make_site(tmp_path / "site")
+    with ServeProcess(site, tmp_path / "tmp", sigint_ignored=True) as server:
+        server.start()
+        (folder,) = server.build_folders()
+        assert server.stop(signal.SIGINT) == 0, server.stderr
+        assert "Stopping." in server.stderr
+    assert not folder.exists()
+
+
 def test_sigint_after_edits_and_failures_still_cleans_up(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site")
     with ServeProcess(site, tmp_path / "tmp") as server:
@@ -77,16 +89,20 @@ def test_sigint_after_edits_and_failures_still_cleans_up(tmp_path: Path) -> None
     assert server.build_folders() == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_during_the_first_build_removes_the_folder(tmp_path: Path, sig: int) -> None:
+@pytest.mark.parametrize(("sig", "ignored"), [(signal.SIGINT, False), (signal.SIGTERM, False),
+                                             (signal.SIGINT, True)],
+                         ids=["SIGINT", "SIGTERM", "SIGINT-ignored-at-start"])
+def test_signal_during_the_first_build_removes_the_folder(tmp_path: Path, sig: int,
+                                                          ignored: bool) -> None:
     """A cold start serves while its build runs in a process of its own (serve/cold.py): a
-    signal then stops that build and its workers too, and the folder goes."""
+    signal then stops that build and its workers too, and the folder goes; so does SIGINT
+    when the preview started with it ignored (a script's `sitegen serve &`)."""
     para = " ".join(["The network confirmed another season after strong overnight ratings."] * 8)
     extra = {f"content/bulk/bulletin-{i:03d}.md": article_text(
         f"Overnight Bulletin {i}", f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}",
         tags=[f"Desk {i % 40}", "Bulletins"], body=(para + "\n\n") * 4) for i in range(300)}
     site = make_site(tmp_path / "site", extra=extra)
-    server = ServeProcess(site, tmp_path / "tmp")
+    server = ServeProcess(site, tmp_path / "tmp", sigint_ignored=ignored)
     try:
         server.start(settled=False)
         assert "building 304 articles in the background" in server.stderr
