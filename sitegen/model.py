@@ -85,6 +85,11 @@ class Image:
     mime: str | None = None  # image/png, ...
     length: int | None = None  # bytes, for RSS enclosures
     variants: tuple[Variant, ...] = ()  # empty: published as it is (SVG, animated, remote)
+    # Which processed image this is (static file and crop centre), the same however its bytes
+    # change; "" for one published as it is. A page's fingerprint names the keyed images its
+    # template read instead of digesting their variants (incremental/fingerprint.py): a
+    # replaced photo renders again only the pages that show it, not every neighbour's.
+    key: str = ""
 
     def srcset(self, mime: str, ratio: str = "") -> str:
         """The variants of one type and shape as a srcset value ("a.webp 480w, ...")."""

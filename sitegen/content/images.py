@@ -111,13 +111,19 @@ class LocalImages:
 
     def file_for(self, url: str) -> Path | None:
         """The static file behind a site URL; None for other sites' images and unknown paths."""
+        rel = self._static_path(url)
+        return self._files.get(rel) if rel is not None else None
+
+    def _static_path(self, url: str) -> str | None:
+        """A site URL as a static file's output path ("images/a.jpg"); None for another
+        site's."""
         parts = urlsplit(url)
         if parts.scheme or parts.netloc or not parts.path.startswith("/"):
             return None
         path = unquote(parts.path)
         if self._base_path and path.startswith(self._base_path + "/"):
             path = path[len(self._base_path):]
-        return self._files.get(path.lstrip("/"))
+        return path.lstrip("/")
 
     def size(self, url: str) -> tuple[int, int] | None:
         file = self.file_for(url)
@@ -144,14 +150,16 @@ class LocalImages:
               focus: tuple[float, float] | None = None) -> Image:
         """Everything known about the image at `url` (a site path or an absolute URL), with
         its variants (cropped around `focus`) when it was processed."""
-        file = self.file_for(url)
-        variants = self.pictures.variants.get((file, focus or CENTRE)) if file else None
+        rel = self._static_path(url)
+        file = self._files.get(rel) if rel is not None else None
+        focus = focus or CENTRE
+        variants = self.pictures.variants.get((file, focus)) if file else None
         if variants:
             made = Image("", "", alt, variants=variants)
             main = made.fallback() or made.fallback(AVATAR)  # an avatar has only its squares
             assert main is not None
             return Image(main.url, main.abs_url, alt, main.width, main.height, main.mime,
-                         main.length, variants)
+                         main.length, variants, key=f"{rel}#{focus[0]!r},{focus[1]!r}")
         page_url = self.page_url(url)
         abs_url = urljoin(self._base_url + "/", page_url)
         size = self.size(url)

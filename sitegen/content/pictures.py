@@ -185,8 +185,7 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
     # makes every n-th variant of a photo, decoding it once more (tens of ms against a
     # second of resizing), so the preview shows the new photo sooner.
     parts = max(1, workers // len(todo)) if todo else 1
-    jobs = [(key, specs[k::parts]) for key, specs in todo for k in range(parts)
-            if specs[k::parts]]
+    jobs = [(key, part) for key, specs in todo for part in _share(specs, parts)]
 
     def encode(index: int) -> list[tuple[str, str]] | str:
         key, specs = jobs[index]
@@ -215,6 +214,18 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
                                     spec.ratio))
         pictures.variants[key] = tuple(variants)
     return pictures
+
+
+def _share(specs: Sequence[Spec], parts: int) -> list[list[Spec]]:
+    """`specs` in up to `parts` jobs, those of one size of one box in the same one (they are
+    resized once: a WebP and its JPEG fallback at 1200 pixels)."""
+    groups: dict[tuple[tuple[int, int, int, int], int, int], list[Spec]] = {}
+    for spec in specs:
+        groups.setdefault((spec.box, spec.width, spec.height), []).append(spec)
+    shared: list[list[Spec]] = [[] for _ in range(parts)]
+    for k, group in enumerate(groups.values()):
+        shared[k % parts].extend(group)
+    return [part for part in shared if part]
 
 
 def check_images(uses: Iterable[Use], file_for: Mapping[str, Path | None],
@@ -496,8 +507,12 @@ def encode_photo(file: Path, specs: Sequence[Spec], folder: Path) -> list[tuple[
         with Image.open(file) as opened:
             image = _to_srgb(ImageOps.exif_transpose(opened) or opened)
         made = []
-        for spec in specs:
-            data = _encode(image, spec)
+        resized: tuple[object, object] | None = None  # the last (box and size, pixels)
+        for spec in sorted(specs, key=lambda s: (s.box, s.width, s.height)):
+            shape = (spec.box, spec.width, spec.height)
+            if resized is None or resized[0] != shape:
+                resized = (shape, _resize(image, spec))
+            data = _encode(resized[1], spec)
             name = f"{spec.path.rsplit('/', 1)[1]}~{_digest(data)}"
             temporary = folder / f".{name}.{os.getpid()}.tmp"
             with cachefiles.create(temporary) as handle:
@@ -534,12 +549,20 @@ def _to_srgb(image: object) -> object:
     return image
 
 
-def _encode(image: object, spec: Spec) -> bytes:
+def _resize(image: object, spec: Spec) -> object:
     from PIL import Image
 
     assert isinstance(image, Image.Image)
-    out = image.resize((spec.width, spec.height), Image.Resampling.LANCZOS, box=spec.box,
-                       reducing_gap=3.0)
+    return image.resize((spec.width, spec.height), Image.Resampling.LANCZOS, box=spec.box,
+                        reducing_gap=3.0)
+
+
+def _encode(out: object, spec: Spec) -> bytes:
+    """The variant's file from its resized pixels (left as they are: a JPEG and a WebP of
+    one size share them)."""
+    from PIL import Image
+
+    assert isinstance(out, Image.Image)
     if spec.fmt == "jpeg" and out.mode == "RGBA":  # JPEG has no transparency: on white
         flat = Image.new("RGB", out.size, (255, 255, 255))
         flat.paste(out, mask=out.getchannel("A"))

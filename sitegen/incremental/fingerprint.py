@@ -18,6 +18,14 @@ versions, followed by the assets' names (each after a NUL, which no path holds).
 build reads the names back from the record and works out, before rendering, what the
 fingerprint would be now (`again`): only the pages that named a changed file (a replaced
 photo, the stylesheet) render again, not every page of the site.
+
+A processed image (`model.Image` with a `key`) is treated the same way: the data's digest holds
+only its key and alt text, and a page whose template read it names it among its assets
+(`theme.image_asset`), its version being the digest of everything else (the variants' names,
+sizes and lengths) as this build's data holds it. A photo's new variants then change the
+fingerprints of the pages that show it, and not those whose data only carries it (a
+neighbour's previous/next link, a feed item's related stories). A feed, rendered in Python,
+shows its articles' lead images and its logo: their versions are part of its data's digest.
 """
 
 from __future__ import annotations
@@ -30,8 +38,9 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from sitegen.model import Image
 from sitegen.render.plan import CopyJob, DataJob, FeedJob, Job, PageJob
-from sitegen.render.theme import Theme
+from sitegen.render.theme import IMAGE_ASSET, Theme, image_asset
 from sitegen.tree import content_stamp
 
 _Handler = Callable[[Any, list[str]], None]
@@ -53,6 +62,10 @@ class Fingerprints:
             datetime: _moment, date: _moment, tuple: self._tuple, list: self._sequence,
             dict: self._mapping}
         self._fields: dict[type, Callable[[Any], tuple[Any, ...]]] = {}  # a dataclass's values
+        self._handler(Image)  # its fields, for an image published as it is (`_image`)
+        self._handlers[Image] = self._image
+        self._images: dict[str, str | None] = {}  # name -> version (None: two, unequal)
+        self._image_versions: dict[int, str] = {}  # id of an Image -> its version
 
     @classmethod
     def of_theme(cls, theme: Theme) -> Fingerprints:
@@ -66,7 +79,7 @@ class Fingerprints:
             return fingerprint
         digest = hashlib.blake2b(fingerprint.encode(), digest_size=20)
         for name in names:
-            version = self._versions(name) if self._versions is not None else None
+            version = self._version(name)
             if version is None:
                 return None
             digest.update(b"%d:%s%s;" % (len(name), name.encode("utf-8", "surrogatepass"),
@@ -78,6 +91,11 @@ class Fingerprints:
         job whose data's fingerprint is `fingerprint`: equal when the output would be the
         same bytes (same data, and the assets it named unchanged)."""
         return self.settle(fingerprint, recorded.split(ASSETS)[1:])
+
+    def _version(self, name: str) -> str | None:
+        if name.startswith(IMAGE_ASSET):  # an image met in the data walked so far
+            return self._images.get(name)
+        return self._versions(name) if self._versions is not None else None
 
     def of(self, job: Job) -> str:
         """The fingerprint of a job's data (a page's, before its assets are known)."""
@@ -92,6 +110,10 @@ class Fingerprints:
         elif isinstance(job, FeedJob):
             out = ["feed"]
             self._walk(job.spec, out)
+            for image in (*(article.lead_image for article in job.spec.articles),
+                          job.spec.logo):
+                if image is not None and image.key:
+                    out += ("v", self._image_versions[id(image)])  # walked above
             digest.update(_encode(out))
         elif isinstance(job, DataJob):
             digest.update(job.data)
@@ -177,12 +199,34 @@ class Fingerprints:
         self._walk_all(self._fields[kind](value), inner)
         self._remember(value, inner, out)
 
+    def _image(self, value: Image, out: list[str]) -> None:
+        """A processed image stands in by its key and alt text; the rest is its version,
+        which a page that read it names (see the module's docstring)."""
+        if not value.key:
+            self._object(value, out)
+            return
+        inner: list[str] = []  # all but the alt text, which differs between uses
+        self._walk_all(_IMAGE_VERSION(value), inner)
+        version = self._image_versions[id(value)] = _digest(inner)
+        name = image_asset(value.key)
+        known = self._images.setdefault(name, version)
+        if known != version:  # cannot happen (a key's variants are one); never reused if so
+            self._images[name] = None
+        light = ["I"]
+        _string(value.key, light)
+        _string(value.alt, light)
+        self._remember(value, light, out)
+
     def _remember(self, value: Any, inner: list[str], out: list[str]) -> None:
         """Write the digest of `inner`, `value`'s tokens, and note it by the id of `value`:
         `_walk_all` writes it when it meets the object again."""
         known = self._memo[id(value)] = _digest(inner)
         self._keep.append(value)
         out += ("o", known)
+
+
+_IMAGE_VERSION = attrgetter(*(f.name for f in dataclasses.fields(Image)
+                              if f.name not in ("alt", "key")))
 
 
 def _encode(tokens: list[str]) -> bytes:

@@ -8,12 +8,18 @@ see the build's objects.
 A page depends on the static files it names with `asset()` (their URLs carry a hash of their
 bytes), and on no other: `render` tells its caller which ones a page used, so a changed static
 file (a replaced photo) renders again only the pages that used it (incremental/fingerprint.py).
+Likewise a page depends on a processed image's variants (`model.Image` with a `key`) only if
+its template reads the image's attributes: `render` names those images too (`image_asset`),
+so a photo's new variants do not render again the pages whose data merely carries it (a
+neighbour's previous/next link, a feed item's related stories).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
+import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -30,8 +36,37 @@ from sitegen.config import CONFIG_NAME, Config, config_line
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.folders import STATIC_DIR, TEMPLATES_DIR, THEMES_DIR
 from sitegen.memo import IdentityMemo
+from sitegen.model import Image
 from sitegen.render.nav import sections_bar
 from sitegen.tree import content_stamp, list_folder, unopenable, why
+
+IMAGE_ASSET = "\x01"  # before a processed image's name among a page's assets: no path has it
+
+
+@functools.cache
+def image_asset(key: str) -> str:
+    """How a page's assets name a processed image it showed (see `Image.key`): a short digest
+    of the key, as every page's record carries one for each picture it shows (some 4 MB at
+    10,000 articles with the keys themselves)."""
+    return IMAGE_ASSET + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's, noting each processed image a template reads an attribute or item of, as
+    `asset()` notes files (every `a.b`, `a[b]`, `attr` and `map(attribute=)` comes here)."""
+
+    used: set[str] | None = None  # the Theme's set for the page being rendered
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if obj.__class__ is Image and obj.key and self.used is not None:
+            self.used.add(image_asset(obj.key))
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if obj.__class__ is Image and obj.key and self.used is not None:
+            self.used.add(image_asset(obj.key))
+        return super().getitem(obj, argument)
+
 
 MAX_THEME_DEPTH = 5
 MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
@@ -60,16 +95,15 @@ class Theme:
         self._hashes: dict[str, str | None] = {}
         self._fingerprint: bytes | None = None
         self._salt: bytes | None = None
-        self._used: set[str] | None = None  # the assets the page being rendered asked for
         base_path = config.base_path
-        env = jinja2.Environment(
+        env = _Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
             lstrip_blocks=True, keep_trailing_newline=True,
             # A Theme lives for one build, or in `serve` until a template changes (then a new
             # one is made), so templates are never stale: no stat of the file at each include.
             auto_reload=False,
-            bytecode_cache=_Compiled(compiled) if compiled is not None else None,
+            bytecode_cache=_Compiled(compiled) if compiled is not None else _REMEMBERED,
         )
         env.globals["url"] = lambda path: base_path + path
         # A URL from the data (which already carries the base path) made absolute.
@@ -78,14 +112,26 @@ class Theme:
         env.globals["asset"] = self._asset_url
         env.globals["partial"] = self._partial
         env.globals["nav"] = lambda site, page, first: sections_bar(site, page, first, base_path)
-        self._partials: IdentityMemo[tuple[Markup, frozenset[str]]] = \
+        self._partials: IdentityMemo[tuple[bytes, frozenset[str]]] = \
             IdentityMemo(MAX_PARTIALS)
+        self._sets: dict[frozenset[str], frozenset[str]] = {}  # partials' assets, shared
+        self._zdicts: dict[str, bytes] = {}  # each partial's first render: what others share
         env.filters["datefmt"] = format_date
         zone = config.tz
         env.filters["timefmt"] = lambda d: format_time(d.astimezone(zone))
         env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
         self._base_path = base_path
         self.env = env
+
+    @property
+    def _used(self) -> set[str] | None:
+        """The assets the page being rendered asked for (and the images it read): kept by
+        the environment, which notes the images."""
+        return self.env.used
+
+    @_used.setter
+    def _used(self, value: set[str] | None) -> None:
+        self.env.used = value
 
     def save_compiled(self) -> None:
         """Keep the templates compiled by this build for the next (see `compiled`)."""
@@ -123,22 +169,27 @@ class Theme:
         author pages, and is rendered once. Values that are not plain (an Article) are told
         apart by identity (see memo.py); the site's data is read-only, so the same object
         gives the same HTML. The assets it named are kept with it, and count for every page
-        that shows it."""
+        that shows it. Kept compressed, against the partial's first render (most of a card is
+        the same markup): a card with its picture's srcsets is some 1.3 kB, and a process that
+        writes pages keeps one for each article and kind (some 40 MB at 10,000 articles,
+        counted again for each writing process)."""
         key = (name, *((k, v if isinstance(v, _PLAIN) else id(v))
                        for k, v in sorted(context.items())))
 
-        def make() -> tuple[Markup, frozenset[str]]:
+        def make() -> tuple[bytes, frozenset[str]]:
             outer, self._used = self._used, set()
             try:
-                return Markup(self.env.get_template(name).render(context)), \
-                    frozenset(self._used)
+                html = self.env.get_template(name).render(context).encode()
+                used = frozenset(self._used)
+                packer = zlib.compressobj(1, zdict=self._zdicts.setdefault(name, html))
+                return packer.compress(html) + packer.flush(), self._sets.setdefault(used, used)
             finally:
                 self._used = outer
 
-        markup, used = self._partials.get(key, tuple(context.values()), make)
+        packed, used = self._partials.get(key, tuple(context.values()), make)
         if self._used is not None:
             self._used.update(used)
-        return markup
+        return Markup(zlib.decompressobj(zdict=self._zdicts[name]).decompress(packed).decode())
 
     def salt(self) -> bytes:
         """A digest of what every page depends on besides its data and the assets it names:
@@ -154,6 +205,8 @@ class Theme:
         """Drop the rendered partials (a card per article and page kind: tens of MB at
         10,000 articles) once a build has written its pages."""
         self._partials.clear()
+        self._sets.clear()
+        self._zdicts.clear()
 
     def fingerprint(self) -> bytes:
         """A digest of the whole theme: the salt and every static file's stamp (for the
@@ -286,6 +339,26 @@ class _Compiled(jinja2.FileSystemBytecodeCache):
             discard(Path(self._get_cache_filename(bucket)))  # a folder there would stay
             super().dump_bytecode(bucket)
         self._new.clear()
+
+
+class _Remembered(jinja2.bccache.BytecodeCache):
+    """Templates compiled by this process's earlier Themes: the dev server makes a new Theme
+    for every change of static files (a replaced photo), which then need not compile them
+    again (some 0.3 s for the default theme). Jinja checks each against its source."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_REMEMBERED = _Remembered()
 
 
 def _theme_chain(site_dir: Path, name: str) -> list[Path]:

@@ -77,6 +77,7 @@ class Builder:
                                     interrupted=lambda: self._pending is not None)
         self.state.finish(outcome.problems, css_only=css_only, pending=outcome.pending)
         self._say(outcome)
+        self.live.ready_quick()  # pages are served meanwhile
         return outcome
 
     def first(self, records: dict[str, OutputRecord], indexed: bool) -> Rebuilt:
@@ -96,6 +97,7 @@ class Builder:
         outcome = self.live.adopt(cold.prepared, cold.prints, cold.written, cold.removed,
                                   cold.seconds)
         self._say(outcome)
+        self.live.ready_quick()
         return outcome
 
     def failed(self, cold: Outcome) -> None:

@@ -17,7 +17,10 @@ import pytest
 from markupsafe import Markup
 
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.render.plan import DataJob, PageJob
+from sitegen.model import Article, ArticleLink, AuthorRef, Image, Variant
+from sitegen.render.feeds import FeedSpec
+from sitegen.render.plan import DataJob, FeedJob, PageJob
+from sitegen.render.theme import image_asset
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,48 @@ def test_fingerprints_are_the_same_in_another_process() -> None:
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout
             for seed in ("1", "2")}
     assert len(runs) == 1
+
+
+def _photo(name: str, key: str = "images/still.jpg#0.5,0.5") -> Image:
+    variant = Variant(f"/_img/{name}.webp", f"https://example.org/_img/{name}.webp", 800, 450,
+                      "image/webp", 1234, "16:9")
+    return Image(f"/_img/{name}.jpg", f"https://example.org/_img/{name}.jpg", "A still", 800,
+                 450, "image/jpeg", 5678, (variant,), key=key)
+
+
+def _story(image: Image | None, related: Image | None = None) -> Article:
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    return Article("content/a.md", "A", "a", "/a/", "https://example.org/a/", when, None, None,
+                   AuthorRef("ann", "Ann", "", "/authors/ann/"), (), Markup(""), "",
+                   Markup(""), 1, 1, False, None, None, (), {}, lead_image=image,
+                   related=(ArticleLink("B", "/b/", when, related),))
+
+
+def test_a_processed_image_counts_only_where_it_is_read() -> None:
+    """A processed image's variants are not in the data's digest: a page that read it names
+    it (`image_asset`), and only then does a new version of the photo change its
+    fingerprint. One published as it is counts in full."""
+    old, new = _photo("still-1a2b"), _photo("still-3c4d")
+    name = image_asset(old.key)
+    before = Fingerprints(b"salt")
+    data = before.of(job(image=old))
+    shown, carried = before.settle(data, {name}), before.settle(data, set())
+    now = Fingerprints(b"salt")
+    assert now.of(job(image=new)) == data
+    assert now.again(data, shown) != shown and now.again(data, carried) == carried
+    assert Fingerprints(b"salt").again(data, shown) is None  # not in this build's data
+    assert of(dataclasses.replace(old, key="")) != of(dataclasses.replace(new, key=""))
+    assert of(old) != of(dataclasses.replace(old, alt="Another still"))
+
+
+def test_a_feed_counts_its_articles_lead_images_and_not_their_related_ones() -> None:
+    def feed(article: Article) -> FeedJob:
+        return FeedJob("feed.xml", "site", FeedSpec(
+            "rss", "T", "", "https://example.org/", "https://example.org/feed.xml", "en",
+            (article,), False, article.date))
+
+    old, new = _photo("still-1a2b"), _photo("still-3c4d")
+    assert Fingerprints(b"salt").of(feed(_story(old))) != \
+        Fingerprints(b"salt").of(feed(_story(new)))
+    assert Fingerprints(b"salt").of(feed(_story(None, old))) == \
+        Fingerprints(b"salt").of(feed(_story(None, new)))

@@ -4,15 +4,17 @@ distinct context (an article's card shows on many list pages)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import jinja2
 import pytest
 from conftest import article, build_site, file_hashes, write_site
 
 from sitegen.config import load_config
+from sitegen.model import Image
 from sitegen.render import theme as theme_module
-from sitegen.render.theme import Theme
+from sitegen.render.theme import Theme, image_asset
 
 CARD = '<li class="card">{{ tick() }}<a href="{{ item.url }}">{{ item.name }}</a>' \
        '{% if lead is defined and lead %} (lead){% endif %}</li>\n'
@@ -153,3 +155,54 @@ def test_a_static_file_replaced_by_one_of_its_size_and_time_still_updates_pages(
     assert page != old and "css/style.css?v=" in page
     assert (second.output / "css" / "style.css").read_text(encoding="utf-8").endswith("tan; }\n")
     assert file_hashes(second.output) == file_hashes(build_site(site, tmp_path / "fresh").output)
+
+
+def test_render_names_the_processed_images_a_template_read(tmp_path: Path) -> None:
+    """A page depends on a processed image (`Image.key`) only where its template reads it:
+    through an attribute, an item, a filter's attribute or a cached partial; not where it
+    only tests that there is one, nor for an image published as it is."""
+    theme, _ = make_theme(tmp_path)
+    still = Image("/_img/still.jpg", "https://t.example.com/_img/still.jpg", "A still", 8, 6,
+                  "image/jpeg", 10, key="images/still.jpg#0.5,0.5")
+    other = replace(still, key="images/other.jpg#0.5,0.5")
+    plain = replace(still, key="")
+    pages = {"attr.html": "{{ image.url }}", "item.html": "{{ image['alt'] }}",
+             "filter.html": "{{ [image]|map(attribute='width')|join }}",
+             "test.html": "{% if image %}yes{% endif %}{{ plain.url }}",
+             "card.html": "{{ partial('thumb.html', image=image) }}{{ other is none }}",
+             "thumb.html": "<img src=\"{{ image.url }}\">"}
+    for name, text in pages.items():
+        (tmp_path / "templates" / name).write_text(text, encoding="utf-8")
+    theme = Theme(load_config(tmp_path))
+    named = {}
+    for name in ("attr.html", "item.html", "filter.html", "test.html", "card.html",
+                 "card.html"):  # the second from the partials' memo
+        used: set[str] = set()
+        theme.render(name, {"image": still, "other": other, "plain": plain}, used)
+        named[name] = used
+    shown = {image_asset(still.key)}
+    assert named == {"attr.html": shown, "item.html": shown, "filter.html": shown,
+                     "test.html": set(), "card.html": shown}
+
+
+def test_a_new_theme_takes_templates_compiled_before_unless_they_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dev server makes a Theme for each change of static files: templates compiled by an
+    earlier Theme in the process are not compiled again, but an edited one is."""
+    make_theme(tmp_path)
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>{{ n }}</p>", encoding="utf-8")
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None,
+                 *args: object, **kwargs: object) -> object:
+        compiled.append(name or "")
+        return original(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    assert Theme(load_config(tmp_path)).render("page.html", {"n": 1}) == "<p>1</p>"
+    assert Theme(load_config(tmp_path)).render("page.html", {"n": 2}) == "<p>2</p>"
+    page.write_text("<b>{{ n }}</b>", encoding="utf-8")
+    assert Theme(load_config(tmp_path)).render("page.html", {"n": 3}) == "<b>3</b>"
+    assert compiled.count("page.html") == 2  # the first Theme's and the edited one's
