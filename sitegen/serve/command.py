@@ -87,6 +87,7 @@ class Builder:
         if not outcome.ok or outcome.written or outcome.removed:
             self.state.finish(outcome.problems)
         self._say(outcome)
+        self.live.ready_quick()
         return outcome
 
     def adopt(self, cold: Outcome, cache: BuildCache) -> Rebuilt:
