@@ -398,7 +398,7 @@ def updating(output: Path, wait: bool = False) -> Iterator[Staging]:
         def start() -> Path:
             if trusted is not None:  # the spare differs from the output only there
                 _distrust(output)
-                _bring_up(output, spare, trusted)
+                _refill(output, spare, trusted)
                 return spare
             fresh.mkdir()
             if output.is_dir():
@@ -434,15 +434,7 @@ def ready_spare(output: Path, whole: bool = False) -> bool:
             if differ:
                 spare = spare_of(output)
                 _distrust(output)  # while it changes, nothing vouches for the spare
-                with os.scandir(spare) as entries:
-                    empty = next(entries, None) is None
-                if whole or empty:
-                    if not empty:
-                        shutil.rmtree(spare)
-                        spare.mkdir()
-                    _link_copy(output, spare)
-                else:
-                    _bring_up(output, spare, differ)
+                _refill(output, spare, differ, whole)
                 _write_journal(output, {"new": _identity(output), "old": _identity(spare),
                                         "differ": []})
         except OSError:
@@ -580,6 +572,22 @@ def _differences(output: Path, staging: Staging) -> list[str] | None:
         if a.st_ino != b.st_ino or a.st_dev != b.st_dev:
             differ.append(rel)
     return sorted(differ)
+
+
+def _refill(output: Path, spare: Path, differ: Iterable[str], whole: bool = False) -> None:
+    """Make the spare equal to the output, given the files in which they differ. An empty
+    spare (serve's cold start replaced an empty folder), or one differing in every file
+    (`whole`), is filled by one linked copy of the output: a third of the system calls of
+    bringing it up name by name."""
+    with os.scandir(spare) as entries:
+        empty = next(entries, None) is None
+    if not (whole or empty):
+        _bring_up(output, spare, differ)
+        return
+    if not empty:
+        shutil.rmtree(spare)
+        spare.mkdir()
+    _link_copy(output, spare)
 
 
 def _bring_up(output: Path, spare: Path, differ: Iterable[str]) -> None:
