@@ -135,6 +135,7 @@ class BuildCache:
         self._used_bodies: set[tuple[str, str]] = set()
         self.problem: str | None = None  # why a cache file on disk was not used
         self._changed = True  # sources or bodies differ from the file on disk
+        self._released = False  # the Markdown is forgotten (`release_markdown`): never save
         # What the pictures stage learnt of image files, by their stamps (in memory only: the
         # dev server's rebuilds then read only the photos that changed).
         self.image_memo: dict[object, object] = {}
@@ -285,9 +286,23 @@ class BuildCache:
     def save_sources_to(self, path: Path) -> None:
         """`save_sources` into a file of the caller's choosing (serve's cold start hands its
         sources and bodies over in its private folder; `load` reads them by that path)."""
-        if self._changed or not is_file(path):
+        if not self._released and (self._changed or not is_file(path)):
             write_pieces(path, [self._config, *self._chunks()])
             self._changed = False
+
+    def release_markdown(self) -> None:
+        """Forget every article's Markdown, once `save_sources` has written it (in this
+        process or a forked one): a full build reads none after its bodies are rendered (the
+        snapshot keeps sources without their bodies), and at 10,000 articles it is some
+        28 MiB that each process forked to write would count again. Each Source's `body`
+        becomes "" (they are this cache's own objects, shared only with the build that read
+        them) and the bodies, keyed by Markdown, go; from then on this cache is never saved,
+        since it no longer holds what it would claim to."""
+        for entry in self._sources.values():
+            object.__setattr__(entry.source, "body", "")
+        self._bodies.clear()
+        self._used_bodies.clear()
+        self._released = True
 
     def _chunks(self) -> Iterator[list[tuple[Path | None, SourceEntry | None,
                                              dict[tuple[str, str], RenderedBody]]]]:

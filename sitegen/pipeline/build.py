@@ -29,7 +29,13 @@ from sitegen.incremental.cache import (
     save_failure,
 )
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.parallel import beside, default_workers, give_back_memory, run_indexed
+from sitegen.parallel import (
+    Beside,
+    beside,
+    default_workers,
+    give_back_memory,
+    run_indexed,
+)
 from sitegen.pipeline.quick import QuickBuild, quick_build
 from sitegen.pipeline.stages import Prepared, Progress, Settings, prepare
 from sitegen.render.plan import CopyJob, FeedJob, Job, PageJob, Plan, render_job
@@ -62,8 +68,16 @@ def build(options: BuildOptions, use_cache: bool = True,
     # Without the cache, image variants are made in a temporary folder, removed when this
     # function's frame lets go of it (the writer copies them from there).
     scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="sitegen-images-")
-    prepared = prepare(Settings(options, cache, progress=progress,
-                                image_store=Path(scratch.name) if scratch else None))
+    early = _EarlySave(site_dir, cache) if use_cache else None
+    try:
+        prepared = prepare(Settings(options, cache, progress=progress,
+                                    image_store=Path(scratch.name) if scratch else None,
+                                    on_stage=early.start if early else None))
+    finally:
+        saved = early is not None and early.saved()
+    if saved:  # the Markdown, no longer needed, goes before the writers are forked
+        cache.release_markdown()
+        give_back_memory()
     same_output = use_cache and cache.output_dir == str(output)
     last_files = LastFiles(output, cache.outputs if same_output else {})
     with replacing(output, keep_spare=use_cache) as staging:
@@ -82,8 +96,8 @@ def build(options: BuildOptions, use_cache: bool = True,
                         search.pages_glob(prepared.config.permalink),
                         last_files if use_cache else None, spare_files)
             staging.prune(set(staging.files))  # an index built anew leaves files of the old
-        # This process rendered pages too: its cards would be counted again in the snapshot's
-        # forked process (the build's peak memory), and nothing renders after this.
+        # This process rendered pages too: its cards would add to its size while it takes
+        # the snapshot (the pickles' buffers), and nothing renders after this.
         prepared.theme.forget_partials()
         give_back_memory()
         # The commit point. The block goes on holding the lock while the cache is saved, so
@@ -118,14 +132,14 @@ def _save_cache(site_dir: Path, output: Path, key: OptionsKey, prepared: Prepare
     snapshot.forget(site_dir)  # it describes the output just replaced
     cache.record_outputs(output, fingerprints, spared=spared)
     cache.save_records(site_dir)
-    # The snapshot (for the next build's quick path) is taken in a forked process while
-    # this one saves the sources and bodies: at 10,000 articles each takes over a second.
-    # Should it fail, there is no snapshot, and the next build takes the full path.
-    taken = beside(lambda: _take_snapshot(site_dir, key, prepared, cache, result))
+    cache.save_sources(site_dir)  # nothing to do when they were saved beside the planning
+    # The snapshot (for the next build's quick path) is taken in this process, not a forked
+    # one: a fork here would count this process's whole heap twice (the build's peak
+    # memory). Should it fail, there is no snapshot, and the next build takes the full path.
     try:
-        cache.save_sources(site_dir)
-    finally:
-        snapped = taken()  # waited for even when the save failed: no process left behind
+        snapped = _take_snapshot(site_dir, key, prepared, cache, result)
+    except Exception:  # noqa: BLE001 (any failure means no snapshot, as the warning says)
+        snapped = False
     if not snapped:
         snapshot.forget(site_dir)
         result.warnings.append(Problem(f"{CACHE_DIR}/", "the snapshot for the next build's "
@@ -148,6 +162,38 @@ def _take_snapshot(site_dir: Path, key: OptionsKey, prepared: Prepared,
         search=prepared.search, report=result, sources=cache.sources(), info=site.info,
         articles=[*site.articles, *site.unlisted], jobs=prepared.plan.jobs))
     return True
+
+
+# The last stage whose work is spread over forked workers: the sources and bodies are saved
+# in a forked process from then on, beside the stages that fork none (assembling and
+# planning the site: some 3 s at 10,000 articles), so no third process runs beside workers.
+_LAST_FORKING_STAGE = "pictures"
+
+
+class _EarlySave:
+    """The sources and bodies saved (`BuildCache.save_sources`, under a second at 10,000
+    articles) in a process forked once the stages that fork workers are done, instead of
+    after the commit: the build then drops the Markdown before it forks its writers, each of
+    which would count it again, and needs no fork after the commit (see `_save_cache`).
+    The cache's files are each written atomically and checked when read, so saving them
+    before the output is committed is as safe as after."""
+
+    def __init__(self, site_dir: Path, cache: BuildCache) -> None:
+        self._site_dir, self._cache = site_dir, cache
+        self._saving: Beside | None = None
+
+    def start(self, stage: str) -> None:
+        if stage == _LAST_FORKING_STAGE and self._saving is None:
+            self._saving = beside(self._save)
+
+    def saved(self) -> bool:
+        """Whether the save was started and succeeded; waits for it (so no process is left
+        behind, even when the stages failed)."""
+        return self._saving is not None and self._saving()
+
+    def _save(self) -> bool:
+        self._cache.save_sources(self._site_dir)
+        return True
 
 
 def _quick_report(done: QuickBuild, output: Path, seconds: float) -> BuildReport:

@@ -67,6 +67,9 @@ class Settings:
     # Where image variants are kept: None, the site's cache folder (a build without the
     # cache gives a temporary folder).
     image_store: Path | None = None
+    # Told each stage's name once it ran through: a build saves its sources and bodies in a
+    # forked process beside the stages that fork no workers (build.py).
+    on_stage: Callable[[str], None] | None = None
 
 
 @dataclass(eq=False)
@@ -147,6 +150,8 @@ def prepare(settings: Settings) -> Prepared:
             prepared.fail(stage.name, _problems(exc))
             continue
         prepared.done.append(stage.name)
+        if settings.on_stage is not None:
+            settings.on_stage(stage.name)
     return prepared
 
 

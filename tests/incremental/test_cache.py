@@ -478,3 +478,33 @@ def test_an_output_file_matches_its_record_until_it_is_changed(tmp_path: Path) -
     os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert not matches(record, page.stat())  # the same time, another size
 
+
+
+def test_a_build_saves_every_article_s_markdown_though_it_forgets_it_after_planning(
+        tmp_path: Path) -> None:
+    """The build saves its sources and bodies beside its planning, then drops the Markdown
+    before writing (memory): the file on disk must still hold every article whole."""
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    run_build(site, out, workers=2)
+    loaded = BuildCache.load(site)
+    assert loaded.problem is None and len(loaded.sources()) == 12
+    for path, entry in loaded.sources().items():
+        text = path.read_text(encoding="utf-8")
+        assert entry.source.body.strip() and entry.source.body.strip() in text
+
+
+def test_a_cache_whose_markdown_was_released_is_never_saved(tmp_path: Path) -> None:
+    """Once released, the cache's sources have empty bodies: saving them would make the next
+    build publish empty articles, so nothing is written, even after a change."""
+    site = make_site(tmp_path / "site")
+    cache = BuildCache()
+    prepared = prepare(Settings(BuildOptions(site_dir=site, now=FIXED_NOW, workers=1), cache))
+    cache.save_sources(site)
+    saved = (site / CACHE_DIR / CACHE_FILE).read_bytes()
+    cache.release_markdown()
+    assert all(source.body == "" for source in prepared.sources)
+    assert all(entry.source.body == "" for entry in cache.sources().values())
+    story = site / "content" / "story-1.md"
+    cache.store_source(story, prepared.sources[0], cache_module.stamp(story))  # a change
+    cache.save_sources(site)
+    assert (site / CACHE_DIR / CACHE_FILE).read_bytes() == saved

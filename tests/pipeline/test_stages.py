@@ -14,10 +14,12 @@ from conftest import FIXED_NOW, article, write_site
 
 from sitegen.commands.check import check_site
 from sitegen.config import Config
+from sitegen.content import pictures as pictures_module
 from sitegen.content.images import LocalImages
 from sitegen.errors import BuildError, Problem
 from sitegen.incremental.cache import BuildCache
 from sitegen.model import Article, Source
+from sitegen.pipeline import build as build_module
 from sitegen.pipeline import stages
 from sitegen.pipeline.build import build
 from sitegen.pipeline.stages import STAGES, Edit, Prepared, Settings, Stage, prepare, update
@@ -81,6 +83,42 @@ def test_a_run_makes_every_stage(tmp_path: Path) -> None:
     assert [s.title for s in prepared.selection.published] == ["A", "B"]
     assert {s.title for s in prepared.sources} == {"A", "B", "C"}  # the draft is read too
     assert sorted(prepared.bodies) == ["content/a.md", "content/b.md"]
+
+
+def test_each_stage_is_announced_and_none_after_the_last_forking_one_forks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build saves its sources in a forked process once `build._LAST_FORKING_STAGE` is
+    announced: a stage after it that spread work over workers would run them beside that
+    process (memory)."""
+    site = write_site(tmp_path / "site", {
+        f"s{i}.md": article(title=f"S{i}", date="2021-01-01", body="![A still](/still.png)\n")
+        for i in range(3)})
+    (site / "static").mkdir()
+    (site / "static" / "still.png").write_bytes(_png())
+    announced: list[str] = []
+    spread: list[int] = []  # how many stages were announced when work was spread
+
+    def counting(*args: object, **kwargs: object) -> list[object]:
+        spread.append(len(announced))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    real = stages.run_indexed
+    monkeypatch.setattr(stages, "run_indexed", counting)
+    monkeypatch.setattr(pictures_module, "run_indexed", counting)
+    prepare(Settings(BuildOptions(site_dir=site, now=FIXED_NOW), on_stage=announced.append))
+    assert announced == [stage.name for stage in STAGES]
+    last = announced.index(build_module._LAST_FORKING_STAGE)
+    assert spread and all(count <= last for count in spread)
+    assert len(spread) == 3  # reading, Markdown, encoding the still: each seen
+
+
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+    data = BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(data, "PNG")
+    return data.getvalue()
 
 
 def test_the_problems_of_every_file_read_come_together(tmp_path: Path) -> None:
