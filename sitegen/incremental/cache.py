@@ -290,6 +290,19 @@ class BuildCache:
             write_pieces(path, [self._config, *self._chunks()])
             self._changed = False
 
+    def save_sources_aside(self, site_dir: Path, pid: int) -> bool:
+        """`save_sources` for a build that has not committed yet (in a forked process): into
+        `aside_file(site_dir, pid)`, which the build puts in place after its commit
+        (`place_aside`) or removes, so a build that fails leaves the cache as it was (a
+        killed one leaves a temporary of a dead process, which the next save removes).
+        False when there is nothing to save."""
+        if self._released or not (self._changed or not is_file(site_dir / CACHE_DIR /
+                                                                CACHE_FILE)):
+            return False
+        cache_folder(site_dir)
+        self.save_sources_to(aside_file(site_dir, pid))
+        return True
+
     def release_markdown(self) -> None:
         """Forget every article's Markdown, once `save_sources` has written it (in this
         process or a forked one): a full build reads none after its bodies are rendered (the
@@ -320,6 +333,17 @@ class BuildCache:
         entries += [(None, None, bodies) for bodies in by_markdown.values()]  # sources gone
         for start in range(0, len(entries), SAVE_CHUNK):
             yield entries[start:start + SAVE_CHUNK]
+
+
+def aside_file(site_dir: Path, pid: int) -> Path:
+    """Where process `pid`'s build keeps its sources and bodies until it commits (named as
+    the cache's temporaries are: `remove_stale_temporaries` knows it)."""
+    return site_dir / CACHE_DIR / f".{CACHE_FILE}.{pid}.tmp"
+
+
+def place_aside(site_dir: Path, pid: int) -> None:
+    """Put `save_sources_aside`'s file in place. Raises OSError as `save_sources` does."""
+    replace_file(aside_file(site_dir, pid), cache_folder(site_dir) / CACHE_FILE)
 
 
 def save_failure(exc: OSError, output: Path) -> Problem:

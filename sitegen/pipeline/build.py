@@ -17,14 +17,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from sitegen.cachefiles import is_file
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import (
     CACHE_DIR,
     BuildCache,
     OutputRecord,
+    aside_file,
     discard_records,
     matches,
+    place_aside,
     remove_stale_temporaries,
     save_failure,
 )
@@ -68,54 +71,56 @@ def build(options: BuildOptions, use_cache: bool = True,
     # Without the cache, image variants are made in a temporary folder, removed when this
     # function's frame lets go of it (the writer copies them from there).
     scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="sitegen-images-")
-    early = _EarlySave(site_dir, cache) if use_cache else None
-    try:
-        prepared = prepare(Settings(options, cache, progress=progress,
-                                    image_store=Path(scratch.name) if scratch else None,
-                                    on_stage=early.start if early else None))
-    finally:
-        saved = early is not None and early.saved()
-    if saved:  # the Markdown, no longer needed, goes before the writers are forked
-        cache.release_markdown()
-        give_back_memory()
-    same_output = use_cache and cache.output_dir == str(output)
-    last_files = LastFiles(output, cache.outputs if same_output else {})
-    with replacing(output, keep_spare=use_cache) as staging:
-        # The spare holds the site before last: its files that are still right stay.
-        spare_files = LastFiles(staging.path, cache.spare if same_output else {}) \
-            if staging.reused else None
-        wanted = {job.path for job in prepared.plan.jobs}
-        if prepared.search and spare_files is not None:  # the index may be the same as before
-            wanted.update(p for p in spare_files.records if p.startswith(search.BUNDLE_DIR + "/"))
-        staging.prune(wanted)
-        fingerprints = write_plan(prepared.plan, prepared.theme, staging,
-                                  options.workers or default_workers(),
-                                  last_files if use_cache else None, progress, spare_files)
-        if prepared.search:
-            _add_search(staging, output, fingerprints,
-                        search.pages_glob(prepared.config.permalink),
-                        last_files if use_cache else None, spare_files)
-            staging.prune(set(staging.files))  # an index built anew leaves files of the old
-        # This process rendered pages too: its cards would add to its size while it takes
-        # the snapshot (the pickles' buffers), and nothing renders after this.
-        prepared.theme.forget_partials()
-        give_back_memory()
-        # The commit point. The block goes on holding the lock while the cache is saved, so
-        # that no other build reads a cache half saved.
-        staging.commit()
-        result = replace(build_report(prepared, output, time.perf_counter() - started),
-                         files=len(staging.files), search=prepared.search)
-        if use_cache:
-            # Committed: the new site is in place, so a cache that cannot be saved (a full
-            # disk) is a warning that says so, never an error claiming the output is unchanged.
-            try:
-                result = _save_cache(site_dir, output, key, prepared, cache, result,
-                                     staging.spared, fingerprints)
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    snapshot.forget(site_dir)
-                discard_records(site_dir)
-                result.warnings.append(save_failure(exc, output))
+    with _EarlySave(site_dir, cache, use_cache) as early:
+        try:
+            prepared = prepare(Settings(options, cache, progress=progress,
+                                        image_store=Path(scratch.name) if scratch else None,
+                                        on_stage=early.start))
+        finally:
+            saved = early.saved()
+        if saved:  # the Markdown, no longer needed, goes before the writers are forked
+            cache.release_markdown()
+            give_back_memory()
+        same_output = use_cache and cache.output_dir == str(output)
+        last_files = LastFiles(output, cache.outputs if same_output else {})
+        with replacing(output, keep_spare=use_cache) as staging:
+            # The spare holds the site before last: its files that are still right stay.
+            spare_files = LastFiles(staging.path, cache.spare if same_output else {}) \
+                if staging.reused else None
+            wanted = {job.path for job in prepared.plan.jobs}
+            if prepared.search and spare_files is not None:  # the index may be as before
+                wanted.update(p for p in spare_files.records
+                              if p.startswith(search.BUNDLE_DIR + "/"))
+            staging.prune(wanted)
+            fingerprints = write_plan(prepared.plan, prepared.theme, staging,
+                                      options.workers or default_workers(),
+                                      last_files if use_cache else None, progress, spare_files)
+            if prepared.search:
+                _add_search(staging, output, fingerprints,
+                            search.pages_glob(prepared.config.permalink),
+                            last_files if use_cache else None, spare_files)
+                staging.prune(set(staging.files))  # an index built anew leaves files of the old
+            # This process rendered pages too: its cards would add to its size while it takes
+            # the snapshot (the pickles' buffers), and nothing renders after this.
+            prepared.theme.forget_partials()
+            give_back_memory()
+            # The commit point. The block goes on holding the lock while the cache is saved, so
+            # that no other build reads a cache half saved.
+            staging.commit()
+            result = replace(build_report(prepared, output, time.perf_counter() - started),
+                             files=len(staging.files), search=prepared.search)
+            if use_cache:
+                # Committed: the new site is in place, so a cache that cannot be saved (a
+                # full disk) is a warning that says so, never an error claiming the output
+                # is unchanged.
+                try:
+                    result = _save_cache(site_dir, output, key, prepared, cache, result,
+                                         staging.spared, fingerprints, early)
+                except OSError as exc:
+                    with contextlib.suppress(OSError):
+                        snapshot.forget(site_dir)
+                    discard_records(site_dir)
+                    result.warnings.append(save_failure(exc, output))
     if use_cache:
         result = replace(result, seconds=time.perf_counter() - started)
     if cache.problem:
@@ -125,13 +130,14 @@ def build(options: BuildOptions, use_cache: bool = True,
 
 def _save_cache(site_dir: Path, output: Path, key: OptionsKey, prepared: Prepared,
                 cache: BuildCache, result: BuildReport, spared: bool,
-                fingerprints: dict[str, str]) -> BuildReport:
+                fingerprints: dict[str, str], early: _EarlySave) -> BuildReport:
     """Keep what the next build reuses: the output's records, the sources and bodies, and
     the snapshot for its quick path. Raises OSError when they cannot be written."""
     remove_stale_temporaries(site_dir)
     snapshot.forget(site_dir)  # it describes the output just replaced
     cache.record_outputs(output, fingerprints, spared=spared)
     cache.save_records(site_dir)
+    early.place()  # the sources and bodies saved beside the planning, if any
     cache.save_sources(site_dir)  # nothing to do when they were saved beside the planning
     # The snapshot (for the next build's quick path) is taken in this process, not a forked
     # one: a fork here would count this process's whole heap twice (the build's peak
@@ -171,19 +177,35 @@ _LAST_FORKING_STAGE = "pictures"
 
 
 class _EarlySave:
-    """The sources and bodies saved (`BuildCache.save_sources`, under a second at 10,000
-    articles) in a process forked once the stages that fork workers are done, instead of
-    after the commit: the build then drops the Markdown before it forks its writers, each of
-    which would count it again, and needs no fork after the commit (see `_save_cache`).
-    The cache's files are each written atomically and checked when read, so saving them
-    before the output is committed is as safe as after."""
+    """The sources and bodies saved (`BuildCache.save_sources_aside`, under a second at
+    10,000 articles) in a process forked once the stages that fork workers are done, instead
+    of after the commit: the build then drops the Markdown before it forks its writers, each
+    of which would count it again, and needs no fork after the commit (see `_save_cache`).
+    The file waits beside the cache's until the commit (`place`); a build that fails removes
+    it (and the cache folder, if this build made it), so it leaves the cache as it was."""
 
-    def __init__(self, site_dir: Path, cache: BuildCache) -> None:
-        self._site_dir, self._cache = site_dir, cache
+    def __init__(self, site_dir: Path, cache: BuildCache, active: bool) -> None:
+        self._site_dir, self._cache, self._active = site_dir, cache, active
+        self._pid = os.getpid()
         self._saving: Beside | None = None
+        self._made_folder = False
+
+    def __enter__(self) -> _EarlySave:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if self._saving is None:
+            return
+        with contextlib.suppress(OSError):
+            aside_file(self._site_dir, self._pid).unlink(missing_ok=True)  # not placed
+        if kind is not None and self._made_folder:
+            with contextlib.suppress(OSError):
+                (self._site_dir / CACHE_DIR / ".gitignore").unlink()
+                (self._site_dir / CACHE_DIR).rmdir()
 
     def start(self, stage: str) -> None:
-        if stage == _LAST_FORKING_STAGE and self._saving is None:
+        if self._active and stage == _LAST_FORKING_STAGE and self._saving is None:
+            self._made_folder = not (self._site_dir / CACHE_DIR).is_dir()
             self._saving = beside(self._save)
 
     def saved(self) -> bool:
@@ -191,8 +213,14 @@ class _EarlySave:
         behind, even when the stages failed)."""
         return self._saving is not None and self._saving()
 
-    def _save(self) -> bool:
-        self._cache.save_sources(self._site_dir)
+    def place(self) -> None:
+        """After the commit: the saved file in place of the last one (when anything changed
+        since). Raises OSError as `BuildCache.save_sources` does."""
+        if self._saving is not None and is_file(aside_file(self._site_dir, self._pid)):
+            place_aside(self._site_dir, self._pid)
+
+    def _save(self) -> bool:  # in the forked process
+        self._cache.save_sources_aside(self._site_dir, self._pid)
         return True
 
 

@@ -20,6 +20,7 @@ from sitegen import report as report_module
 from sitegen.config import load_config
 from sitegen.content import markdown as markdown_module
 from sitegen.content.markdown import MarkdownRenderer, RenderedBody
+from sitegen.errors import BuildError
 from sitegen.incremental import cache as cache_module
 from sitegen.incremental import snapshot
 from sitegen.incremental.cache import (
@@ -508,3 +509,27 @@ def test_a_cache_whose_markdown_was_released_is_never_saved(tmp_path: Path) -> N
     cache.store_source(story, prepared.sources[0], cache_module.stamp(story))  # a change
     cache.save_sources(site)
     assert (site / CACHE_DIR / CACHE_FILE).read_bytes() == saved
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_build_that_fails_after_its_planning_leaves_the_cache_as_it_was(
+        tmp_path: Path, first: bool) -> None:
+    """The sources are saved beside the planning, before a template fails in the writing:
+    the saved file waits aside and goes with the failure (with the cache folder, when this
+    build made it)."""
+    site, out = make_site(tmp_path / "site"), tmp_path / "out"
+    if not first:
+        run_build(site, out, workers=2)
+    story = site / "content" / "story-3.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nNew line.\n", encoding="utf-8")
+    (site / "templates").mkdir()
+    (site / "templates" / "article.html").write_text(
+        '{% extends "base.html" %}\n{% block content %}\n'
+        "<h1>{{ article.no_such_field.upper() }}</h1>\n{% endblock %}\n", encoding="utf-8")
+    snapshot.forget(site)  # as run_build does
+    before = file_hashes(site, dirs=True)
+    with pytest.raises(BuildError) as failed:
+        run_build(site, out, workers=2)
+    assert "template error" in failed.value.problems[0].message
+    assert file_hashes(site, dirs=True) == before
+    assert (site / CACHE_DIR).is_dir() is not first
