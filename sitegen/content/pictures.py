@@ -353,6 +353,7 @@ class Making:
 
     def __init__(self, data: bytes, specs: Sequence[Spec], folder: Path, workers: int) -> None:
         present = _present(folder)
+        self.paths = list(dict.fromkeys(s.path for s in specs))
         todo = [s for s in dict((s.path, s) for s in specs).values()
                 if s.path.rsplit("/", 1)[1] not in present]
         self._jobs = _share(todo, max(1, workers))
@@ -377,6 +378,26 @@ class Making:
     def stop(self) -> None:
         if self._started is not None:
             self._started.stop()
+
+    def files(self) -> dict[str, Path]:
+        """Once made: the cached file of each variant, by output path, checked against the
+        digest in its name (one that fails is left out: the pictures stage makes it again)."""
+        found: dict[str, Path] = {}
+        try:
+            names = {name.rpartition("~")[0]: name for name in os.listdir(self._folder)}
+        except OSError:
+            return found
+        for path in self.paths:
+            name = names.get(path.rsplit("/", 1)[1])
+            if name is None:
+                continue
+            try:
+                data = cachefiles.read_file(self._folder / name)
+            except cachefiles.Damaged:
+                continue
+            if _digest(data) == name.rpartition("~")[2]:
+                found[path] = self._folder / name
+        return found
 
 
 def _present(folder: Path) -> set[str]:

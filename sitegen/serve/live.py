@@ -212,15 +212,23 @@ class LiveSite:
                 publish(frozenset(early.pending))
             published = time.perf_counter() - started
             early.wait()
+            # The variants, as soon as they are made: the pages above name them. Their
+            # names are digests of their bytes' recipe, so no other version of them exists.
+            variants = early.variants()
+            self._commit(dict(variants))
+            if publish is not None:
+                publish(frozenset(early.pending.difference(variants)))
         finally:
             early.stop()
-        return sorted(outputs), published
+        return sorted({*outputs, *variants}), published
 
     def _put_back(self, paths: list[str]) -> None:
-        """The last good build's files at `paths` (written ahead of a rebuild that failed)."""
+        """The last good build's files at `paths` (written ahead of a rebuild that failed):
+        its pages rendered again, the variants it did not have removed."""
         assert self._theme is not None
         try:
-            self._commit({path: render_job(self._jobs[path], self._theme) for path in paths})
+            self._commit({path: render_job(self._jobs[path], self._theme) for path in paths
+                          if path in self._jobs}, [p for p in paths if p not in self._jobs])
         except SiteError:
             self._prints = {}  # cannot happen (they rendered before); else: every page again
 

@@ -56,13 +56,17 @@ class Early:
     making: list[Making]  # the variants being encoded
 
     def wait(self) -> None:
-        """Until the variants are made (or have failed: the rebuild makes and reports)."""
+        """Until the variants are made (or have failed: the rebuild makes them and reports)."""
         for making in self.making:
             making.wait()
 
     def stop(self) -> None:
         for making in self.making:
             making.stop()
+
+    def variants(self) -> dict[str, Path]:
+        """The variants made, by output path: their cached files, to publish as they are."""
+        return {path: file for making in self.making for path, file in making.files().items()}
 
 
 def plan_early(prepared: Prepared, articles: Mapping[str, Article], built_at: datetime,

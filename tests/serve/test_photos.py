@@ -49,16 +49,20 @@ def _site(root: Path, extra: dict[str, str] | None = None) -> tuple[Path, Path]:
 
 
 class Early:
-    """The folder as the server could read it when the rebuild published its first files."""
+    """The folder as the server could read it when the rebuild published its first files
+    (`files`, `pending`), and each time it published more (`later`)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.files: dict[str, bytes] | None = None
         self.pending: frozenset[str] = frozenset()
+        self.later: list[tuple[dict[str, bytes], frozenset[str]]] = []
 
     def __call__(self, pending: frozenset[str]) -> None:
-        self.pending = pending
-        self.files = _files(self.folder)
+        if self.files is None:
+            self.pending, self.files = pending, _files(self.folder)
+        else:
+            self.later.append((_files(self.folder), pending))
 
 
 def _replace(live: LiveSite, folder: Path, still: Path, colour: tuple[int, int, int]
@@ -111,6 +115,14 @@ def test_a_replaced_photo_s_pages_come_first_exact_and_the_rest_is_pending(
     assert {rel for rel in early.files if rel not in final} <= {
         rel for rel in old if rel.startswith("_img/still-")}
     assert {rel for rel in final if rel not in early.pending} <= set(early.files)
+    # Then the variants, once encoded, before the rest of the rebuild: whole, no longer
+    # pending, and every file not pending still its final bytes.
+    assert len(early.later) == 1
+    files, pending = early.later[0]
+    assert new_variants <= set(files) and not new_variants & pending
+    for rel, data in files.items():
+        if rel not in pending and rel in final:
+            assert data == final[rel], rel
 
 
 def test_a_page_that_prints_a_variant_s_length_waits_for_the_rebuild(tmp_path: Path) -> None:
