@@ -57,6 +57,7 @@ SOCIAL = (1200, 630)  # og:image, twitter:image: JPEG, which every network reads
 AVATAR = "avatar"  # the ratio name of avatars' square variants
 AVATAR_WIDTHS = (96, 192)  # bylines, author boxes and pages show 44 to 96 CSS pixels, at 1x-2x
 CENTRE = (0.5, 0.5)
+NICE = 10  # how much lower the preview's background encoders run (`Making`)
 NAMED_FOCUS = {"center": (0.5, 0.5), "centre": (0.5, 0.5), "top": (0.5, 0.0),
                "bottom": (0.5, 1.0), "left": (0.0, 0.5), "right": (1.0, 0.5)}
 
@@ -358,10 +359,14 @@ class Making:
                 if s.path.rsplit("/", 1)[1] not in present]
         self._jobs = _share(todo, max(1, workers))
         self._folder, self._data = folder, data
+        self._parent, self._niced = os.getpid(), False
         self._started = Started(self._encode, len(self._jobs), len(self._jobs), per_worker=1,
                                 forked_only=True) if self._jobs else None
 
     def _encode(self, index: int) -> list[tuple[str, str]] | str:
+        if os.getpid() != self._parent and not self._niced:  # a forked worker: the caller's
+            self._niced = True  # pages (what the author looks at) go first on a busy machine
+            os.nice(NICE)
         return encode_photo(Path("<replaced photo>"), self._jobs[index], self._folder,
                             self._data)
 
