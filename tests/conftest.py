@@ -409,6 +409,7 @@ SLOW_MODULES = frozenset({
     "test_command", "test_kept", "test_cold", "test_serve_browser", "test_serve_load", "test_html_valid",
     "test_authoring_html_valid",
     "test_cache_damage", "test_tree",  # a real build (or several) per kind of damage or input
+    "test_photos",  # a preview and two builds per test, one `sitegen serve`
 })
 # Single tests (by module, then function name, any parameters) in otherwise quick modules: each
 # takes a second or more on the loaded shared machine (several builds, a subprocess, a server).
