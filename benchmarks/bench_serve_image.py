@@ -10,8 +10,10 @@ the run takes minutes less). The real `python -m sitegen serve` runs in a child 
 pages showing the chosen photo (its articles and the front page, when it shows one) are found
 by the photo's variant names in their HTML. Each replacement writes a new JPEG of the same size
 (Pillow) beside it and renames it over the old one, then polls every such page over HTTP (one
-keep-alive connection) until none holds an old variant name and all hold a new one. Figures:
-wall seconds each, and the server's CPU seconds (its user + system time, from /proc) over the
+keep-alive connection) until none holds an old variant name and all hold a new one, then
+asks for every new variant those pages name (a browser's next requests: the preview may hold
+them until they are encoded) until each is served whole. Figures: wall seconds to the pages
+and to their variants, and the server's CPU seconds (its user + system time, from /proc) over the
 whole run and for each replacement (to the end of the second after it, so a rebuild's tail
 counts). The first replacement takes several times as long as the others (it seems to meet
 the preview's start-up work after the cold start): the median is the figure.
@@ -82,7 +84,7 @@ def main() -> None:
             with Image.open(photo) as image:
                 size = image.size
             cpu_before = server_cpu(server.proc.pid)
-            times, cpus = [], []
+            times, cpus, served = [], [], []
             for n in range(args.replaces):
                 old = {page: set(re.findall(rf"/_img/{stem}-[^\" ,]+", client.get(page)[1].decode()))
                        for page in shown}
@@ -100,16 +102,26 @@ def main() -> None:
                     if time.monotonic() - start > 120:
                         raise SystemExit(f"not updated after 120 s: {sorted(pending)}")
                 times.append(time.monotonic() - start)
+                wanted = set().union(*(re.findall(rf"/_img/{stem}-[^\" ,]+",
+                                                  client.get(page)[1].decode())
+                                       for page in shown))
+                for name in sorted(wanted):
+                    while client.get(name)[0] != 200:
+                        if time.monotonic() - start > 120:
+                            raise SystemExit(f"{name} not served after 120 s")
+                served.append(time.monotonic() - start)
                 time.sleep(1.0)  # let the rebuild's lists settle before the next
                 cpus.append(server_cpu(server.proc.pid) - cpu_start)
-                print(f"  replace {n + 1}: {times[-1]:.3f} s, server {cpus[-1]:.2f} CPU-s",
-                      flush=True)
+                print(f"  replace {n + 1}: pages {times[-1]:.3f} s, their {len(wanted)} variants "
+                      f"{served[-1]:.3f} s, server {cpus[-1]:.2f} CPU-s", flush=True)
             cpu = server_cpu(server.proc.pid) - cpu_before
         finally:
             server.stop()
     print(f"photo replaced -> all {len(shown)} pages updated: median {statistics.median(times):.3f}"
-          f" s, worst {max(times):.3f} s wall; server {cpu:.2f} CPU-s over {len(times)} "
-          f"replacements (with 1 s pauses), median {statistics.median(cpus):.2f} a replacement")
+          f" s, worst {max(times):.3f} s wall; their new variants served: median "
+          f"{statistics.median(served):.3f} s, worst {max(served):.3f} s; server {cpu:.2f} "
+          f"CPU-s over {len(times)} replacements (with 1 s pauses), median "
+          f"{statistics.median(cpus):.2f} a replacement")
 
 
 if __name__ == "__main__":

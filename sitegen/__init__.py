@@ -4,8 +4,8 @@ The code is in layers, top to bottom; a module imports only from its own layer o
 below it, and never a private (`_name`) name from another package (tests/test_layers.py):
 
     commands     cli, scaffold, check, vcs (the command line; the only layer that prints or exits)
-    serve        `sitegen serve`: command, live site, first build, cold start, kept preview, HTTP server
-                 and live.js, watcher
+    serve        `sitegen serve`: command, live site, first build, cold start, kept preview, replaced
+                 photos, HTTP server and live.js, watcher
     pipeline     stages (the one list, from config to plan), the full build, the quick path
     incremental  cache, fingerprints, snapshot, substituting edited articles in the plan
     write        the output folder's writer, the search bundle

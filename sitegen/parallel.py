@@ -43,15 +43,19 @@ def run_indexed(task: Callable[[int], T], count: int, workers: int,
 class Started:
     """`run_indexed` in two steps: the forked processes start here, and `results` has this
     process work too and collects. Between them the caller may start threads (serve's cold
-    start: forking beside threads is unsafe, working beside them is not)."""
+    start: forking beside threads is unsafe, working beside them is not). `forked_only`: every
+    worker is a forked process, so the caller can do something else until `results` (the
+    preview renders a replaced photo's pages while its variants are encoded); this process
+    then only takes what none of them has started."""
 
     def __init__(self, task: Callable[[int], T], count: int, workers: int,
                  on_progress: Callable[[int], None] | None = None,
-                 per_worker: int = MIN_ITEMS_PER_WORKER) -> None:
+                 per_worker: int = MIN_ITEMS_PER_WORKER, forked_only: bool = False) -> None:
         self._task, self._count, self._on_progress = task, count, on_progress
         self._shared: _Shared | None = None
         workers = min(workers, count // per_worker)
-        if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if workers < (1 if forked_only else 2) or \
+                "fork" not in multiprocessing.get_all_start_methods():
             return
         chunk = max(min(per_worker, MIN_ITEMS_PER_WORKER) // 2, 1, count // (workers * 8))
         ranges = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
@@ -61,7 +65,7 @@ class Started:
         gc.freeze()
         try:
             self._shared = _Shared(task, ranges, on_progress)
-            self._shared.start(workers - 1)
+            self._shared.start(workers if forked_only else workers - 1)
         except BaseException:
             self.stop()
             raise

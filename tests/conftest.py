@@ -409,6 +409,7 @@ SLOW_MODULES = frozenset({
     "test_command", "test_kept", "test_cold", "test_serve_browser", "test_serve_load", "test_html_valid",
     "test_authoring_html_valid",
     "test_cache_damage", "test_tree",  # a real build (or several) per kind of damage or input
+    "test_photos",  # a preview and two builds per test, one `sitegen serve`
 })
 # Single tests (by module, then function name, any parameters) in otherwise quick modules: each
 # takes a second or more on the loaded shared machine (several builds, a subprocess, a server).
@@ -482,7 +483,8 @@ SLOW_TESTS = {
     "test_search": {"test_build_without_pagefind_says_how_to_enable_it_and_skips_only_search",
                     "test_closing_the_preview_s_indexer_cuts_a_running_pagefind_short",
                     "test_builds_through_the_spare_keep_the_index_equal_to_a_fresh_build",
-                    "test_cached_rebuilds_reuse_the_index_until_a_page_changes"},
+                    "test_cached_rebuilds_reuse_the_index_until_a_page_changes",
+                    "test_a_deferred_re_index_waits_for_its_event_and_a_close_ends_it_unrun"},
     "test_seo": {"test_json_for_script_is_json_dumps_escaped"},  # hypothesis
     # `sitegen serve` in a process of its own per test (the module's shared one stays quick)
     "test_http": {"test_idle_connections_are_closed_and_do_not_hold_up_others",

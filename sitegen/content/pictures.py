@@ -38,7 +38,7 @@ from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.folders import CACHE_DIR, STATIC_DIR
 from sitegen.model import Source, Variant
-from sitegen.parallel import run_indexed
+from sitegen.parallel import Started, run_indexed
 from sitegen.slugs import slugify
 from sitegen.tree import content_stamp
 
@@ -57,6 +57,7 @@ SOCIAL = (1200, 630)  # og:image, twitter:image: JPEG, which every network reads
 AVATAR = "avatar"  # the ratio name of avatars' square variants
 AVATAR_WIDTHS = (96, 192)  # bylines, author boxes and pages show 44 to 96 CSS pixels, at 1x-2x
 CENTRE = (0.5, 0.5)
+NICE = 10  # how much lower the preview's background encoders run (`Making`)
 NAMED_FOCUS = {"center": (0.5, 0.5), "centre": (0.5, 0.5), "top": (0.5, 0.0),
                "bottom": (0.5, 1.0), "left": (0.0, 0.5), "right": (1.0, 0.5)}
 
@@ -164,12 +165,7 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
     for file, fact in facts.items():
         for focus in dict.fromkeys(u.focus for u in by_file[file]):
             here = [u for u in by_file[file] if u.focus == focus]
-            specs = plan_variants(file, fact, settings, focus)
-            if all(u.whole or u.avatar for u in here):  # only what bodies and avatars show
-                specs = whole_specs(specs) if any(u.whole for u in here) else ()
-            if any(u.avatar for u in here):
-                specs += avatar_specs(file, fact, settings, focus)
-            photos[file, focus] = Photo(file, specs)
+            photos[file, focus] = Photo(file, specs_for(file, fact, settings, focus, here))
         pictures.processed.add(file)
     folder = _folder(site_dir, store)
     if photos and not folder.is_dir():
@@ -205,15 +201,65 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
     if problems:
         raise BuildError(problems)
     for key, photo in photos.items():
-        variants = []
+        lengths = {}
         for spec in photo.specs:
             stored = folder / cached[spec.path]
             pictures.files[spec.path] = stored
-            variants.append(Variant(urls.page(spec.path), urls.absolute(spec.path), spec.width,
-                                    spec.height, MIME[spec.fmt], stored.stat().st_size,
-                                    spec.ratio))
-        pictures.variants[key] = tuple(variants)
+            lengths[spec.path] = stored.stat().st_size
+        pictures.variants[key] = variants_of(photo.specs, urls, lengths)
     return pictures
+
+
+def specs_for(file: Path, fact: _Facts, settings: ImagesConfig, focus: tuple[float, float],
+              here: Sequence[Use]) -> tuple[Spec, ...]:
+    """The variants of one image at one crop centre, for the uses `here` (all at `focus`)."""
+    specs = plan_variants(file, fact, settings, focus)
+    if all(u.whole or u.avatar for u in here):  # only what bodies and avatars show
+        specs = whole_specs(specs) if any(u.whole for u in here) else ()
+    if any(u.avatar for u in here):
+        specs += avatar_specs(file, fact, settings, focus)
+    return specs
+
+
+def variants_of(specs: Sequence[Spec], urls: VariantUrls,
+                lengths: Mapping[str, int] | None = None) -> tuple[Variant, ...]:
+    """The variants `specs` make, with each file's length by output path; None: not encoded
+    yet, each length `PENDING` (the preview renders the pages of a replaced photo while its
+    variants are encoded: a page that uses a length then fails, and waits for them)."""
+    return tuple(Variant(urls.page(s.path), urls.absolute(s.path), s.width, s.height,
+                         MIME[s.fmt], lengths[s.path] if lengths is not None else PENDING,
+                         s.ratio) for s in specs)
+
+
+class LengthPending(Exception):
+    """A variant's byte length was used before the variant was encoded."""
+
+
+def _refuse(*args: object, **kwargs: object) -> object:
+    raise LengthPending("an image variant's length is not known yet")
+
+
+class _Pending(int):
+    """A byte length still to be measured: an int (a template's `is number` says so, as it
+    will of the real length) that refuses every use of its value, printing and comparing
+    included, so nothing rendered with it can depend on it."""
+
+    __slots__ = ()
+
+
+for _name in ("__str__", "__repr__", "__format__", "__bool__", "__hash__", "__eq__", "__ne__",
+              "__lt__", "__le__", "__gt__", "__ge__", "__int__", "__float__", "__index__",
+              "__complex__", "__abs__", "__neg__", "__pos__", "__invert__", "__round__",
+              "__trunc__", "__floor__", "__ceil__", "__add__", "__radd__", "__sub__", "__rsub__",
+              "__mul__", "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__",
+              "__rfloordiv__", "__mod__", "__rmod__", "__divmod__", "__rdivmod__", "__pow__",
+              "__rpow__", "__lshift__", "__rlshift__", "__rshift__", "__rrshift__", "__and__",
+              "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__reduce__",
+              "__reduce_ex__", "__getnewargs__", "to_bytes", "bit_length",
+              "conjugate", "as_integer_ratio"):
+    setattr(_Pending, _name, _refuse)
+
+PENDING: int = _Pending(0)
 
 
 def _share(specs: Sequence[Spec], parts: int) -> list[list[Spec]]:
@@ -295,6 +341,78 @@ def _folder(site_dir: Path, store: Path | None) -> Path:
     return store / CACHE_SUBDIR if store is not None else site_dir / CACHE_DIR / CACHE_SUBDIR
 
 
+def variant_folder(site_dir: Path, store: Path | None = None) -> Path:
+    """Where the encoded variants are kept (`store`, else the site's cache folder)."""
+    return _folder(site_dir, store)
+
+
+class Making:
+    """One photo's variants being encoded into the cache folder by forked workers (every one
+    a forked process: the caller goes on meanwhile), from the bytes its names were planned
+    from (`data`: a file replaced again meanwhile cannot put other pixels under those
+    names). `wait` collects: the output paths made, or why the photo cannot be decoded."""
+
+    def __init__(self, data: bytes, specs: Sequence[Spec], folder: Path, workers: int) -> None:
+        present = _present(folder)
+        self.paths = list(dict.fromkeys(s.path for s in specs))
+        todo = [s for s in dict((s.path, s) for s in specs).values()
+                if s.path.rsplit("/", 1)[1] not in present]
+        self._jobs = _share(todo, max(1, workers))
+        self._folder, self._data = folder, data
+        self._parent, self._niced = os.getpid(), False
+        self._started = Started(self._encode, len(self._jobs), len(self._jobs), per_worker=1,
+                                forked_only=True) if self._jobs else None
+
+    def _encode(self, index: int) -> list[tuple[str, str]] | str:
+        if os.getpid() != self._parent and not self._niced:  # a forked worker: the caller's
+            self._niced = True  # pages (what the author looks at) go first on a busy machine
+            os.nice(NICE)
+        return encode_photo(Path("<replaced photo>"), self._jobs[index], self._folder,
+                            self._data)
+
+    def wait(self) -> list[str] | str:
+        if self._started is None:
+            return []
+        made: list[str] = []
+        for result in self._started.results():
+            if isinstance(result, str):
+                return result
+            made += [path for path, _ in result]
+        return made
+
+    def stop(self) -> None:
+        if self._started is not None:
+            self._started.stop()
+
+    def files(self) -> dict[str, Path]:
+        """Once made: the cached file of each variant, by output path, checked against the
+        digest in its name (one that fails is left out: the pictures stage makes it again)."""
+        found: dict[str, Path] = {}
+        try:
+            names = {name.rpartition("~")[0]: name for name in os.listdir(self._folder)}
+        except OSError:
+            return found
+        for path in self.paths:
+            name = names.get(path.rsplit("/", 1)[1])
+            if name is None:
+                continue
+            try:
+                data = cachefiles.read_file(self._folder / name)
+            except cachefiles.Damaged:
+                continue
+            if _digest(data) == name.rpartition("~")[2]:
+                found[path] = self._folder / name
+        return found
+
+
+def _present(folder: Path) -> set[str]:
+    """The variant names in the cache folder (unchecked: the pictures stage checks them)."""
+    try:
+        return {name.rpartition("~")[0] for name in os.listdir(folder)}
+    except OSError:
+        return set()
+
+
 class VariantUrls(Protocol):
     """How output paths become URLs, as pages and as absolute URLs (`LocalImages` knows)."""
 
@@ -303,17 +421,18 @@ class VariantUrls(Protocol):
     def absolute(self, path: str) -> str: ...
 
 
-def inspect(file: Path, max_pixels: int, decode: bool = False) -> _Facts | str | None:
-    """The header facts of `file`; None for an image left as it is (animated, or a format
-    not processed); else why it cannot be used, as the end of a message. With `decode`, the
-    pixels are decoded too (small, where the format allows), so a truncated file is found
-    (`sitegen check`, which encodes nothing)."""
+def inspect(file: Path, max_pixels: int, decode: bool = False,
+            data: bytes | None = None) -> _Facts | str | None:
+    """The header facts of `file` (of its bytes `data`, when read already); None for an
+    image left as it is (animated, or a format not processed); else why it cannot be used, as
+    the end of a message. With `decode`, the pixels are decoded too (small, where the format
+    allows), so a truncated file is found (`sitegen check`, which encodes nothing)."""
     from PIL import Image, UnidentifiedImageError
 
     if file.suffix.lower() not in RASTER_SUFFIXES:
         return None  # SVG, icons: published as they are
     try:
-        data = file.read_bytes()
+        data = file.read_bytes() if data is None else data
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
     try:
@@ -498,13 +617,15 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
-def encode_photo(file: Path, specs: Sequence[Spec], folder: Path) -> list[tuple[str, str]] | str:
-    """Make `specs` from `file` into the cache folder: [(output path, cache file name)], or
-    why the image cannot be decoded. The decoded image lives only for this call."""
+def encode_photo(file: Path, specs: Sequence[Spec], folder: Path,
+                 data: bytes | None = None) -> list[tuple[str, str]] | str:
+    """Make `specs` from `file` (or its bytes `data`) into the cache folder: [(output path,
+    cache file name)], or why the image cannot be decoded. The decoded image lives only for
+    this call."""
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(file) as opened:
+        with Image.open(file if data is None else io.BytesIO(data)) as opened:
             image = _to_srgb(ImageOps.exif_transpose(opened) or opened)
         made = []
         resized: tuple[object, object] | None = None  # the last (box and size, pixels)

@@ -55,11 +55,15 @@ class Builder:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        if self._thread.ident is not None:  # started
+        if self.started:
             self._thread.join(timeout=30)
 
     def request(self, changes: Changes) -> None:
@@ -97,8 +101,7 @@ class Builder:
         self.live.cache = cache
         outcome = self.live.adopt(cold.prepared, cold.prints, cold.written, cold.removed,
                                   cold.seconds)
-        self._say(outcome)
-        self.live.ready_quick()
+        self._say(outcome)  # the index for quick rebuilds is made by the builder's thread
         return outcome
 
     def failed(self, cold: Outcome) -> None:
@@ -107,6 +110,9 @@ class Builder:
         self._say(Rebuilt(False, cold.problems, seconds=cold.seconds))
 
     def _run(self) -> None:
+        # Before the first change is taken (a cold start adopted its build without it), so
+        # that the serve command's thread goes on meanwhile: the first save needs it.
+        self.live.ready_quick()
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._pending is not None or self._stopped)
@@ -242,21 +248,30 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
                                lambda: _keep_sources(kept, cache, log))
             progress.close()
             if outcome.ok:
+                spared = threading.Event()
+                live.indexer.defer(spared)  # the first re-index comes after the spare
                 builder.adopt(outcome, cache)
+                # Behind the preview, on a thread: the transaction's spare (the first edit's
+                # transaction waits for it, the lock, instead of linking the whole site),
+                # then the records of the files (the sources and bodies are kept already).
+                # Started first, and the builder next, so that the spare's link, the
+                # builder's index for quick rebuilds and the look for files changed during
+                # the build below overlap: the first save waits for the longest of them,
+                # not for their sum.
+                saving = threading.Thread(target=_keep_after_cold, name="sitegen-keep",
+                                          args=(folder, kept, key, live.made(), spared,
+                                                log),
+                                          daemon=True)
+                saving.start()
+                builder.start()
                 # A file changed since the build began, before the watcher ran, is rebuilt
                 # next, as a save is.
                 if changed := cold.changed_since():
                     builder.request(Changes.sort(site_dir, changed))
-                # Behind the preview, on a thread: the transaction's spare (the first edit's
-                # transaction waits for it, the lock, instead of linking the whole site),
-                # then the records of the files (the sources and bodies are kept already).
-                saving = threading.Thread(target=_keep_after_cold, name="sitegen-keep",
-                                          args=(folder, kept, key, live.made(), log),
-                                          daemon=True)
-                saving.start()
             else:
                 builder.failed(outcome)
-        builder.start()
+        if not builder.started:
+            builder.start()
         # Until Ctrl-C or SIGTERM. Woken every second: a signal the kernel hands to another
         # thread only marks its handler due, which runs once this thread runs again.
         while not threading.Event().wait(SIGNAL_POLL_SECONDS):
@@ -329,8 +344,11 @@ def _save(kept: Kept, key: OptionsKey, made: dict[str, str], cache: BuildCache |
 
 
 def _keep_after_cold(folder: Path, kept: Kept | None, key: OptionsKey, made: dict[str, str],
-                     log: TextIO) -> None:
-    ready_spare(folder, whole=True)  # the cold start wrote every file
+                     spared: threading.Event, log: TextIO) -> None:
+    try:
+        ready_spare(folder, whole=True)  # the cold start wrote every file
+    finally:
+        spared.set()
     if kept is not None:  # the search index is still being made: not recorded as indexed
         _save(kept, key, made, None, False, log)
 

@@ -77,9 +77,11 @@ class BuildState:
 
     def publish(self, pending: frozenset[str]) -> None:
         """The rebuild's first files are written: tabs may reload now; requests for the
-        `pending` files (output paths) still wait for `finish`."""
+        `pending` files (output paths) still wait for `finish`. Called again, it only says
+        which files still wait (a replaced photo's variants, written once encoded)."""
         with self._cond:
-            self._done(())
+            if not self._published:
+                self._done(())
             self.pending, self._published = pending, True
             self._cond.notify_all()
 

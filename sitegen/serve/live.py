@@ -34,12 +34,14 @@ from pathlib import Path
 
 from sitegen.config import Config
 from sitegen.content.images import LocalImages
+from sitegen.content.pictures import LengthPending
 from sitegen.errors import BuildError, Problem, SiteError
 from sitegen.incremental.cache import BuildCache
 from sitegen.incremental.fingerprint import Fingerprints
 from sitegen.incremental.replan import ARTICLE_KEY
 from sitegen.incremental.substitute import holders
 from sitegen.model import Article, Source
+from sitegen.parallel import default_workers
 from sitegen.pipeline.build import build_report
 from sitegen.pipeline.stages import (
     Edit,
@@ -53,6 +55,7 @@ from sitegen.pipeline.stages import (
 from sitegen.render.plan import CopyJob, Job, PageJob, Plan, render_job
 from sitegen.render.theme import Theme
 from sitegen.report import BuildOptions, BuildReport
+from sitegen.serve.photos import plan_early
 from sitegen.site.assemble import source_urls
 from sitegen.write import search
 from sitegen.write.writer import updating
@@ -149,6 +152,9 @@ class LiveSite:
                 return quick
         if self._last is not None and self._deferred:
             self._write_deferred(self._last)  # the last good site, whole, before planning anew
+        # A replaced photo: the pages that show it first, while its variants are encoded.
+        early, published = self._photos_first(self._last, paths, publish, started) \
+            if everything and self._last is not None else ([], None)
         self._last = None  # until this rebuild succeeds, the quick path has no footing
         everything = everything or self._theme is None
         try:
@@ -159,10 +165,11 @@ class LiveSite:
             # fingerprints changed render, those that show the photo or name the file.
             outputs, prints = self._render_changed(
                 prepared, everything and not _static_only(prepared.theme, paths))
-        except BuildError as exc:
-            return Rebuilt(False, tuple(exc.problems), seconds=time.perf_counter() - started)
-        except SiteError as exc:
-            return Rebuilt(False, (exc.problem,), seconds=time.perf_counter() - started)
+        except (BuildError, SiteError) as exc:
+            if early:  # the pages written first go back to the last good site's
+                self._put_back(early)
+            problems = exc.problems if isinstance(exc, BuildError) else [exc.problem]
+            return Rebuilt(False, tuple(problems), seconds=time.perf_counter() - started)
         new_jobs = {job.path: job for job in prepared.plan.jobs}
         written, removed = self._commit(outputs, set(self._jobs) - set(new_jobs))
         self._search(prepared, written + removed)
@@ -173,7 +180,57 @@ class LiveSite:
         self._last = LastBuild.of(prepared, build_report(prepared, self.folder, seconds), prepared.now)
         failed = (self.indexer.problem,) if self.indexer.problem else ()
         return Rebuilt(True, written=written, removed=removed, seconds=seconds,
-                       report=self._last.report, warnings=(*prepared.warnings, *failed))
+                       report=self._last.report, warnings=(*prepared.warnings, *failed),
+                       published_seconds=published)
+
+    def _photos_first(self, last: LastBuild, paths: frozenset[Path],
+                      publish: Callable[[frozenset[str]], None] | None, started: float
+                      ) -> tuple[list[str], float | None]:
+        """When only photos that articles show as lead images were replaced (serve/photos.py):
+        start encoding their variants, write the pages that show them meanwhile, publish
+        them (requests for what the rebuild may still change wait), and wait for the
+        variants. Returns the paths written, and when (seconds after `started`)."""
+        config = last.prepared.config
+        now = self.options.now or datetime.now(config.tz)
+        selection = last.prepared.selection
+        if self._theme is None or not paths or not _static_only(self._theme, paths) or any(
+                t is not None and t <= now for t in (selection.next_due, selection.next_expiry)):
+            return [], None  # an article came due or expired: the lists change
+        early = plan_early(last.prepared, last.articles, last.built_at, self._jobs,
+                           self._prints, paths, self.options.workers or default_workers())
+        if early is None:
+            return [], None
+        try:
+            outputs: dict[str, bytes | Path] = {}
+            for job in early.jobs:
+                try:
+                    outputs[job.path] = render_job(job, self._theme)
+                except (SiteError, LengthPending):  # it prints a length: the rebuild writes it
+                    early.pending.add(job.path)
+            self._commit(outputs)
+            if publish is not None:
+                publish(frozenset(early.pending))
+            published = time.perf_counter() - started
+            early.wait()
+            # The variants, as soon as they are made: the pages above name them. Their
+            # names are digests of their bytes' recipe, so no other version of them exists.
+            variants = early.variants()
+            self._commit(dict(variants))
+            if publish is not None:
+                publish(frozenset(early.pending.difference(variants)))
+        finally:
+            early.stop()
+        return sorted({*outputs, *variants}), published
+
+    def _put_back(self, paths: list[str]) -> None:
+        """The last good build's files at `paths` (written ahead of a rebuild that failed):
+        its pages rendered again, the variants it did not have removed."""
+        assert self._theme is not None
+        try:
+            self._commit({path: render_job(self._jobs[path], self._theme) for path in paths
+                          if path in self._jobs}, [p for p in paths if p not in self._jobs])
+        except SiteError:
+            self._prints = {}  # cannot happen (they rendered before); else: every page again
 
     def adopt(self, prepared: Prepared, prints: dict[str, str], written: tuple[str, ...],
               removed: tuple[str, ...], seconds: float) -> Rebuilt:

@@ -185,6 +185,13 @@ def with_body(article: Article, source: Source, body: RenderedBody, config: Conf
     return replace(article, **_from_body(config, source, body, by_source, article.lead_image))
 
 
+def with_lead_image(article: Article, image: Image) -> Article:
+    """`article` with another file's variants as its lead image (the preview, when a photo
+    is replaced): the image and the sitemap's list of its images, everything else kept."""
+    body_images = article.images[1:] if article.lead_image is not None else article.images
+    return replace(article, lead_image=image, images=_image_urls(image, body_images))
+
+
 def source_urls(site: Site) -> dict[str, str]:
     """Every article's URL by its source path: what a body's links to other sources need."""
     return {a.source_path: a.url for a in (*site.articles, *site.unlisted)}

@@ -132,6 +132,13 @@ class BackgroundIndexer:
         self._glob = ""
         self._closed = False
         self._process: subprocess.Popen[str] | None = None  # Pagefind, while it runs
+        self._until: threading.Event | None = None  # no run starts before it is set
+
+    def defer(self, until: threading.Event) -> None:
+        """Start no run before `until` is set (or the indexer closes): the serve command
+        links the spare after a cold start first, which Pagefind, reading every page beside
+        it on every core, slows several times while the first save waits for it."""
+        self._until = until
 
     def request(self, glob: str) -> None:
         """Index the pages matching `glob` (`pages_glob`; the permalink may have changed)."""
@@ -171,6 +178,8 @@ class BackgroundIndexer:
 
     def _run(self) -> None:
         while True:
+            while self._until is not None and not self._until.wait(0.2) and not self._closed:
+                pass
             with self._cond:
                 if not self._wanted:
                     self._running = False

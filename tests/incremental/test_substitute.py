@@ -82,3 +82,19 @@ def test_holders_and_swapper_agree_on_what_changes() -> None:
     swap = Swapper(Leaf, NAME, {"7": Leaf("seven")})
     changed = {i for i, value in enumerate(values) if swap(value) is not value}
     assert changed == set(index["7"])
+
+
+def test_holders_look_into_named_tuples_subclasses_and_shared_containers_once() -> None:
+    """The kind's subclasses count as the kind; a named tuple is looked into; a container
+    met again (a tag shared by pages) gives the same answer; a value reaching one leaf by
+    two ways is listed once for it; a class object itself holds nothing."""
+    from collections import namedtuple
+
+    class Special(Leaf):
+        pass
+
+    Pair = namedtuple("Pair", "left right")
+    a, b, s = Leaf("a"), Leaf("b"), Special("s")
+    shared = Group("shared", (a, b))
+    values = [Pair(shared, a), (shared,), {"x": s, "y": Leaf}, [Group("g", ()), 3, None]]
+    assert holders(values, Leaf, NAME) == {"a": [0, 1], "b": [0, 1], "s": [2]}

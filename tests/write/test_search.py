@@ -433,6 +433,36 @@ def test_preview_rebuilds_keep_the_search_index_current(tmp_path: Path) -> None:
     assert not (tmp_path / "preview" / "search").exists()
 
 
+def test_a_deferred_re_index_waits_for_its_event_and_a_close_ends_it_unrun(
+        tmp_path: Path) -> None:
+    """serve defers the first re-index after a cold start until the spare is linked: no
+    Pagefind runs before the event, the index is made once it is set, and a preview stopped
+    meanwhile ends at once with nothing indexed."""
+    require_pagefind()
+    import threading
+
+    from sitegen.serve.live import LiveSite
+
+    site = write_site(tmp_path / "site", {"a.md": article(title="First")})
+    preview = tmp_path / "preview"
+    live = LiveSite(BuildOptions(site_dir=site, now=FIXED_NOW), preview)
+    spared = threading.Event()
+    live.indexer.defer(spared)
+    assert live.rebuild().ok
+    assert not live.indexer.wait(timeout=0.5)  # held: it cannot have run
+    assert not (preview / "pagefind").exists() and not _pagefind_reading(preview.resolve())
+    spared.set()
+    assert live.indexer.wait(timeout=60) and live.indexer.problem is None
+    assert (preview / "pagefind" / "pagefind-entry.json").is_file()
+
+    other = LiveSite(BuildOptions(site_dir=site, now=FIXED_NOW), tmp_path / "other")
+    other.indexer.defer(threading.Event())  # never set
+    assert other.rebuild().ok
+    assert not other.indexer.close(timeout=5)  # ends without running: no whole index
+    assert other.indexer.wait(timeout=0)
+    assert not (tmp_path / "other" / "pagefind").exists()
+
+
 def test_cached_rebuilds_reuse_the_index_until_a_page_changes(tmp_path: Path) -> None:
     require_pagefind()
     site = write_site(tmp_path / "site", {"a.md": article(title="First")})

@@ -296,8 +296,11 @@ def test_ready_spare_whole_makes_the_spare_anew_as_a_linked_copy(tmp_path: Path)
         staging.remove("old/index.html")
         staging.write("new/index.html", b"new")
     spare = writer.spare_of(out)
+    beside = sorted(p.name for p in tmp_path.iterdir())
     assert writer.ready_spare(out, whole=True)
     assert contents(spare) == contents(out) and not (spare / "old").exists()
+    # The old spare was set aside under the lock and removed after it: nothing is left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == beside
     assert all(inode(spare / rel) == inode(out / rel) for rel in ("a/index.html", "new/index.html"))
     assert json.loads((tmp_path / ".out.sitegen-journal").read_text())["differ"] == []
     with writer.updating(out) as staging:
