@@ -215,10 +215,10 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
         key = settings.key(folder)
         live = LiveSite(settings, folder)
         kept_state = kept.state() if kept is not None else None
-        records = kept.trusted(kept_state) if kept is not None else {}
         # Served before it is brought up to date only when made with the same settings: a
         # page may be out of date for a moment (its tab reloads), never from other settings.
-        early = kept_state is not None and kept_state.key == key and bool(records)
+        early = kept is not None and kept_state is not None and kept_state.key == key and \
+            kept.servable(kept_state)
         builder = Builder(live, state, log)
         watcher = Watcher(site_dir, builder.request, poll=poll,
                           ignored=[private or folder.parent, site_dir / "output", *(
@@ -229,8 +229,10 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000,
         if early:
             _started(serving, watcher, site_dir, url, open_browser, ready, log,
                      " (the last preview; bringing it up to date)")
-            if kept is not None:  # after serving starts: at 50,000 articles it takes seconds
-                live.cache = kept.cache()
+            # After serving starts, both: at 50,000 articles each takes a second or more.
+            assert kept is not None and kept_state is not None
+            records = kept.trusted(kept_state)  # the files still as recorded: a stat each
+            live.cache = kept.cache()
             # It renders only what changed since the last run.
             builder.first(records, indexed)
         else:

@@ -70,6 +70,30 @@ def test_a_restart_serves_the_kept_preview_at_once_and_renders_nothing(tmp_path:
     assert _same_as_fresh_build(site, tmp_path, port) == []
 
 
+def test_a_kept_preview_is_served_early_only_while_its_front_page_is_as_recorded(
+        tmp_path: Path) -> None:
+    """A restart serves the kept folder before it checks every file (a stat each: a second
+    at 50,000 articles), so it looks at the front page first: a kept folder whose front page
+    was changed (or removed) by anyone but sitegen is built anew, and a file changed deeper
+    down is put right by the restart's first build; both settle equal to a fresh build."""
+    site, port = _site(tmp_path / "site"), free_port()
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert server.stop() == 0
+    deep = _kept(site) / STORIES[1].url.strip("/") / "index.html"
+    deep.write_text("tampered", encoding="utf-8")
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY in server.stderr  # the front page is as recorded
+        rewritten = server.wait_for_line(r"^Rebuilt in \d+ ms: (\d+) files? changed").group(1)
+        assert rewritten == "1"  # the tampered page, found by its stat
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+    (_kept(site) / "index.html").write_text("tampered", encoding="utf-8")
+    with _run(site, tmp_path / "tmp", port) as server:
+        assert EARLY not in server.stderr  # not served as it is: built anew
+        assert server.stop() == 0
+    assert _same_as_fresh_build(site, tmp_path, port) == []
+
+
 def test_a_cold_start_leaves_the_spare_ready_so_the_first_edit_links_nothing_more(
         tmp_path: Path) -> None:
     """The cold start's commit replaced an empty folder: its build then links the whole site
