@@ -394,13 +394,7 @@ class Making:
             return found
         for path in self.paths:
             name = names.get(path.rsplit("/", 1)[1])
-            if name is None:
-                continue
-            try:
-                data = cachefiles.read_file(self._folder / name)
-            except cachefiles.Damaged:
-                continue
-            if _digest(data) == name.rpartition("~")[2]:
+            if name is not None and _intact(self._folder / name, name.rpartition("~")[2]):
                 found[path] = self._folder / name
         return found
 
@@ -600,11 +594,7 @@ def _cached(folder: Path, memo: dict[object, object] | None = None) -> dict[str,
         if memo is not None and key is not None and key in memo:
             found[f"{OUTPUT_DIR}/{base}"] = name
             continue
-        try:
-            data = cachefiles.read_file(folder / name)
-        except cachefiles.Damaged:
-            data = None
-        if base and data is not None and _digest(data) == digest:
+        if base and _intact(folder / name, digest):
             found[f"{OUTPUT_DIR}/{base}"] = name
             if memo is not None and key is not None:
                 memo[key] = True
@@ -615,6 +605,15 @@ def _cached(folder: Path, memo: dict[object, object] | None = None) -> dict[str,
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def _intact(file: Path, digest: str) -> bool:
+    """Whether a cached variant is whole and its bytes are those its name's digest says."""
+    try:
+        data = cachefiles.read_file(file)
+    except cachefiles.Damaged:
+        return False
+    return _digest(data) == digest
 
 
 def encode_photo(file: Path, specs: Sequence[Spec], folder: Path,
