@@ -395,12 +395,11 @@ def updating(output: Path, wait: bool = False) -> Iterator[Staging]:
     with _lock(output, wait):
         trusted = _writing_value(output, _recover, output)
         spare, fresh = spare_of(output), _fresh(output)
-        set_aside: list[Path] = []
 
         def start() -> Path:
             if trusted is not None:  # the spare differs from the output only there
                 _distrust(output)
-                set_aside.extend(filter(None, [_refill(output, spare, trusted)]))
+                _refill(output, spare, trusted)  # not `whole`: nothing is set aside
                 return spare
             fresh.mkdir()
             if output.is_dir():
@@ -416,8 +415,7 @@ def updating(output: Path, wait: bool = False) -> Iterator[Staging]:
                 _writing(output, _commit, output, staging.path, changed if replaced else None)
                 staging.spared = replaced and _settle(output, staging.path)
         finally:
-            for folder in (fresh, *set_aside):
-                shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(fresh, ignore_errors=True)
 
 
 def ready_spare(output: Path, whole: bool = False) -> bool:
