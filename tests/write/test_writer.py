@@ -264,28 +264,9 @@ def test_ready_spare_brings_the_spare_up_to_date_ahead_of_the_next_transaction(
     assert json.loads(journal.read_text())["differ"] == ["0/index.html"]
 
 
-def test_ready_spare_over_a_spare_with_files_follows_the_journal_s_list(tmp_path: Path) -> None:
-    """Only an empty spare (the cold start's) is filled with a copy of the whole site; one
-    holding the site before last is brought up file by file: changed, removed, added."""
-    out = tmp_path / "out"
-    out.mkdir()
-    with writer.updating(out) as staging:
-        for rel in ("a/index.html", "b/index.html"):
-            staging.write(rel, b"one")
-    with writer.updating(out) as staging:
-        staging.write("a/index.html", b"two")
-        staging.remove("b/index.html")
-        staging.write("c/index.html", b"new")
-    spare = writer.spare_of(out)
-    assert contents(spare) != contents(out) and (spare / "b/index.html").is_file()
-    assert writer.ready_spare(out)
-    assert contents(spare) == contents(out)
-    assert json.loads((tmp_path / ".out.sitegen-journal").read_text())["differ"] == []
-
-
-def test_ready_spare_whole_makes_the_spare_anew_as_a_linked_copy(tmp_path: Path) -> None:
-    """`whole` (serve's cold start over a kept preview of other settings): the spare holding
-    the site before last is replaced by links to every file of the output."""
+def _site_before_last(tmp_path: Path) -> Path:
+    """An output two transactions old: its spare holds the site before last, which differs
+    in a changed file, a removed one and an added one."""
     out = tmp_path / "out"
     out.mkdir()
     with writer.updating(out) as staging:
@@ -295,6 +276,24 @@ def test_ready_spare_whole_makes_the_spare_anew_as_a_linked_copy(tmp_path: Path)
         staging.write("a/index.html", b"two")
         staging.remove("old/index.html")
         staging.write("new/index.html", b"new")
+    return out
+
+
+def test_ready_spare_over_a_spare_with_files_follows_the_journal_s_list(tmp_path: Path) -> None:
+    """Only an empty spare (the cold start's) is filled with a copy of the whole site; one
+    holding the site before last is brought up file by file: changed, removed, added."""
+    out = _site_before_last(tmp_path)
+    spare = writer.spare_of(out)
+    assert contents(spare) != contents(out) and (spare / "old/index.html").is_file()
+    assert writer.ready_spare(out)
+    assert contents(spare) == contents(out)
+    assert json.loads((tmp_path / ".out.sitegen-journal").read_text())["differ"] == []
+
+
+def test_ready_spare_whole_makes_the_spare_anew_as_a_linked_copy(tmp_path: Path) -> None:
+    """`whole` (serve's cold start over a kept preview of other settings): the spare holding
+    the site before last is replaced by links to every file of the output."""
+    out = _site_before_last(tmp_path)
     spare = writer.spare_of(out)
     beside = sorted(p.name for p in tmp_path.iterdir())
     assert writer.ready_spare(out, whole=True)
