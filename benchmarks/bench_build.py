@@ -86,13 +86,17 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's sitegen, which the builds below run too
@@ -222,7 +226,13 @@ def _pss(pid: int) -> int:
     return 0
 
 
-class TreeSampler(threading.Thread):
+class SamplerThread(threading.Thread):
+    """A thread sampling a process tree until its `stop` event is set."""
+
+    stop: threading.Event
+
+
+class TreeSampler(SamplerThread):
     """Samples the summed RSS (and, less often, PSS) of a process and all its descendants."""
 
     def __init__(self, pid: int) -> None:
@@ -252,24 +262,48 @@ def count_output(output: Path) -> tuple[int, int]:
     return files, pages
 
 
-def measure(cmd: list[str], output: Path, what: str, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> dict:
-    """Run one build; return wall and CPU seconds, peak memory, files written, load before."""
-    load_before = os.getloadavg()[0]
+S = TypeVar("S", bound="SamplerThread")
+
+
+@dataclass
+class Sampled(Generic[S]):
+    """One command run under a sampler: its exit code, resource use (it and its reaped
+    children), wall seconds from `started` (a perf_counter reading), output, and sampler."""
+
+    returncode: int
+    usage: resource.struct_rusage
+    started: float
+    seconds: float
+    text: str
+    sampler: S
+
+
+def run_sampled(cmd: list[str], sampler_of: Callable[[int], S],
+                env: dict[str, str] | None = None, cwd: Path | None = None) -> Sampled[S]:
+    """Run `cmd` to its end, sampled from its start by `sampler_of(pid)` (bench_memory.py's
+    sampler keeps each process's share, this module's the peaks)."""
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-        sampler = TreeSampler(proc.pid)
+        sampler = sampler_of(proc.pid)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop.set()
         sampler.join()
         log.seek(0)
         text = log.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise BuildFailed(f"{what} failed (exit {proc.returncode}):\n{text[-3000:]}")
+    return Sampled(os.waitstatus_to_exitcode(status), usage, started, seconds, text, sampler)
+
+
+def measure(cmd: list[str], output: Path, what: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> dict:
+    """Run one build; return wall and CPU seconds, peak memory, files written, load before."""
+    load_before = os.getloadavg()[0]
+    run = run_sampled(cmd, TreeSampler, env, cwd)
+    usage, seconds, text, sampler = run.usage, run.seconds, run.text, run.sampler
+    if run.returncode != 0:
+        raise BuildFailed(f"{what} failed (exit {run.returncode}):\n{text[-3000:]}")
     files, pages = count_output(output)
     return {
         "seconds": round(seconds, 3),

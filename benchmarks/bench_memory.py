@@ -25,21 +25,26 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_build import MIB, _pss, _rss, _tree  # noqa: E402 (after the path is set)
+from bench_build import (  # noqa: E402 (after the path is set)
+    MIB,
+    SamplerThread,
+    _pss,
+    _rss,
+    _tree,
+    run_sampled,
+)
 
 SAMPLE_SECONDS = 0.020
 
 
-class PeakSampler(threading.Thread):
+class PeakSampler(SamplerThread):
     """The process tree's summed RSS every SAMPLE_SECONDS, with each process's RSS at the
     highest sum; the summed PSS alongside."""
 
@@ -86,20 +91,12 @@ def measure(code: Path, site: Path, output: Path) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=str(code))
     cmd = [sys.executable, "-m", "sitegen", "build", "-s", str(site), "-o", str(output), "-q"]
-    with tempfile.TemporaryFile() as log:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=code)
-        sampler = PeakSampler(proc.pid)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        sampler.stop.set()
-        sampler.join()
-        if os.waitstatus_to_exitcode(status) != 0:
-            log.seek(0)
-            raise SystemExit(f"build failed in {code}:\n{log.read().decode()[-3000:]}")
-    main = [r for p, r in sampler.shares if p == proc.pid]
-    others = sorted((r for p, r in sampler.shares if p != proc.pid), reverse=True)
+    run = run_sampled(cmd, PeakSampler, env, code)
+    if run.returncode != 0:
+        raise SystemExit(f"build failed in {code}:\n{run.text[-3000:]}")
+    sampler, usage, started, wall = run.sampler, run.usage, run.started, run.seconds
+    main = [r for p, r in sampler.shares if p == sampler.pid]
+    others = sorted((r for p, r in sampler.shares if p != sampler.pid), reverse=True)
     timeline = [(at - started, [r / MIB for r in each]) for at, each in sampler.timeline]
     return {"timeline": timeline, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
             "user": usage.ru_utime, "sys": usage.ru_stime, "rss": sampler.peak_rss / MIB,
