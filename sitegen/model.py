@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from markupsafe import Markup
 
@@ -396,6 +396,14 @@ class ArchiveYear:
         return sum(len(m.articles) for m in self.months)
 
 
+class HtmlLater(Protocol):
+    """Markup a template makes when it shows it: jinja2 calls `__html__` (as for Markup), so
+    a value that is large and seen once is made as its page is rendered, not held from
+    planning on (an article page's JSON-LD, `seo.ArticleJsonLd`)."""
+
+    def __html__(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class PageMeta:
     """What the base template needs to know about the page it frames."""
@@ -407,7 +415,7 @@ class PageMeta:
     description: str
     feeds: tuple[FeedLink, ...]  # page-specific feeds (a tag's, an author's), plus the site's
     image: Image | None = None  # for Open Graph and Twitter cards
-    json_ld: Markup | None = None  # structured data, already safe inside a <script> element
+    json_ld: HtmlLater | None = None  # structured data, safe inside a <script> element
     robots: str = ""  # a robots meta value, e.g. "noindex" for expired articles
 
 

@@ -24,10 +24,19 @@ from sitegen.content.pictures import Pictures
 from sitegen.content.registry import TagRegistry
 from sitegen.errors import BuildError, Problem
 from sitegen.folders import BUNDLE_DIR, MANIFEST
-from sitegen.model import Article, FeedLink, Image, PageMeta, Paginator, Site, SiteInfo
+from sitegen.model import (
+    Article,
+    FeedLink,
+    HtmlLater,
+    Image,
+    PageMeta,
+    Paginator,
+    Site,
+    SiteInfo,
+)
 from sitegen.render.feeds import FeedSpec, feed_specs, render_feed
 from sitegen.render.redirects import NETLIFY_FILE, netlify_rules, redirect_page, redirects_of
-from sitegen.render.seo import json_for_script, news_article, robots
+from sitegen.render.seo import ArticleJsonLd, robots
 from sitegen.render.sitemap import (
     SitemapEntry,
     news_articles,
@@ -316,12 +325,13 @@ class _Planner:
     def article(self, article: Article) -> None:
         """An article's page, with its card image, JSON-LD and robots rules."""
         image = article.lead_image or self.default_image
-        data = news_article(article, self.info, self.urls.absolute, image, self.logo)
+        json_ld = ArticleJsonLd(article, self.info, image, self.urls.base_url,
+                                self.urls.base_path)
         lines = self.line_of.get(article.source_path, {})
         self.page("article", article.url, "article.html", article.source_path, article.title,
                   article.description, {"article": article},
                   image=image.crop("og") if image else None,
-                  json_ld=json_for_script(data), robots=robots(article),
+                  json_ld=json_ld, robots=robots(article),
                   in_sitemap=not article.expired,
                   claimant=Claimant(f"the article's page {article.url}", article.source_path,
                                     lines.get("slug") or lines.get("title"),
@@ -330,7 +340,7 @@ class _Planner:
 
     def page(self, kind: str, url: str, template: str, origin: str, title: str,
              description: str, context: dict[str, Any], page_feeds: tuple[FeedLink, ...] = (),
-             in_sitemap: bool = True, image: Image | None = None, json_ld: Any = None,
+             in_sitemap: bool = True, image: Image | None = None, json_ld: HtmlLater | None = None,
              robots: str = "", claimant: Claimant | None = None) -> None:
         """A page; `claimant` says who asked for it (by default sitegen, for `kind`)."""
         claimant = claimant or Claimant(f"the {origin}" if kind not in ("tag", "author")
