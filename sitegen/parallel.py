@@ -32,12 +32,15 @@ def default_workers() -> int:
 
 def run_indexed(task: Callable[[int], T], count: int, workers: int,
                 on_progress: Callable[[int], None] | None = None,
-                per_worker: int = MIN_ITEMS_PER_WORKER) -> list[T]:
+                per_worker: int = MIN_ITEMS_PER_WORKER, from_end: bool = False) -> list[T]:
     """[task(0), ..., task(count - 1)], computed by up to `workers` processes: this one and
     forked ones. A task that raises raises here; a forked process that dies raises
     WorkerDied. `per_worker`: the fewest items worth a process (1 for tasks of a second,
-    such as encoding an image's variants)."""
-    return Started(task, count, workers, on_progress, per_worker).results()
+    such as encoding an image's variants). `from_end`: this process takes items from the
+    end, the forked ones from the start, so tasks at either end that share what they memoize
+    (the pages that list articles share their cards) are mostly done in one process, which
+    alone then holds the memo."""
+    return Started(task, count, workers, on_progress, per_worker, from_end=from_end).results()
 
 
 class Started:
@@ -50,7 +53,8 @@ class Started:
 
     def __init__(self, task: Callable[[int], T], count: int, workers: int,
                  on_progress: Callable[[int], None] | None = None,
-                 per_worker: int = MIN_ITEMS_PER_WORKER, forked_only: bool = False) -> None:
+                 per_worker: int = MIN_ITEMS_PER_WORKER, forked_only: bool = False,
+                 from_end: bool = False) -> None:
         self._task, self._count, self._on_progress = task, count, on_progress
         self._shared: _Shared | None = None
         workers = min(workers, count // per_worker)
@@ -64,7 +68,7 @@ class Started:
         # heap it shares with this process.
         gc.freeze()
         try:
-            self._shared = _Shared(task, ranges, on_progress)
+            self._shared = _Shared(task, ranges, on_progress, from_end)
             self._shared.start(workers if forked_only else workers - 1)
         except BaseException:
             self.stop()
@@ -116,16 +120,17 @@ class _Shared:
     pipe, which this one empties every POLL_SECONDS while working, so none waits long."""
 
     def __init__(self, task: Callable[[int], T], ranges: list[tuple[int, int]],
-                 on_progress: Callable[[int], None] | None) -> None:
+                 on_progress: Callable[[int], None] | None, from_end: bool = False) -> None:
         self.task = task
         self.ranges = ranges
+        self.from_end = from_end  # this process takes the last range left, the others the first
         self.on_progress = on_progress
         self.parts: list[Sequence[object] | None] = [None] * len(ranges)
         self.done = 0  # items finished, in any process
 
     def start(self, helpers: int) -> None:
         context = multiprocessing.get_context("fork")
-        self.next = context.Value("l", 0)
+        self.left = context.Array("l", [0, len(self.ranges)])  # the ranges not yet taken
         self.pipes: list[Connection] = []
         self.processes: list[multiprocessing.process.BaseProcess] = []
         for _ in range(helpers):
@@ -147,7 +152,7 @@ class _Shared:
                 self._receive(pipes, timeout=0)
                 polled = time.monotonic()
 
-        while (index := self._take()) is not None:
+        while (index := self._take(self.from_end)) is not None:
             self._finished(index, self._work(index, take_in))
         while pipes:
             self._receive(pipes, timeout=None)
@@ -168,11 +173,17 @@ class _Shared:
             part.append(self.task(i))
         return part
 
-    def _take(self) -> int | None:
-        with self.next.get_lock():
-            index = self.next.value
-            self.next.value = index + 1
-        return index if index < len(self.ranges) else None
+    def _take(self, last: bool = False) -> int | None:
+        """The first range not yet taken (with `last`, the last one), or None."""
+        with self.left.get_lock():
+            first, end = self.left[0], self.left[1]
+            if first >= end:
+                return None
+            if last:
+                self.left[1] = end - 1
+                return end - 1
+            self.left[0] = first + 1
+            return first
 
     def _finished(self, index: int, part: Sequence[object]) -> None:
         self.parts[index] = part

@@ -41,6 +41,18 @@ def test_run_indexed_works_in_this_process_and_a_forked_one() -> None:
     assert done == sorted(done) and done[-1] == 300
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_run_indexed_from_end_has_this_process_take_the_last_items(workers: int) -> None:
+    """With `from_end`, this process works from the end and the forked ones from the start,
+    so what the last items share (the cards of the pages that list articles) is made in one
+    process; each item is still done once, and the results are in order."""
+    pids = run_indexed(slowly(lambda i: os.getpid()), 400, workers, from_end=True)
+    mine = [i for i, pid in enumerate(pids) if pid == os.getpid()]
+    assert mine and len(set(pids)) == workers
+    assert mine == list(range(mine[0], 400))  # one unbroken run, to the last item
+    assert os.getpid() not in pids[:mine[0]]
+
+
 def test_run_indexed_raises_what_a_forked_worker_raised() -> None:
     parent = os.getpid()
 
