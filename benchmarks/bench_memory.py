@@ -6,10 +6,11 @@
 
 For each run and each code folder in turn (paired: before, after, before, after, ...), the
 site's `.sitegen-cache/` is emptied of everything but its image store (`images/`, so no
-variant is encoded: the build is cold otherwise), the output and its spare are deleted, and
-`python -m sitegen build -s SITE -o OUT -q` runs from that folder (PYTHONPATH set to it).
-The process tree's RSS is sampled every 20 ms (and PSS, from smaps_rollup, at the same time);
-at the highest tree RSS the script keeps each process's RSS, and reports:
+variant is encoded: the build is cold otherwise; `--encode` empties that too), the output
+and its spare are deleted, and `python -m sitegen build -s SITE -o OUT -q` runs from that
+folder (PYTHONPATH set to it). The process tree's RSS is sampled every 20 ms (and PSS,
+from smaps_rollup, at the same time); at the highest tree RSS the script keeps each
+process's RSS, and reports:
 
   peak tree RSS  the sum over the tree (a forked child counts its parent's shared pages again)
   shares         each process's RSS at that moment, the build's own process first
@@ -71,12 +72,13 @@ class PeakSampler(SamplerThread):
             self.stop.wait(SAMPLE_SECONDS)
 
 
-def cold(site: Path) -> None:
-    """Everything but the image variants forgotten: the build reads, renders and writes all."""
+def cold(site: Path, encode: bool = False) -> None:
+    """Everything but the image variants forgotten (with `encode`, those too): the build
+    reads, renders and writes all."""
     cache = site / ".sitegen-cache"
     if cache.is_dir():
         for entry in cache.iterdir():
-            if entry.name == "images":
+            if entry.name == "images" and not encode:
                 continue
             if entry.is_dir():
                 shutil.rmtree(entry)
@@ -84,8 +86,8 @@ def cold(site: Path) -> None:
                 entry.unlink()
 
 
-def measure(code: Path, site: Path, output: Path) -> dict:
-    cold(site)
+def measure(code: Path, site: Path, output: Path, encode: bool = False) -> dict:
+    cold(site, encode)
     for folder in output.parent.glob(f".{output.name}.sitegen-*"):
         shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(output, ignore_errors=True)
@@ -122,6 +124,8 @@ def main() -> None:
                         help="LABEL=FOLDER of a sitegen checkout (or `git archive`), in turn")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--output", type=Path, help="default: a folder beside the site")
+    parser.add_argument("--encode", action="store_true",
+                        help="empty the image store too: every variant is encoded (minutes)")
     parser.add_argument("--timeline", type=float, metavar="SECONDS",
                         help="also print each process's RSS every SECONDS (the largest sum)")
     args = parser.parse_args()
@@ -133,7 +137,7 @@ def main() -> None:
           f"{'wall':>7} {'CPU (user + sys)':>22}")
     for _ in range(args.runs):
         for label, code in codes:
-            r = measure(code, site, output)
+            r = measure(code, site, output, args.encode)
             shares = " + ".join(f"{s:.0f}" for s in r["shares"])
             print(f"{label:<12} {r['rss']:>5.0f} MiB {shares:<28} {r['pss']:>5.0f} MiB "
                   f"{r['wall']:>6.1f}s {r['cpu']:>6.1f} ({r['user']:.1f} + {r['sys']:.1f})",

@@ -173,8 +173,8 @@ class Theme:
         the same markup): a card with its picture's srcsets is some 1.3 kB, and a process that
         writes pages keeps one for each article and kind (some 40 MB at 10,000 articles,
         counted again for each writing process)."""
-        key = (name, *((k, v if isinstance(v, _PLAIN) else id(v))
-                       for k, v in sorted(context.items())))
+        key = (name, *(part for k, v in sorted(context.items())  # flat: one tuple per card
+                       for part in (k, v if isinstance(v, _PLAIN) else id(v))))
 
         def make() -> tuple[bytes, frozenset[str]]:
             outer, self._used = self._used, set()
