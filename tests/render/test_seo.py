@@ -248,3 +248,23 @@ def test_hostile_title_survives_json_ld_and_attributes_intact(tmp_path: Path) ->
         ("application/ld+json", ""), (None, "/js/share.js")]
     assert not [e for e in doc.iter() if isinstance(e.tag, str)
                 for a in e.attrib if a.lower().startswith("on")]
+
+
+def test_json_ld_follows_a_body_edit_on_the_quick_path(tmp_path: Path) -> None:
+    """The JSON-LD is made as its page renders, from the article the page shows: a body edit
+    that the quick path takes changes its word count, as a full build would."""
+    def text(body: str) -> str:
+        return article(slug="words", summary="Counted.", body=body)
+
+    site = write_site(tmp_path / "site", {"w.md": text("One two three.")})
+    built = build_site(site, tmp_path / "out")
+    page = built.output / "2020" / "01" / "words" / "index.html"
+    (before,) = json_ld(parse_html(page))
+    (site / "content" / "w.md").write_text(text("One two three four five six seven."),
+                                           encoding="utf-8")
+    again = build_site(site, tmp_path / "out")
+    assert again.report.quick
+    (after,) = json_ld(parse_html(page))
+    assert after["wordCount"] == before["wordCount"] + 4
+    assert {k: v for k, v in after.items() if k != "wordCount"} == \
+        {k: v for k, v in before.items() if k != "wordCount"}
