@@ -738,17 +738,55 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    """SIGSTOP, and wait until the process is stopped (or gone): the signal is asynchronous."""
-    process.send_signal(signal.SIGSTOP)
+    """SIGSTOP, and wait until the process is stopped (or gone): the signal is asynchronous.
+    A process started in a session of its own is stopped with its whole group: the writers
+    it forked, which would otherwise go on writing while it is frozen."""
+    group = _group(process)
+    signal_all(process, signal.SIGSTOP)
 
     def stopped() -> bool:
-        try:
-            stat = Path(f"/proc/{process.pid}/stat").read_text(encoding="utf-8")
-        except OSError:
-            return True
-        return stat.rsplit(")", 1)[1].split()[0] in ("T", "t", "Z", "X")
+        pids = [process.pid] if group is None else _members(group)
+        for pid in pids:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[0] not in ("T", "t", "Z", "X"):
+                return False
+        return True
 
     wait_for(stopped, timeout=10)
+
+
+def signal_all(process: subprocess.Popen[str], sig: int) -> None:
+    """`sig` to the process, or to its whole group if it leads one."""
+    group = _group(process)
+    if group is None:
+        process.send_signal(sig)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, sig)
+
+
+def _group(process: subprocess.Popen[str]) -> int | None:
+    try:
+        group = os.getpgid(process.pid)
+    except ProcessLookupError:
+        return None
+    return group if group == process.pid else None
+
+
+def _members(group: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group:  # the field after the state and the parent: pgrp
+                pids.append(int(entry.name))
+    return pids
 
 
 def test_second_build_while_one_is_writing_is_refused_and_the_first_finishes(
@@ -759,9 +797,10 @@ def test_second_build_while_one_is_writing_is_refused_and_the_first_finishes(
     reference = tmp_path / "reference"
     make_v2(site)
     assert sitegen("build", "-s", str(site), "-o", str(reference)).returncode == 0
+    # In a session of its own: `stop` freezes the build with the writers it forks.
     first = subprocess.Popen([sys.executable, "-m", "sitegen", "build", "-s", str(site)],
                              env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+                             text=True, start_new_session=True)
     try:
         # Freeze the first build while it holds the lock. Its quick path takes the lock, then
         # declines (articles were added and removed) and lets go before the full path takes
@@ -769,7 +808,7 @@ def test_second_build_while_one_is_writing_is_refused_and_the_first_finishes(
         wait_for(lambda: holding(out) or first.poll() is not None)
         stop(first)
         while first.poll() is None and not holding(out):
-            first.send_signal(signal.SIGCONT)
+            signal_all(first, signal.SIGCONT)
             time.sleep(0.002)
             stop(first)
         assert first.poll() is None, "the first build finished before it could be caught"
@@ -780,7 +819,7 @@ def test_second_build_while_one_is_writing_is_refused_and_the_first_finishes(
             f"error: another sitegen build is writing {out}; wait for it to finish and try again")
         assert file_hashes(out.parent, dirs=True) == writing  # not one file touched
     finally:
-        first.send_signal(signal.SIGCONT)
+        signal_all(first, signal.SIGCONT)
     stdout, stderr = first.communicate(timeout=RUN_TIMEOUT)
     assert first.returncode == 0, stderr
     assert file_hashes(out) == file_hashes(reference) and leftovers(out) == []
