@@ -184,8 +184,17 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
     jobs = [(key, part) for key, specs in todo for part in _share(specs, parts)]
 
     def encode(index: int) -> list[tuple[str, str]] | str:
-        key, specs = jobs[index]
-        return encode_photo(key[0], specs, folder)
+        """A share of one photo's variants, from bytes read once here and checked against
+        the digest its variants were named by: a file replaced since it was inspected would
+        otherwise be cached under names that are not its pixels', for every later build."""
+        (file, _), specs = jobs[index]
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror})"
+        if _file_digest(data) != facts[file].digest:
+            return "was replaced while the site was being built: build again"
+        return encode_photo(file, specs, folder, data)
 
     results = run_indexed(encode, len(jobs), workers, per_worker=1)
     failed: set[tuple[Path, tuple[float, float]]] = set()
@@ -450,7 +459,12 @@ def inspect(file: Path, max_pixels: int, decode: bool = False,
     except (OSError, SyntaxError, ValueError) as exc:
         return _damaged(file, exc)
     fallback = RASTER[image.format] if image.format != "WEBP" else ("png" if alpha else "jpeg")
-    return _Facts(hashlib.blake2b(data, digest_size=16).hexdigest(), width, height, fallback)
+    return _Facts(_file_digest(data), width, height, fallback)
+
+
+def _file_digest(data: bytes) -> str:
+    """A source file's digest, which its variants' names carry."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _too_big(width: int, height: int, max_pixels: int) -> str:

@@ -22,6 +22,7 @@ from conftest import (
 )
 from PIL import ExifTags, Image, ImageCms
 
+from sitegen.content import pictures
 from sitegen.errors import BuildError
 from sitegen.pipeline.build import build
 from sitegen.report import BuildOptions
@@ -342,6 +343,32 @@ def test_a_truncated_image_names_both(tmp_path: Path) -> None:
     message = bad_build(tmp_path, site)
     assert message.startswith("content/a.md:7: image /images/still.jpg (static/images/still.jpg)"
                               " is damaged or truncated")
+
+
+def test_a_photo_replaced_while_its_variants_are_planned_is_an_error_not_a_wrong_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Variants are named by the photo's digest when it is inspected and encoded from the file
+    later: a photo replaced between the two would be cached for good under names that are
+    not its pixels'. The encoder checks the bytes it reads; the build fails, and the next one
+    makes the new photo's variants."""
+    site = good_then(tmp_path)
+    path = site / "static" / "images" / "still.jpg"
+    photo(path, (640, 480))  # new variants to make
+    inspect_all = pictures._inspect_all
+
+    def replaced_after_inspection(*args: object, **kwargs: object) -> object:
+        found = inspect_all(*args, **kwargs)  # type: ignore[arg-type]
+        photo(path, (640, 480), split=True)  # same size, other pixels
+        return found
+
+    monkeypatch.setattr(pictures, "_inspect_all", replaced_after_inspection)
+    assert bad_build(tmp_path, site) == ("content/a.md:7: image /images/still.jpg was replaced "
+                                         "while the site was being built: build again")
+    monkeypatch.undo()
+    build_site(site, tmp_path / "out")
+    again = tmp_path / "again"
+    build(BuildOptions(site_dir=site, output_dir=again, now=FIXED_NOW), use_cache=False)
+    assert file_hashes(tmp_path / "out") == file_hashes(again)  # the cache holds no wrong file
 
 
 def test_an_image_over_the_pixel_limit_is_refused_unread(tmp_path: Path) -> None:
