@@ -12,11 +12,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from markupsafe import Markup
 
 from sitegen.model import Article, Image, SiteInfo
+from sitegen.site.urls import absolute_url
 
 HEADLINE_MAX = 110  # Google's limit for a NewsArticle headline
 
@@ -79,13 +81,11 @@ class ArticleJsonLd:
     article: Article
     site: SiteInfo
     image: Image | None  # the article's card image: its own, else the site's default
-    base_url: str  # `Urls.absolute`'s two halves
+    base_url: str  # `urls.absolute_url`'s two halves
     base_path: str
 
     def __html__(self) -> str:
-        def absolute(url: str) -> str:
-            return self.base_url + url[len(self.base_path):]
-
+        absolute = partial(absolute_url, self.base_url, self.base_path)
         return json_for_script(news_article(self.article, self.site, absolute, self.image,
                                             self.site.logo))
 

@@ -17,6 +17,12 @@ class UnsafePath(ValueError):
     """A URL that would map to a file outside the output folder."""
 
 
+def absolute_url(base_url: str, base_path: str, url: str) -> str:
+    """A site URL under `base_path` as an absolute URL on `base_url` (`Urls.absolute`, for
+    values that keep the two strings rather than a Urls, such as `seo.ArticleJsonLd`)."""
+    return base_url + url[len(base_path):]
+
+
 class Urls:
     def __init__(self, config: Config) -> None:
         self.base_path = config.base_path
@@ -29,7 +35,7 @@ class Urls:
 
     def absolute(self, url: str) -> str:
         """A URL from this class as an absolute URL with the site's scheme and host."""
-        return self.base_url + url[len(self.base_path):]
+        return absolute_url(self.base_url, self.base_path, url)
 
     def article(self, date: datetime, slug: str) -> str:
         return self.url(self.permalink.format(year=f"{date.year:04d}", month=f"{date.month:02d}",
