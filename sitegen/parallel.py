@@ -95,10 +95,14 @@ class Started:
             gc.unfreeze()
 
 
-def give_back_memory() -> None:
+def give_back_memory(items: int) -> None:
     """Return freed heap to the system (glibc's malloc_trim; elsewhere a collection only).
     A process about to fork a long-lived helper calls it after dropping what it no longer
-    needs: freed but kept pages would count again in the child's resident set."""
+    needs: freed but kept pages would count again in the child's resident set. `items`: how
+    many the stage ahead works on; below what forks a worker, the heap is small and the full
+    collection (tens of milliseconds in any process) is skipped."""
+    if items < 2 * MIN_ITEMS_PER_WORKER:
+        return
     gc.collect()
     try:
         libc = ctypes.CDLL(None)

@@ -80,7 +80,7 @@ def build(options: BuildOptions, use_cache: bool = True,
             saved = early.saved()
         if saved:  # the Markdown, no longer needed, goes before the writers are forked
             cache.release_markdown()
-            give_back_memory()
+            give_back_memory(len(prepared.plan.jobs))
         same_output = use_cache and cache.output_dir == str(output)
         last_files = LastFiles(output, cache.outputs if same_output else {})
         with replacing(output, keep_spare=use_cache) as staging:
@@ -103,7 +103,7 @@ def build(options: BuildOptions, use_cache: bool = True,
             # This process rendered pages too: its cards would add to its size while it takes
             # the snapshot (the pickles' buffers), and nothing renders after this.
             prepared.theme.forget_partials()
-            give_back_memory()
+            give_back_memory(len(prepared.plan.jobs))
             # The commit point. The block goes on holding the lock while the cache is saved, so
             # that no other build reads a cache half saved.
             staging.commit()

@@ -206,3 +206,33 @@ def test_a_new_theme_takes_templates_compiled_before_unless_they_changed(
     page.write_text("<b>{{ n }}</b>", encoding="utf-8")
     assert Theme(load_config(tmp_path)).render("page.html", {"n": 3}) == "<b>3</b>"
     assert compiled.count("page.html") == 2  # the first Theme's and the edited one's
+
+
+def test_a_build_with_an_empty_compiled_folder_takes_templates_this_process_compiled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second build in one process (a test's, or serve's with its cache deleted) compiles
+    no template compiled before, still saves each to its own folder, and compiles an edited
+    one again."""
+    make_theme(tmp_path)
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>{{ n }}</p>", encoding="utf-8")
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None,
+                 *args: object, **kwargs: object) -> object:
+        compiled.append(name or "")
+        return original(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    first, second = tmp_path / "cache-1", tmp_path / "cache-2"
+    for n, folder in enumerate((first, second)):
+        theme = Theme(load_config(tmp_path), folder)
+        assert theme.render("page.html", {"n": n}) == f"<p>{n}</p>"
+        theme.save_compiled()
+    assert compiled.count("page.html") == 1
+    assert sorted(p.name for p in second.iterdir()) == sorted(p.name for p in first.iterdir())
+    assert len(list(second.iterdir())) >= 1
+    page.write_text("<b>{{ n }}</b>", encoding="utf-8")
+    assert Theme(load_config(tmp_path), second).render("page.html", {"n": 3}) == "<b>3</b>"
+    assert compiled.count("page.html") == 2
