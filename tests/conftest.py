@@ -400,7 +400,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 # `python -m pytest -m "not slow"` is the quick set (under a minute on a shared 2-core machine);
 # the whole suite still runs by default. Tests are marked here by name rather than with
 # decorators in each file, so that a file moved to another folder keeps its marks. Chosen with
-# `--durations` on the whole suite: what takes seconds per test goes here (see CONTRIBUTING.md).
+# `--durations` on the quick set: what takes 0.2 s or more per test goes here (see CONTRIBUTING.md).
 
 # Whole modules: each of their tests runs builds in subprocesses, kills or fills disks, starts
 # a server, a browser, Java or pip, or runs a property or fuzz search.
@@ -508,6 +508,136 @@ SLOW_TESTS = {
     "test_plan": {"test_search_paths_are_taken_on_a_machine_without_pagefind"},
     "test_watch": {"test_stop_ends_delivery", "test_a_burst_of_writes_arrives_as_few_batches"},
 }
+# Tests of 0.2 s or more in modules otherwise quick (`--durations` of the quick set, seventh
+# session): mostly a build or two of a small site each, or a subprocess.
+SLOW_BUILDS = {
+    "test_assemble": {"test_description_from_the_body_is_taken_in_one_pass"},
+    "test_bad_input": {"test_a_likely_mistake_is_a_warning_with_file_and_line",
+                       "test_broken_site_fails_with_a_located_message_and_keeps_output",
+                       "test_empty_existing_folder_is_accepted",
+                       "test_fixing_the_site_builds_again"},
+    "test_build_example": {"test_base_url_option_changes_every_absolute_url",
+                           "test_base_url_with_a_path_prefixes_every_theme_link",
+                           "test_drafts_and_future_flags_publish_held_back_articles",
+                           "test_every_internal_link_in_every_page_resolves"},
+    "test_build_seed": {"test_seed_article_builds_alone"},
+    "test_cache": {"test_a_build_saves_every_article_s_markdown_though_it_forgets_it_after_planning",
+                   "test_a_build_that_fails_after_its_planning_leaves_the_cache_as_it_was",
+                   "test_an_article_saved_while_the_build_reads_it_is_read_again_next_time",
+                   "test_cache_folder_ignores_itself_for_git",
+                   "test_one_changed_article_rewrites_only_what_shows_it",
+                   "test_sources_and_bodies_saved_in_chunks_load_as_they_were",
+                   "test_warm_build_reuses_every_file_without_rewriting_it"},
+    "test_check": {"test_check_of_a_copy_of_the_example_site_finds_a_new_broken_link",
+                   "test_check_writes_nothing",
+                   "test_example_site_is_clean_as_json"},
+    "test_cli": {"test_broken_site_subprocess_exit_code_is_1",
+                 "test_build_help_lists_every_option",
+                 "test_no_arguments_is_a_usage_error",
+                 "test_unknown_command_is_a_usage_error",
+                 "test_unknown_option_is_a_usage_error",
+                 "test_version_option"},
+    "test_embeds": {"test_local_images_get_width_height_and_lazy_loading_under_a_base_path"},
+    "test_feeds": {"test_empty_site_feed_is_dated_by_the_build_moment",
+                   "test_empty_site_feeds_parse",
+                   "test_every_example_feed_parses_without_errors",
+                   "test_odd_characters_never_reach_pages_or_feeds",
+                   "test_summary_only_feeds_when_full_content_is_off"},
+    "test_http": {"test_a_published_build_reloads_tabs_once_and_holds_only_its_pending_pages",
+                  "test_a_published_build_whose_lists_fail_reports_the_problem",
+                  "test_files_an_interrupted_build_left_wait_for_the_next_build"},
+    "test_json_feed": {"test_json_feed_holds_no_character_xml_forbids",
+                       "test_json_feed_items_match_the_rss_feed_of_the_same_listing"},
+    "test_layers": {"test_no_import_runs_upward_or_takes_private_names"},
+    "test_live": {"test_a_body_edit_rewrites_only_what_shows_it",
+                  "test_a_body_edit_takes_the_quick_path_and_publishes_the_article_first",
+                  "test_a_changed_stylesheet_renders_again_every_page_that_names_it",
+                  "test_a_deleted_article_disappears_everywhere",
+                  "test_a_rebuild_without_changes_writes_nothing",
+                  "test_a_source_removed_while_serving_fails_and_keeps_the_last_good_site",
+                  "test_a_static_file_deleted_between_listing_and_copying_is_copied_next_time",
+                  "test_an_article_deleted_between_listing_and_reading_is_left_out_while_serving"},
+    "test_markdown": {"test_fixture_renders_to_expected_html",
+                      "test_render_work_grows_linearly"},
+    "test_memo": {"test_cleared_it_makes_values_again_and_lets_go_of_their_objects"},
+    "test_menu": {"test_links_to_source_files_become_article_urls",
+                  "test_the_menu_replaces_the_theme_navigation_in_order",
+                  "test_the_sections_are_the_most_covered_tags_most_first",
+                  "test_without_a_menu_the_theme_keeps_its_links"},
+    "test_newsroom_time": {"test_dates_at_the_edges_of_the_range_give_valid_feeds_and_sitemaps"},
+    "test_parallel": {"test_a_forked_worker_stops_when_the_process_that_forked_it_is_killed",
+                      "test_run_indexed_from_end_has_this_process_take_the_last_items",
+                      "test_run_indexed_works_in_this_process_and_a_forked_one"},
+    "test_pictures": {"test_a_damaged_cached_variant_is_made_again_never_published",
+                      "test_a_file_that_is_not_an_image_names_both",
+                      "test_a_missing_image_names_the_article_and_line",
+                      "test_a_photo_replaced_while_its_variants_are_planned_is_an_error_not_a_wrong_cache",
+                      "test_a_replaced_body_image_renders_again_only_the_bodies_that_show_it",
+                      "test_a_truncated_image_names_both",
+                      "test_a_video_poster_is_a_picture_of_variants_sized_for_the_player",
+                      "test_a_warm_build_encodes_nothing_even_into_a_new_output",
+                      "test_a_warm_build_with_body_images_encodes_nothing_and_matches",
+                      "test_an_image_over_the_pixel_limit_is_refused_unread",
+                      "test_archive_years_show_a_thumbnail_per_story_and_line_up_without_one",
+                      "test_author_avatars_are_small_stripped_squares_in_byline_box_and_author_pages",
+                      "test_avif_when_asked_for_comes_first",
+                      "test_body_and_figure_images_become_pictures_of_stripped_variants",
+                      "test_cards_and_related_links_show_lazy_16_9_crops",
+                      "test_exif_orientation_is_applied",
+                      "test_keep_originals_publishes_them_too",
+                      "test_no_metadata_reaches_any_published_variant",
+                      "test_search_results_show_the_smallest_16_9_thumbnail",
+                      "test_the_build_summary_says_how_many_variants_it_made",
+                      "test_the_lead_image_is_a_picture_with_sources_sizes_and_priority",
+                      "test_variants_at_each_width_never_upscaled_with_fallback_crops_and_social_card"},
+    "test_plan": {"test_a_tags_former_url_that_another_tag_still_uses_fails",
+                  "test_alias_onto_a_later_page_of_a_list_fails",
+                  "test_alias_onto_any_output_fails_naming_both",
+                  "test_alias_onto_the_stylesheet_fails_and_keeps_it",
+                  "test_article_inside_the_search_folder_fails",
+                  "test_article_onto_a_list_page_fails",
+                  "test_check_reports_the_collision_as_text_and_json",
+                  "test_site_static_file_still_overrides_the_themes",
+                  "test_static_file_onto_a_generated_file_fails",
+                  "test_static_file_where_the_articles_need_a_folder_fails",
+                  "test_the_search_folder_is_free_when_search_is_off"},
+    "test_quick": {"test_a_body_that_fails_is_reported_by_the_full_path_and_changes_nothing",
+                   "test_a_commit_that_fails_before_the_exchange_is_rolled_back",
+                   "test_a_file_dropped_into_the_output_is_never_carried_off_by_a_quick_build",
+                   "test_a_second_build_is_refused_while_a_quick_one_holds_the_output",
+                   "test_while_pagefind_indexes_a_quick_build_s_pages_the_output_is_still_the_old_site"},
+    "test_redirects": {"test_an_expired_articles_former_urls_still_lead_to_its_page",
+                       "test_netlify_redirects_file_maps_old_urls_to_new"},
+    "test_registry": {"test_the_tags_index_is_grouped_a_to_z_or_by_the_registry_s_groups"},
+    "test_sanitize": {"test_built_pages_and_feeds_carry_no_way_to_run_script"},
+    "test_scaffold": {"test_new_draft_is_left_out_of_the_build"},
+    "test_search": {"test_a_site_with_no_article_published_yet_builds_with_search",
+                    "test_articles_are_indexed_wherever_the_permalink_puts_them",
+                    "test_preview_rebuilds_keep_the_search_index_current"},
+    "test_seo": {"test_a_site_without_images_gets_summary_cards_and_no_image_tags",
+                 "test_json_ld_follows_a_body_edit_on_the_quick_path"},
+    "test_sitemap": {"test_news_sitemap_escapes_titles_and_uses_a_two_letter_language",
+                     "test_news_sitemap_lists_only_the_last_two_days"},
+    "test_slugs": {"test_any_text_gives_empty_or_safe_slug"},
+    "test_snapshot": {"test_a_damaged_object_is_untrusted"},
+    "test_sources": {"test_each_repeated_key_is_noted_and_distinct_keys_are_not",
+                     "test_very_deep_nesting_does_not_crash_the_interpreter"},
+    "test_stages": {"test_a_stage_added_to_the_list_decides_whether_both_quick_paths_run",
+                    "test_a_stage_added_to_the_list_runs_in_a_build_and_in_the_dev_server"},
+    "test_vcs": {"test_a_cache_only_added_to_the_index_is_warned_about",
+                 "test_a_failing_git_is_no_warning_and_no_error",
+                 "test_a_hanging_git_is_given_up_on",
+                 "test_a_tracked_cache_is_warned_about",
+                 "test_a_tracked_cache_of_a_site_in_a_subfolder_is_warned_about",
+                 "test_an_untracked_cache_is_not_warned_about",
+                 "test_no_cache_no_check",
+                 "test_without_git_installed_no_warning_and_no_error"},
+    "test_watch": {"test_a_css_save_is_css_only",
+                   "test_a_file_still_open_for_writing_waits_for_the_debounce",
+                   "test_a_source_folder_created_while_watching_is_watched",
+                   "test_output_and_unrelated_files_are_never_reported",
+                   "test_polling_watcher_sees_a_save"},
+}
 # Headless Chromium (Playwright): whole modules, tests using these fixtures, and single tests.
 BROWSER_MODULES = frozenset({"test_serve_browser", "test_axe"})
 BROWSER_FIXTURES = frozenset({"browser", "tab"})  # test_search's Chromium and its page
@@ -527,12 +657,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                    or not BROWSER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
         if browser:
             item.add_marker(pytest.mark.browser)
-        if browser or module in SLOW_MODULES or name in SLOW_TESTS.get(module, ()):
+        if browser or module in SLOW_MODULES or name in SLOW_TESTS.get(module, ()) \
+                or name in SLOW_BUILDS.get(module, ()):
             item.add_marker(pytest.mark.slow)
     if config.args_source == pytest.Config.ArgsSource.TESTPATHS:  # the whole suite collected
         # A test renamed or moved away from these lists would silently join the quick set.
         listed = {(m, "") for m in SLOW_MODULES | BROWSER_MODULES} | {("", n) for n in BROWSER_TESTS}
-        listed |= {(m, n) for m, names in SLOW_TESTS.items() for n in names}
+        listed |= {(m, n) for lists in (SLOW_TESTS, SLOW_BUILDS)
+                   for m, names in lists.items() for n in names}
         stale = sorted(f"{m}::{n}".strip(":") for m, n in listed - seen)
         if stale:
             import warnings
