@@ -27,17 +27,18 @@ Promises kept here, and nowhere else:
 
 The journal (`.<output>.sitegen-journal`, replaced by a rename) is written just before the
 commit. It names, by device and inode, the folder that becomes the output and the one it
-replaces, and lists the files in which they differ. The next transaction reads it first. If
-the output is the new folder, the commit happened: it rolls forward, and the replaced folder,
-now the spare, is trusted to differ from the output only in the listed files. If the output
-is still the old folder, the commit did not happen: it rolls back, trusting nothing of the
-half-made folder (a full build checks its files against their records; a partial update
-starts from a fresh copy of the output). Forward after the exchange, because the new state is
-whole and already visible; back before it, because the output was never touched. Without
-renameat2 a kill between the two renames leaves no output: the replaced site, in an `-old-`
-folder, is renamed back (the new one had not yet taken the output's name: roll back). Every
-folder a run makes beside the output carries its process id, and the next transaction
-removes those of other processes, so no temporary file outlives a run.
+replaces, lists the files in which they differ, and keeps the commit's time (`committed_at`).
+The next transaction reads it first. If the output is the new folder, the commit happened: it
+rolls forward, and the replaced folder, now the spare, is trusted to differ from the output
+only in the listed files. If the output is still the old folder, the commit did not happen: it
+rolls back, trusting nothing of the half-made folder (a full build checks its files against
+their records; a partial update starts from a fresh copy of the output). Forward after the
+exchange, because the new state is whole and already visible; back before it, because the
+output was never touched. Without renameat2 a kill between the two renames leaves no output:
+the replaced site, in an `-old-` folder, is renamed back (the new one had not yet taken the
+output's name: roll back). Every folder a run makes beside the output carries its process id,
+and the next transaction removes those of other processes, so no temporary file outlives a
+run.
 """
 
 from __future__ import annotations
@@ -435,10 +436,11 @@ def ready_spare(output: Path, whole: bool = False) -> bool:
                 return False
             if differ:
                 spare = spare_of(output)
+                at = (_read_journal(output) or {}).get("at")  # the output's, unchanged
                 _distrust(output)  # while it changes, nothing vouches for the spare
                 set_aside = _refill(output, spare, differ, whole)
                 _write_journal(output, {"new": _identity(output), "old": _identity(spare),
-                                        "differ": []})
+                                        "differ": [], "at": at})
     except OSError:
         return False
     finally:
@@ -482,15 +484,35 @@ def _read_journal(output: Path) -> dict[str, Any] | None:
     return entry if isinstance(entry, dict) else None
 
 
+def committed_at(output: Path) -> int | None:
+    """When the output's present folder was committed (`time.time_ns()`, taken after sitegen's
+    last change to it), or None when no journal vouches for it. Whatever changes a folder's
+    entries after that sets the folder's status-change time (ctime, which no one can set
+    back) past it, less the coarseness of the clock the file system reads (`CLOCK_SLACK_NS`):
+    quick.py reads only the folders whose ctime says so to prove nothing was added."""
+    journal = _read_journal(output)
+    if journal is None or not isinstance(journal.get("at"), int):
+        return None
+    try:
+        return journal["at"] if journal.get("new") == _identity(output) else None
+    except OSError:
+        return None
+
+
+CLOCK_SLACK_NS = 1_000_000_000  # file times come from a clock up to a tick behind time_ns()
+
+
 def _distrust(output: Path) -> None:
     """The spare is about to change: no journal vouches for it until the next commit."""
     _journal(output).unlink(missing_ok=True)
 
 
 def _commit(output: Path, new: Path, differ: list[str] | None) -> None:
-    """The journal, then the commit point: `new` takes the output's place whole."""
+    """The journal, then the commit point: `new` takes the output's place whole. The journal
+    keeps the time of the commit (`committed_at`), taken after the last change to `new`."""
     old = _identity(output) if output.is_dir() else None
-    _write_journal(output, {"new": _identity(new), "old": old, "differ": differ})
+    _write_journal(output, {"new": _identity(new), "old": old, "differ": differ,
+                            "at": time.time_ns()})
     try:
         _swap(new, output)
     except OSError:  # not committed (a mount point cannot be renamed): the journal is moot

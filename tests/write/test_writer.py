@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -262,6 +263,31 @@ def test_ready_spare_brings_the_spare_up_to_date_ahead_of_the_next_transaction(
     assert {rel: (out / rel).read_bytes() for rel in files[1:]} == {
         rel: rel.encode() for rel in files[1:]}
     assert json.loads(journal.read_text())["differ"] == ["0/index.html"]
+
+
+def test_committed_at_is_the_time_of_the_commit_that_made_the_output_folder(
+        tmp_path: Path) -> None:
+    """quick.py reads only the folders changed since this time: it is taken after the last
+    change to the committed folder, survives `ready_spare` (which changes only the spare),
+    and is None for any folder the journal does not vouch for."""
+    out = tmp_path / "out"
+    out.mkdir()  # replaced by the first commit, it becomes the spare (serve's cold start)
+    assert writer.committed_at(out) is None
+    before = time.time_ns()
+    with writer.updating(out) as staging:
+        staging.write("a/index.html", b"a")
+    at = writer.committed_at(out)
+    assert at is not None and before <= at <= time.time_ns()
+    assert os.stat(out / "a").st_ctime_ns <= at
+    assert writer.ready_spare(out) and writer.committed_at(out) == at
+    with writer.updating(out) as staging:
+        staging.write("a/index.html", b"b")
+    assert writer.committed_at(out) > at
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    os.rename(out, tmp_path / "gone")
+    os.rename(copy, out)  # not the folder committed
+    assert writer.committed_at(out) is None
 
 
 def _site_before_last(tmp_path: Path) -> Path:
