@@ -53,7 +53,6 @@ from sitegen.render.theme import Theme
 from sitegen.report import BuildReport, OptionsKey
 from sitegen.write import search
 from sitegen.write.writer import (
-    CLOCK_SLACK_NS,
     MANIFEST,
     Staging,
     committed_at,
@@ -313,7 +312,6 @@ def _nothing_added(output: Path, records: Mapping[str, OutputRecord],
             expected[folder] = {name}
             folder, _, name = folder.rpartition("/")
         expected[folder].add(name)
-    changed_since = since - CLOCK_SLACK_NS
     top = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for folder, names in expected.items():
@@ -321,7 +319,7 @@ def _nothing_added(output: Path, records: Mapping[str, OutputRecord],
                 stat = os.stat(folder or ".", dir_fd=top, follow_symlinks=False)
                 if not S_ISDIR(stat.st_mode):
                     return False
-                if stat.st_ctime_ns >= changed_since and \
+                if stat.st_ctime_ns >= since and \
                         set(os.listdir(os.path.join(output, folder))) != names:
                     return False
             except OSError:

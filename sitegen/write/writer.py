@@ -436,7 +436,7 @@ def ready_spare(output: Path, whole: bool = False) -> bool:
                 return False
             if differ:
                 spare = spare_of(output)
-                at = (_read_journal(output) or {}).get("at")  # the output's, unchanged
+                at = committed_at(output)  # the output's, which this leaves as it is
                 _distrust(output)  # while it changes, nothing vouches for the spare
                 set_aside = _refill(output, spare, differ, whole)
                 _write_journal(output, {"new": _identity(output), "old": _identity(spare),
@@ -485,21 +485,22 @@ def _read_journal(output: Path) -> dict[str, Any] | None:
 
 
 def committed_at(output: Path) -> int | None:
-    """When the output's present folder was committed (`time.time_ns()`, taken after sitegen's
-    last change to it), or None when no journal vouches for it. Whatever changes a folder's
-    entries after that sets the folder's status-change time (ctime, which no one can set
-    back) past it, less the coarseness of the clock the file system reads (`CLOCK_SLACK_NS`):
-    quick.py reads only the folders whose ctime says so to prove nothing was added."""
-    journal = _read_journal(output)
-    if journal is None or not isinstance(journal.get("at"), int):
-        return None
+    """When the output's present folder was committed, on the clock its file system stamps
+    files with (a network file system's server's, say): the journal's status-change time (it
+    is written after sitegen's last change to the folder, just before the commit), or the one
+    it keeps once `ready_spare` has written it anew. Whatever changes a folder's entries after
+    the commit sets the folder's ctime to this or later (short of setting the clock back), so
+    quick.py reads only such folders to prove nothing was added. None when no journal
+    vouches for the output."""
     try:
-        return journal["at"] if journal.get("new") == _identity(output) else None
+        stamped = os.stat(_journal(output)).st_ctime_ns
+        entry = _read_journal(output)
+        if entry is None or entry.get("new") != _identity(output):
+            return None
     except OSError:
         return None
-
-
-CLOCK_SLACK_NS = 1_000_000_000  # file times come from a clock up to a tick behind time_ns()
+    at = entry.get("at")
+    return at if isinstance(at, int) else stamped
 
 
 def _distrust(output: Path) -> None:
@@ -508,11 +509,10 @@ def _distrust(output: Path) -> None:
 
 
 def _commit(output: Path, new: Path, differ: list[str] | None) -> None:
-    """The journal, then the commit point: `new` takes the output's place whole. The journal
-    keeps the time of the commit (`committed_at`), taken after the last change to `new`."""
+    """The journal, then the commit point: `new` takes the output's place whole. The
+    journal's status-change time is the commit's (`committed_at`)."""
     old = _identity(output) if output.is_dir() else None
-    _write_journal(output, {"new": _identity(new), "old": old, "differ": differ,
-                            "at": time.time_ns()})
+    _write_journal(output, {"new": _identity(new), "old": old, "differ": differ})
     try:
         _swap(new, output)
     except OSError:  # not committed (a mount point cannot be renamed): the journal is moot
