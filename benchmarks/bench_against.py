@@ -29,9 +29,9 @@ HERE = Path(__file__).resolve().parent
 ROWS = ("cold", "second", "warm", "first_change", "one_changed")
 
 
-def run(code: Path, sizes: list[int], keep: Path, out: Path) -> dict:
+def run(code: Path, sizes: list[int], keep: Path, out: Path, edits: int) -> dict:
     cmd = [sys.executable, str(HERE / "bench_build.py"), "--code", str(code), "--keep", str(keep),
-           "--json", str(out), "--sizes", *map(str, sizes)]
+           "--json", str(out), "--edits", str(edits), "--sizes", *map(str, sizes)]
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text(encoding="utf-8"))
@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--after", type=Path, help="the checkout compared (default: this one)")
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--edits", type=int, default=1,
+                        help="one-changed builds per run, after the first change (default 1)")
     parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "benchcorpora")
     parser.add_argument("--out", type=Path, help="folder for each run's JSON (default: a temp one)")
     args = parser.parse_args()
@@ -58,7 +60,8 @@ def main() -> None:
     for pair in range(args.pairs):
         order = [("before", other), ("after", this)]
         for name, code in order if pair % 2 == 0 else order[::-1]:
-            runs[name].append(run(code, args.sizes, args.keep, out / f"{name}-{pair + 1}.json"))
+            runs[name].append(run(code, args.sizes, args.keep, out / f"{name}-{pair + 1}.json",
+                                  args.edits))
     print(f"\nbefore = {other}  ({runs['before'][0]['git']['commit'][:9]})")
     print(f"after  = {this}  ({runs['after'][0]['git']['commit'][:9]})")
     print("each cell: wall s / CPU s (user + system); load average before each build in []")

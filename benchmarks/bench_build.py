@@ -493,11 +493,12 @@ def run_size(count: int, args: argparse.Namespace, work: Path, scratch: Path,
     articles = sorted((site / "content").glob("*.md"))
     originals: dict[Path, str] = {}
     try:
-        for rep in range(args.repeat + 1):  # the first apart: see "first change" above
+        edits = args.edits or args.repeat
+        for rep in range(edits + 1):  # the first apart: see "first change" above
             path = articles[(len(articles) // 2 + rep * 7919) % len(articles)]
             originals.setdefault(path, path.read_text(encoding="utf-8"))
             sentence, page = edit_article(path, rep + 1)
-            print(f"  [{rep}/{args.repeat}] sitegen with one article changed ({path.name})",
+            print(f"  [{rep}/{edits}] sitegen with one article changed ({path.name})",
                   flush=True)
             run = sitegen_again(site, out, args.jobs, "sitegen build after one change")
             run["article"] = path.name
@@ -655,6 +656,9 @@ def main() -> None:
                         help="Hugo lists 3 related articles per article too (slow at 10,000)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each measurement; the median is reported (default 1)")
+    parser.add_argument("--edits", type=int, default=0,
+                        help="builds after one changed article, after the first change "
+                             "(default: --repeat)")
     parser.add_argument("-j", "--jobs", type=int, default=0,
                         help="sitegen's -j (default: its own, one process per core)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
