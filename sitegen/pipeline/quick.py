@@ -24,7 +24,7 @@ import contextlib
 import gc
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISDIR
@@ -44,7 +44,7 @@ from sitegen.incremental.cache import (
     save_failure,
 )
 from sitegen.incremental.fingerprint import Fingerprints
-from sitegen.incremental.snapshot import FileStamp, OpenSnapshot, forget, site_files
+from sitegen.incremental.snapshot import FileStamp, OpenSnapshot, Snapshot, forget, site_files
 from sitegen.model import Article, Source
 from sitegen.parallel import beside
 from sitegen.pipeline.stages import own_pages, replan, site_images, update
@@ -83,7 +83,31 @@ class _Rendered:
     jobs: dict[int, Job]  # the snapshot's job index -> the job as it is now
     theme: Theme
     index: str | None = None  # when pages changed on a site with search: Pagefind's glob
-    records: Mapping[str, OutputRecord] | None = None  # every output file sitegen wrote
+    records: _OutputRecords | None = None  # every output file sitegen wrote
+
+
+@dataclass
+class _OutputRecords:
+    """Every file sitegen wrote into the output, with its record: the last full build's, and
+    quick builds' since. Read on first use, in the checker's process (and in this one only
+    when a search index changes); None when they describe another output folder or cannot
+    be read."""
+
+    site_dir: Path
+    output: Path
+    snapshot: Snapshot
+    _records: dict[str, OutputRecord] | None = field(default=None, init=False)
+    _read: bool = field(default=False, init=False)
+
+    def get(self) -> dict[str, OutputRecord] | None:
+        if not self._read:
+            self._read = True
+            last = read_outputs(self.site_dir)
+            if last is not None and last[1] == str(self.output):
+                self._records = {**last[0], **self.snapshot.records}
+                for path in self.snapshot.gone:
+                    self._records.pop(path, None)
+        return self._records
 
 
 def quick_build(site_dir: Path, output: Path, key: OptionsKey,
@@ -124,7 +148,10 @@ def _quick_build(site_dir: Path, output: Path, key: OptionsKey,
             for path, data in sorted(work.files.items()):
                 staging.write(path, data)
             if work.index is not None and work.records is not None:
-                index, removed = _reindex(output, staging, work.records, work.index)
+                records = work.records.get()
+                if records is None:
+                    return None  # nothing is committed: the full path runs
+                index, removed = _reindex(output, staging, records, work.index)
     finally:
         loaded.close()
     problems: tuple[Problem, ...] = ()
@@ -148,21 +175,16 @@ def _decide(loaded: OpenSnapshot, site_dir: Path, output: Path, key: OptionsKey,
     snapshot = loaded.snapshot
     if snapshot.inputs.options != key:
         return None
-    last = read_outputs(site_dir)
-    if last is None or last[1] != str(output):
-        return None
-    records = {**last[0], **snapshot.records}  # the last full build's, and quick builds' since
-    for path in snapshot.gone:
-        records.pop(path, None)
     # Every output file is checked against its record while the rest is decided and
     # rendered, in a process beside this one (in a thread, the loop contended with the
-    # build's for the GIL). A build that writes must also know that nothing was added to the
-    # output, as its commit replaces the folder: the same process looks once the records are
-    # checked, and is stopped when nothing is written (a build with nothing changed only
-    # needs the recorded files as they were).
+    # build's for the GIL), which reads the records too. A build that writes must also know
+    # that nothing was added to the output, as its commit replaces the folder: the same
+    # process looks once the records are checked, and is stopped when nothing is written (a
+    # build with nothing changed only needs the recorded files as they were).
+    records = _OutputRecords(site_dir, output, snapshot)
     since = committed_at(output)
-    checks = beside(lambda: _unchanged(output, records),
-                    lambda: _nothing_added(output, records, since))
+    checks = beside(lambda: _unchanged(output, records.get()),
+                    lambda: _nothing_added(output, records.get(), since))
     work: _Rendered | None = None
     try:
         work = _render(loaded, site_dir, output, key.base_url, now)
@@ -274,10 +296,10 @@ def _reindex(output: Path, staging: Staging, records: Mapping[str, OutputRecord]
     return changed, removed
 
 
-def _unchanged(output: Path, records: dict[str, OutputRecord]) -> bool:
+def _unchanged(output: Path, records: Mapping[str, OutputRecord] | None) -> bool:
     """Every file the last build wrote is there as it wrote it (none edited or deleted):
     enough for a build that writes nothing."""
-    if not (output / MANIFEST).is_file():
+    if records is None or not (output / MANIFEST).is_file():
         return False
     folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -293,7 +315,7 @@ def _unchanged(output: Path, records: dict[str, OutputRecord]) -> bool:
     return True
 
 
-def _nothing_added(output: Path, records: Mapping[str, OutputRecord],
+def _nothing_added(output: Path, records: Mapping[str, OutputRecord] | None,
                    since: int | None) -> bool:
     """The output holds no file but those the last build wrote (and its manifest), `records`
     having been checked by `_unchanged`. A commit replaces the whole folder, so a file
@@ -303,6 +325,8 @@ def _nothing_added(output: Path, records: Mapping[str, OutputRecord],
     renaming an entry sets its folder's ctime, which no one can set back, so only the folders
     changed since then are read, the others stat'ed (at 16,000 folders, a third of the time
     of reading them all). Without it, every folder is read."""
+    if records is None:
+        return False
     if since is None:
         return _nothing_added_anywhere(output, records)
     expected: dict[str, set[str]] = {"": {MANIFEST}}
