@@ -188,10 +188,9 @@ def make_pictures(uses: Iterable[Use], file_for: Mapping[str, Path | None], urls
         the digest its variants were named by: a file replaced since it was inspected would
         otherwise be cached under names that are not its pixels', for every later build."""
         (file, _), specs = jobs[index]
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            return f"cannot be read ({exc.strerror})"
+        data = _read(file)
+        if isinstance(data, str):
+            return data
         if _file_digest(data) != facts[file].digest:
             return "was replaced while the site was being built: build again"
         return encode_photo(file, specs, folder, data)
@@ -424,6 +423,14 @@ class VariantUrls(Protocol):
     def absolute(self, path: str) -> str: ...
 
 
+def _read(file: Path) -> bytes | str:
+    """A photo's bytes, or why it cannot be read (as the end of a message)."""
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+
+
 def inspect(file: Path, max_pixels: int, decode: bool = False,
             data: bytes | None = None) -> _Facts | str | None:
     """The header facts of `file` (of its bytes `data`, when read already); None for an
@@ -434,10 +441,9 @@ def inspect(file: Path, max_pixels: int, decode: bool = False,
 
     if file.suffix.lower() not in RASTER_SUFFIXES:
         return None  # SVG, icons: published as they are
-    try:
-        data = file.read_bytes() if data is None else data
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
+    data = _read(file) if data is None else data
+    if isinstance(data, str):
+        return data
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > max_pixels:
