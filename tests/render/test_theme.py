@@ -185,13 +185,16 @@ def test_render_names_the_processed_images_a_template_read(tmp_path: Path) -> No
                      "test.html": set(), "card.html": shown}
 
 
-def test_a_new_theme_takes_templates_compiled_before_unless_they_changed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dev server makes a Theme for each change of static files: templates compiled by an
-    earlier Theme in the process are not compiled again, but an edited one is."""
-    make_theme(tmp_path)
-    page = tmp_path / "templates" / "page.html"
+def page_template(root: Path) -> Path:
+    """A theme whose page.html prints `n`; its path, to edit."""
+    make_theme(root)
+    page = root / "templates" / "page.html"
     page.write_text("<p>{{ n }}</p>", encoding="utf-8")
+    return page
+
+
+def compiled_names(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the templates Jinja compiles from now on, in order."""
     compiled: list[str] = []
     original = jinja2.Environment.compile
 
@@ -201,6 +204,15 @@ def test_a_new_theme_takes_templates_compiled_before_unless_they_changed(
         return original(self, source, name, *args, **kwargs)
 
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return compiled
+
+
+def test_a_new_theme_takes_templates_compiled_before_unless_they_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dev server makes a Theme for each change of static files: templates compiled by an
+    earlier Theme in the process are not compiled again, but an edited one is."""
+    page = page_template(tmp_path)
+    compiled = compiled_names(monkeypatch)
     assert Theme(load_config(tmp_path)).render("page.html", {"n": 1}) == "<p>1</p>"
     assert Theme(load_config(tmp_path)).render("page.html", {"n": 2}) == "<p>2</p>"
     page.write_text("<b>{{ n }}</b>", encoding="utf-8")
@@ -213,18 +225,8 @@ def test_a_build_with_an_empty_compiled_folder_takes_templates_this_process_comp
     """A second build in one process (a test's, or serve's with its cache deleted) compiles
     no template compiled before, still saves each to its own folder, and compiles an edited
     one again."""
-    make_theme(tmp_path)
-    page = tmp_path / "templates" / "page.html"
-    page.write_text("<p>{{ n }}</p>", encoding="utf-8")
-    compiled: list[str] = []
-    original = jinja2.Environment.compile
-
-    def counting(self: jinja2.Environment, source: str, name: str | None = None,
-                 *args: object, **kwargs: object) -> object:
-        compiled.append(name or "")
-        return original(self, source, name, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    page = page_template(tmp_path)
+    compiled = compiled_names(monkeypatch)
     first, second = tmp_path / "cache-1", tmp_path / "cache-2"
     for n, folder in enumerate((first, second)):
         theme = Theme(load_config(tmp_path), folder)
