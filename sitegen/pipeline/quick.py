@@ -24,8 +24,9 @@ import contextlib
 import gc
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from stat import S_ISDIR
 
@@ -96,18 +97,16 @@ class _OutputRecords:
     site_dir: Path
     output: Path
     snapshot: Snapshot
-    _records: dict[str, OutputRecord] | None = field(default=None, init=False)
-    _read: bool = field(default=False, init=False)
 
-    def get(self) -> dict[str, OutputRecord] | None:
-        if not self._read:
-            self._read = True
-            last = read_outputs(self.site_dir)
-            if last is not None and last[1] == str(self.output):
-                self._records = {**last[0], **self.snapshot.records}
-                for path in self.snapshot.gone:
-                    self._records.pop(path, None)
-        return self._records
+    @cached_property
+    def mapping(self) -> dict[str, OutputRecord] | None:
+        last = read_outputs(self.site_dir)
+        if last is None or last[1] != str(self.output):
+            return None
+        records = {**last[0], **self.snapshot.records}
+        for path in self.snapshot.gone:
+            records.pop(path, None)
+        return records
 
 
 def quick_build(site_dir: Path, output: Path, key: OptionsKey,
@@ -148,7 +147,7 @@ def _quick_build(site_dir: Path, output: Path, key: OptionsKey,
             for path, data in sorted(work.files.items()):
                 staging.write(path, data)
             if work.index is not None and work.records is not None:
-                records = work.records.get()
+                records = work.records.mapping
                 if records is None:
                     return None  # nothing is committed: the full path runs
                 index, removed = _reindex(output, staging, records, work.index)
@@ -183,8 +182,8 @@ def _decide(loaded: OpenSnapshot, site_dir: Path, output: Path, key: OptionsKey,
     # build with nothing changed only needs the recorded files as they were).
     records = _OutputRecords(site_dir, output, snapshot)
     since = committed_at(output)
-    checks = beside(lambda: _unchanged(output, records.get()),
-                    lambda: _nothing_added(output, records.get(), since))
+    checks = beside(lambda: _unchanged(output, records.mapping),
+                    lambda: _nothing_added(output, records.mapping, since))
     work: _Rendered | None = None
     try:
         work = _render(loaded, site_dir, output, key.base_url, now)
