@@ -86,6 +86,9 @@ class _Environment(jinja2.Environment):
 
 MAX_THEME_DEPTH = 5
 MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
+# Characters of partials kept as text before the rest are compressed: a small site's cards
+# all fit (1,000 articles: some 2-4 MB), and compressing one cost a third of its render.
+PLAIN_PARTIALS = 4_000_000
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -128,8 +131,9 @@ class Theme:
         env.globals["asset"] = self._asset_url
         env.globals["partial"] = self._partial
         env.globals["nav"] = lambda site, page, first: sections_bar(site, page, first, base_path)
-        self._partials: IdentityMemo[tuple[bytes, frozenset[str]]] = \
+        self._partials: IdentityMemo[tuple[Markup | bytes, frozenset[str]]] = \
             IdentityMemo(MAX_PARTIALS)
+        self._plain_left = PLAIN_PARTIALS
         self._sets: dict[frozenset[str], frozenset[str]] = {}  # partials' assets, shared
         self._zdicts: dict[str, bytes] = {}  # each partial's first render: what others share
         env.filters["datefmt"] = format_date
@@ -186,27 +190,34 @@ class Theme:
         author pages, and is rendered once. Values that are not plain (an Article) are told
         apart by identity (see memo.py); the site's data is read-only, so the same object
         gives the same HTML. The assets it named are kept with it, and count for every page
-        that shows it. Kept compressed, against the partial's first render (most of a card is
-        the same markup): a card with its picture's srcsets is some 1.3 kB, and a process that
-        writes pages keeps one for each article and kind (some 40 MB at 10,000 articles,
-        counted again for each writing process)."""
+        that shows it. Past the first PLAIN_PARTIALS characters, kept compressed against the
+        partial's first render (most of a card is the same markup): a card with its picture's
+        srcsets is some 1.3 kB, and the process that writes the list pages keeps one for each
+        article and kind (some 40 MB at 10,000 articles)."""
         key = (name, *(part for k, v in sorted(context.items())  # flat: one tuple per card
                        for part in (k, v if isinstance(v, _PLAIN) else id(v))))
 
-        def make() -> tuple[bytes, frozenset[str]]:
+        def make() -> tuple[Markup | bytes, frozenset[str]]:
             outer, self._used = self._used, set()
             try:
-                html = self.env.get_template(name).render(context).encode()
-                used = frozenset(self._used)
-                packer = zlib.compressobj(1, zdict=self._zdicts.setdefault(name, html))
-                return packer.compress(html) + packer.flush(), self._sets.setdefault(used, used)
+                html = self.env.get_template(name).render(context)
+                found = frozenset(self._used)
+                used = self._sets.setdefault(found, found)
             finally:
                 self._used = outer
+            if len(html) <= self._plain_left:
+                self._plain_left -= len(html)
+                return Markup(html), used
+            data = html.encode()
+            packer = zlib.compressobj(1, zdict=self._zdicts.setdefault(name, data))
+            return packer.compress(data) + packer.flush(), used
 
-        packed, used = self._partials.get(key, tuple(context.values()), make)
+        kept, used = self._partials.get(key, tuple(context.values()), make)
         if self._used is not None:
             self._used.update(used)
-        return Markup(zlib.decompressobj(zdict=self._zdicts[name]).decompress(packed).decode())
+        if isinstance(kept, Markup):
+            return kept
+        return Markup(zlib.decompressobj(zdict=self._zdicts[name]).decompress(kept).decode())
 
     def salt(self) -> bytes:
         """A digest of what every page depends on besides its data and the assets it names:
@@ -224,6 +235,7 @@ class Theme:
         self._partials.clear()
         self._sets.clear()
         self._zdicts.clear()
+        self._plain_left = PLAIN_PARTIALS
 
     def fingerprint(self) -> bytes:
         """A digest of the whole theme: the salt and every static file's stamp (for the
@@ -308,16 +320,24 @@ def format_date(value: datetime) -> str:
 
 # What Jinja's `urlencode` leaves as it is in a string: urllib's always-safe characters and "/".
 _URL_SAFE = frozenset(string.ascii_letters + string.digits + "_.-~/")
-_URL_QUOTED = {code: f"%{code:02X}" for code in range(128) if chr(code) not in _URL_SAFE}
+_URL_QUOTED = {chr(code): f"%{code:02X}" for code in range(128) if chr(code) not in _URL_SAFE}
 
 
 def url_quote(value: Any) -> str:
     """Jinja's `urlencode` filter, the same text for the same value, with a faster path for an
-    ASCII string (the usual case: a page's URL, a headline) than urllib's, which quoted
-    byte by byte in Python: the share links' three cost a tenth of an article page."""
-    if isinstance(value, str) and value.isascii():
-        return str.translate(value, _URL_QUOTED)  # a str, also for Markup
-    return jinja2.filters.do_urlencode(value)
+    ASCII string (the usual case: a page's URL, a headline): urllib quotes byte by byte in
+    Python, and the share links' three cost a tenth of an article page. Here each character
+    to quote is replaced throughout at once, "%" first, as the others bring it in."""
+    if not (isinstance(value, str) and value.isascii()):
+        return jinja2.filters.do_urlencode(value)
+    text = str(value)  # a str, also for Markup
+    unsafe = set(text) - _URL_SAFE
+    if "%" in unsafe:
+        text = text.replace("%", "%25")
+        unsafe.discard("%")
+    for char in unsafe:
+        text = text.replace(char, _URL_QUOTED[char])
+    return text
 
 
 # North American zones as newsrooms write them: one name for standard and daylight time.

@@ -4,9 +4,11 @@ distinct context (an article's card shows on many list pages)."""
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -258,3 +260,25 @@ def test_datefmt_spells_the_month_as_strftime_does() -> None:
     for month in range(1, 13):
         day = datetime(2018, month, 8, 21, 30)
         assert theme_module.format_date(day) == f"{day:%B} 8, 2018"
+
+
+@pytest.mark.parametrize("plain", [0, 80, 10**9])
+def test_partials_past_the_plain_budget_are_kept_compressed_and_render_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plain: int) -> None:
+    """None, some (the first card fits in 80 characters) or all kept as text: same HTML."""
+    monkeypatch.setattr(theme_module, "PLAIN_PARTIALS", plain)
+    packed: list[object] = []
+    compressobj = zlib.compressobj
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        packed.append(args)
+        return compressobj(*args, **kwargs)
+
+    monkeypatch.setattr(zlib, "compressobj", counting)
+    theme, ticks = make_theme(tmp_path)
+    items = [Item(f"Show {n} & <co>", f"/s/{n}/") for n in range(5)]
+    first = theme.render("by_partial.html", {"items": items})
+    again = theme.render("by_partial.html", {"items": items})  # from the memo
+    assert first == again == theme.render("by_include.html", {"items": items})
+    assert ticks.count == 5 + 5  # each card once by partial(), once by the include
+    assert len(packed) == {0: 5, 80: 4, 10**9: 0}[plain]  # the cards compressed
