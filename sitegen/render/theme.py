@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import string
+import sys
 import tomllib
 import zlib
 from collections.abc import Mapping, MutableMapping
@@ -86,8 +87,8 @@ class _Environment(jinja2.Environment):
 
 MAX_THEME_DEPTH = 5
 MAX_PARTIALS = 100_000  # cached partials (a card is about 1 kB)
-# Characters of partials kept as text before the rest are compressed: a small site's cards
-# all fit (1,000 articles: some 2-4 MB), and compressing one cost a third of its render.
+# Bytes of partials kept as text before the rest are compressed: a small site's cards all
+# fit (1,000 articles: some 2-4 MB), and compressing one cost a third of its render.
 PLAIN_PARTIALS = 4_000_000
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -190,7 +191,7 @@ class Theme:
         author pages, and is rendered once. Values that are not plain (an Article) are told
         apart by identity (see memo.py); the site's data is read-only, so the same object
         gives the same HTML. The assets it named are kept with it, and count for every page
-        that shows it. Past the first PLAIN_PARTIALS characters, kept compressed against the
+        that shows it. Past the first PLAIN_PARTIALS bytes, kept compressed against the
         partial's first render (most of a card is the same markup): a card with its picture's
         srcsets is some 1.3 kB, and the process that writes the list pages keeps one for each
         article and kind (some 40 MB at 10,000 articles)."""
@@ -205,8 +206,9 @@ class Theme:
                 used = self._sets.setdefault(found, found)
             finally:
                 self._used = outer
-            if len(html) <= self._plain_left:
-                self._plain_left -= len(html)
+            size = sys.getsizeof(html)  # a headline's curly quote doubles a card's size
+            if size <= self._plain_left:
+                self._plain_left -= size
                 return Markup(html), used
             data = html.encode()
             packer = zlib.compressobj(1, zdict=self._zdicts.setdefault(name, data))
