@@ -491,6 +491,8 @@ def _reread(edit: Edit) -> bool:
 
 
 def _render_edited(edit: Edit) -> bool:
+    if not edit.sources:  # nothing published was edited (a second build, a draft's body)
+        return True
     config, images = edit.before.config, edit.before.images
     renderer = MarkdownRenderer(config.markdown, config.base_path, images.size,
                                 images.body_picture)

@@ -13,16 +13,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-from feedgen.feed import FeedGenerator
 
 from sitegen import __version__
 from sitegen.content.markdown import absolute_urls
 from sitegen.memo import IdentityMemo
 from sitegen.model import Article, Image
 from sitegen.site.urls import FORMATS
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 # Characters XML 1.0 forbids; they can arrive from pasted text and would make feeds unparseable.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -51,6 +52,10 @@ def render_feed(spec: FeedSpec) -> bytes:
     """The feed document: UTF-8 XML, or JSON for JSON Feed."""
     if spec.format == "json":
         return render_json_feed(spec)
+    # Imported here: feedgen, lxml and dateutil take some 35 ms, which a build that renders
+    # no feed (nothing changed) need not pay.
+    from feedgen.feed import FeedGenerator
+
     fg = FeedGenerator()
     fg.load_extension("dc")
     fg.load_extension("media")
