@@ -410,6 +410,7 @@ SLOW_MODULES = frozenset({
     "test_authoring_html_valid",
     "test_cache_damage", "test_tree",  # a real build (or several) per kind of damage or input
     "test_photos",  # a preview and two builds per test, one `sitegen serve`
+    "test_share_links",  # one build shared by its tests, set up by whichever runs first
 })
 # Single tests (by module, then function name, any parameters) in otherwise quick modules: each
 # takes a second or more on the loaded shared machine (several builds, a subprocess, a server).
@@ -460,6 +461,7 @@ SLOW_TESTS = {
                       "test_a_body_edit_adding_an_image_equals_a_full_build"},
     "test_newsroom_time": {"test_build_summary_names_expiries_and_the_schedule_file"},
     "test_quick": {"test_a_body_edit_rewrites_only_the_files_showing_it_and_equals_a_fresh_build",
+                   "test_a_build_with_nothing_changed_loads_no_feed_library",  # two processes
                    "test_a_change_deep_in_an_output_that_stood_a_while_is_found",  # sleeps
                    "test_a_change_no_page_shows_rewrites_nothing",
                    "test_a_damaged_snapshot_is_never_trusted",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -452,3 +454,18 @@ def test_a_change_deep_in_an_output_that_stood_a_while_is_found(tmp_path: Path,
     with pytest.raises(OutputError, match=named):
         run(site)
     assert file_hashes(out) == before
+
+
+def test_a_build_with_nothing_changed_loads_no_feed_library(tmp_path: Path) -> None:
+    """feedgen (with lxml and dateutil, some 35 ms) is imported by the first feed rendered:
+    a build that renders none, as the one after nothing changed, runs without it."""
+    site = write_site(tmp_path / "site", {"a.md": article(title="Only One")})
+    out = tmp_path / "out"
+    probe = ("import sys; from pathlib import Path; from sitegen.pipeline.build import build; "
+             "from sitegen.report import BuildOptions; "
+             f"r = build(BuildOptions(site_dir=Path({str(site)!r}), output_dir=Path({str(out)!r}))); "
+             "print(r.quick, 'feedgen' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs[0] == ["False", "True"]  # the first build rendered the feeds
+    assert runs[1][1] == "False"  # nothing changed: no feed rendered, none imported
