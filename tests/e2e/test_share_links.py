@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import lxml.html
 import pytest
 from conftest import Built, article, build_site, html_files, parse_html, write_site
 
@@ -20,11 +21,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_site(site, root / "out")
 
 
-def share_links(built: Built) -> dict[str, str]:
-    """The share links of the one article page, by their text."""
+def article_page(built: Built) -> lxml.html.HtmlElement:
+    """The one page with share links: the article's."""
     pages = [p for p in html_files(built.output) if parse_html(p).xpath(SHARE_LINKS)]
     assert len(pages) == 1
-    links = parse_html(pages[0]).xpath(SHARE_LINKS + "//a")
+    return parse_html(pages[0])
+
+
+def share_links(built: Built) -> dict[str, str]:
+    """The article page's share links, by their text."""
+    links = article_page(built).xpath(SHARE_LINKS + "//a")
     return {link.text_content().strip(): link.get("href") for link in links}
 
 
@@ -48,15 +54,14 @@ def test_share_links_quote_every_character_a_query_could_misread(built: Built) -
         if name == "Copy link":
             continue
         query = urlsplit(href).query
-        for value in parse_qs(query).values():
-            assert value  # each parameter has its value
+        values = parse_qs(query)
+        assert all(values.values())  # each parameter has its value
         raw = query.split("&")
         assert all(part.count("=") == 1 for part in raw), href  # no & or = left unquoted
         assert " " not in href and "<" not in href and '"' not in href
-        assert "&amp;" not in parse_qs(query).get("text", [""])[0]  # never HTML-escaped twice
+        assert "&amp;" not in values.get("text", [""])[0]  # never HTML-escaped twice
 
 
 def test_the_page_shows_the_headline_escaped_once(built: Built) -> None:
-    pages = [p for p in html_files(built.output) if parse_html(p).xpath(SHARE_LINKS)]
-    title = parse_html(pages[0]).xpath("//h1[@class='article-title']")[0].text_content()
+    title = article_page(built).xpath("//h1[@class='article-title']")[0].text_content()
     assert title == TITLE
