@@ -36,9 +36,9 @@ their records; a partial update starts from a fresh copy of the output). Forward
 exchange, because the new state is whole and already visible; back before it, because the
 output was never touched. Without renameat2 a kill between the two renames leaves no output:
 the replaced site, in an `-old-` folder, is renamed back (the new one had not yet taken the
-output's name: roll back). Every folder a run makes beside the output carries its process id (a first build's copy
-too, whose process dies with the build), and the next transaction removes those of other
-processes, so no temporary file outlives a run.
+output's name: roll back). Every folder a run makes beside the output carries its process
+id (a first build's copy too, whose process dies with the build), and the next transaction
+removes those of other processes, so no temporary file outlives a run.
 """
 
 from __future__ import annotations
