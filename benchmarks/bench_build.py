@@ -22,9 +22,8 @@ source, about 0.1 s):
            path finds nothing to write)
   warm     and again
   first change  one sentence appended to one article's body, then the build again: the
-           first build that writes after a first build, apart, because it is the first to
-           use the spare (the output transaction's copy of the site) the cold build kept;
-           before 2026-12-07 a first build kept none, and this build linked that copy itself
+           first build that writes after a first build, which keeps no spare (the output
+           transaction's copy of the site), so this one links the copy it stages into
   changed  the same again, each time another article (--repeat N times), as every later edit
            runs; each article's page is checked for its sentence, and every edit is undone
            when the run ends

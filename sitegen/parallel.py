@@ -13,7 +13,6 @@ import ctypes
 import gc
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -111,25 +110,6 @@ def give_back_memory(items: int) -> None:
     except (OSError, AttributeError):  # not glibc
         return
     trim(0)
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A function for `subprocess.Popen(preexec_fn=...)` that makes the child end when the
-    process that starts it is killed (Linux PR_SET_PDEATHSIG), so that it cannot write on
-    into scratch space the next run removes (Pagefind, the spare's copy). None where that
-    cannot be promised: off Linux, or from a thread other than the main one (a function run
-    between fork and exec is unsafe where other threads run, and the signal is tied to the
-    thread that started the child)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 class WorkerDied(RuntimeError):

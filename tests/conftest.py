@@ -420,7 +420,6 @@ SLOW_TESTS = {
                            "test_two_builds_of_the_example_site_are_byte_identical",
                            "test_rebuilding_into_the_same_output_replaces_it_identically"},
     "test_cache": {"test_a_spare_changed_behind_sitegen_s_back_is_never_trusted",
-                   "test_a_first_build_s_copy_is_the_spare_the_next_full_build_trusts",
                    "test_a_replaced_image_rewrites_only_the_files_that_show_it",
                    "test_an_edited_article_rewrites_only_the_list_pages_that_show_it",
                    "test_builds_through_the_spare_equal_builds_without_the_cache",
@@ -503,8 +502,7 @@ SLOW_TESTS = {
     "test_snapshot": {"test_a_delta_of_another_index_is_ignored"},
     "test_taxonomy": {"test_related_matches_scoring_every_neighbour"},  # hypothesis
     "test_writer": {"test_a_killed_build_leaves_no_pagefind_folder_in_the_system_temp",
-                    "test_a_refused_output_folder_leaves_nothing_behind",
-                    "test_a_first_build_killed_while_its_copy_runs_takes_the_copy_with_it"},
+                    "test_a_refused_output_folder_leaves_nothing_behind"},
     "test_markdown": {"test_plain_text_is_markupsafes_striptags_in_one_pass",  # hypothesis
                       "test_heading_ids_are_those_the_plugin_gives",
                       "test_a_body_over_its_cpu_budget_is_refused_with_a_sentence",

@@ -204,15 +204,14 @@ class BuildCache:
         self._used_bodies.clear()
 
     def record_outputs(self, folder: Path, fingerprints: dict[str, str],
-                       spared: bool = False, copied: bool = False) -> None:
+                       spared: bool = False) -> None:
         """Remember the files just written to `folder` and what made them. `spared`: the
         site they replaced was kept as the spare, so its records (the last ones for this
-        folder) now describe the spare. `copied`: the spare is to be a linked copy of these
-        very files (a first build's), which the same records describe."""
+        folder) now describe the spare."""
         records = {path: record_of(os.stat(folder / path), fingerprint)
                    for path, fingerprint in fingerprints.items()}
         same = self.output_dir == str(folder)
-        self.spare = records if copied else self.outputs if spared and same else {}
+        self.spare = self.outputs if spared and same else {}
         self.outputs, self.output_dir = records, str(folder)
 
     # On disk.

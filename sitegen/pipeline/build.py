@@ -115,7 +115,7 @@ def build(options: BuildOptions, use_cache: bool = True,
                 # is unchanged.
                 try:
                     result = _save_cache(site_dir, output, key, prepared, cache, result,
-                                         staging, fingerprints, early)
+                                         staging.spared, fingerprints, early)
                 except OSError as exc:
                     with contextlib.suppress(OSError):
                         snapshot.forget(site_dir)
@@ -129,13 +129,13 @@ def build(options: BuildOptions, use_cache: bool = True,
 
 
 def _save_cache(site_dir: Path, output: Path, key: OptionsKey, prepared: Prepared,
-                cache: BuildCache, result: BuildReport, staging: Staging,
+                cache: BuildCache, result: BuildReport, spared: bool,
                 fingerprints: dict[str, str], early: _EarlySave) -> BuildReport:
     """Keep what the next build reuses: the output's records, the sources and bodies, and
     the snapshot for its quick path. Raises OSError when they cannot be written."""
     remove_stale_temporaries(site_dir)
     snapshot.forget(site_dir)  # it describes the output just replaced
-    cache.record_outputs(output, fingerprints, spared=staging.spared, copied=staging.copying)
+    cache.record_outputs(output, fingerprints, spared=spared)
     cache.save_records(site_dir)
     early.place()  # the sources and bodies saved beside the planning, if any
     cache.save_sources(site_dir)  # nothing to do when they were saved beside the planning

@@ -9,6 +9,7 @@ Pagefind the build says how to get it and leaves search out; nothing else change
 
 from __future__ import annotations
 
+import ctypes
 import filecmp
 import re
 import shutil
@@ -20,7 +21,6 @@ from pathlib import Path
 
 from sitegen.errors import Problem, SiteError
 from sitegen.folders import BUNDLE_DIR
-from sitegen.parallel import die_with_parent
 from sitegen.write.writer import Staging, scratch, updating
 
 INSTALL = "pip install 'pagefind[bin]'"
@@ -267,7 +267,7 @@ def _pagefind(binary: Path, site: Path, bundle: Path, glob: str,
         # system's temporary folder should the build be killed.
         process = subprocess.Popen(command, cwd=bundle.parent, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True,
-                                   preexec_fn=die_with_parent())
+                                   preexec_fn=_die_with_parent())
     except OSError as exc:
         return str(exc)
     with process:
@@ -285,3 +285,21 @@ def _pagefind(binary: Path, site: Path, bundle: Path, glob: str,
     if process.returncode != 0 or not (bundle / "pagefind.js").is_file():
         return (err or out).strip()[-2000:] or f"it exited with code {process.returncode}"
     return None
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """Pagefind ends when the build that started it is killed (Linux PR_SET_PDEATHSIG), so
+    it cannot write on into scratch space the next build removes. Only from the main
+    thread: a function run between fork and exec is unsafe where other threads run, and
+    the signal is tied to the thread that started the child (serve's indexer thread lives
+    as long as its Pagefind)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1

@@ -16,8 +16,8 @@ Promises kept here, and nowhere else:
   folder or the file system root, nor reached through a symbolic link;
 - a failed or killed build leaves the previous output byte for byte as it was;
 - the replaced site is kept as the spare (`.<output>.sitegen-spare`, beside the output) and
-  becomes the next transaction's folder (a first build, which replaces none, keeps a linked
-  copy of its site, see `replacing`), so only what differs is written: a full build
+  becomes the next transaction's folder (a first build replaces none and keeps none, see
+  `replacing`), so only what differs is written: a full build
   brings it up to date by its records, a partial update by the journal's list of the files
   in which the spare differs from the output;
 - two builds of one output at once are refused with a clear message (a lock file, there only
@@ -36,9 +36,9 @@ their records; a partial update starts from a fresh copy of the output). Forward
 exchange, because the new state is whole and already visible; back before it, because the
 output was never touched. Without renameat2 a kill between the two renames leaves no output:
 the replaced site, in an `-old-` folder, is renamed back (the new one had not yet taken the
-output's name: roll back). Every folder a run makes beside the output carries its process
-id (a first build's copy too, whose process dies with the build), and the next transaction
-removes those of other processes, so no temporary file outlives a run.
+output's name: roll back). Every folder a run makes beside the output carries its process id,
+and the next transaction removes those of other processes, so no temporary file outlives a
+run.
 """
 
 from __future__ import annotations
@@ -49,8 +49,6 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -60,7 +58,6 @@ from typing import Any
 
 from sitegen.errors import OutputError
 from sitegen.folders import MANIFEST, SOURCE_FOLDERS
-from sitegen.parallel import die_with_parent
 
 
 class Staging:
@@ -78,7 +75,6 @@ class Staging:
         self._opener = opener
         self.reused = reused or opener is not None
         self.spared = False  # after the commit: the replaced site was kept as the spare
-        self.copying = False  # after a first build's commit: the spare is a copy on its way
         self.files: list[str] = []  # every file of the new site, for the manifest
         self.changed: set[str] = set()  # a partial update: the files written or removed
         self._made: set[Path] = set()
@@ -345,12 +341,12 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
 
     With `keep_spare` the staging folder is the spare when there is one (`staging.reused`; the
     caller knows what it holds and writes only what differs), and the replaced site becomes
-    the spare instead of being deleted. A first build replaces nothing: its spare is a
-    linked copy of the new site (some 33,000 metadata calls at 10,000 articles, one to five
-    seconds of system time here), made by a process of its own that starts at the commit,
-    while the caller saves its cache, and becomes the spare at the block's end
-    (`staging.copying`; see `_Copy`). Without it, the first build after it that writes would
-    link that copy itself before writing its one change. A caller that commits inside the block
+    the spare instead of being deleted. A first build, which replaces nothing, keeps no
+    spare: a linked copy of the new site costs some 33,000 metadata calls at 10,000 articles
+    (4 to 8 s of system time on a slow file system), and most first builds are a deploy's
+    from a clean checkout, after which nothing runs. The next transaction that writes makes
+    the copy it needs (`updating`), or a full build links what it reuses, and from then on
+    each commit keeps the replaced site by a rename. A caller that commits inside the block
     (`Staging.commit`) keeps the lock for what it does after the commit, to the block's end. A failure leaves
     the spare half brought up to date, which is harmless: the caller trusts none of its files
     without checking them, and the journal no longer vouches for it."""
@@ -372,25 +368,16 @@ def replacing(output: Path, keep_spare: bool = False) -> Iterator[Staging]:
             replaced = output.is_dir()
             differ = _differences(output, staging) if keep_spare and replaced else None
             _writing(output, _commit, output, staging.path, differ)
-            # Committed: what follows only keeps the spare (a rename, or a first build's
-            # copy, made meanwhile), and may fail without harm.
+            # Committed: what follows only keeps the spare (a rename), and may fail without
+            # harm. A first build replaced nothing, so it keeps no spare: see `replacing`.
             if keep_spare and replaced:
                 staging.spared = _settle(output, staging.path)
-            elif keep_spare:
-                nonlocal copy
-                copy = _Copy.start(output)
-                staging.copying = copy is not None
 
-        copy: _Copy | None = None
         staging._commit = commit
         try:
             yield staging
             staging.commit()
-            if copy is not None:
-                copy.keep()
         finally:
-            if copy is not None:
-                copy.drop()  # failed, or interrupted (the block's error goes on)
             shutil.rmtree(fresh, ignore_errors=True)  # after the commit: the previous site
 
 
@@ -430,80 +417,6 @@ def updating(output: Path, wait: bool = False) -> Iterator[Staging]:
                 staging.spared = replaced and _settle(output, staging.path)
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
-
-
-class _Copy:
-    """A first build's spare: a linked copy of the site it just committed, made by a child
-    process (`python -m sitegen.write.writer`) while the build saves its cache, so the copy's
-    system time mostly overlaps that work instead of falling on the build's end or on the
-    next build. The child dies with the build (`die_with_parent`), so none writes on after
-    a kill; its folder carries the build's process id, and the next transaction removes it.
-    Only where that promise holds (Linux, the main thread); elsewhere no spare is kept, and
-    the next transaction makes its own copy, as before."""
-
-    def __init__(self, output: Path, folder: Path, process: subprocess.Popen[bytes]) -> None:
-        self.output, self.folder, self.process = output, folder, process
-        self.done = False
-
-    @classmethod
-    def start(cls, output: Path) -> _Copy | None:
-        die = die_with_parent()
-        if die is None:
-            return None
-        folder = output.parent / f"{_fresh(output).name}-copy"
-        package = Path(__file__).resolve().parents[2]  # the folder that holds sitegen/
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (str(package), os.environ.get("PYTHONPATH")) if p)}
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "sitegen.write.writer", os.fspath(output),
-                 os.fspath(folder), str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=env, preexec_fn=die)
-        except OSError:
-            return None
-        return cls(output, folder, process)
-
-    def keep(self) -> bool:
-        """Wait for the copy; made whole, it becomes the spare, and the journal vouches that
-        it differs from the output in no file. The lock is still held: nothing changed the
-        output meanwhile. Best effort, as `_settle`: False leaves no trusted spare."""
-        if self.process.wait() != 0:
-            return False
-        try:
-            at = committed_at(self.output)  # the commit's, kept as ready_spare keeps it
-            if at is None:
-                return False
-            spare = spare_of(self.output)
-            if _is_folder(spare):  # an old spare beside an output deleted by hand
-                shutil.rmtree(spare)
-            elif spare.exists() or spare.is_symlink():
-                spare.unlink()
-            os.rename(self.folder, spare)
-            self.done = True
-            _write_journal(self.output, {"new": _identity(self.output),
-                                         "old": _identity(spare), "differ": [], "at": at})
-        except OSError:
-            return False
-        return True
-
-    def drop(self) -> None:
-        """Stop the copy if it still runs, and remove what it made, unless it was kept."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if not self.done:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _copy_main(argv: list[str]) -> int:
-    """The copying process (`_Copy`): link every file of the output into a new folder."""
-    source, target, parent = argv
-    if os.getppid() != int(parent):  # the build ended before this began
-        return 1
-    os.mkdir(target)
-    _link_copy(Path(source), Path(target))
-    return 0
 
 
 def ready_spare(output: Path, whole: bool = False) -> bool:
@@ -876,7 +789,3 @@ class _SourceFailed(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-if __name__ == "__main__":
-    sys.exit(_copy_main(sys.argv[1:]))

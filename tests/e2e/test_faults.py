@@ -289,57 +289,6 @@ def kill_at_sampled_changes(versions: Versions, counting_log: str,
         versions.check_recovery(out, where)
 
 
-def copying_processes(out: Path) -> list[int]:
-    """Processes still making a linked copy of `out` (a first build's spare)."""
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if b"sitegen.write.writer" in argv and os.fsencode(out) in argv and state != "Z":
-            found.append(int(proc.name))
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/cmdline").is_file(), reason="needs Linux's /proc")
-def test_sigkill_at_any_change_of_a_first_build_leaves_no_output_or_the_new_one(
-        tmp_path: Path) -> None:
-    """A first build replaces nothing; after its commit a child process links the spare
-    while the build saves its cache. Killed at any change, before the commit or while the
-    copy runs, it leaves no output or the new one whole, no copying process, and the next
-    build is right and leaves only the spare beside the output."""
-    site = write_site(tmp_path / "site", v1_articles())
-    counting = tmp_path / "counting"
-    code, log = build("-s", str(site), "-o", str(counting))
-    assert code == 0 and writer.spare_of(counting).is_dir(), log
-    new = file_hashes(counting)
-    total = int(log.rsplit("changes=", 1)[1])
-    print(f"first build: {total} changes")
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    points = sorted(set(rng.sample(range(1, total - 6), KILLS_PER_MODE - 7)) |
-                    set(range(total - 6, total + 1)))
-    left = []
-    for point in points:
-        out = tmp_path / f"out-{point}"
-        code, log = build("-s", str(site), "-o", str(out), kill_at=point)
-        where = f"kill at change {point} of {total} (seed {seed})"
-        assert code == -signal.SIGKILL, f"{where}: {log}"
-        deadline = time.monotonic() + 10
-        while copying_processes(out):
-            assert time.monotonic() < deadline, f"{where}: the copy outlived the build"
-            time.sleep(0.01)
-        if out.exists():
-            assert file_hashes(out) == new, f"{where}: a mix of old and new"
-        left.append("new" if out.exists() else "none")
-        code, log = build("-s", str(site), "-o", str(out))
-        assert code == 0 and file_hashes(out) == new, f"{where}: {log}"
-        assert leftovers(out) == [], where
-    assert "none" in left and "new" in left, left
-
-
 class SpareVersions(Versions):
     """Version 1 built twice into one output, so the second build kept the first's site as
     the spare; the site then moves to version 2, which the next build writes into the spare.

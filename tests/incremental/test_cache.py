@@ -230,30 +230,6 @@ def test_builds_through_the_spare_equal_builds_without_the_cache(tmp_path: Path)
         assert file_hashes(out) == file_hashes(reference), step
 
 
-def test_a_first_build_s_copy_is_the_spare_the_next_full_build_trusts(tmp_path: Path) -> None:
-    """A first build keeps a linked copy of its site as the spare, recorded as such: the
-    next full build makes its site in that copy and touches only what changed (an unchanged
-    page is neither rewritten nor linked again, which would change its status time), and
-    equals a build from nothing."""
-    site, out = make_site(tmp_path / "site"), tmp_path / "out"
-    run_build(site, out)
-    spare = spare_of(out)
-    assert file_hashes(spare) == file_hashes(out)
-    copy = spare.stat().st_ino
-    unchanged = "2021/05/story-number-4/index.html"
-    status = (spare / unchanged).stat().st_ctime_ns
-    story = site / "content" / "story-3.md"
-    story.write_text(story.read_text(encoding="utf-8") + "\nOne more sentence.\n",
-                     encoding="utf-8")
-    run_build(site, out)
-    assert out.stat().st_ino == copy  # the copy became the output
-    assert (out / unchanged).stat().st_ctime_ns == status
-    assert "One more sentence." in (out / "2021/04/story-number-3/index.html").read_text(
-        encoding="utf-8")
-    run_build(site, tmp_path / "reference", use_cache=False)
-    assert file_hashes(out) == file_hashes(tmp_path / "reference")
-
-
 def test_a_spare_changed_behind_sitegen_s_back_is_never_trusted(tmp_path: Path) -> None:
     site, out = make_site(tmp_path / "site"), tmp_path / "out"
     run_build(site, out)

@@ -213,102 +213,29 @@ def test_a_full_build_committing_inside_its_block_holds_the_lock_to_the_block_s_
     assert contents(out)["b.txt"] == b"b1"
 
 
-def first_build(out: Path, files: tuple[str, ...]) -> writer.Staging:
+def test_a_first_build_keeps_no_spare_and_the_next_transaction_makes_its_own_copy(
+        tmp_path: Path) -> None:
+    """A first build replaces nothing, so it keeps nothing beside the output (a deploy's build
+    from a clean checkout pays for no copy); the next update links its own copy, commits,
+    and keeps the replaced site as the spare, trusted by the journal from then on."""
+    out = tmp_path / "out"
     with writer.replacing(out, keep_spare=True) as staging:
-        for rel in files:
+        for rel in ("a/index.html", "a/b/c.txt", "d.txt"):
             staging.write(rel, rel.encode())
             staging.files.append(rel)
-    return staging
-
-
-def test_a_first_build_keeps_a_linked_copy_as_the_spare_and_the_next_update_writes_into_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A first build replaces nothing: a process of its own links a copy of the new site
-    while the build saves its cache, and the copy becomes the spare, vouched for by the
-    journal. The next update writes only its change into it, links no copy of its own, and
-    keeps the replaced site as the spare, as every later one does."""
-    out = tmp_path / "out"
-    staging = first_build(out, ("a/index.html", "a/b/c.txt", "d.txt"))
-    assert staging.copying
-    spare = writer.spare_of(out)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".out.sitegen-journal", ".out.sitegen-spare", "out"]
-    first = contents(out)
-    assert contents(spare) == first
-    assert inode(spare / "a" / "b" / "c.txt") == inode(out / "a" / "b" / "c.txt")  # linked
-    copies: list[object] = []
-    monkeypatch.setattr(writer, "_link_copy", lambda *a: copies.append(a))
-    with writer.updating(out) as update:
-        update.write("d.txt", b"d2")
-        assert update.path == spare
-    assert copies == []
-    assert contents(out) == {**first, "d.txt": b"d2"}
-    assert contents(writer.spare_of(out)) == first  # the replaced site, whole
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".out.sitegen-journal", ".out.sitegen-spare", "out"]
-
-
-def test_a_first_build_whose_copy_fails_keeps_no_spare_and_leaves_nothing_behind(
-        tmp_path: Path) -> None:
-    """The copy is best effort: when its process fails (here its folder's name is taken),
-    the build keeps no spare, nothing of the copy stays, and the next update makes its own."""
-    out = tmp_path / "out"
-    (tmp_path / f".out.sitegen-new-{os.getpid()}-copy").mkdir()
-    first_build(out, ("a/index.html", "d.txt"))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.sitegen-journal", "out"]
+    first = contents(out)
     commit(out, {"d.txt": b"d2"})
-    assert contents(out) == {"a/index.html": b"a/index.html", "d.txt": b"d2",
-                             writer.MANIFEST: writer.manifest_data(["a/index.html", "d.txt"])}
-    assert contents(writer.spare_of(out))["d.txt"] == b"d.txt"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")  # a zombie has ended: only its exit status waits
-
-
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
-def test_a_first_build_killed_while_its_copy_runs_takes_the_copy_with_it(
-        tmp_path: Path) -> None:
-    """The copying process dies with the build, so it cannot link on into a folder the next
-    transaction removes; the next transaction removes what it made."""
-    out = tmp_path / "out"
-    script = """if True:
-        import os, signal, sys
-        from pathlib import Path
-        from sitegen.write import writer
-        out = Path(sys.argv[1])
-        with writer.replacing(out, keep_spare=True) as staging:
-            for i in range(3000):
-                staging.write(f"{i}/index.html", b"page")
-                staging.files.append(f"{i}/index.html")
-            staging.commit()
-            children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text()
-            copying = int(children.split()[0])
-            os.kill(copying, signal.SIGSTOP)  # frozen mid-copy: it can only die of its parent
-            print(copying, flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
-    """
-    build = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True,
-                           text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
-    assert build.returncode == -signal.SIGKILL, build.stderr
-    copying = int(build.stdout.split()[0])
-    try:
-        deadline = time.monotonic() + 10
-        while _alive(copying):
-            assert time.monotonic() < deadline, "the copying process outlived the build"
-            time.sleep(0.01)
-    finally:
-        if _alive(copying):
-            os.kill(copying, signal.SIGKILL)
-    assert len(contents(out)) == 3001  # committed before the kill: the new site, whole
-    commit(out, {"0/index.html": b"new"})
+    spare = writer.spare_of(out)
+    assert contents(spare) == first  # the replaced site, whole
+    assert contents(out) == {**first, "d.txt": b"d2"}
+    assert inode(spare / "a" / "index.html") == inode(out / "a" / "index.html")
+    with writer.updating(out) as staging:
+        staging.write("e.txt", b"e1")
+        assert staging.path == spare  # the spare, brought up by the journal's list
+    assert contents(out) == {**first, "d.txt": b"d2", "e.txt": b"e1"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".out.sitegen-journal", ".out.sitegen-spare", "out"]
-    assert contents(out)["0/index.html"] == b"new"
 
 
 def test_ready_spare_brings_the_spare_up_to_date_ahead_of_the_next_transaction(
