@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -316,6 +317,40 @@ def test_ready_spare_over_a_spare_with_files_follows_the_journal_s_list(tmp_path
     assert writer.ready_spare(out)
     assert contents(spare) == contents(out)
     assert json.loads((tmp_path / ".out.sitegen-journal").read_text())["differ"] == []
+
+
+def test_the_first_update_after_a_first_build_links_a_deep_site_whole(tmp_path: Path) -> None:
+    """With no spare (a first build keeps none), the update's folder is a copy of the output
+    made by links, its folders shared between threads: every file of a site nested four deep
+    is there, the same file as the output's, but the one changed."""
+    out = tmp_path / "out"
+    files = [f"{y}/{m:02d}/story-{y}-{m}-{n}/index.html"
+             for y in range(2021, 2023) for m in range(1, 13) for n in range(3)]
+    files += [f"tags/tag-{t}/page/{p}/index.html" for t in range(20) for p in range(1, 3)]
+    files += ["index.html", "feed.xml"]
+    with writer.replacing(out, keep_spare=True) as staging:
+        for rel in files:
+            staging.write(rel, rel.encode())
+            staging.files.append(rel)
+    before = {rel: inode(out / rel) for rel in files}
+    commit(out, {"feed.xml": b"new feed"})
+    assert contents(out) == {**{rel: rel.encode() for rel in files}, "feed.xml": b"new feed",
+                             writer.MANIFEST: writer.manifest_data(files)}
+    assert {rel: inode(out / rel) for rel in files if rel != "feed.xml"} == {
+        rel: number for rel, number in before.items() if rel != "feed.xml"}
+    assert inode(out / "feed.xml") != before["feed.xml"]
+
+
+def test_a_linked_copy_that_fails_stops_every_thread_and_raises(tmp_path: Path) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    for n in range(200):
+        (source / f"f{n}" / "sub").mkdir(parents=True)
+        (source / f"f{n}" / "sub" / "index.html").write_text("x", encoding="utf-8")
+    (target / "f150").mkdir(parents=True)  # in the way: making that folder fails
+    threads = threading.active_count()
+    with pytest.raises(FileExistsError):
+        writer._link_copy(source, target)
+    assert threading.active_count() == threads
 
 
 def test_ready_spare_whole_makes_the_spare_anew_as_a_linked_copy(tmp_path: Path) -> None:
