@@ -674,23 +674,26 @@ def _link_copy(source: Path, target: Path) -> None:
 
     def work() -> None:
         nonlocal busy
-        while True:
+        try:
+            while True:
+                with turn:
+                    while not pending and busy and not failed:
+                        turn.wait()
+                    if failed or not pending:  # done: nothing left, and no one adding more
+                        return
+                    folders = pending.pop()
+                    busy += 1
+                found: list[tuple[str, str]] = []
+                try:
+                    found = _link_folder(*folders)
+                finally:
+                    with turn:
+                        pending.extend(found)
+                        busy -= 1
+                        turn.notify_all()
+        except BaseException as exc:  # noqa: BLE001 (an interrupt too: raised by the caller)
+            failed.append(exc)
             with turn:
-                while not pending and busy and not failed:
-                    turn.wait()
-                if failed or not pending:  # done: nothing left, and no one adding more
-                    turn.notify_all()
-                    return
-                folders = pending.pop()
-                busy += 1
-            try:
-                found = _link_folder(*folders)
-            except BaseException as exc:  # noqa: BLE001 (raised by the calling thread)
-                found = []
-                failed.append(exc)
-            with turn:
-                pending.extend(found)
-                busy -= 1
                 turn.notify_all()
 
     helpers = [threading.Thread(target=work, name="sitegen-copy", daemon=True)
