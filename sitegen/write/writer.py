@@ -657,7 +657,9 @@ _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 # Threads that share a linked copy's folders. Each link and folder made is a system call that
 # lets go of the GIL, so two threads overlap them: on this machine's file system the copy of
-# a 10,000-article site took some 40 % less wall time with two (benchmarks/README.md).
+# a 10,000-article site took 30 to 45 % less wall time with two while the disk was slow (after
+# sites were deleted), and about as long, up to a fifth longer, while it was quick; the
+# builds' medians favoured two (benchmarks/README.md, ninth session).
 COPY_THREADS = 2
 
 
