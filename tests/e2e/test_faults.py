@@ -330,6 +330,58 @@ def test_sigkill_while_the_spare_becomes_the_new_site_leaves_old_or_new_output(
     kill_at_sampled_changes(versions, log, lambda point: versions.restore(), fallback)
 
 
+def test_sigkill_at_any_change_of_a_first_build_leaves_no_output_or_the_new_and_a_right_spare(
+        tmp_path: Path) -> None:
+    """A first build (no output before it) killed at a sample of its changes and at each of
+    the last (the manifest, the journal, the commit) leaves no output or the whole new one;
+    the next build is right and leaves nothing behind, and so is the quick build after it,
+    which links the copy it stages into (a first build keeps no spare) and keeps the
+    replaced site as the spare, whole."""
+    work, pristine = tmp_path / "work", tmp_path / "pristine"
+    site = write_site(work / "site", v1_articles())
+    shutil.copytree(site, pristine)  # the site alone: no cache, no output
+    out = work / "out"
+    code, log = build("-s", str(site), "-o", str(out))
+    assert code == 0, log
+    v1 = file_hashes(out)
+    spare = writer.spare_of(out)
+    assert not spare.exists()  # a first build keeps none (writer.replacing)
+    story = site / "content" / "story-0.md"
+    edited = story.read_text(encoding="utf-8").replace("Paragraph", "New paragraph")
+    story.write_text(edited, encoding="utf-8")
+    code, quick = build("-s", str(site), "-o", str(out))
+    assert code == 0 and "Only article bodies changed" in quick, quick
+    v2 = file_hashes(out)
+    assert v2 != v1 and file_hashes(spare) == v1
+    total = int(log.rsplit("changes=", 1)[1])
+    print(f"first build: {total} changes")
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    points = sorted(set(rng.sample(range(1, total - 6), KILLS_PER_MODE - 7)) |
+                    set(range(total - 6, total + 1)))
+    left = set()
+    for point in points:
+        shutil.rmtree(work)
+        shutil.copytree(pristine, site)
+        code, log = build("-s", str(site), "-o", str(out), kill_at=point)
+        where = f"kill at change {point} of {total} (seed {seed})"
+        assert code == -signal.SIGKILL, f"{where}: {log}"
+        if out.exists():
+            assert file_hashes(out) == v1, f"{where}: not the whole new site"
+            left.add("new")
+        else:
+            left.add("none")
+        code, log = build("-s", str(site), "-o", str(out))
+        assert code == 0 and file_hashes(out) == v1, f"{where}: {log}"
+        assert leftovers(out) == [], where
+        story.write_text(edited, encoding="utf-8")
+        code, log = build("-s", str(site), "-o", str(out))
+        assert code == 0 and "Only article bodies changed" in log, f"{where}: {log}"
+        assert file_hashes(out) == v2, where
+        assert file_hashes(spare) == v1, where  # the replaced site, whole
+    assert left == {"none", "new"}, left
+
+
 def copy_tree(source: Path, target: Path) -> None:
     """`cp -a`: mtimes kept (the records still hold) and the hard links between the output
     and its spare too. The folders' inodes, by which the journal knows them, are new."""
