@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import pytest
 from conftest import article, build_site, file_hashes, write_site
 from markupsafe import Markup
@@ -282,3 +283,35 @@ def test_partials_past_the_plain_budget_are_kept_compressed_and_render_the_same(
     assert first == again == theme.render("by_include.html", {"items": items})
     assert ticks.count == 5 + 5  # each card once by partial(), once by the include
     assert len(packed) == {0: 5, 150: 4, 10**9: 0}[plain]  # the cards compressed
+
+
+class _Safe:
+    def __html__(self) -> str:
+        return "<em>already safe</em>"
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    "plain words", "<a href='x' title=\"y\">Jones & Co</a>", "", "caf\u00e9 \u201cquoted\u201d <",
+    Markup("<b>bold</b> &amp;"), 42, 1.5, None, True, _Safe(), _Text("<i>subclass</i>")])
+def test_the_theme_s_escape_gives_markupsafe_s_result_to_the_byte(value: object) -> None:
+    """Every `{{ value }}` of a template goes through `theme.escape`, which takes text and
+    Markup first: its result is MarkupSafe's, of the same type, for each kind of value."""
+    ours, theirs = theme_module.escape(value), markupsafe.escape(value)
+    assert type(ours) is Markup and str(ours) == str(theirs)
+
+
+def test_a_template_escapes_what_it_prints_and_leaves_markup_as_it_is(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", {})
+    (site / "templates").mkdir()
+    (site / "templates" / "probe.html").write_text(
+        "{{ text }}|{{ safe }}|{{ number }}|{% macro m(x) %}{{ x }}{% endmacro %}{{ m(text) }}",
+        encoding="utf-8")
+    theme = Theme(load_config(site))
+    page = theme.render("probe.html", {"text": "<b>\"Tom\" & 'Jerry'</b>",
+                                       "safe": Markup("<i>kept</i>"), "number": 7})
+    escaped = "&lt;b&gt;&#34;Tom&#34; &amp; &#39;Jerry&#39;&lt;/b&gt;"
+    assert page == f"{escaped}|<i>kept</i>|7|{escaped}"
