@@ -257,6 +257,17 @@ def test_sigkill_at_any_change_leaves_old_or_new_output_and_next_build_is_right(
                             fallback)
 
 
+def sampled_changes(total: int) -> tuple[int, random.Random, list[int]]:
+    """Where to kill a build that made `total` file system changes: a random sample, and
+    always the last seven (the manifest, the journal, the swap and the clean-up). Returns
+    the seed (for the failure message), its generator (for more draws) and the points."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    points = sorted(set(rng.sample(range(1, total - 6), KILLS_PER_MODE - 7)) |
+                    set(range(total - 6, total + 1)))
+    return seed, rng, points
+
+
 def kill_at_sampled_changes(versions: Versions, counting_log: str,
                             output: Callable[[int], Path], fallback: bool) -> None:
     """Build again, killed at a sample of the file system changes a whole build made (its log:
@@ -264,11 +275,7 @@ def kill_at_sampled_changes(versions: Versions, counting_log: str,
     Each kill must leave the old output or the new, and both must occur."""
     total = int(counting_log.rsplit("changes=", 1)[1])
     print(f"full build{' (two-rename swap)' if fallback else ''}: {total} changes")
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    # The last changes are the manifest, the swap and the clean-up: always try those.
-    points = sorted(set(rng.sample(range(1, total - 6), KILLS_PER_MODE - 7)) |
-                    set(range(total - 6, total + 1)))
+    seed, rng, points = sampled_changes(total)
     left = []
     for point in points:
         out = output(point)
@@ -355,10 +362,7 @@ def test_sigkill_at_any_change_of_a_first_build_leaves_no_output_or_the_new_and_
     assert v2 != v1 and file_hashes(spare) == v1
     total = int(log.rsplit("changes=", 1)[1])
     print(f"first build: {total} changes")
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    points = sorted(set(rng.sample(range(1, total - 6), KILLS_PER_MODE - 7)) |
-                    set(range(total - 6, total + 1)))
+    seed, _, points = sampled_changes(total)
     left = set()
     for point in points:
         shutil.rmtree(work)
