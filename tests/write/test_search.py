@@ -296,6 +296,23 @@ def test_header_search_button_leads_to_results(tab: Page, site_url: str) -> None
     assert result_links(tab) == [STRANGER]
 
 
+def test_a_submitted_search_is_run_once_and_its_results_stay(tab: Page, site_url: str) -> None:
+    """Typing schedules a search 250 ms on; pressing Enter runs it at once. The typed one
+    must not run too: it emptied the list Enter had filled and drew it again (and a reader's
+    first result, or a test reading the list, vanished meanwhile)."""
+    require_pagefind()
+    tab.page.goto(f"{site_url}/search/?q=binged")  # Pagefind loaded: a search then takes
+    assert STRANGER in result_links(tab)         # less than the typing's 250 ms
+    tab.page.fill("#search-q", "ringtone")
+    tab.page.press("#search-q", "Enter")
+    tab.page.locator(f'#search-results li a[href="{STRANGER}"]').wait_for(timeout=15000)
+    assert result_links(tab) == [STRANGER]
+    first = tab.page.locator("#search-results li").first.element_handle()
+    tab.page.wait_for_timeout(600)  # past the typing's 250 ms, and its search's time
+    assert first.evaluate("element => element.isConnected")
+    assert result_links(tab) == [STRANGER]
+
+
 def test_search_works_for_a_site_under_a_path(browser: Any, tmp_path: Path) -> None:
     require_pagefind()
     site = write_site(tmp_path / "site", {

@@ -199,6 +199,9 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    // The typing's pending search would run the same words again 250 ms on, emptying the
+    // list the submit just filled and drawing it anew.
+    window.clearTimeout(timer);
     run(input.value);
   });
   input.addEventListener("input", function () {
